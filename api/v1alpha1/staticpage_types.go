@@ -1,0 +1,153 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RevalidateAnnotation forces a re-render now: any value that differs from
+// status.lastHandledRevalidate is acted on once, then echoed there.
+const RevalidateAnnotation = "isr-operator.io/revalidate"
+
+// RevalidateMode says what makes a page due for regeneration.
+// +kubebuilder:validation:Enum=Interval;OnRequest
+type RevalidateMode string
+
+const (
+	// RevalidateInterval re-renders the page every revalidate interval.
+	RevalidateInterval RevalidateMode = "Interval"
+	// RevalidateOnRequest re-renders a stale page only once a request for it
+	// arrives, as Next.js does; an unvisited page costs the origin nothing.
+	RevalidateOnRequest RevalidateMode = "OnRequest"
+)
+
+// Origin is where a page is rendered from.
+type Origin struct {
+	// URL is fetched with GET to render the page; http or https only.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="origin.url must be an absolute http:// or https:// URL with a host"
+	URL string `json:"url"`
+
+	// Timeout bounds one fetch of the origin, body included; unset uses the
+	// controller's --default-origin-timeout.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('10m')",message="origin.timeout must be a duration above 0s and at most 10m, such as 10s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// StaticPageSpec declares one route and how it is kept up to date.
+type StaticPageSpec struct {
+	// Route is the path the page is served at: absolute, no query or fragment,
+	// no '.' or '..' segments.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="route must be an absolute path starting with '/'"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="route must not contain a query ('?') or fragment ('#')"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.]?(/|$)')",message="route must not contain '.' or '..' segments"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\\\s\\\\x00-\\\\x1f\\\\x7f]')",message="route must not contain whitespace or control characters"
+	Route string `json:"route"`
+
+	// Host limits the page to requests for this host name (lowercase, an
+	// optional :port); empty serves the route for any host.
+	// +optional
+	// +kubebuilder:validation:MaxLength=260
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
+	Host string `json:"host,omitempty"`
+
+	// Origin is where the page is rendered from.
+	Origin Origin `json:"origin"`
+
+	// Revalidate is how long a rendered page stays fresh; unset means the page
+	// is re-rendered only on demand (the revalidate annotation).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="revalidate must be a duration of at least 1s, such as 60s"
+	Revalidate *metav1.Duration `json:"revalidate,omitempty"`
+
+	// RevalidateMode chooses between re-rendering every interval and
+	// re-rendering only when a stale page is requested.
+	// +optional
+	// +kubebuilder:default=Interval
+	RevalidateMode RevalidateMode `json:"revalidateMode,omitempty"`
+
+	// Suspend stops all rendering of this page; the last rendered page keeps
+	// being served.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// StaticPageStatus is what the controller last did with the page.
+type StaticPageStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// RenderedAt is when the origin last answered successfully; a page is
+	// stale once RenderedAt plus the revalidate interval has passed.
+	// +optional
+	RenderedAt *metav1.Time `json:"renderedAt,omitempty"`
+
+	// Digest is "sha256:<hex>" of the page body being served; empty when no
+	// page is served (not rendered yet, or withdrawn by the origin).
+	// +optional
+	Digest string `json:"digest,omitempty"`
+
+	// Size is the body's length in bytes, uncompressed.
+	// +optional
+	Size int64 `json:"size,omitempty"`
+
+	// ContentType is the origin's Content-Type, served with the page.
+	// +optional
+	ContentType string `json:"contentType,omitempty"`
+
+	// LastHandledRevalidate is the last revalidate annotation value acted on.
+	// +optional
+	LastHandledRevalidate string `json:"lastHandledRevalidate,omitempty"`
+
+	// Conditions hold Ready, with a reason saying why a page is not served
+	// fresh.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// StaticPage is one route rendered from an origin and served with
+// stale-while-revalidate.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sp,categories=isr
+// +kubebuilder:printcolumn:name="Route",type=string,JSONPath=`.spec.route`
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host`,priority=1
+// +kubebuilder:printcolumn:name="Revalidate",type=string,JSONPath=`.spec.revalidate`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.revalidateMode`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Last Rendered",type=date,JSONPath=`.status.renderedAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type StaticPage struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired page.
+	Spec StaticPageSpec `json:"spec"`
+	// Status is the observed state of the page.
+	// +optional
+	Status StaticPageStatus `json:"status,omitempty"`
+}
+
+// StaticPageList is a list of StaticPages.
+// +kubebuilder:object:root=true
+type StaticPageList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the pages.
+	Items []StaticPage `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&StaticPage{}, &StaticPageList{})
+}

@@ -1,0 +1,92 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+)
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	ready := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionTrue, Reason: ReasonRendered}}
+	failed := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionFalse, Reason: ReasonOriginError}}
+	withdrawn := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionFalse, Reason: ReasonWithdrawn}}
+
+	page := func(mut func(p *pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
+		p := &pagesv1alpha1.StaticPage{}
+		p.Generation = 2
+		p.Spec.Revalidate = &metav1.Duration{Duration: time.Minute}
+		p.Status.ObservedGeneration = 2
+		p.Status.RenderedAt = &metav1.Time{Time: now.Add(-10 * time.Second)}
+		p.Status.Conditions = ready
+		mut(p)
+		return p
+	}
+	tests := []struct {
+		name string
+		page *pagesv1alpha1.StaticPage
+		want Decision
+	}{
+		{"fresh page waits for the rest of its interval", page(func(*pagesv1alpha1.StaticPage) {}),
+			Decision{After: 50 * time.Second}},
+		{"interval elapsed", page(func(p *pagesv1alpha1.StaticPage) { p.Status.RenderedAt.Time = now.Add(-time.Minute) }),
+			Decision{Render: true, Why: DueInterval}},
+		{"long overdue (controller was down)", page(func(p *pagesv1alpha1.StaticPage) { p.Status.RenderedAt.Time = now.Add(-time.Hour) }),
+			Decision{Render: true, Why: DueInterval}},
+		{"never rendered", page(func(p *pagesv1alpha1.StaticPage) { p.Status.RenderedAt = nil }),
+			Decision{Render: true, Why: DueFirstRender}},
+		{"spec changed", page(func(p *pagesv1alpha1.StaticPage) { p.Generation = 3 }),
+			Decision{Render: true, Why: DueSpecChanged}},
+		{"new annotation", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "2"}
+			p.Status.LastHandledRevalidate = "1"
+		}), Decision{Render: true, Why: DueRequested}},
+		{"annotation already handled", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "1"}
+			p.Status.LastHandledRevalidate = "1"
+		}), Decision{After: 50 * time.Second}},
+		{"last render failed", page(func(p *pagesv1alpha1.StaticPage) { p.Status.Conditions = failed }),
+			Decision{Render: true, Why: DueRetry}},
+		{"withdrawn page waits for its interval", page(func(p *pagesv1alpha1.StaticPage) { p.Status.Conditions = withdrawn }),
+			Decision{After: 50 * time.Second}},
+		{"on demand only", page(func(p *pagesv1alpha1.StaticPage) { p.Spec.Revalidate = nil }),
+			Decision{}},
+		{"OnRequest pages are never due by time", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
+			p.Status.RenderedAt.Time = now.Add(-time.Hour)
+		}), Decision{}},
+		{"suspended ignores everything", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Spec.Suspend = true
+			p.Generation = 3
+			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "x"}
+			p.Status.RenderedAt.Time = now.Add(-time.Hour)
+		}), Decision{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decide(tt.page, now); got != tt.want {
+				t.Errorf("Decide() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNextAfterRender(t *testing.T) {
+	p := &pagesv1alpha1.StaticPage{}
+	p.Spec.Revalidate = &metav1.Duration{Duration: 10 * time.Second}
+	at := time.Date(2026, 11, 24, 12, 0, 0, 900_000_000, time.UTC)
+	// Measured from the second the status records, never later than the interval.
+	if got := NextAfterRender(p, at, at); got != 10*time.Second-900*time.Millisecond {
+		t.Errorf("NextAfterRender = %v", got)
+	}
+	if got := NextAfterRender(p, at, at.Add(time.Minute)); got != time.Millisecond {
+		t.Errorf("overdue NextAfterRender = %v, want 1ms", got)
+	}
+	p.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
+	if got := NextAfterRender(p, at, at); got != 0 {
+		t.Errorf("OnRequest NextAfterRender = %v, want 0", got)
+	}
+}

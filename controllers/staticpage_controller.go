@@ -1,0 +1,317 @@
+// Package controllers holds the StaticPage reconciler: the one writer that
+// fetches origins and stores pages.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// StaticPageReconciler renders StaticPages from their origins into storage.
+type StaticPageReconciler struct {
+	client.Client
+	// Fetcher renders pages from origins.
+	Fetcher *render.Fetcher
+	// Store keeps rendered pages.
+	Store storage.Writer
+	// Recorder emits Events when something changes.
+	Recorder events.EventRecorder
+	// Clock is the time source; tests may inject a fake one.
+	Clock clock.PassiveClock
+	// DefaultTimeout bounds an origin fetch when the page sets none.
+	DefaultTimeout time.Duration
+
+	// retries spaces out renders of a failing page: the delay doubles per
+	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
+	retries workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+// Options tune the controller's concurrency and retry policy.
+type Options struct {
+	// MaxConcurrentRenders is how many pages render at once.
+	MaxConcurrentRenders int
+	// RetryBaseDelay is the first retry delay after a failed render.
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps the retry delay, which doubles on each failure.
+	RetryMaxDelay time.Duration
+}
+
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// SetupWithManager registers the reconciler. Status-only updates do not
+// trigger it: it runs on spec and annotation changes and on its own requeues.
+func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if opts.MaxConcurrentRenders <= 0 {
+		opts.MaxConcurrentRenders = 4
+	}
+	if opts.RetryBaseDelay <= 0 {
+		opts.RetryBaseDelay = time.Second
+	}
+	if opts.RetryMaxDelay < opts.RetryBaseDelay {
+		opts.RetryMaxDelay = opts.RetryBaseDelay
+	}
+	r.retries = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.RetryBaseDelay, opts.RetryMaxDelay)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
+		Named("staticpage").
+		Complete(r)
+}
+
+// Reconcile renders the page when it is due and schedules the next look.
+func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	page := &pagesv1alpha1.StaticPage{}
+	if err := r.Get(ctx, req.NamespacedName, page); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !page.DeletionTimestamp.IsZero() {
+		// The stored page is owned by the StaticPage and goes with it.
+		return ctrl.Result{}, nil
+	}
+
+	now := r.Clock.Now()
+	decision := Decide(page, now)
+	if !decision.Render {
+		return ctrl.Result{RequeueAfter: decision.After}, r.recordIdle(ctx, page)
+	}
+	if decision.Why == DueSpecChanged || decision.Why == DueFirstRender {
+		// A page that might wait on a slow origin says so at once.
+		if err := r.markRendering(ctx, page); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	log.FromContext(ctx).V(1).Info("rendering", "why", decision.Why, "origin", page.Spec.Origin.URL)
+	res, failure, err := r.render(ctx, page)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if failure != nil {
+		// Expected trouble with an origin is no controller error: status,
+		// an Event and this line say what happened; the retry backs off.
+		after := r.retries.When(req)
+		log.FromContext(ctx).Info("render failed; keeping the last good page", "reason", reason(page), "error", failure.Error(), "retryIn", after)
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
+	r.retries.Forget(req)
+	return res, nil
+}
+
+// render fetches the origin and stores the result, then records it in
+// status. An origin or storage failure leaves the stored page untouched and
+// comes back as failure, for a retry with backoff; err is for failures to
+// talk to the API server.
+func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.StaticPage) (res ctrl.Result, failure, err error) {
+	base := page.DeepCopy()
+	started := r.Clock.Now()
+	result, err := r.Fetcher.Fetch(ctx, page.Spec.Origin.URL, r.timeout(page))
+	renderSeconds.Observe(r.Clock.Since(started).Seconds())
+
+	switch {
+	case errors.Is(err, render.ErrNotFound):
+		if err := r.Store.Delete(ctx, page); err != nil {
+			return r.failed(ctx, base, page, ReasonStorageError, err)
+		}
+		res, err := r.withdrawn(ctx, base, page, started)
+		return res, nil, err
+	case err != nil:
+		var oerr *render.Error
+		reason := ReasonOriginUnreachable
+		if errors.As(err, &oerr) {
+			reason = string(oerr.Outcome)
+		}
+		return r.failed(ctx, base, page, reason, err)
+	}
+
+	changed, err := r.Store.Put(ctx, page, result)
+	switch {
+	case errors.Is(err, storage.ErrTooLarge):
+		return r.failed(ctx, base, page, ReasonStorageTooLarge, err)
+	case errors.Is(err, storage.ErrConflict):
+		return r.failed(ctx, base, page, ReasonStorageConflict, err)
+	case err != nil:
+		return r.failed(ctx, base, page, ReasonStorageError, err)
+	}
+	if changed {
+		storageWritesTotal.Inc()
+	}
+	res, err = r.rendered(ctx, base, page, result, started)
+	return res, nil, err
+}
+
+// rendered records a successful render and schedules the next one.
+func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1alpha1.StaticPage, result *render.Page, at time.Time) (ctrl.Result, error) {
+	rendersTotal.WithLabelValues(ReasonRendered).Inc()
+	wasFailing := failing(base)
+	newContent := base.Status.Digest != result.Digest
+
+	page.Status.RenderedAt = &metav1.Time{Time: at}
+	page.Status.Digest = result.Digest
+	page.Status.Size = int64(len(result.Body))
+	page.Status.ContentType = result.ContentType
+	r.handled(page)
+	setReady(page, metav1.ConditionTrue, ReasonRendered,
+		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
+	if err := r.patchStatus(ctx, base, page); err != nil {
+		return ctrl.Result{}, err
+	}
+	switch {
+	case wasFailing:
+		r.event(page, corev1.EventTypeNormal, EventRecovered, "origin %s answers again; serving %s", page.Spec.Origin.URL, result.Digest)
+	case newContent:
+		r.event(page, corev1.EventTypeNormal, ReasonRendered, "new content %s (%d bytes)", result.Digest, len(result.Body))
+	}
+	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
+}
+
+// withdrawn records that the origin no longer has the page.
+func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv1alpha1.StaticPage, at time.Time) (ctrl.Result, error) {
+	rendersTotal.WithLabelValues(ReasonWithdrawn).Inc()
+	was := reason(base)
+	page.Status.RenderedAt = &metav1.Time{Time: at}
+	page.Status.Digest = ""
+	page.Status.Size = 0
+	page.Status.ContentType = ""
+	r.handled(page)
+	setReady(page, metav1.ConditionFalse, ReasonWithdrawn,
+		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
+	if err := r.patchStatus(ctx, base, page); err != nil {
+		return ctrl.Result{}, err
+	}
+	if was != ReasonWithdrawn {
+		r.event(page, corev1.EventTypeNormal, ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
+	}
+	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
+}
+
+// failed records a failure without touching the stored page, and returns
+// it as the failure to retry.
+func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1alpha1.StaticPage, why string, cause error) (ctrl.Result, error, error) {
+	rendersTotal.WithLabelValues(why).Inc()
+	was := reason(base)
+	msg := cause.Error()
+	if page.Status.Digest != "" {
+		msg = fmt.Sprintf("still serving the page rendered at %s: %s",
+			page.Status.RenderedAt.UTC().Format(time.RFC3339), msg)
+	}
+	setReady(page, metav1.ConditionFalse, why, msg)
+	if err := r.patchStatus(ctx, base, page); err != nil {
+		return ctrl.Result{}, nil, err
+	}
+	if was != why {
+		r.event(page, corev1.EventTypeWarning, why, "%s", msg)
+	}
+	return ctrl.Result{}, cause, nil
+}
+
+// recordIdle keeps observedGeneration current when a spec change needs no
+// render (such as suspending the page).
+func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	if !page.Spec.Suspend || page.Status.ObservedGeneration == page.Generation {
+		return nil
+	}
+	base := page.DeepCopy()
+	if page.Status.RenderedAt == nil {
+		setReady(page, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is set; the page has never been rendered")
+	}
+	return r.patchStatus(ctx, base, page)
+}
+
+// markRendering sets Ready=Unknown while the first render of a spec runs.
+func (r *StaticPageReconciler) markRendering(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	if meta.FindStatusCondition(page.Status.Conditions, ReadyCondition) != nil {
+		return nil
+	}
+	base := page.DeepCopy()
+	setReady(page, metav1.ConditionUnknown, ReasonRendering, "fetching "+page.Spec.Origin.URL)
+	return r.patchStatus(ctx, base, page)
+}
+
+// patchStatus writes page's status, with observedGeneration, as a merge
+// patch against base.
+func (r *StaticPageReconciler) patchStatus(ctx context.Context, base, page *pagesv1alpha1.StaticPage) error {
+	page.Status.ObservedGeneration = page.Generation
+	if err := r.Status().Patch(ctx, page, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("updating status of %s/%s: %w", page.Namespace, page.Name, err)
+	}
+	// Later steps diff against what is now stored.
+	base.Status = *page.Status.DeepCopy()
+	return nil
+}
+
+// handled echoes the revalidate annotation acted on.
+func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
+	if v := page.Annotations[pagesv1alpha1.RevalidateAnnotation]; v != "" {
+		page.Status.LastHandledRevalidate = v
+	}
+}
+
+func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {
+	if page.Spec.Origin.Timeout != nil && page.Spec.Origin.Timeout.Duration > 0 {
+		return page.Spec.Origin.Timeout.Duration
+	}
+	if r.DefaultTimeout > 0 {
+		return r.DefaultTimeout
+	}
+	return 10 * time.Second
+}
+
+func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(page, nil, kind, why, "Render", note, args...)
+	}
+}
+
+func setReady(page *pagesv1alpha1.StaticPage, status metav1.ConditionStatus, why, msg string) {
+	meta.SetStatusCondition(&page.Status.Conditions, metav1.Condition{
+		Type:               ReadyCondition,
+		Status:             status,
+		Reason:             why,
+		Message:            msg,
+		ObservedGeneration: page.Generation,
+	})
+}
+
+// reason is the Ready condition's reason, or "" when there is none.
+func reason(page *pagesv1alpha1.StaticPage) string {
+	if c := meta.FindStatusCondition(page.Status.Conditions, ReadyCondition); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+// failing is true when the page's last render failed.
+func failing(page *pagesv1alpha1.StaticPage) bool {
+	switch reason(page) {
+	case "", ReasonRendered, ReasonWithdrawn, ReasonRendering, ReasonSuspended:
+		return false
+	}
+	return true
+}

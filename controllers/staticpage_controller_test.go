@@ -1,0 +1,455 @@
+package controllers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// restartNamespace is watched only by the managers of the restart spec.
+const restartNamespace = "isr-restart"
+
+func newPage(name, route, url string, revalidate time.Duration) *pagesv1alpha1.StaticPage {
+	p := &pagesv1alpha1.StaticPage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: name},
+		Spec: pagesv1alpha1.StaticPageSpec{
+			Route:  route,
+			Origin: pagesv1alpha1.Origin{URL: url},
+		},
+	}
+	if revalidate > 0 {
+		p.Spec.Revalidate = &metav1.Duration{Duration: revalidate}
+	}
+	return p
+}
+
+// create makes the page and deletes it when the spec ends, so no page
+// outlives its origin.
+func create(p *pagesv1alpha1.StaticPage) {
+	Expect(k8sClient.Create(context.Background(), p)).To(Succeed())
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), p))).To(Succeed())
+	})
+}
+
+func fetch(g Gomega, p *pagesv1alpha1.StaticPage) *pagesv1alpha1.StaticPage {
+	out := &pagesv1alpha1.StaticPage{}
+	g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(p), out)).To(Succeed())
+	return out
+}
+
+func ready(p *pagesv1alpha1.StaticPage) *metav1.Condition {
+	return meta.FindStatusCondition(p.Status.Conditions, ReadyCondition)
+}
+
+func pageConfigMap(g Gomega, p *pagesv1alpha1.StaticPage) *corev1.ConfigMap {
+	cm := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: p.Namespace, Name: storage.ConfigMapName(p)}, cm)).To(Succeed())
+	return cm
+}
+
+func storedBody(g Gomega, cm *corev1.ConfigMap) string {
+	zr, err := gzip.NewReader(bytes.NewReader(cm.BinaryData[storage.BodyKey]))
+	g.Expect(err).NotTo(HaveOccurred())
+	b, err := io.ReadAll(zr)
+	g.Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+func annotate(p *pagesv1alpha1.StaticPage, value string) {
+	patch := []byte(`{"metadata":{"annotations":{"` + pagesv1alpha1.RevalidateAnnotation + `":"` + value + `"}}}`)
+	Expect(k8sClient.Patch(context.Background(), p, client.RawPatch(types.MergePatchType, patch))).To(Succeed())
+}
+
+// waitRendered waits until p is Ready and serves body, and returns it.
+func waitRendered(p *pagesv1alpha1.StaticPage, body string) *pagesv1alpha1.StaticPage {
+	var out *pagesv1alpha1.StaticPage
+	Eventually(func(g Gomega) {
+		out = fetch(g, p)
+		g.Expect(ready(out)).NotTo(BeNil())
+		g.Expect(ready(out).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(out.Status.Digest).To(Equal(render.Digest([]byte(body))))
+	}).Should(Succeed())
+	return out
+}
+
+func eventReasons(g Gomega, p *pagesv1alpha1.StaticPage) []string {
+	list := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(p.Namespace))).To(Succeed())
+	var reasons []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == p.Name {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
+}
+
+var _ = Describe("StaticPage controller", func() {
+	ctx := context.Background()
+
+	BeforeEach(func() {
+		SetDefaultEventuallyTimeout(20 * time.Second)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+		SetDefaultConsistentlyDuration(2 * time.Second)
+	})
+
+	It("renders a new page into an owned, labelled ConfigMap and reports Ready", func() {
+		o := newOrigin("<h1>hello</h1>")
+		p := newPage(uniqueName("create"), "/hello", o.URL+"/hello", time.Hour)
+		create(p)
+
+		got := waitRendered(p, "<h1>hello</h1>")
+		Expect(got.Status.Size).To(BeEquivalentTo(len("<h1>hello</h1>")))
+		Expect(got.Status.ContentType).To(Equal("text/html; charset=utf-8"))
+		Expect(got.Status.RenderedAt).NotTo(BeNil())
+		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		Expect(got.Spec.RevalidateMode).To(Equal(pagesv1alpha1.RevalidateInterval), "the API server applies the default mode")
+		Expect(ready(got).Reason).To(Equal(ReasonRendered))
+
+		Eventually(func(g Gomega) {
+			cm := pageConfigMap(g, p)
+			g.Expect(storedBody(g, cm)).To(Equal("<h1>hello</h1>"))
+			g.Expect(cm.Labels).To(HaveKeyWithValue(storage.ComponentLabel, storage.ComponentPage))
+			g.Expect(cm.Annotations).To(HaveKeyWithValue(storage.DigestAnnotation, got.Status.Digest))
+			g.Expect(metav1.IsControlledBy(cm, got)).To(BeTrue(), "the ConfigMap is garbage-collected with its page")
+		}).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonRendered)) }).Should(Succeed())
+		Expect(o.count()).To(Equal(1))
+
+		By("serving it from the sidecar's route table")
+		Eventually(func(g Gomega) {
+			rec := get("any.example", "/hello")
+			g.Expect(rec.Code).To(Equal(http.StatusOK))
+			g.Expect(rec.Body.String()).To(Equal("<h1>hello</h1>"))
+			g.Expect(rec.Header().Get("Cache-Status")).To(HavePrefix("isr-operator; hit; ttl="))
+			g.Expect(rec.Header().Get("Cache-Control")).To(ContainSubstring("s-maxage=3600"))
+		}).Should(Succeed())
+
+		By("withdrawing the route when the page is deleted")
+		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+		Eventually(func() int { return get("any.example", "/hello").Code }).Should(Equal(http.StatusNotFound))
+	})
+
+	It("re-renders every interval", func() {
+		o := newOrigin("tick")
+		o.counting = true
+		p := newPage(uniqueName("interval"), "/tick", o.URL, time.Second)
+		create(p)
+		Eventually(o.count).Should(BeNumerically(">=", 3))
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.Digest).NotTo(Equal(render.Digest([]byte("tick #1"))))
+			g.Expect(storedBody(g, pageConfigMap(g, p))).To(MatchRegexp(`^tick #[2-9]`))
+		}).Should(Succeed())
+	})
+
+	It("re-renders on a new revalidate annotation and echoes it", func() {
+		o := newOrigin("v1")
+		p := newPage(uniqueName("annotate"), "/annotate", o.URL, 0)
+		create(p)
+		waitRendered(p, "v1")
+
+		o.set(http.StatusOK, "v2")
+		annotate(p, "1763900000")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.LastHandledRevalidate).To(Equal("1763900000"))
+			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v2"))))
+		}).Should(Succeed())
+		Eventually(func() string { return get("x", "/annotate").Body.String() }).Should(Equal("v2"))
+		Consistently(o.count).Should(Equal(2), "an on-demand page is rendered only when asked")
+	})
+
+	It("does not rewrite storage when the content is unchanged", func() {
+		o := newOrigin("same")
+		p := newPage(uniqueName("unchanged"), "/same", o.URL, 0)
+		create(p)
+		first := waitRendered(p, "same")
+		var rv string
+		Eventually(func(g Gomega) { rv = pageConfigMap(g, p).ResourceVersion }).Should(Succeed())
+
+		annotate(p, "again")
+		Eventually(func(g Gomega) {
+			g.Expect(fetch(g, p).Status.LastHandledRevalidate).To(Equal("again"))
+		}).Should(Succeed())
+		Expect(o.count()).To(Equal(2))
+		Eventually(func(g Gomega) {
+			g.Expect(pageConfigMap(g, p).ResourceVersion).To(Equal(rv))
+			g.Expect(fetch(g, p).Status.RenderedAt.Time).NotTo(BeTemporally("<", first.Status.RenderedAt.Time))
+		}).Should(Succeed())
+	})
+
+	It("keeps the last good page when the origin fails, backs off, and recovers", func() {
+		o := newOrigin("good")
+		p := newPage(uniqueName("failing"), "/failing", o.URL, 0)
+		create(p)
+		good := waitRendered(p, "good")
+
+		o.set(http.StatusInternalServerError, "<h1>500 oops</h1>")
+		annotate(p, "break")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginError))
+			g.Expect(ready(got).Message).To(ContainSubstring("500"))
+			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
+			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
+		}).Should(Succeed())
+		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("good"))
+		Expect(get("x", "/failing").Body.String()).To(Equal("good"))
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonOriginError)) }).Should(Succeed())
+
+		By("retrying with a growing delay")
+		Eventually(o.count).Should(BeNumerically(">=", 4))
+		before := o.count()
+		time.Sleep(2 * time.Second) // a window to count retries in, not a wait for a result
+		// 100ms doubling to a 1s cap: about 2 retries in 2s; without backoff, hundreds.
+		Expect(o.count() - before).To(BeNumerically("<=", 5))
+
+		By("recovering when the origin answers again")
+		o.set(http.StatusOK, "fixed")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("fixed"))))
+			g.Expect(got.Status.LastHandledRevalidate).To(Equal("break"))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(EventRecovered)) }).Should(Succeed())
+	})
+
+	It("keeps the last good page when the origin times out", func() {
+		o := newOrigin("before")
+		p := newPage(uniqueName("timeout"), "/timeout", o.URL, 0)
+		p.Spec.Origin.Timeout = &metav1.Duration{Duration: 300 * time.Millisecond}
+		create(p)
+		waitRendered(p, "before")
+
+		o.set(http.StatusOK, "after")
+		o.setDelay(5 * time.Second)
+		annotate(p, "slow")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginTimeout))
+			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("before"))))
+			g.Expect(got.Status.LastHandledRevalidate).To(BeEmpty())
+		}).Should(Succeed())
+		Expect(get("x", "/timeout").Body.String()).To(Equal("before"))
+	})
+
+	It("refuses a body over the size cap and keeps the page", func() {
+		o := newOrigin("small")
+		p := newPage(uniqueName("oversized"), "/oversized", o.URL, 0)
+		create(p)
+		waitRendered(p, "small")
+
+		o.set(http.StatusOK, string(bytes.Repeat([]byte("x"), testMaxBody+1)))
+		annotate(p, "big")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonBodyTooLarge))
+			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("small"))))
+		}).Should(Succeed())
+		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("small"))
+	})
+
+	It("says clearly when a page does not fit in a ConfigMap", func() {
+		noise := make([]byte, 1200<<10) // incompressible, under the body cap
+		_, _ = rand.Read(noise)
+		o := newOrigin(string(noise))
+		p := newPage(uniqueName("toolarge"), "/toolarge", o.URL, 0)
+		create(p)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got)).NotTo(BeNil())
+			g.Expect(ready(got).Reason).To(Equal(ReasonStorageTooLarge))
+			g.Expect(ready(got).Message).To(ContainSubstring("over the"))
+		}).Should(Succeed())
+	})
+
+	It("withdraws a page the origin says is gone", func() {
+		o := newOrigin("here")
+		p := newPage(uniqueName("withdrawn"), "/withdrawn", o.URL, 0)
+		create(p)
+		waitRendered(p, "here")
+		Eventually(func() int { return get("x", "/withdrawn").Code }).Should(Equal(http.StatusOK))
+
+		o.set(http.StatusNotFound, "<h1>not found</h1>")
+		annotate(p, "gone")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonWithdrawn))
+			g.Expect(got.Status.Digest).To(BeEmpty())
+			g.Expect(got.Status.LastHandledRevalidate).To(Equal("gone"))
+			cm := &corev1.ConfigMap{}
+			err := k8sClient.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: storage.ConfigMapName(p)}, cm)
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		}).Should(Succeed())
+		Eventually(func() int { return get("x", "/withdrawn").Code }).Should(Equal(http.StatusNotFound))
+	})
+
+	It("renders nothing while suspended", func() {
+		o := newOrigin("s1")
+		p := newPage(uniqueName("suspend"), "/suspend", o.URL, time.Second)
+		create(p)
+		waitRendered(p, "s1")
+
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Suspend = true
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		}).Should(Succeed())
+		annotate(p, "ignored")
+		settled := o.count()
+		Consistently(o.count).Should(Equal(settled))
+		Expect(get("x", "/suspend").Body.String()).To(Equal("s1"), "a suspended page is still served")
+
+		o.set(http.StatusOK, "s2")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Suspend = false
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		waitRendered(p, "s2")
+	})
+
+	It("serves a page only for its host when one is set", func() {
+		o := newOrigin("hosted")
+		p := newPage(uniqueName("host"), "/hosted", o.URL, 0)
+		p.Spec.Host = "shop.example.com"
+		create(p)
+		waitRendered(p, "hosted")
+		Eventually(func() int { return get("shop.example.com", "/hosted").Code }).Should(Equal(http.StatusOK))
+		Expect(get("blog.example.com", "/hosted").Code).To(Equal(http.StatusNotFound))
+	})
+
+	It("sends one re-render request per stale rendition of an OnRequest page", func() {
+		o := newOrigin("lazy")
+		o.counting = true
+		p := newPage(uniqueName("onrequest"), "/lazy", o.URL, 2*time.Second)
+		p.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
+		create(p)
+		waitRendered(p, "lazy #1")
+		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #1"))
+		Consistently(o.count, 3*time.Second).Should(Equal(1), "an OnRequest page is not re-rendered by time alone")
+		Expect(get("x", "/lazy").Header().Get("Cache-Status")).To(ContainSubstring("detail=stale"))
+
+		By("hitting the stale page from many clients at once")
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer GinkgoRecover()
+				rec := get("x", "/lazy")
+				Expect(rec.Code).To(Equal(http.StatusOK))
+				Expect(rec.Body.String()).To(HavePrefix("lazy #"), "stale hits are served at once")
+			}()
+		}
+		wg.Wait()
+		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #2"))
+		name := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
+		Expect(revalidations.tokens(name)).To(HaveLen(1))
+		Expect(o.count()).To(Equal(2))
+		got := fetch(Default, p)
+		Expect(got.Status.LastHandledRevalidate).To(Equal(revalidations.tokens(name)[0]))
+		Expect(got.Annotations[pagesv1alpha1.RevalidateAnnotation]).To(HavePrefix("stale-"))
+	})
+
+	It("renders nothing that is not due after a restart", func() {
+		o := newOrigin("restart")
+		p := newPage(uniqueName("restart"), "/restart", o.URL, time.Hour)
+		p.Namespace = restartNamespace
+
+		start := func() context.CancelFunc {
+			mctx, stop := context.WithCancel(ctx)
+			mgr := newManager(restartNamespace)
+			done := make(chan struct{})
+			go func() {
+				defer GinkgoRecover()
+				defer close(done)
+				Expect(mgr.Start(mctx)).To(Succeed())
+			}()
+			return func() { stop(); <-done }
+		}
+		stop := start()
+		create(p)
+		waitRendered(p, "restart")
+		stop()
+
+		stop = start()
+		defer func() { stop() }()
+		Consistently(o.count).Should(Equal(1))
+
+		By("rendering, after the restart, what became due while it was down")
+		annotate(p, "after-restart")
+		Eventually(o.count).Should(Equal(2))
+	})
+})
+
+var _ = Describe("StaticPage validation", func() {
+	ctx := context.Background()
+	valid := func() *pagesv1alpha1.StaticPage {
+		return newPage(uniqueName("invalid"), "/ok", "http://origin.example/ok", time.Minute)
+	}
+	DescribeTable("refuses bad manifests with a clear message",
+		func(mutate func(p *pagesv1alpha1.StaticPage), message string) {
+			p := valid()
+			mutate(p)
+			err := k8sClient.Create(ctx, p)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("relative route", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "products/42" }, "route must be an absolute path"),
+		Entry("route with ..", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "/a/../etc/passwd" }, "'..' segments"),
+		Entry("route with a query", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "/a?b=1" }, "must not contain a query"),
+		Entry("route with a fragment", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "/a#top" }, "fragment"),
+		Entry("route with a space", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "/a b" }, "whitespace"),
+		Entry("ftp origin", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.URL = "ftp://origin.example/x" }, "origin.url must be an absolute http:// or https:// URL"),
+		Entry("origin without scheme", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.URL = "origin.example/x" }, "origin.url must be"),
+		Entry("revalidate below 1s", func(p *pagesv1alpha1.StaticPage) { p.Spec.Revalidate = &metav1.Duration{Duration: 500 * time.Millisecond} }, "revalidate must be a duration of at least 1s"),
+		Entry("unknown mode", func(p *pagesv1alpha1.StaticPage) { p.Spec.RevalidateMode = "Sometimes" }, `Unsupported value: "Sometimes"`),
+		Entry("upper-case host", func(p *pagesv1alpha1.StaticPage) { p.Spec.Host = "Shop.Example.com" }, "spec.host"),
+		Entry("zero timeout", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.Timeout = &metav1.Duration{} }, "origin.timeout must be"),
+	)
+
+	It("refuses a revalidate that is not a duration", func() {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(pagesv1alpha1.GroupVersion.String())
+		u.SetKind("StaticPage")
+		u.SetNamespace(testNamespace)
+		u.SetName(uniqueName("notaduration"))
+		Expect(unstructured.SetNestedMap(u.Object, map[string]any{
+			"route":      "/x",
+			"origin":     map[string]any{"url": "http://o.example/"},
+			"revalidate": "soon",
+		}, "spec")).To(Succeed())
+		err := k8sClient.Create(ctx, u)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.revalidate"))
+	})
+})

@@ -1,0 +1,227 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// testNamespace is where the suite's manager and server work.
+const testNamespace = "isr-test"
+
+// testMaxBody is the controller's --max-body-size in the suite.
+const testMaxBody = 4 << 20
+
+var (
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	cancel    context.CancelFunc
+	// handler is the serving sidecar's HTTP handler, fed by the suite manager.
+	handler *server.Handler
+	// revalidations counts re-render requests the server sent.
+	revalidations = &countingRevalidator{}
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		// Running `go test` by hand after `make tools`.
+		Expect(os.Setenv("KUBEBUILDER_ASSETS", filepath.Join("..", "bin", "k8s"))).To(Succeed())
+	}
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	Expect(err).NotTo(HaveOccurred())
+	for _, ns := range []string{testNamespace, restartNamespace} {
+		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
+
+	var ctx context.Context
+	ctx, cancel = context.WithCancel(context.Background())
+	mgr := newManager(testNamespace)
+	table := server.NewTable()
+	rs := &server.RouteSync{
+		Client: mgr.GetClient(),
+		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
+		Table:  table,
+		Policy: server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute},
+	}
+	Expect(rs.SetupWithManager(mgr)).To(Succeed())
+	revalidations.next = &server.AnnotationRevalidator{Client: mgr.GetClient()}
+	handler = &server.Handler{Table: table, Clock: clock.RealClock{}, Revalidator: revalidations, Log: logf.Log, BaseContext: ctx}
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	Eventually(func() error { return rs.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+})
+
+var _ = AfterSuite(func() {
+	if cancel != nil {
+		cancel()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
+
+// newManager builds a manager running the StaticPage controller in one
+// namespace, as cmd/manager wires it.
+func newManager(namespace string) ctrl.Manager {
+	skip := true
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 kube.Scheme(),
+		Cache:                  withNamespace(kube.CacheOptions(nil), namespace),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: &skip},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	r := &StaticPageReconciler{
+		Client:   mgr.GetClient(),
+		Fetcher:  &render.Fetcher{Client: &http.Client{}, MaxBodyBytes: testMaxBody},
+		Store:    &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
+		Recorder: mgr.GetEventRecorder("isr-operator"),
+	}
+	Expect(r.SetupWithManager(mgr, Options{RetryBaseDelay: 100 * time.Millisecond, RetryMaxDelay: time.Second})).To(Succeed())
+	return mgr
+}
+
+func withNamespace(o cache.Options, ns string) cache.Options {
+	o.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	return o
+}
+
+// countingRevalidator counts the server's re-render requests and passes
+// them on to the real annotation patch.
+type countingRevalidator struct {
+	next  server.Revalidator
+	mu    sync.Mutex
+	calls map[types.NamespacedName][]string
+}
+
+func (c *countingRevalidator) Revalidate(ctx context.Context, page types.NamespacedName, token string) error {
+	c.mu.Lock()
+	if c.calls == nil {
+		c.calls = map[types.NamespacedName][]string{}
+	}
+	c.calls[page] = append(c.calls[page], token)
+	c.mu.Unlock()
+	return c.next.Revalidate(ctx, page, token)
+}
+
+func (c *countingRevalidator) tokens(page types.NamespacedName) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls[page]...)
+}
+
+// origin is a real HTTP origin whose answers a test can change.
+type origin struct {
+	*httptest.Server
+	mu       sync.Mutex
+	status   int
+	body     string
+	delay    time.Duration
+	counting bool // append the hit number, so every render is new content
+	hits     atomic.Int32
+	inflight atomic.Int32
+}
+
+func newOrigin(body string) *origin {
+	o := &origin{status: http.StatusOK, body: body}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := o.hits.Add(1)
+		o.mu.Lock()
+		status, body, delay, counting := o.status, o.body, o.delay, o.counting
+		o.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if counting {
+			body = fmt.Sprintf("%s #%d", body, n)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	DeferCleanup(o.Close)
+	return o
+}
+
+func (o *origin) set(status int, body string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.status, o.body = status, body
+}
+
+func (o *origin) setDelay(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.delay = d
+}
+
+func (o *origin) count() int { return int(o.hits.Load()) }
+
+// get asks the serving handler for a route.
+func get(host, path string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// uniqueName gives each spec its own page name.
+var nameSeq atomic.Int32
+
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d", strings.ToLower(prefix), nameSeq.Add(1))
+}

@@ -1,0 +1,104 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFetch(t *testing.T) {
+	var gotUA string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotUA = r.UserAgent()
+		switch r.URL.Path {
+		case "/ok":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<h1>hi</h1>"))
+		case "/nohdr":
+			_, _ = w.Write([]byte("<!doctype html><p>x"))
+		case "/gone":
+			w.WriteHeader(http.StatusGone)
+		case "/missing":
+			http.NotFound(w, r)
+		case "/boom":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		case "/redirect-loop":
+			http.Redirect(w, r, "/redirect-loop", http.StatusFound)
+		case "/big":
+			_, _ = w.Write([]byte(strings.Repeat("x", 2000)))
+		case "/big-chunked":
+			for range 20 {
+				_, _ = w.Write([]byte(strings.Repeat("y", 100)))
+				w.(http.Flusher).Flush()
+			}
+		case "/empty":
+		case "/slow":
+			time.Sleep(300 * time.Millisecond)
+			_, _ = w.Write([]byte("late"))
+		}
+	}))
+	defer srv.Close()
+	f := &Fetcher{Client: srv.Client(), MaxBodyBytes: 1000}
+
+	tests := []struct {
+		path    string
+		outcome Outcome
+		notFnd  bool
+		ct      string
+	}{
+		{path: "/ok", ct: "text/html"},
+		{path: "/nohdr", ct: "text/html; charset=utf-8"},
+		{path: "/gone", notFnd: true},
+		{path: "/missing", notFnd: true},
+		{path: "/boom", outcome: BadStatus},
+		{path: "/redirect-loop", outcome: Unreachable},
+		{path: "/big", outcome: TooLarge},
+		{path: "/big-chunked", outcome: TooLarge},
+		{path: "/empty", outcome: InvalidBody},
+		{path: "/slow", outcome: Timeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			page, err := f.Fetch(context.Background(), srv.URL+tt.path, 100*time.Millisecond)
+			switch {
+			case tt.notFnd:
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("err = %v, want ErrNotFound", err)
+				}
+			case tt.outcome != "":
+				var oe *Error
+				if !errors.As(err, &oe) || oe.Outcome != tt.outcome {
+					t.Fatalf("err = %v, want outcome %s", err, tt.outcome)
+				}
+				if page != nil {
+					t.Fatal("a failed fetch returned a page")
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.ContentType != tt.ct || page.Digest != Digest(page.Body) || !strings.HasPrefix(page.Digest, "sha256:") {
+					t.Fatalf("page = %q %q", page.ContentType, page.Digest)
+				}
+			}
+		})
+	}
+	if !strings.HasPrefix(gotUA, "isr-operator/") {
+		t.Errorf("User-Agent = %q", gotUA)
+	}
+}
+
+func TestFetchUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	_, err := (&Fetcher{}).Fetch(context.Background(), url, time.Second)
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Outcome != Unreachable {
+		t.Fatalf("err = %v, want Unreachable", err)
+	}
+}

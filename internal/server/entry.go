@@ -1,0 +1,123 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// CachePolicy sets the Cache-Control numbers sent downstream.
+type CachePolicy struct {
+	// StaleWhileRevalidate is how long a downstream cache may serve a stale
+	// copy while it revalidates with this server.
+	StaleWhileRevalidate time.Duration
+	// StaleIfError is how long a downstream cache may serve a stale copy
+	// when this server cannot be reached.
+	StaleIfError time.Duration
+	// OnDemandMaxAge is the s-maxage of pages without a revalidate interval,
+	// which change only on demand: a downstream cache picks up a forced
+	// update within this time.
+	OnDemandMaxAge time.Duration
+	// MaxBodyBytes caps a page's uncompressed size when loaded.
+	MaxBodyBytes int64
+}
+
+// cacheControl is the Cache-Control header of a page with the given
+// interval. Browsers revalidate every time (max-age=0, cheap with ETag);
+// shared caches keep the page for its interval, and the Age header makes
+// them count that interval from the render, not from their fetch.
+func (p CachePolicy) cacheControl(revalidate time.Duration) string {
+	smax := revalidate
+	if smax <= 0 {
+		smax = p.OnDemandMaxAge
+	}
+	return fmt.Sprintf("public, max-age=0, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
+		seconds(smax), seconds(p.StaleWhileRevalidate), seconds(p.StaleIfError))
+}
+
+func seconds(d time.Duration) int64 {
+	if d < 0 {
+		return 0
+	}
+	return int64(d / time.Second)
+}
+
+// NewEntry builds the entry serving obj for page, decompressing the body
+// once so that clients that do not accept gzip cost nothing per request.
+func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CachePolicy) (*Entry, error) {
+	body, err := storage.Decompress(obj.Gzip, policy.MaxBodyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s/%s: %w", page.Namespace, page.Name, err)
+	}
+	hex := strings.TrimPrefix(obj.Digest, "sha256:")
+	ct := obj.ContentType
+	if ct == "" {
+		ct = http.DetectContentType(body)
+	}
+	e := &Entry{
+		Digest:           obj.Digest,
+		body:             body,
+		gzip:             obj.Gzip,
+		contentType:      []string{ct},
+		etag:             []string{`"` + hex + `"`},
+		etagGzip:         []string{`"` + hex + `-gzip"`},
+		lengthBody:       []string{strconv.Itoa(len(body))},
+		lengthGzip:       []string{strconv.Itoa(len(obj.Gzip))},
+		lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),
+	}
+	e.lastModified = []string{e.lastModifiedTime.Format(http.TimeFormat)}
+	return e.withPage(page, policy), nil
+}
+
+// withPage returns a copy of e, sharing its bodies, with the page's current
+// metadata: route, interval and render time change without new content.
+func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
+	n := &Entry{
+		Page:             types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
+		Host:             NormalizeHost(page.Spec.Host),
+		Route:            page.Spec.Route,
+		Created:          page.CreationTimestamp.Time,
+		Digest:           e.Digest,
+		Revalidate:       page.RevalidateInterval(),
+		Mode:             page.Mode(),
+		Annotation:       page.Annotations[pagesv1alpha1.RevalidateAnnotation],
+		body:             e.body,
+		gzip:             e.gzip,
+		contentType:      e.contentType,
+		etag:             e.etag,
+		etagGzip:         e.etagGzip,
+		lengthBody:       e.lengthBody,
+		lengthGzip:       e.lengthGzip,
+		lastModified:     e.lastModified,
+		lastModifiedTime: e.lastModifiedTime,
+	}
+	if page.Status.RenderedAt != nil {
+		n.RenderedAt = page.Status.RenderedAt.Time
+	}
+	n.cacheControl = []string{policy.cacheControl(n.Revalidate)}
+	return n
+}
+
+// Stale reports whether the entry is past its interval at now, and its
+// remaining freshness (negative once stale).
+func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
+	if e.Revalidate <= 0 {
+		return false, 0
+	}
+	ttl = e.RenderedAt.Add(e.Revalidate).Sub(now)
+	return ttl <= 0, ttl
+}
+
+// RevalidateToken is the annotation value a stale hit sets: derived from the
+// render it replaces, so every replica asks with the same value and the
+// controller renders once.
+func (e *Entry) RevalidateToken() string {
+	return "stale-" + strconv.FormatInt(e.RenderedAt.Unix(), 10)
+}

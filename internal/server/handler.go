@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+)
+
+// Revalidator asks the controller to re-render a page.
+type Revalidator interface {
+	// Revalidate sets the page's revalidate annotation to token.
+	Revalidate(ctx context.Context, page types.NamespacedName, token string) error
+}
+
+// Handler serves pages from the table. It never waits on an origin or on
+// the Kubernetes API.
+type Handler struct {
+	// Table holds the pages.
+	Table *Table
+	// Clock is the time source.
+	Clock clock.PassiveClock
+	// Revalidator is asked for a re-render on a stale hit in OnRequest
+	// mode; nil disables that.
+	Revalidator Revalidator
+	// Log records failed revalidation requests.
+	Log logr.Logger
+	// BaseContext bounds background revalidation requests.
+	BaseContext context.Context
+}
+
+var (
+	allowHeader = []string{"GET, HEAD"}
+	varyHeader  = []string{"Accept-Encoding"}
+	gzipHeader  = []string{"gzip"}
+	nosniff     = []string{"nosniff"}
+	textPlain   = []string{"text/plain; charset=utf-8"}
+)
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr["Allow"] = allowHeader
+		plain(w, http.StatusMethodNotAllowed, "method not allowed\n")
+		observe(resultMethod)
+		return
+	}
+	e := h.Table.Lookup(r.Host, r.URL.Path)
+	if e == nil {
+		plain(w, http.StatusNotFound, "not found\n")
+		observe(resultMiss)
+		return
+	}
+
+	now := h.Clock.Now()
+	stale, ttl := e.Stale(now)
+	if stale && e.Mode == pagesv1alpha1.RevalidateOnRequest {
+		h.trigger(e)
+	}
+	age := now.Sub(e.RenderedAt)
+	if age < 0 {
+		age = 0
+	}
+
+	gz := acceptsGzip(r.Header["Accept-Encoding"])
+	hdr["Vary"] = varyHeader
+	hdr["Cache-Control"] = e.cacheControl
+	hdr["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	hdr["Cache-Status"] = []string{cacheStatus(stale, ttl, e.Revalidate > 0)}
+	hdr["Last-Modified"] = e.lastModified
+	if gz {
+		hdr["Etag"] = e.etagGzip
+	} else {
+		hdr["Etag"] = e.etag
+	}
+
+	if notModified(r, e) {
+		w.WriteHeader(http.StatusNotModified)
+		observe(resultNotModified)
+		return
+	}
+	hdr["Content-Type"] = e.contentType
+	hdr["X-Content-Type-Options"] = nosniff
+	body := e.body
+	if gz {
+		hdr["Content-Encoding"] = gzipHeader
+		hdr["Content-Length"] = e.lengthGzip
+		body = e.gzip
+	} else {
+		hdr["Content-Length"] = e.lengthBody
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+	if stale {
+		observe(resultStale)
+	} else {
+		observe(resultHit)
+	}
+}
+
+// trigger asks for one re-render of a stale OnRequest page, however many
+// requests see it stale. A failed request is retried by a later hit.
+func (h *Handler) trigger(e *Entry) {
+	if h.Revalidator == nil || e.Annotation == e.RevalidateToken() {
+		return
+	}
+	if !e.triggered.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+			ctx := h.BaseContext
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := h.Revalidator.Revalidate(ctx, e.Page, e.RevalidateToken()); err != nil {
+				h.Log.Error(err, "asking for a re-render of a stale page", "page", e.Page)
+				revalidateRequests.WithLabelValues("error").Inc()
+				// Let a later request try again.
+				e.triggered.Store(false)
+				return
+			}
+			revalidateRequests.WithLabelValues("ok").Inc()
+	}()
+}
+
+// cacheStatus is the RFC 9211 Cache-Status value: always a hit, with the
+// remaining freshness as ttl (negative once stale).
+func cacheStatus(stale bool, ttl time.Duration, timed bool) string {
+	if !timed {
+		return "isr-operator; hit"
+	}
+	s := "isr-operator; hit; ttl=" + strconv.FormatInt(int64(ttl/time.Second), 10)
+	if stale {
+		s += "; detail=stale"
+	}
+	return s
+}
+
+// notModified evaluates If-None-Match (any representation of the content
+// matches) and, without it, If-Modified-Since.
+func notModified(r *http.Request, e *Entry) bool {
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		for _, v := range inm {
+			for _, tag := range strings.Split(v, ",") {
+				tag = strings.TrimSpace(tag)
+				tag = strings.TrimPrefix(tag, "W/")
+				if tag == "*" || tag == e.etag[0] || tag == e.etagGzip[0] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		t, err := http.ParseTime(ims)
+		return err == nil && !e.lastModifiedTime.After(t)
+	}
+	return false
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or *) with a non-zero q value.
+func acceptsGzip(values []string) bool {
+	star := false
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			coding, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+				continue
+			}
+			ok := !zeroQ(q)
+			if coding == "*" {
+				star = ok
+				continue
+			}
+			return ok
+		}
+	}
+	return star
+}
+
+// zeroQ is true for a "q=0" (or q=0.0…) parameter.
+func zeroQ(param string) bool {
+	param = strings.TrimSpace(param)
+	v, ok := strings.CutPrefix(strings.ToLower(param), "q=")
+	if !ok {
+		return false
+	}
+	q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return err == nil && q == 0
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	w.Header()["Content-Type"] = textPlain
+	w.Header()["X-Content-Type-Options"] = nosniff
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(msg))
+}

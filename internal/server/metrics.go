@@ -1,0 +1,47 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Results of a request, the label of isr_server_requests_total.
+const (
+	resultHit         = "hit"
+	resultStale       = "stale"
+	resultNotModified = "not_modified"
+	resultMiss        = "miss"
+	resultMethod      = "method_not_allowed"
+)
+
+var (
+	// requests counts requests by result, so the stale share is visible.
+	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_requests_total",
+		Help: "Page requests served, by result (hit, stale, not_modified, miss, method_not_allowed).",
+	}, []string{"result"})
+
+	// requestCounters are the children of requests, looked up once.
+	requestCounters = map[string]prometheus.Counter{}
+
+	// revalidateRequests counts re-render requests sent on stale hits.
+	revalidateRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_revalidate_requests_total",
+		Help: "Re-render requests sent for stale OnRequest pages, by outcome.",
+	}, []string{"outcome"})
+
+	// pagesGauge is the number of pages in the route table.
+	pagesGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "isr_server_pages",
+		Help: "Pages held in memory by this server.",
+	})
+)
+
+func init() {
+	for _, r := range []string{resultHit, resultStale, resultNotModified, resultMiss, resultMethod} {
+		requestCounters[r] = requests.WithLabelValues(r)
+	}
+	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge)
+}
+
+func observe(result string) { requestCounters[result].Inc() }

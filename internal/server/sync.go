@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// RouteSync keeps a Table in step with the StaticPages and their stored
+// content, as seen through the manager's cache.
+type RouteSync struct {
+	// Client reads StaticPages (a cached client).
+	Client client.Client
+	// Store loads page bodies.
+	Store storage.Reader
+	// Table is what the handler serves from.
+	Table *Table
+	// Policy sets the cached Cache-Control values and body limit.
+	Policy CachePolicy
+
+	ready atomic.Bool
+}
+
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+
+// SetupWithManager watches StaticPages and page ConfigMaps, and fills the
+// table once the caches have synced before the server reports ready.
+func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
+	err := ctrl.NewControllerManagedBy(mgr).
+		For(&pagesv1alpha1.StaticPage{}).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(
+			mgr.GetScheme(), mgr.GetRESTMapper(), &pagesv1alpha1.StaticPage{}, handler.OnlyControllerOwner())).
+		WithOptions(controllerOptions()).
+		Named("routes").
+		Complete(s)
+	if err != nil {
+		return err
+	}
+	return mgr.Add(noLeader(func(ctx context.Context) error {
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("caches did not sync")
+		}
+		if err := s.loadAll(ctx); err != nil {
+			return err
+		}
+		s.ready.Store(true)
+		log.FromContext(ctx).Info("route table loaded", "pages", s.Table.Len())
+		return nil
+	}))
+}
+
+// Ready is a readiness check: it fails until every page known at start-up
+// is in the table, so a new replica never answers 404 for a known page.
+func (s *RouteSync) Ready(_ *httpRequest) error {
+	if !s.ready.Load() {
+		return errors.New("route table not loaded yet")
+	}
+	return nil
+}
+
+// loadAll puts every StaticPage in the table.
+func (s *RouteSync) loadAll(ctx context.Context) error {
+	pages := &pagesv1alpha1.StaticPageList{}
+	if err := s.Client.List(ctx, pages); err != nil {
+		return fmt.Errorf("listing StaticPages: %w", err)
+	}
+	for i := range pages.Items {
+		if err := s.sync(ctx, &pages.Items[i]); err != nil {
+			log.FromContext(ctx).Error(err, "loading page", "page", client.ObjectKeyFromObject(&pages.Items[i]))
+		}
+	}
+	return nil
+}
+
+// Reconcile brings one page's entry up to date.
+func (s *RouteSync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	page := &pagesv1alpha1.StaticPage{}
+	if err := s.Client.Get(ctx, req.NamespacedName, page); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			s.remove(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, s.sync(ctx, page)
+}
+
+// sync serves what page's status names: nothing without a digest (not
+// rendered, or withdrawn), the stored content otherwise. Until storage holds
+// the new digest the previous content stays served.
+func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	name := types.NamespacedName{Namespace: page.Namespace, Name: page.Name}
+	if !page.DeletionTimestamp.IsZero() || page.Status.Digest == "" {
+		s.remove(name)
+		return nil
+	}
+	cur := s.Table.Get(name)
+	if cur != nil && cur.Digest == page.Status.Digest {
+		s.put(cur.withPage(page, s.Policy))
+		return nil
+	}
+	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
+	if errors.Is(err, storage.ErrNotStored) {
+		// The content's own event brings the page back here.
+		if cur != nil {
+			s.put(cur.withPage(page, s.Policy))
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e, err := NewEntry(page, obj, s.Policy)
+	if err != nil {
+		return err
+	}
+	s.put(e)
+	return nil
+}
+
+func (s *RouteSync) put(e *Entry) {
+	s.Table.Put(e)
+	pagesGauge.Set(float64(s.Table.Len()))
+}
+
+func (s *RouteSync) remove(name types.NamespacedName) {
+	s.Table.Delete(name)
+	pagesGauge.Set(float64(s.Table.Len()))
+}
+
+// AnnotationRevalidator asks for re-renders by setting the StaticPage's
+// revalidate annotation, the same thing `kubectl annotate` does.
+type AnnotationRevalidator struct {
+	// Client patches StaticPages.
+	Client client.Client
+}
+
+// Revalidate implements Revalidator with a merge patch of one annotation.
+func (a *AnnotationRevalidator) Revalidate(ctx context.Context, page types.NamespacedName, token string) error {
+	sp := &pagesv1alpha1.StaticPage{}
+	sp.Namespace, sp.Name = page.Namespace, page.Name
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, pagesv1alpha1.RevalidateAnnotation, token)
+	if err := a.Client.Patch(ctx, sp, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("annotating StaticPage %s: %w", page, err)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+// Package server serves rendered pages from memory with HTTP
+// stale-while-revalidate semantics, and keeps its route table in step with
+// the StaticPages and their stored content.
+package server
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+)
+
+// Entry is one servable page, immutable once in the table: a new render
+// replaces the entry.
+type Entry struct {
+	// Page names the StaticPage the entry serves.
+	Page types.NamespacedName
+	// Host is the page's host ("" for any host); Route its path.
+	Host, Route string
+	// Created orders pages claiming the same host and route: the oldest wins.
+	Created time.Time
+	// Digest is the status digest the bodies were loaded for.
+	Digest string
+	// RenderedAt is when the origin last confirmed the content.
+	RenderedAt time.Time
+	// Revalidate is the freshness lifetime; 0 means on demand only.
+	Revalidate time.Duration
+	// Mode is the page's revalidate mode.
+	Mode pagesv1alpha1.RevalidateMode
+	// Annotation is the revalidate annotation's value when loaded.
+	Annotation string
+
+	body, gzip                    []byte
+	contentType                   []string
+	etag, etagGzip                []string
+	lengthBody, lengthGzip        []string
+	lastModified                  []string
+	lastModifiedTime              time.Time
+	cacheControl                  []string
+
+	// triggered is set once the stale entry has asked for a re-render; the
+	// next render replaces the entry, and with it the flag.
+	triggered atomic.Bool
+}
+
+// key is where an entry sits in the table.
+func key(host, route string) string { return host + "\x00" + route }
+
+// Table maps host and route to entries. Reads take a shared lock only.
+type Table struct {
+	mu sync.RWMutex
+	// routes holds the winner for each key.
+	routes map[string]*Entry
+	// pages holds every page's entry, winner or not.
+	pages map[types.NamespacedName]*Entry
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	return &Table{routes: map[string]*Entry{}, pages: map[types.NamespacedName]*Entry{}}
+}
+
+// Lookup finds the entry for a request's host and path: a page for that
+// host first, then one for any host.
+func (t *Table) Lookup(host, path string) *Entry {
+	host = NormalizeHost(host)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if host != "" {
+		if e := t.routes[key(host, path)]; e != nil {
+			return e
+		}
+		if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
+			if e := t.routes[key(host[:i], path)]; e != nil {
+				return e
+			}
+		}
+	}
+	return t.routes[key("", path)]
+}
+
+// Get returns the entry of a page, or nil.
+func (t *Table) Get(page types.NamespacedName) *Entry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.pages[page]
+}
+
+// Len is the number of pages in the table.
+func (t *Table) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.pages)
+}
+
+// Put adds or replaces a page's entry.
+func (t *Table) Put(e *Entry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.pages[e.Page]; old != nil {
+		t.removeLocked(old)
+	}
+	t.pages[e.Page] = e
+	k := key(e.Host, e.Route)
+	if cur := t.routes[k]; cur == nil || Wins(e, cur) {
+		t.routes[k] = e
+	}
+}
+
+// Delete removes a page's entry.
+func (t *Table) Delete(page types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.pages[page]; old != nil {
+		t.removeLocked(old)
+	}
+}
+
+// removeLocked drops e and, if it held its route, hands the route to the
+// next claimant.
+func (t *Table) removeLocked(e *Entry) {
+	delete(t.pages, e.Page)
+	k := key(e.Host, e.Route)
+	if t.routes[k] != e {
+		return
+	}
+	delete(t.routes, k)
+	for _, other := range t.pages {
+		if other.Host == e.Host && other.Route == e.Route {
+			if cur := t.routes[k]; cur == nil || Wins(other, cur) {
+				t.routes[k] = other
+			}
+		}
+	}
+}
+
+// Wins says whether a takes a route from b when both claim it: the older
+// StaticPage wins, then the smaller namespace/name, so every replica agrees.
+func Wins(a, b *Entry) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	return a.Page.String() < b.Page.String()
+}
+
+// NormalizeHost lowercases a Host header and drops a trailing dot.
+func NormalizeHost(host string) string {
+	host = strings.ToLower(host)
+	if i := strings.LastIndexByte(host, ':'); i > 0 && host[i-1] == '.' {
+		return host[:i-1] + host[i:]
+	}
+	return strings.TrimSuffix(host, ".")
+}

@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+)
+
+const (
+	// ComponentLabel marks page ConfigMaps so that the controller and servers
+	// cache only these, not every ConfigMap in the cluster.
+	ComponentLabel = "isr-operator.io/component"
+	// ComponentPage is ComponentLabel's value on page ConfigMaps.
+	ComponentPage = "page"
+	// PageLabel names the StaticPage a ConfigMap belongs to (when the name
+	// fits a label value), for `kubectl get cm -l`.
+	PageLabel = "isr-operator.io/page"
+	// DigestAnnotation is the digest of the body a ConfigMap holds.
+	DigestAnnotation = "isr-operator.io/digest"
+	// ContentTypeAnnotation is the Content-Type of the body a ConfigMap holds.
+	ContentTypeAnnotation = "isr-operator.io/content-type"
+	// StoredAtAnnotation is when the content was stored (RFC 3339).
+	StoredAtAnnotation = "isr-operator.io/stored-at"
+	// BodyKey is the binaryData key of the gzipped body.
+	BodyKey = "body.gz"
+
+	// MaxConfigMapBody is the largest compressed body stored in a ConfigMap:
+	// the API server refuses ConfigMaps over 1 MiB, and the object's metadata
+	// needs room too.
+	MaxConfigMapBody = 1<<20 - 16<<10
+)
+
+// ConfigMaps stores each page gzipped in a ConfigMap owned by its StaticPage,
+// so deleting the page garbage-collects its content.
+type ConfigMaps struct {
+	// Client reads and writes ConfigMaps; a cached client must cache the
+	// ComponentLabel ConfigMaps.
+	Client client.Client
+	// Scheme resolves the StaticPage kind for owner references.
+	Scheme *runtime.Scheme
+	// Now stamps stored content; time.Now when nil.
+	Now func() time.Time
+}
+
+var _ Writer = (*ConfigMaps)(nil)
+var _ Reader = (*ConfigMaps)(nil)
+
+// ConfigMapName is the name of the ConfigMap holding p's page: "isr-<name>",
+// shortened with a hash when that would be over the 253-character limit.
+func ConfigMapName(p *pagesv1alpha1.StaticPage) string {
+	name := "isr-" + p.Name
+	if len(name) <= 253 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(p.Name))
+	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
+}
+
+// Put implements Writer.
+func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (bool, error) {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
+	cm := &corev1.ConfigMap{}
+	err := s.Client.Get(ctx, key, cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	case err != nil:
+		return false, fmt.Errorf("reading ConfigMap %s: %w", key, err)
+	default:
+		if !metav1.IsControlledBy(cm, p) {
+			return false, fmt.Errorf("ConfigMap %s exists and is not controlled by StaticPage %s: %w", key, p.Name, ErrConflict)
+		}
+		if cm.Annotations[DigestAnnotation] == page.Digest && len(cm.BinaryData[BodyKey]) > 0 {
+			return false, nil
+		}
+	}
+
+	gz, err := Compress(page.Body)
+	if err != nil {
+		return false, err
+	}
+	if len(gz) > MaxConfigMapBody {
+		return false, fmt.Errorf("page is %d bytes compressed, over the %d bytes a ConfigMap can hold: %w", len(gz), MaxConfigMapBody, ErrTooLarge)
+	}
+
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	if cm.Labels == nil {
+		cm.Labels = map[string]string{}
+	}
+	cm.Labels[ComponentLabel] = ComponentPage
+	cm.Labels["app.kubernetes.io/managed-by"] = "isr-operator"
+	if len(p.Name) <= 63 {
+		cm.Labels[PageLabel] = p.Name
+	}
+	if cm.Annotations == nil {
+		cm.Annotations = map[string]string{}
+	}
+	cm.Annotations[DigestAnnotation] = page.Digest
+	cm.Annotations[ContentTypeAnnotation] = page.ContentType
+	cm.Annotations[StoredAtAnnotation] = now().UTC().Format(time.RFC3339)
+	cm.BinaryData = map[string][]byte{BodyKey: gz}
+	cm.Data = nil
+	if err := controllerutil.SetControllerReference(p, cm, s.Scheme); err != nil {
+		return false, fmt.Errorf("owning ConfigMap %s: %w", key, err)
+	}
+
+	if cm.ResourceVersion == "" {
+		err = s.Client.Create(ctx, cm)
+	} else {
+		err = s.Client.Update(ctx, cm)
+	}
+	if err != nil {
+		if apierrors.IsRequestEntityTooLargeError(err) {
+			return false, fmt.Errorf("writing ConfigMap %s: %w: %w", key, ErrTooLarge, err)
+		}
+		return false, fmt.Errorf("writing ConfigMap %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// Delete implements Writer.
+func (s *ConfigMaps) Delete(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
+	cm := &corev1.ConfigMap{}
+	if err := s.Client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading ConfigMap %s: %w", key, err)
+	}
+	if !metav1.IsControlledBy(cm, p) {
+		return nil
+	}
+	if err := s.Client.Delete(ctx, cm, client.Preconditions{UID: &cm.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting ConfigMap %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get implements Reader.
+func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (*Object, error) {
+	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
+	cm := &corev1.ConfigMap{}
+	if err := s.Client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("ConfigMap %s: %w", key, ErrNotStored)
+		}
+		return nil, fmt.Errorf("reading ConfigMap %s: %w", key, err)
+	}
+	if !metav1.IsControlledBy(cm, p) || cm.Annotations[DigestAnnotation] != digest || len(cm.BinaryData[BodyKey]) == 0 {
+		return nil, fmt.Errorf("ConfigMap %s does not hold %s: %w", key, digest, ErrNotStored)
+	}
+	storedAt, err := time.Parse(time.RFC3339, cm.Annotations[StoredAtAnnotation])
+	if err != nil {
+		storedAt = cm.CreationTimestamp.Time
+	}
+	return &Object{
+		Digest:      digest,
+		ContentType: cm.Annotations[ContentTypeAnnotation],
+		Gzip:        cm.BinaryData[BodyKey],
+		StoredAt:    storedAt,
+	}, nil
+}

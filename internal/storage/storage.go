@@ -1,0 +1,94 @@
+// Package storage keeps rendered pages where every server replica can read
+// them. The controller writes through Writer; servers read through Reader, so
+// the serving path does not depend on where pages are kept.
+package storage
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+)
+
+// ErrNotStored means storage holds no page with the asked-for digest (yet).
+var ErrNotStored = errors.New("page not stored")
+
+// ErrTooLarge means the page does not fit in this storage.
+var ErrTooLarge = errors.New("page too large for storage")
+
+// ErrConflict means the storage slot is held by something this operator does
+// not own, which it will not overwrite.
+var ErrConflict = errors.New("storage slot owned by someone else")
+
+// Object is a stored page.
+type Object struct {
+	// Digest is "sha256:<hex>" of the uncompressed body.
+	Digest string
+	// ContentType is served with the page.
+	ContentType string
+	// Gzip is the body, gzip-compressed.
+	Gzip []byte
+	// StoredAt is when this content was first stored: the page's
+	// Last-Modified, which re-renders of the same content do not move.
+	StoredAt time.Time
+}
+
+// Writer is what the controller stores pages with.
+type Writer interface {
+	// Put stores page as the content of p. It reports changed=false, and
+	// writes nothing, when the same digest is already stored.
+	Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (changed bool, err error)
+	// Delete removes p's stored page; removing nothing is not an error.
+	Delete(ctx context.Context, p *pagesv1alpha1.StaticPage) error
+}
+
+// Reader is what servers load pages with.
+type Reader interface {
+	// Get returns p's stored page with the given digest, or ErrNotStored.
+	Get(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (*Object, error)
+}
+
+// Compress gzips body at the best compression: pages are compressed once
+// and served many times.
+func Compress(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(body); err != nil {
+		return nil, fmt.Errorf("compressing page: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compressing page: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Decompress gunzips a stored body, refusing one that inflates past limit
+// bytes (limit <= 0: no limit).
+func Decompress(gz []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("reading stored page: %w", err)
+	}
+	defer func() { _ = zr.Close() }()
+	var r io.Reader = zr
+	if limit > 0 {
+		r = io.LimitReader(zr, limit+1)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading stored page: %w", err)
+	}
+	if limit > 0 && int64(len(body)) > limit {
+		return nil, fmt.Errorf("stored page inflates past %d bytes: %w", limit, ErrTooLarge)
+	}
+	return body, nil
+}
