@@ -431,7 +431,9 @@ var _ = Describe("StaticPage validation", func() {
 		Entry("route with a space", func(p *pagesv1alpha1.StaticPage) { p.Spec.Route = "/a b" }, "whitespace"),
 		Entry("ftp origin", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.URL = "ftp://origin.example/x" }, "origin.url must be an absolute http:// or https:// URL"),
 		Entry("origin without scheme", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.URL = "origin.example/x" }, "origin.url must be"),
-		Entry("revalidate below 1s", func(p *pagesv1alpha1.StaticPage) { p.Spec.Revalidate = &metav1.Duration{Duration: 500 * time.Millisecond} }, "revalidate must be a duration of at least 1s"),
+		Entry("revalidate below 1s", func(p *pagesv1alpha1.StaticPage) {
+			p.Spec.Revalidate = &metav1.Duration{Duration: 500 * time.Millisecond}
+		}, "revalidate must be a duration of at least 1s"),
 		Entry("unknown mode", func(p *pagesv1alpha1.StaticPage) { p.Spec.RevalidateMode = "Sometimes" }, `Unsupported value: "Sometimes"`),
 		Entry("upper-case host", func(p *pagesv1alpha1.StaticPage) { p.Spec.Host = "Shop.Example.com" }, "spec.host"),
 		Entry("zero timeout", func(p *pagesv1alpha1.StaticPage) { p.Spec.Origin.Timeout = &metav1.Duration{} }, "origin.timeout must be"),

@@ -118,20 +118,20 @@ func (h *Handler) trigger(e *Entry) {
 		return
 	}
 	go func() {
-			ctx := h.BaseContext
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := h.Revalidator.Revalidate(ctx, e.Page, e.RevalidateToken()); err != nil {
-				h.Log.Error(err, "asking for a re-render of a stale page", "page", e.Page)
-				revalidateRequests.WithLabelValues("error").Inc()
-				// Let a later request try again.
-				e.triggered.Store(false)
-				return
-			}
-			revalidateRequests.WithLabelValues("ok").Inc()
+		ctx := h.BaseContext
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := h.Revalidator.Revalidate(ctx, e.Page, e.RevalidateToken()); err != nil {
+			h.Log.Error(err, "asking for a re-render of a stale page", "page", e.Page)
+			revalidateRequests.WithLabelValues("error").Inc()
+			// Let a later request try again.
+			e.triggered.Store(false)
+			return
+		}
+		revalidateRequests.WithLabelValues("ok").Inc()
 	}()
 }
 

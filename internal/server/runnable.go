@@ -19,7 +19,7 @@ type httpRequest = http.Request
 type noLeader func(ctx context.Context) error
 
 func (f noLeader) Start(ctx context.Context) error { return f(ctx) }
-func (f noLeader) NeedLeaderElection() bool          { return false }
+func (f noLeader) NeedLeaderElection() bool        { return false }
 
 var _ manager.LeaderElectionRunnable = noLeader(nil)
 
@@ -57,4 +57,3 @@ func Listener(addr string, h http.Handler, grace time.Duration) manager.Runnable
 		return nil
 	})
 }
-
