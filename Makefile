@@ -54,10 +54,11 @@ bench: ## Run the serving benchmarks.
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager, server and demo origin into bin/.
+build: ## Build the manager, server, demo origin and local control plane into bin/.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/manager ./cmd/manager
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/server ./cmd/server
 	go build -o $(BIN)/demo-origin ./hack/demo-origin
+	go build -o $(BIN)/controlplane ./hack/controlplane
 
 .PHONY: demo
 demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples.
@@ -75,4 +76,4 @@ tools-controller-gen:
 
 .PHONY: clean
 clean: ## Remove built binaries (not the pinned tools).
-	rm -f $(BIN)/manager $(BIN)/server $(BIN)/demo-origin
+	rm -f $(BIN)/manager $(BIN)/server $(BIN)/demo-origin $(BIN)/controlplane
