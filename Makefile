@@ -21,9 +21,10 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the Go markers.
+manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the Go markers, and copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=isr-operator-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac/manager
 	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/..." output:rbac:artifacts:config=config/rbac/server
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: tools-controller-gen ## Generate the deepcopy code.
@@ -46,6 +47,10 @@ verify: manifests generate ## Fail if generated files or formatting are stale.
 .PHONY: test
 test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-e2e
+test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.
+	go test -tags e2e -count=1 -timeout 20m $(GO_TEST_FLAGS) ./test/e2e/
 
 .PHONY: bench
 bench: ## Run the serving benchmarks.

@@ -60,7 +60,6 @@ type Options struct {
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
 // SetupWithManager registers the reconciler. Status-only updates do not
 // trigger it: it runs on spec and annotation changes and on its own requeues.
