@@ -34,6 +34,13 @@ const (
 	ReasonBodyTooLarge = string(render.TooLarge)
 	// ReasonInvalidBody: the origin's body cannot be a page.
 	ReasonInvalidBody = string(render.InvalidBody)
+	// ReasonOriginRefused: the origin or one of its redirects leads to an
+	// address the origin guard refuses (loopback, link-local, unspecified)
+	// or to a scheme other than http(s).
+	ReasonOriginRefused = string(render.Refused)
+	// ReasonContentTypeRefused: the origin's content type is not in
+	// --allowed-content-types.
+	ReasonContentTypeRefused = string(render.ContentTypeRefused)
 )
 
 // Event reasons that are not condition reasons.

@@ -25,8 +25,16 @@ var (
 		Name: "isr_storage_writes_total",
 		Help: "Pages written to storage because their content changed.",
 	})
+
+	// hostBusyTotal counts renders put off because their origin host was at
+	// --max-concurrent-renders-per-host; a steady rise means the cap, or the
+	// origin, is too small for the pages due.
+	hostBusyTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "isr_renders_deferred_total",
+		Help: "Renders put off because their origin host had the most renders in flight allowed.",
+	})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal)
+	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal, hostBusyTotal)
 }

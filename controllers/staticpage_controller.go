@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +42,8 @@ type StaticPageReconciler struct {
 	Clock clock.PassiveClock
 	// DefaultTimeout bounds an origin fetch when the page sets none.
 	DefaultTimeout time.Duration
+	// Hosts caps renders in flight per origin host; nil means no cap.
+	Hosts *render.HostLimiter
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
@@ -107,6 +111,14 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return ctrl.Result{}, err
 		}
 	}
+	release, ok := r.Hosts.TryAcquire(originHost(page))
+	if !ok {
+		// Not a failure: the page is due and renders as soon as its host has
+		// room, without holding a worker that other hosts' pages can use.
+		hostBusyTotal.Inc()
+		return ctrl.Result{RequeueAfter: hostBusyDelay}, nil
+	}
+	defer release()
 	log.FromContext(ctx).V(1).Info("rendering", "why", decision.Why, "origin", page.Spec.Origin.URL)
 	res, failure, err := r.render(ctx, page)
 	if err != nil {
@@ -270,6 +282,20 @@ func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
 	if v := page.Annotations[pagesv1alpha1.RevalidateAnnotation]; v != "" {
 		page.Status.LastHandledRevalidate = v
 	}
+}
+
+// hostBusyDelay is how soon a page whose origin host is at its cap is tried
+// again.
+const hostBusyDelay = 200 * time.Millisecond
+
+// originHost is what the per-host cap counts by: the origin URL's host, port
+// included, lowercased.
+func originHost(page *pagesv1alpha1.StaticPage) string {
+	u, err := url.Parse(page.Spec.Origin.URL)
+	if err != nil {
+		return page.Spec.Origin.URL
+	}
+	return strings.ToLower(u.Host)
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {

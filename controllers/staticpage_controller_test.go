@@ -5,8 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -259,6 +262,101 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.LastHandledRevalidate).To(BeEmpty())
 		}).Should(Succeed())
 		Expect(get("x", "/timeout").Body.String()).To(Equal("before"))
+	})
+
+	It("refuses an origin on a forbidden address and keeps the last good page", func() {
+		o := newOrigin("trusted")
+		p := newPage(uniqueName("guarded"), "/guarded", o.URL, 0)
+		create(p)
+		good := waitRendered(p, "trusted")
+
+		By("pointing the page at the cloud metadata endpoint")
+		got := fetch(Default, p)
+		got.Spec.Origin.URL = "http://169.254.169.254/latest/meta-data/"
+		Expect(k8sClient.Update(context.Background(), got)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254 is a link-local address"))
+			g.Expect(ready(got).Message).To(ContainSubstring("--allow-origin"))
+			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
+		}).Should(Succeed())
+		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("trusted"))
+		Expect(get("x", "/guarded").Body.String()).To(Equal("trusted"))
+
+		By("refusing a new page on a loopback address that is not allowed")
+		_, port, _ := strings.Cut(strings.TrimPrefix(o.URL, "http://"), ":")
+		other := newPage(uniqueName("loopback"), "/loopback", "http://127.0.0.2:"+port+"/", 0)
+		create(other)
+		Eventually(func(g Gomega) {
+			got := fetch(g, other)
+			g.Expect(ready(got)).NotTo(BeNil())
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Message).To(ContainSubstring("127.0.0.2 is a loopback address"))
+		}).Should(Succeed())
+		err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: other.Namespace, Name: storage.ConfigMapName(other)}, &corev1.ConfigMap{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a refused origin stores nothing")
+		Expect(get("x", "/loopback").Code).To(Equal(http.StatusNotFound))
+	})
+
+	It("refuses a redirect to a forbidden address", func() {
+		o := newOrigin("landing")
+		redirector := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/iam/", http.StatusFound))
+		DeferCleanup(redirector.Close)
+		p := newPage(uniqueName("redirected"), "/redirected", o.URL, 0)
+		create(p)
+		waitRendered(p, "landing")
+		got := fetch(Default, p)
+		got.Spec.Origin.URL = redirector.URL + "/"
+		Expect(k8sClient.Update(context.Background(), got)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254"))
+		}).Should(Succeed())
+		Expect(get("x", "/redirected").Body.String()).To(Equal("landing"))
+	})
+
+	It("refuses a content type that is not allowed and keeps the page", func() {
+		o := newOrigin("<p>html</p>")
+		p := newPage(uniqueName("ctype"), "/ctype", o.URL, 0)
+		create(p)
+		good := waitRendered(p, "<p>html</p>")
+		o.setContentType("application/octet-stream")
+		o.set(http.StatusOK, "\x00\x01binary")
+		annotate(p, "binary")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonContentTypeRefused))
+			g.Expect(ready(got).Message).To(ContainSubstring("application/octet-stream"))
+			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
+		}).Should(Succeed())
+		Expect(get("x", "/ctype").Body.String()).To(Equal("<p>html</p>"))
+	})
+
+	It("renders at most the per-host cap at once from one origin, and other hosts meanwhile", func() {
+		busy := newOrigin("busy")
+		busy.setDelay(300 * time.Millisecond)
+		quiet := newOrigin("quiet")
+		var pages []*pagesv1alpha1.StaticPage
+		for i := range 8 {
+			p := newPage(uniqueName("busy"), fmt.Sprintf("/busy/%d", i), busy.URL, 0)
+			create(p)
+			pages = append(pages, p)
+		}
+		q := newPage(uniqueName("quiet"), "/quiet", quiet.URL, 0)
+		create(q)
+		waitRendered(q, "quiet")
+		for _, p := range pages {
+			Eventually(func(g Gomega) {
+				g.Expect(ready(fetch(g, p))).NotTo(BeNil())
+				g.Expect(ready(fetch(g, p)).Status).To(Equal(metav1.ConditionTrue))
+			}).Should(Succeed())
+		}
+		Expect(busy.count()).To(BeNumerically(">=", 8))
+		Expect(int(busy.peak.Load())).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
+		Expect(int(busy.peak.Load())).To(BeNumerically(">=", 1))
 	})
 
 	It("refuses a body over the size cap and keeps the page", func() {

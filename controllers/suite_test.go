@@ -41,6 +41,10 @@ const testNamespace = "isr-test"
 // testMaxBody is the controller's --max-body-size in the suite.
 const testMaxBody = 4 << 20
 
+// testMaxPerHost is the controller's --max-concurrent-renders-per-host in
+// the suite: below its 4 workers, so the cap is what holds renders back.
+const testMaxPerHost = 2
+
 var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
@@ -118,11 +122,22 @@ func newManager(namespace string) ctrl.Manager {
 		Controller:             config.Controller{SkipNameValidation: &skip},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	// The test origins listen on 127.0.0.1, which the origin guard refuses
+	// unless allowed, as a user allows a same-pod origin: --allow-origin.
+	guard, err := render.NewGuard([]string{"127.0.0.1"})
+	Expect(err).NotTo(HaveOccurred())
+	types, err := render.ParseContentTypes(nil)
+	Expect(err).NotTo(HaveOccurred())
 	r := &StaticPageReconciler{
-		Client:   mgr.GetClient(),
-		Fetcher:  &render.Fetcher{Client: &http.Client{}, MaxBodyBytes: testMaxBody},
+		Client: mgr.GetClient(),
+		Fetcher: &render.Fetcher{
+			Client:       render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: 5}),
+			MaxBodyBytes: testMaxBody,
+			ContentTypes: types,
+		},
 		Store:    &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
 		Recorder: mgr.GetEventRecorder("isr-operator"),
+		Hosts:    &render.HostLimiter{Max: testMaxPerHost},
 	}
 	Expect(r.SetupWithManager(mgr, Options{RetryBaseDelay: 100 * time.Millisecond, RetryMaxDelay: time.Second})).To(Succeed())
 	return mgr
@@ -167,15 +182,28 @@ type origin struct {
 	counting bool // append the hit number, so every render is new content
 	hits     atomic.Int32
 	inflight atomic.Int32
+	peak     atomic.Int32 // most requests in flight at once
+	ctype    string
 }
 
 func newOrigin(body string) *origin {
 	o := &origin{status: http.StatusOK, body: body}
 	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := o.hits.Add(1)
+		now := o.inflight.Add(1)
+		defer o.inflight.Add(-1)
+		for {
+			peak := o.peak.Load()
+			if now <= peak || o.peak.CompareAndSwap(peak, now) {
+				break
+			}
+		}
 		o.mu.Lock()
-		status, body, delay, counting := o.status, o.body, o.delay, o.counting
+		status, body, delay, counting, ctype := o.status, o.body, o.delay, o.counting, o.ctype
 		o.mu.Unlock()
+		if ctype == "" {
+			ctype = "text/html; charset=utf-8"
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
@@ -186,7 +214,7 @@ func newOrigin(body string) *origin {
 		if counting {
 			body = fmt.Sprintf("%s #%d", body, n)
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Type", ctype)
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}))
@@ -207,6 +235,12 @@ func (o *origin) setDelay(d time.Duration) {
 }
 
 func (o *origin) count() int { return int(o.hits.Load()) }
+
+func (o *origin) setContentType(ct string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ctype = ct
+}
 
 // get asks the serving handler for a route.
 func get(host, path string, hdr ...string) *httptest.ResponseRecorder {

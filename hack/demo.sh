@@ -45,7 +45,10 @@ done
 
 "$BIN/demo-origin" --listen "127.0.0.1:$ORIGIN_PORT" >"$DEMO/origin.log" 2>&1 &
 pids+=($!)
+# The demo origin listens on loopback, which the origin guard refuses unless
+# allowed, exactly as a user allows a same-pod origin.
 "$BIN/manager" --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
+	--allow-origin 127.0.0.1 \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
 "$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address 127.0.0.1:0 \

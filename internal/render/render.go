@@ -30,6 +30,12 @@ const (
 	TooLarge Outcome = "BodyTooLarge"
 	// InvalidBody: the body cannot be a page (empty).
 	InvalidBody Outcome = "InvalidBody"
+	// Refused: the origin, or a redirect, leads to an address or scheme the
+	// guard refuses.
+	Refused Outcome = "OriginRefused"
+	// ContentTypeRefused: the origin answered with a content type not in
+	// --allowed-content-types.
+	ContentTypeRefused Outcome = "ContentTypeRefused"
 )
 
 // ErrNotFound is returned when the origin says the page is gone (404 or
@@ -65,6 +71,8 @@ type Fetcher struct {
 	Client *http.Client
 	// MaxBodyBytes caps a body; a larger one fails with TooLarge.
 	MaxBodyBytes int64
+	// ContentTypes are the allowed content types; nil allows any.
+	ContentTypes *ContentTypes
 }
 
 // Fetch GETs url within timeout and returns the page, ErrNotFound, or an
@@ -80,7 +88,7 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
 	client := f.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = NewClient(ClientOptions{})
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -113,6 +121,9 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
+	if !f.ContentTypes.Allows(ct) {
+		return nil, &Error{Outcome: ContentTypeRefused, Err: fmt.Errorf("origin %s answered with content type %q, which is not allowed (--allowed-content-types)", url, ct)}
+	}
 	return &Page{Body: body, ContentType: ct, Digest: Digest(body)}, nil
 }
 
@@ -144,8 +155,16 @@ func tooLarge(url string, limit int64) error {
 	return &Error{Outcome: TooLarge, Err: fmt.Errorf("origin %s sent a body over the %d-byte cap (--max-body-size)", url, limit)}
 }
 
-// classify turns a transport error into a timeout or unreachable failure.
+// classify turns a transport error into a refused, timeout or unreachable
+// failure.
 func classify(ctx context.Context, url string, err error) error {
+	var refused *RefusedError
+	switch {
+	case errors.As(err, &refused), errors.Is(err, errRedirectScheme):
+		return &Error{Outcome: Refused, Err: fmt.Errorf("fetching origin %s: %w", url, err)}
+	case errors.Is(err, errTooManyRedirects):
+		return &Error{Outcome: BadStatus, Err: fmt.Errorf("fetching origin %s: %w", url, err)}
+	}
 	var ne net.Error
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &Error{Outcome: Timeout, Err: fmt.Errorf("origin %s did not answer in time: %w", url, err)}

@@ -26,6 +26,9 @@ func TestFetch(t *testing.T) {
 			http.NotFound(w, r)
 		case "/boom":
 			http.Error(w, "boom", http.StatusInternalServerError)
+		case "/image":
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write([]byte("\x89PNG"))
 		case "/redirect-loop":
 			http.Redirect(w, r, "/redirect-loop", http.StatusFound)
 		case "/big":
@@ -42,7 +45,16 @@ func TestFetch(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	f := &Fetcher{Client: srv.Client(), MaxBodyBytes: 1000}
+	// The test origin is on loopback, which must be allowed explicitly.
+	guard, err := NewGuard([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types, err := ParseContentTypes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fetcher{Client: NewClient(ClientOptions{Guard: guard, MaxRedirects: 3}), MaxBodyBytes: 1000, ContentTypes: types}
 
 	tests := []struct {
 		path    string
@@ -55,7 +67,8 @@ func TestFetch(t *testing.T) {
 		{path: "/gone", notFnd: true},
 		{path: "/missing", notFnd: true},
 		{path: "/boom", outcome: BadStatus},
-		{path: "/redirect-loop", outcome: Unreachable},
+		{path: "/redirect-loop", outcome: BadStatus},
+		{path: "/image", outcome: ContentTypeRefused},
 		{path: "/big", outcome: TooLarge},
 		{path: "/big-chunked", outcome: TooLarge},
 		{path: "/empty", outcome: InvalidBody},
@@ -96,7 +109,8 @@ func TestFetchUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	_, err := (&Fetcher{}).Fetch(context.Background(), url, time.Second)
+	guard, _ := NewGuard([]string{"127.0.0.0/8"})
+	_, err := (&Fetcher{Client: NewClient(ClientOptions{Guard: guard})}).Fetch(context.Background(), url, time.Second)
 	var oe *Error
 	if !errors.As(err, &oe) || oe.Outcome != Unreachable {
 		t.Fatalf("err = %v, want Unreachable", err)

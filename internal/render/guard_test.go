@@ -1,0 +1,220 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestGuardCheck(t *testing.T) {
+	allowing, err := NewGuard([]string{"LocalHost", "10.1.0.0/16", "169.254.169.254", "[::1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		guard *Guard
+		host  string
+		addr  string
+		class string // "" = allowed
+	}{
+		{nil, "o", "127.0.0.1", "loopback"},
+		{nil, "o", "127.5.6.7", "loopback"},
+		{nil, "o", "::1", "loopback"},
+		{nil, "o", "::ffff:127.0.0.1", "loopback"},
+		{nil, "o", "169.254.169.254", "link-local"},
+		{nil, "o", "fe80::1", "link-local"},
+		{nil, "o", "0.0.0.0", "unspecified"},
+		{nil, "o", "::", "unspecified"},
+		{nil, "o", "239.1.2.3", "multicast"},
+		{nil, "o", "10.1.2.3", ""},
+		{nil, "o", "192.168.1.1", ""},
+		{nil, "o", "93.184.216.34", ""},
+		{nil, "o", "2606:2800:220:1::", ""},
+		{&Guard{}, "o", "127.0.0.1", "loopback"},
+		{allowing, "localhost", "127.0.0.1", ""},
+		{allowing, "localhost.", "::1", ""},
+		{allowing, "other", "127.0.0.1", "loopback"},
+		{allowing, "other", "::1", ""},
+		{allowing, "other", "::ffff:169.254.169.254", ""},
+		{allowing, "other", "169.254.169.253", "link-local"},
+	}
+	for _, tt := range tests {
+		err := tt.guard.Check(tt.host, netip.MustParseAddr(tt.addr))
+		var refused *RefusedError
+		switch {
+		case tt.class == "" && err != nil:
+			t.Errorf("%s -> %s: refused: %v", tt.host, tt.addr, err)
+		case tt.class != "" && (!errors.As(err, &refused) || refused.Class != tt.class):
+			t.Errorf("%s -> %s: err = %v, want %s refusal", tt.host, tt.addr, err, tt.class)
+		}
+	}
+}
+
+func TestNewGuardRefusesBadEntries(t *testing.T) {
+	for _, entry := range []string{"10.0.0.0/33", "not a host", "exa_mple.com", "1.2.3.4/x"} {
+		if _, err := NewGuard([]string{entry}); err == nil {
+			t.Errorf("NewGuard(%q) accepted it", entry)
+		}
+	}
+}
+
+func TestParseContentTypes(t *testing.T) {
+	def, _ := ParseContentTypes(nil)
+	anyType, _ := ParseContentTypes([]string{"*/*"})
+	text, _ := ParseContentTypes([]string{"text/*", "application/json"})
+	tests := []struct {
+		c    *ContentTypes
+		ct   string
+		want bool
+	}{
+		{def, "text/html; charset=utf-8", true},
+		{def, "TEXT/HTML", true},
+		{def, "application/octet-stream", false},
+		{def, "image/png", false},
+		{def, "not a type", false},
+		{anyType, "image/png", true},
+		{text, "text/markdown", true},
+		{text, "application/json", true},
+		{text, "application/xml", false},
+		{nil, "image/png", true},
+	}
+	for _, tt := range tests {
+		if got := tt.c.Allows(tt.ct); got != tt.want {
+			t.Errorf("Allows(%q) = %v, want %v", tt.ct, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"html", "*/html", "text/html; ="} {
+		if _, err := ParseContentTypes([]string{bad}); err == nil {
+			t.Errorf("ParseContentTypes(%q) accepted it", bad)
+		}
+	}
+}
+
+// fetch GETs url with a client built from allow and returns the outcome, or
+// "" on success.
+func fetch(t *testing.T, allow []string, url string) (Outcome, error) {
+	t.Helper()
+	guard, err := NewGuard(allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fetcher{Client: NewClient(ClientOptions{Guard: guard, MaxRedirects: 2}), MaxBodyBytes: 1 << 20}
+	_, err = f.Fetch(context.Background(), url, 5*time.Second)
+	if err == nil {
+		return "", nil
+	}
+	var oe *Error
+	if !errors.As(err, &oe) {
+		t.Fatalf("fetching %s: %v is not an origin failure", url, err)
+	}
+	return oe.Outcome, err
+}
+
+func TestFetchThroughTheGuard(t *testing.T) {
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.URL.Path, true)
+		switch r.URL.Path {
+		case "/metadata":
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+		case "/loopback":
+			http.Redirect(w, r, "http://127.0.0.1:"+port(r)+"/page", http.StatusFound)
+		case "/ftp":
+			http.Redirect(w, r, "ftp://example.com/page", http.StatusFound)
+		case "/hop1":
+			http.Redirect(w, r, "/hop2", http.StatusFound)
+		case "/hop2":
+			http.Redirect(w, r, "/page", http.StatusFound)
+		case "/hop0":
+			http.Redirect(w, r, "/hop1", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<p>page</p>"))
+		}
+	}))
+	defer srv.Close()
+	_, p, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	byIP := "http://127.0.0.1:" + p
+	byName := "http://localhost:" + p
+	if _, err := net.LookupHost("localhost"); err != nil {
+		t.Fatalf("this machine cannot resolve localhost: %v", err)
+	}
+
+	tests := []struct {
+		name  string
+		allow []string
+		url   string
+		want  Outcome
+	}{
+		{"loopback IP refused by default", nil, byIP + "/page", Refused},
+		{"a name resolving to loopback refused", nil, byName + "/page", Refused},
+		{"metadata endpoint refused", nil, "http://169.254.169.254/latest/meta-data/", Refused},
+		{"IPv6 loopback refused", nil, "http://[::1]:1/", Refused},
+		{"unspecified refused", nil, "http://0.0.0.0:" + p + "/page", Refused},
+		{"allowed by IP", []string{"127.0.0.1"}, byIP + "/page", ""},
+		{"allowed by CIDR", []string{"127.0.0.0/8"}, byName + "/page", ""},
+		{"allowed by host name", []string{"localhost"}, byName + "/page", ""},
+		{"a host allowance does not cover its IP", []string{"localhost"}, byIP + "/page", Refused},
+		{"redirect to the metadata endpoint refused", []string{"127.0.0.0/8"}, byIP + "/metadata", Refused},
+		{"redirect from an allowed name to a refused address", []string{"localhost"}, byName + "/loopback", Refused},
+		{"redirect to another scheme refused", []string{"127.0.0.1"}, byIP + "/ftp", Refused},
+		{"redirects within the limit followed", []string{"127.0.0.1"}, byIP + "/hop1", ""},
+		{"too many redirects", []string{"127.0.0.1"}, byIP + "/hop0", BadStatus},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fetch(t, tt.allow, tt.url)
+			if got != tt.want {
+				t.Fatalf("outcome = %q (%v), want %q", got, err, tt.want)
+			}
+			if tt.want == Refused && !strings.Contains(err.Error(), "--allow-origin") && !strings.Contains(err.Error(), "scheme") {
+				t.Errorf("refusal does not say how to allow it: %v", err)
+			}
+		})
+	}
+	if _, ok := hits.Load("/page"); !ok {
+		t.Error("no allowed fetch reached the origin")
+	}
+}
+
+func port(r *http.Request) string {
+	_, p, _ := net.SplitHostPort(r.Host)
+	return p
+}
+
+func TestHostLimiter(t *testing.T) {
+	l := &HostLimiter{Max: 2}
+	r1, ok1 := l.TryAcquire("a")
+	r2, ok2 := l.TryAcquire("a")
+	_, ok3 := l.TryAcquire("a")
+	rb, okb := l.TryAcquire("b")
+	if !ok1 || !ok2 || ok3 || !okb {
+		t.Fatalf("acquire a,a,a,b = %v %v %v %v, want true true false true", ok1, ok2, ok3, okb)
+	}
+	r1()
+	r1() // a second release must not free another slot
+	if l.InFlight("a") != 1 {
+		t.Fatalf("in flight on a = %d after one release, want 1", l.InFlight("a"))
+	}
+	r4, ok4 := l.TryAcquire("a")
+	_, ok5 := l.TryAcquire("a")
+	if !ok4 || ok5 {
+		t.Fatalf("after a release: %v %v, want true false", ok4, ok5)
+	}
+	r2()
+	r4()
+	rb()
+	if l.InFlight("a") != 0 || l.InFlight("b") != 0 {
+		t.Fatal("slots leaked")
+	}
+	if _, ok := (&HostLimiter{}).TryAcquire("a"); !ok {
+		t.Fatal("no cap refused a render")
+	}
+}
