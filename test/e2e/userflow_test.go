@@ -1,0 +1,248 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+const (
+	release   = "isr"
+	namespace = "isr-system"
+	chart     = "charts/isr-operator"
+)
+
+// container is the part of a Deployment the tests read.
+type deployment struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Replicas *int `json:"replicas"`
+		Template struct {
+			Spec struct {
+				ServiceAccountName string `json:"serviceAccountName"`
+				Containers         []struct {
+					Name string   `json:"name"`
+					Args []string `json:"args"`
+				} `json:"containers"`
+			} `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+}
+
+// workload finds the installed container by name, with its Deployment's
+// ServiceAccount and args.
+func workload(container string) (sa string, args []string) {
+	var list struct {
+		Items []deployment `json:"items"`
+	}
+	Expect(json.Unmarshal([]byte(kubectl("get", "deployments", "-n", namespace, "-o", "json")), &list)).To(Succeed())
+	for _, d := range list.Items {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name == container {
+				return d.Spec.Template.Spec.ServiceAccountName, c.Args
+			}
+		}
+	}
+	Fail("no container " + container + " in the release")
+	return "", nil
+}
+
+// samples are config/samples pointed at the test's origin.
+func samples() []byte {
+	files, err := filepath.Glob(filepath.Join(root, "config", "samples", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(files).NotTo(BeEmpty())
+	var out strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		out.WriteString("---\n")
+		out.WriteString(strings.ReplaceAll(string(b), "http://127.0.0.1:8088", originURL))
+	}
+	return []byte(out.String())
+}
+
+func page(url string) (int, string, http.Header) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error(), nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var _ = Describe("the chart", func() {
+	It("passes helm lint --strict", func() {
+		helm("lint", "--strict", chart)
+	})
+
+	DescribeTable("renders manifests the API server accepts",
+		func(namespaces []string, args ...string) {
+			for _, ns := range append([]string{"isr-render"}, namespaces...) {
+				_, _ = run(kubectlBin, "create", "namespace", ns)
+			}
+			out := helm(append([]string{"template", "render", chart, "-n", "isr-render"}, args...)...)
+			// CRDs first, so that the dry run of everything else knows them.
+			o, err := runEnv(adminKube, []byte(out), kubectlBin, "apply", "--dry-run=server", "-f", "-")
+			Expect(err).NotTo(HaveOccurred(), o)
+		},
+		Entry("defaults", nil),
+		Entry("server as its own Deployment with HPA and PDB", nil,
+			"--set", "server.mode=deployment", "--set", "server.replicas=3",
+			"--set", "server.autoscaling.enabled=true", "--set", "server.podDisruptionBudget.enabled=true"),
+		Entry("a list of watched namespaces", []string{"shop", "blog"}, "--set", "watchNamespaces={shop,blog}"),
+		Entry("ingress and two managers", nil, "--set", "ingress.enabled=true", "--set", "manager.replicas=2"),
+	)
+
+	It("refuses unknown and mistyped values", func() {
+		out, err := run(helmBin, "template", "bad", chart, "--set", "nosuchkey=1")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("nosuchkey"))
+		out, err = run(helmBin, "template", "bad", chart, "--set", "server.replicas=many")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("replicas"))
+	})
+
+	It("renders config/default, which the API server accepts", func() {
+		// The dry run cannot create the namespace the rest lives in.
+		_, _ = run(kubectlBin, "create", "namespace", namespace)
+		out := kubectl("kustomize", "config/default")
+		o, err := runEnv(adminKube, []byte(out), kubectlBin, "apply", "--dry-run=server", "-f", "-")
+		Expect(err).NotTo(HaveOccurred(), o)
+	})
+})
+
+var _ = Describe("a user's day", Ordered, func() {
+	var serverURL string
+
+	BeforeAll(func() {
+		SetDefaultEventuallyTimeout(60 * time.Second)
+		SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	})
+
+	It("installs with helm", func() {
+		// The test's origin listens on loopback, which the origin guard
+		// refuses unless allowed, as a user with a same-pod origin would.
+		helm("install", release, chart, "-n", namespace, "--create-namespace",
+			"--set", "server.mode=deployment", "--set", "crds.keep=true",
+			"--set", "manager.allowOrigins={127.0.0.1}")
+		kubectl("wait", "--for=condition=Established", "crd/staticpages.pages.isr-operator.io", "--timeout=60s")
+	})
+
+	It("runs the manager and the server with the chart's flags and RBAC", func() {
+		managerSA, managerArgs := workload("manager")
+		serverSA, serverArgs := workload("server")
+		Expect(managerSA).NotTo(Equal(serverSA), "the server gets its own, smaller identity")
+
+		managerKube := serviceAccountKubeconfig(namespace, managerSA)
+		serverKube := serviceAccountKubeconfig(namespace, serverSA)
+
+		// Later flags win: only addresses change, to fit beside each other here.
+		managerProbe := freePort()
+		startEnv("manager", []string{"KUBECONFIG=" + managerKube}, filepath.Join(workDir, "manager"),
+			append(managerArgs, "--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", managerProbe))...)
+		Eventually(func() int {
+			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", managerProbe))
+			return code
+		}).Should(Equal(http.StatusOK), "the manager starts with the chart's flags")
+		port := freePort()
+		serverURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+		probe := freePort()
+		startEnv("server", []string{"KUBECONFIG=" + serverKube}, filepath.Join(workDir, "server"),
+			append(serverArgs, fmt.Sprintf("--listen-address=127.0.0.1:%d", port),
+				"--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))...)
+		Eventually(func() int {
+			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe))
+			return code
+		}).Should(Equal(http.StatusOK))
+
+		By("proving the server cannot write pages or delete StaticPages")
+		as := "--as=system:serviceaccount:" + namespace + ":" + serverSA
+		for _, verb := range [][]string{{"create", "configmaps"}, {"update", "configmaps"}, {"delete", "staticpages"}, {"update", "staticpages/status"}, {"list", "secrets"}} {
+			out, _ := run(kubectlBin, "auth", "can-i", verb[0], verb[1], as, "-n", "default")
+			Expect(strings.TrimSpace(out)).To(Equal("no"), "server may %s %s", verb[0], verb[1])
+		}
+		out, _ := run(kubectlBin, "auth", "can-i", "patch", "staticpages", as, "-n", "default")
+		Expect(strings.TrimSpace(out)).To(Equal("yes"))
+		as = "--as=system:serviceaccount:" + namespace + ":" + managerSA
+		out, _ = run(kubectlBin, "auth", "can-i", "delete", "staticpages", as, "-n", "default")
+		Expect(strings.TrimSpace(out)).To(Equal("no"), "the manager never deletes StaticPages")
+	})
+
+	It("serves the samples once they are Ready", func() {
+		o, err := runEnv(adminKube, samples(), kubectlBin, "apply", "-f", "-")
+		Expect(err).NotTo(HaveOccurred(), o)
+		kubectl("wait", "--for=condition=Ready", "staticpage", "--all", "--timeout=60s")
+		Eventually(func(g Gomega) {
+			code, body, hdr := page(serverURL + "/products/42")
+			g.Expect(code).To(Equal(http.StatusOK))
+			g.Expect(body).To(ContainSubstring("Product 42"))
+			g.Expect(hdr.Get("Cache-Status")).To(HavePrefix("isr-operator; hit"))
+		}).Should(Succeed())
+		out := kubectl("get", "staticpages")
+		Expect(out).To(MatchRegexp(`product-42\s+/products/42\s+10s\s+True`))
+	})
+
+	It("re-renders on kubectl annotate, one page or many", func() {
+		_, before, _ := page(serverURL + "/about")
+		kubectl("annotate", "staticpage", "about", "isr-operator.io/revalidate=token-1", "--overwrite")
+		kubectl("wait", "staticpage/about", "--for=jsonpath={.status.lastHandledRevalidate}=token-1", "--timeout=60s")
+		Eventually(func() string { _, b, _ := page(serverURL + "/about"); return b }).ShouldNot(Equal(before))
+
+		kubectl("label", "staticpage", "home", "about", "batch=yes")
+		kubectl("annotate", "staticpage", "-l", "batch=yes", "isr-operator.io/revalidate=token-2", "--overwrite")
+		for _, name := range []string{"home", "about"} {
+			kubectl("wait", "staticpage/"+name, "--for=jsonpath={.status.lastHandledRevalidate}=token-2", "--timeout=60s")
+		}
+		Expect(kubectl("get", "staticpage", "product-42", "-o", "jsonpath={.status.lastHandledRevalidate}")).NotTo(Equal("token-2"))
+	})
+
+	DescribeTable("refuses invalid StaticPages at apply time and creates nothing",
+		func(spec, message string) {
+			name := "invalid-" + fmt.Sprint(GinkgoRandomSeed()%1000)
+			manifest := fmt.Sprintf("apiVersion: pages.isr-operator.io/v1alpha1\nkind: StaticPage\nmetadata:\n  name: %s\nspec:\n%s", name, spec)
+			out, err := runEnv(adminKube, []byte(manifest), kubectlBin, "apply", "-f", "-")
+			Expect(err).To(HaveOccurred())
+			Expect(out).To(ContainSubstring(message))
+			out, _ = run(kubectlBin, "get", "staticpage", name)
+			Expect(out).To(ContainSubstring("NotFound"))
+		},
+		Entry("bad route", "  route: products/42\n  origin: {url: http://o.example/}\n", "route must be an absolute path"),
+		Entry("route with ..", "  route: /a/../b\n  origin: {url: http://o.example/}\n", "'..' segments"),
+		Entry("bad origin scheme", "  route: /x\n  origin: {url: file:///etc/passwd}\n", "origin.url must be an absolute http:// or https:// URL"),
+		Entry("bad interval", "  route: /x\n  origin: {url: http://o.example/}\n  revalidate: 10ms\n", "revalidate must be a duration of at least 1s"),
+	)
+
+	It("answers 404 once a page is deleted", func() {
+		kubectl("delete", "staticpage", "home")
+		Eventually(func() int { c, _, _ := page(serverURL + "/"); return c }).Should(Equal(http.StatusNotFound))
+	})
+
+	It("upgrades values and uninstalls cleanly, keeping the CRD when asked", func() {
+		Expect(kubectl("get", "deployment", release+"-isr-operator-server", "-n", namespace, "-o", "jsonpath={.spec.replicas}")).To(Equal("2"))
+		helm("upgrade", release, chart, "-n", namespace, "--reuse-values", "--set", "server.replicas=3")
+		Expect(kubectl("get", "deployment", release+"-isr-operator-server", "-n", namespace, "-o", "jsonpath={.spec.replicas}")).To(Equal("3"))
+		Expect(kubectl("get", "crd", "staticpages.pages.isr-operator.io", "-o", "jsonpath={.metadata.annotations.helm\\.sh/resource-policy}")).To(Equal("keep"))
+
+		helm("uninstall", release, "-n", namespace, "--wait")
+		out := kubectl("get", "deployments,services,serviceaccounts,roles,rolebindings", "-n", namespace, "-l", "app.kubernetes.io/instance="+release, "-o", "name")
+		Expect(strings.TrimSpace(out)).To(BeEmpty())
+		out = kubectl("get", "clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/instance="+release, "-o", "name")
+		Expect(strings.TrimSpace(out)).To(BeEmpty())
+		kubectl("get", "crd", "staticpages.pages.isr-operator.io")
+		Expect(kubectl("get", "staticpages", "-o", "name")).To(ContainSubstring("product-42"), "pages survive an uninstall that keeps the CRD")
+	})
+})
