@@ -155,3 +155,19 @@ func NormalizeHost(host string) string {
 	}
 	return strings.TrimSuffix(host, ".")
 }
+
+// HostMatches reports whether a request for host reaches a page declared
+// for pageHost, as Lookup routes it: any host for "", else the same host,
+// with or without the request's port.
+func HostMatches(pageHost, host string) bool {
+	pageHost = NormalizeHost(pageHost)
+	if pageHost == "" {
+		return true
+	}
+	host = NormalizeHost(host)
+	if host == pageHost {
+		return true
+	}
+	i := strings.LastIndexByte(host, ':')
+	return i > 0 && !strings.HasSuffix(host, "]") && host[:i] == pageHost
+}

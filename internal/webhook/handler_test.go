@@ -1,0 +1,246 @@
+package webhook_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/webhook"
+)
+
+var seq atomic.Int32
+
+// page creates a Ready page served at route (for host, if set) and returns
+// it with its origin.
+func page(route, host string, lbls map[string]string) (*pagesv1alpha1.StaticPage, *origin) {
+	o := newOrigin("v1 of " + route)
+	p := &pagesv1alpha1.StaticPage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("page-%d", seq.Add(1)), Labels: lbls},
+		Spec:       pagesv1alpha1.StaticPageSpec{Route: route, Host: host, Origin: pagesv1alpha1.Origin{URL: o.URL}},
+	}
+	Expect(k8sClient.Create(context.Background(), p)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), p) })
+	Eventually(func(g Gomega) {
+		got := get(g, p)
+		g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v1 of " + route))))
+	}).Should(Succeed())
+	return p, o
+}
+
+func get(g Gomega, p *pagesv1alpha1.StaticPage) *pagesv1alpha1.StaticPage {
+	out := &pagesv1alpha1.StaticPage{}
+	g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(p), out)).To(Succeed())
+	return out
+}
+
+func annotation(p *pagesv1alpha1.StaticPage) func(Gomega) string {
+	return func(g Gomega) string { return get(g, p).Annotations[pagesv1alpha1.RevalidateAnnotation] }
+}
+
+// served is what a visitor gets for host and path.
+func served(host, path string) string {
+	rec := httptest.NewRecorder()
+	pages.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://"+host+path, nil))
+	return rec.Body.String()
+}
+
+func names(a answer) []string {
+	var out []string
+	for _, p := range a.resp.Pages {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+var _ = Describe("POST /revalidate", func() {
+	BeforeEach(func() {
+		SetDefaultEventuallyTimeout(30 * time.Second)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+		SetDefaultConsistentlyDuration(time.Second)
+	})
+
+	It("revalidates pages by path, and only those", func() {
+		a, _ := page("/by-path/a", "", nil)
+		b, _ := page("/by-path/b", "", nil)
+		got := bearer(`{"paths": ["/by-path/a"]}`).do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Expect(names(got)).To(Equal([]string{a.Name}))
+		Expect(got.resp.Token).NotTo(BeEmpty())
+		Expect(got.resp.Unmatched).To(BeNil())
+		Eventually(annotation(a)).Should(Equal(got.resp.Token))
+		Eventually(func(g Gomega) string { return get(g, a).Status.LastHandledRevalidate }).Should(Equal(got.resp.Token))
+		Consistently(annotation(b)).Should(BeEmpty())
+	})
+
+	It("narrows paths by host, keeping pages for any host", func() {
+		one, _ := page("/hosted", "one.example.com", nil)
+		two, _ := page("/hosted", "two.example.com", nil)
+		anyHost, _ := page("/hosted", "", nil)
+		got := bearer(`{"paths": ["/hosted"], "host": "ONE.example.com:443"}`).do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Expect(names(got)).To(ConsistOf(one.Name, anyHost.Name))
+		Consistently(annotation(two)).Should(BeEmpty())
+	})
+
+	It("revalidates by label selector and by name", func() {
+		a, _ := page("/sel/a", "", map[string]string{"group": "sel"})
+		b, _ := page("/sel/b", "", map[string]string{"group": "sel"})
+		c, _ := page("/sel/c", "", map[string]string{"group": "other"})
+		got := bearer(`{"selector": "group=sel"}`).do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Expect(names(got)).To(ConsistOf(a.Name, b.Name))
+		Consistently(annotation(c)).Should(BeEmpty())
+
+		got = bearer(fmt.Sprintf(`{"names": [%q, "no-such-page"], "namespace": %q}`, c.Name, ns)).do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Expect(names(got)).To(Equal([]string{c.Name}))
+		Expect(got.resp.Unmatched.Names).To(Equal([]string{"no-such-page"}))
+		Eventually(annotation(c)).Should(Equal(got.resp.Token))
+	})
+
+	It("answers 404 and changes nothing when nothing matches", func() {
+		a, _ := page("/nothing/a", "", nil)
+		got := bearer(`{"paths": ["/nothing/else"], "selector": "group=none"}`).do()
+		Expect(got.code).To(Equal(http.StatusNotFound))
+		Expect(got.raw).To(ContainSubstring(`"paths":["/nothing/else"]`))
+		Consistently(annotation(a)).Should(BeEmpty())
+	})
+
+	It("with wait, returns once the new content is served here", func() {
+		p, o := page("/live", "", nil)
+		o.set(http.StatusOK, "v2 of /live")
+		got := bearer(`{"paths": ["/live"], "wait": true}`).do()
+		Expect(got.code).To(Equal(http.StatusOK), got.raw)
+		Expect(got.resp.Pages).To(HaveLen(1))
+		Expect(*got.resp.Pages[0].Live).To(BeTrue())
+		// No Eventually: the call returned only once this was true.
+		Expect(served("any.example", "/live")).To(Equal("v2 of /live"))
+		Expect(get(Default, p).Status.LastHandledRevalidate).To(Equal(got.resp.Token))
+	})
+
+	It("with wait, says which page is not live when the timeout passes", func() {
+		_, o := page("/broken", "", nil)
+		o.set(http.StatusInternalServerError, "oops")
+		got := bearer(`{"paths": ["/broken"], "wait": true, "timeout": "1s"}`).do()
+		Expect(got.code).To(Equal(http.StatusGatewayTimeout), got.raw)
+		Expect(*got.resp.Pages[0].Live).To(BeFalse())
+		Expect(got.resp.Pages[0].Reason).To(BeElementOf("OriginError", "Rendering"))
+		Expect(served("x", "/broken")).To(Equal("v1 of /broken"), "the last good page stays")
+	})
+
+	It("accepts an HMAC-signed call once", func() {
+		a, _ := page("/signed", "", nil)
+		c := signed("hmac-key", `{"paths": ["/signed"]}`, time.Now())
+		got := c.do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Eventually(annotation(a)).Should(Equal(got.resp.Token))
+		replay := c.do()
+		Expect(replay.code).To(Equal(http.StatusUnauthorized))
+		Expect(replay.err).To(ContainSubstring("already used"))
+		Consistently(annotation(a)).Should(Equal(got.resp.Token))
+	})
+
+	DescribeTable("refuses hostile or broken calls and changes nothing",
+		func(c call, code int, message string) {
+			a, _ := page(fmt.Sprintf("/hostile/%d", seq.Add(1)), "", nil)
+			c.body = strings.ReplaceAll(c.body, "ROUTE", a.Spec.Route)
+			c.signBody = strings.ReplaceAll(c.signBody, "ROUTE", a.Spec.Route)
+			got := c.do()
+			Expect(got.code).To(Equal(code), got.raw)
+			Expect(got.err).To(ContainSubstring(message))
+			if code == http.StatusUnauthorized {
+				Expect(got.hdr.Get("WWW-Authenticate")).To(HavePrefix("Bearer"))
+			}
+			Consistently(annotation(a)).Should(BeEmpty())
+		},
+		Entry("no credentials", call{body: `{"paths": ["ROUTE"]}`}, http.StatusUnauthorized, "no credentials"),
+		Entry("a wrong token", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Bearer wrong"}}, http.StatusUnauthorized, "invalid bearer token"),
+		Entry("basic auth", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Basic czNjcmV0"}}, http.StatusUnauthorized, "invalid bearer token"),
+		Entry("a bad signature", signedWith("other-key", `{"paths": ["ROUTE"]}`, 0), http.StatusUnauthorized, "invalid signature"),
+		Entry("a signature of another body", signedWith("hmac-key", `{"paths": ["/elsewhere"]}`, 0).withBody(`{"paths": ["ROUTE"]}`), http.StatusUnauthorized, "invalid signature"),
+		Entry("a stale timestamp", signedWith("hmac-key", `{"paths": ["ROUTE"]}`, -10*time.Minute), http.StatusUnauthorized, "timestamp outside"),
+		Entry("a timestamp from the future", signedWith("hmac-key", `{"paths": ["ROUTE"]}`, 10*time.Minute), http.StatusUnauthorized, "timestamp outside"),
+		Entry("an oversized body", call{body: `{"paths": ["ROUTE"], "host": "` + strings.Repeat("a", 5000) + `"}`, headers: map[string]string{"Authorization": "Bearer s3cret"}}, http.StatusRequestEntityTooLarge, "over 4096 bytes"),
+		Entry("malformed JSON", bearer(`{"paths": ["ROUTE"`), http.StatusBadRequest, "not a valid revalidate request"),
+		Entry("an unknown field", bearer(`{"paths": ["ROUTE"], "everything": true}`), http.StatusBadRequest, "unknown field"),
+		Entry("a path with ..", bearer(`{"paths": ["/a/../ROUTE"]}`), http.StatusBadRequest, "'..' segments"),
+		Entry("a selector matching everything", bearer(`{"selector": ""}`), http.StatusBadRequest, "at least one of paths"),
+		Entry("a timeout too long", bearer(`{"paths": ["ROUTE"], "wait": true, "timeout": "1h"}`), http.StatusBadRequest, "at most 1m0s"),
+		Entry("GET", call{method: http.MethodGet, headers: map[string]string{"Authorization": "Bearer s3cret"}}, http.StatusMethodNotAllowed, "use POST"),
+		Entry("a form body", call{body: `paths=ROUTE`, headers: map[string]string{"Authorization": "Bearer s3cret", "Content-Type": "application/x-www-form-urlencoded"}}, http.StatusUnsupportedMediaType, "application/json"),
+	)
+
+	It("takes a rotated Secret into account without a restart, and is off without credentials", func() {
+		a, _ := page("/rotated", "", nil)
+		secret := &corev1.Secret{}
+		Expect(k8sClient.Get(context.Background(), secretKey, secret)).To(Succeed())
+		original := secret.DeepCopy()
+		DeferCleanup(func() {
+			cur := &corev1.Secret{}
+			Expect(k8sClient.Get(context.Background(), secretKey, cur)).To(Succeed())
+			cur.Data = original.Data
+			Expect(k8sClient.Update(context.Background(), cur)).To(Succeed())
+			Eventually(func() int { return bearer(`{"paths": ["/nowhere"]}`).do().code }).Should(Equal(http.StatusNotFound))
+		})
+
+		secret.Data[webhook.TokenKey] = []byte("rotated")
+		Expect(k8sClient.Update(context.Background(), secret)).To(Succeed())
+		Eventually(func() int { return bearer(`{"paths": ["/rotated"]}`).do().code }).Should(Equal(http.StatusUnauthorized))
+		c := bearer(`{"paths": ["/rotated"]}`)
+		c.headers["Authorization"] = "Bearer rotated"
+		got := c.do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Eventually(annotation(a)).Should(Equal(got.resp.Token))
+
+		By("refusing every call once the Secret holds no credentials")
+		secret.Data = map[string][]byte{}
+		Expect(k8sClient.Update(context.Background(), secret)).To(Succeed())
+		Eventually(func() int { return c.do().code }).Should(Equal(http.StatusForbidden))
+		Expect(c.do().err).To(ContainSubstring("the revalidate API is off"))
+		Consistently(annotation(a)).Should(Equal(got.resp.Token))
+	})
+
+	It("answers 429 with Retry-After to a client over its rate", func() {
+		limited := *apiHandler
+		limited.Limiter = &webhook.Limiter{Rate: 0.01, Burst: 2}
+		srv := httptest.NewServer(&limited)
+		DeferCleanup(srv.Close)
+		codes := []int{}
+		for range 3 {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+webhook.Path, strings.NewReader(`{"paths": ["/nowhere"]}`))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("Authorization", "Bearer s3cret")
+			res, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			_ = res.Body.Close()
+			codes = append(codes, res.StatusCode)
+			if res.StatusCode == http.StatusTooManyRequests {
+				Expect(res.Header.Get("Retry-After")).NotTo(BeEmpty())
+			}
+		}
+		Expect(codes).To(Equal([]int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests}))
+	})
+})
+
+// signedWith is a call signed with key at now+skew when it is sent.
+func signedWith(key, body string, skew time.Duration) call {
+	return call{body: body, signKey: key, skew: skew}
+}
+
+// withBody sends body while the signature covers the original body.
+func (c call) withBody(body string) call {
+	c.signBody, c.body = c.body, body
+	return c
+}

@@ -1,0 +1,133 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Request is the JSON body of POST /revalidate. Pages named by any of
+// Paths, Selector and Names are revalidated.
+type Request struct {
+	// Paths are routes to revalidate, as visitors request them.
+	Paths []string `json:"paths,omitempty"`
+	// Host narrows Paths to pages for this host (and pages for any host).
+	Host string `json:"host,omitempty"`
+	// Selector is a label selector over StaticPages, as `kubectl -l` takes.
+	Selector string `json:"selector,omitempty"`
+	// Names are StaticPage names in Namespace.
+	Names []string `json:"names,omitempty"`
+	// Namespace scopes Names (required with them) and Selector.
+	Namespace string `json:"namespace,omitempty"`
+	// Wait makes the call return once the new content is served here.
+	Wait bool `json:"wait,omitempty"`
+	// Timeout bounds Wait, as a Go duration ("10s"); default 10s, at most 60s.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// parsed is a validated Request.
+type parsed struct {
+	Request
+	selector labels.Selector
+	timeout  time.Duration
+}
+
+// Limits of a request.
+const (
+	maxPaths       = 1000
+	defaultTimeout = 10 * time.Second
+	maxTimeout     = 60 * time.Second
+)
+
+// parseRequest decodes and validates a body, saying what is wrong in terms a
+// CMS integrator can act on.
+func parseRequest(body []byte) (*parsed, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var r Request
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("body is not a valid revalidate request: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("body holds more than one JSON value")
+	}
+	p := &parsed{Request: r, timeout: defaultTimeout}
+	if len(r.Paths) == 0 && r.Selector == "" && len(r.Names) == 0 {
+		return nil, errors.New("name pages with at least one of paths, selector or names")
+	}
+	if len(r.Paths)+len(r.Names) > maxPaths {
+		return nil, fmt.Errorf("at most %d paths and names per request", maxPaths)
+	}
+	for _, path := range r.Paths {
+		if err := validPath(path); err != nil {
+			return nil, err
+		}
+	}
+	if r.Host != "" {
+		if errs := validation.IsDNS1123Subdomain(strings.ToLower(hostOnly(r.Host))); len(errs) > 0 {
+			return nil, fmt.Errorf("host %q: %s", r.Host, strings.Join(errs, "; "))
+		}
+	}
+	if r.Namespace != "" {
+		if errs := validation.IsDNS1123Label(r.Namespace); len(errs) > 0 {
+			return nil, fmt.Errorf("namespace %q: %s", r.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	if len(r.Names) > 0 && r.Namespace == "" {
+		return nil, errors.New("names need a namespace")
+	}
+	for _, n := range r.Names {
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			return nil, fmt.Errorf("name %q: %s", n, strings.Join(errs, "; "))
+		}
+	}
+	if r.Selector != "" {
+		sel, err := labels.Parse(r.Selector)
+		if err != nil {
+			return nil, fmt.Errorf("selector: %w", err)
+		}
+		if sel.Empty() {
+			return nil, errors.New("selector matches every page; name the pages")
+		}
+		p.selector = sel
+	}
+	if r.Timeout != "" {
+		d, err := time.ParseDuration(r.Timeout)
+		if err != nil || d <= 0 || d > maxTimeout {
+			return nil, fmt.Errorf("timeout %q must be a duration above 0 and at most %s", r.Timeout, maxTimeout)
+		}
+		p.timeout = d
+	}
+	return p, nil
+}
+
+// validPath accepts what spec.route accepts.
+func validPath(path string) error {
+	switch {
+	case !strings.HasPrefix(path, "/"):
+		return fmt.Errorf("path %q must start with '/'", path)
+	case strings.ContainsAny(path, "?#"):
+		return fmt.Errorf("path %q must not contain a query or fragment", path)
+	case strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("path %q must not contain whitespace or control characters", path)
+	}
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("path %q must not contain '.' or '..' segments", path)
+		}
+	}
+	return nil
+}
+
+func hostOnly(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		return host[:i]
+	}
+	return host
+}
