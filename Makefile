@@ -52,6 +52,15 @@ test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.
 	go test -tags e2e -count=1 -timeout 20m $(GO_TEST_FLAGS) ./test/e2e/
 
+# How long each fuzz target runs in `make fuzz`.
+FUZZTIME ?= 15s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (seed corpora in testdata/fuzz run in every `make test`).
+	go test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./internal/webhook/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/webhook/
+	go test -run '^$$' -fuzz '^FuzzHostMatches$$' -fuzztime $(FUZZTIME) ./internal/server/
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

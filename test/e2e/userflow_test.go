@@ -126,7 +126,7 @@ var _ = Describe("the chart", func() {
 })
 
 var _ = Describe("a user's day", Ordered, func() {
-	var serverURL string
+	var serverURL, apiURL string
 
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)
@@ -138,7 +138,9 @@ var _ = Describe("a user's day", Ordered, func() {
 		// refuses unless allowed, as a user with a same-pod origin would.
 		helm("install", release, chart, "-n", namespace, "--create-namespace",
 			"--set", "server.mode=deployment", "--set", "crds.keep=true",
-			"--set", "manager.allowOrigins={127.0.0.1}")
+			"--set", "manager.allowOrigins={127.0.0.1}",
+			"--set", "revalidateAPI.enabled=true", "--set", "revalidateAPI.existingSecret=cms-webhook")
+		kubectl("create", "secret", "generic", "cms-webhook", "-n", namespace, "--from-literal=token=e2e-token")
 		kubectl("wait", "--for=condition=Established", "crd/staticpages.pages.isr-operator.io", "--timeout=60s")
 	})
 
@@ -161,8 +163,10 @@ var _ = Describe("a user's day", Ordered, func() {
 		port := freePort()
 		serverURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		probe := freePort()
+		apiURL = fmt.Sprintf("http://127.0.0.1:%d/revalidate", freePort())
 		startEnv("server", []string{"KUBECONFIG=" + serverKube}, filepath.Join(workDir, "server"),
 			append(serverArgs, fmt.Sprintf("--listen-address=127.0.0.1:%d", port),
+				"--revalidate-bind-address="+strings.TrimSuffix(strings.TrimPrefix(apiURL, "http://"), "/revalidate"),
 				"--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))...)
 		Eventually(func() int {
 			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe))
@@ -177,6 +181,10 @@ var _ = Describe("a user's day", Ordered, func() {
 		}
 		out, _ := run(kubectlBin, "auth", "can-i", "patch", "staticpages", as, "-n", "default")
 		Expect(strings.TrimSpace(out)).To(Equal("yes"))
+		out, _ = run(kubectlBin, "auth", "can-i", "get", "secrets/cms-webhook", as, "-n", namespace)
+		Expect(strings.TrimSpace(out)).To(Equal("yes"), "the server reads its API credentials")
+		out, _ = run(kubectlBin, "auth", "can-i", "get", "secrets/other", as, "-n", namespace)
+		Expect(strings.TrimSpace(out)).To(Equal("no"), "and no other Secret")
 		as = "--as=system:serviceaccount:" + namespace + ":" + managerSA
 		out, _ = run(kubectlBin, "auth", "can-i", "delete", "staticpages", as, "-n", "default")
 		Expect(strings.TrimSpace(out)).To(Equal("no"), "the manager never deletes StaticPages")
@@ -208,6 +216,34 @@ var _ = Describe("a user's day", Ordered, func() {
 			kubectl("wait", "staticpage/"+name, "--for=jsonpath={.status.lastHandledRevalidate}=token-2", "--timeout=60s")
 		}
 		Expect(kubectl("get", "staticpage", "product-42", "-o", "jsonpath={.status.lastHandledRevalidate}")).NotTo(Equal("token-2"))
+	})
+
+	It("re-renders through the revalidate API as a CMS would", func() {
+		post := func(token, body string) (int, string) {
+			req, err := http.NewRequest(http.MethodPost, apiURL, strings.NewReader(body))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer func() { _ = resp.Body.Close() }()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		code, body := post("wrong", `{"paths": ["/products/42"]}`)
+		Expect(code).To(Equal(http.StatusUnauthorized), body)
+
+		_, before, _ := page(serverURL + "/products/42")
+		code, body = post("e2e-token", `{"paths": ["/products/42"], "wait": true}`)
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring(`"live":true`))
+		_, after, _ := page(serverURL + "/products/42")
+		Expect(after).NotTo(Equal(before), "the new render is served when the call returns")
+		var resp struct {
+			Token string `json:"token"`
+		}
+		Expect(json.Unmarshal([]byte(body), &resp)).To(Succeed())
+		Expect(kubectl("get", "staticpage", "product-42", "-o", "jsonpath={.status.lastHandledRevalidate}")).To(Equal(resp.Token))
 	})
 
 	DescribeTable("refuses invalid StaticPages at apply time and creates nothing",
