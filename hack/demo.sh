@@ -10,6 +10,10 @@ BIN=$ROOT/bin
 DEMO=$ROOT/.demo
 SERVER_PORT=${DEMO_SERVER_PORT:-8000}
 ORIGIN_PORT=${DEMO_ORIGIN_PORT:-8088}
+API_PORT=${DEMO_API_PORT:-8001}
+# The revalidate API's bearer token in the demo; a real one comes from a
+# random generator.
+API_TOKEN=demo-token
 export KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-$BIN/k8s}
 export KUBECONFIG=$DEMO/kubeconfig
 KUBECTL=$BIN/k8s/kubectl
@@ -26,9 +30,9 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-for port in "$SERVER_PORT" "$ORIGIN_PORT"; do
+for port in "$SERVER_PORT" "$ORIGIN_PORT" "$API_PORT"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT to free ones" >&2
+		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT to free ones" >&2
 		exit 1
 	fi
 done
@@ -51,8 +55,11 @@ pids+=($!)
 	--allow-origin 127.0.0.1 \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
+"$KUBECTL" create secret generic isr-revalidate --from-literal=token="$API_TOKEN" >/dev/null
 "$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address 127.0.0.1:0 \
-	--health-probe-bind-address 127.0.0.1:0 >"$DEMO/server.log" 2>&1 &
+	--health-probe-bind-address 127.0.0.1:0 \
+	--revalidate-bind-address "127.0.0.1:$API_PORT" --revalidate-secret default/isr-revalidate \
+	>"$DEMO/server.log" 2>&1 &
 pids+=($!)
 
 # The samples point at the demo origin's default port.
@@ -75,6 +82,8 @@ isr-operator is running. In another terminal:
   kubectl annotate staticpage product-42 isr-operator.io/revalidate="\$(date +%s)" --overwrite
   kubectl annotate staticpage -l shop=products isr-operator.io/revalidate="\$(date +%s)" --overwrite
   kubectl describe staticpage home                # conditions and events
+  curl -s -X POST http://127.0.0.1:$API_PORT/revalidate -H 'Authorization: Bearer $API_TOKEN' \
+    -H 'Content-Type: application/json' -d '{"paths": ["/products/42"], "wait": true}'   # as a CMS would
 
 Logs: .demo/*.log. Press Ctrl-C to stop everything.
 EOT

@@ -69,7 +69,11 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string {
 	if a, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil && a.Unmap() == e.Addr {
-		return fmt.Sprintf("origin address %s is a %s address, which is refused; allow it with --allow-origin=%s", e.Addr, e.Class, e.Addr)
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(e.Class[0])) {
+			article = "an"
+		}
+		return fmt.Sprintf("origin address %s is %s %s address, which is refused; allow it with --allow-origin=%s", e.Addr, article, e.Class, e.Addr)
 	}
 	return fmt.Sprintf("origin host %s resolves to %s address %s, which is refused; allow it with --allow-origin=%s or --allow-origin=%s",
 		e.Host, e.Class, e.Addr, e.Host, e.Addr)
