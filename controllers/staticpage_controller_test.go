@@ -138,7 +138,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(metav1.IsControlledBy(cm, got)).To(BeTrue(), "the ConfigMap is garbage-collected with its page")
 		}).Should(Succeed())
 		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonRendered)) }).Should(Succeed())
-		Expect(o.count()).To(Equal(1))
+		Expect(o.Count()).To(Equal(1))
 
 		By("serving it from the sidecar's route table")
 		Eventually(func(g Gomega) {
@@ -156,10 +156,10 @@ var _ = Describe("StaticPage controller", func() {
 
 	It("re-renders every interval", func() {
 		o := newOrigin("tick")
-		o.counting = true
+		o.SetCounting(true)
 		p := newPage(uniqueName("interval"), "/tick", o.URL, time.Second)
 		create(p)
-		Eventually(o.count).Should(BeNumerically(">=", 3))
+		Eventually(o.Count).Should(BeNumerically(">=", 3))
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.Digest).NotTo(Equal(render.Digest([]byte("tick #1"))))
@@ -173,7 +173,7 @@ var _ = Describe("StaticPage controller", func() {
 		create(p)
 		waitRendered(p, "v1")
 
-		o.set(http.StatusOK, "v2")
+		o.Set(http.StatusOK, "v2")
 		annotate(p, "1763900000")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -181,7 +181,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v2"))))
 		}).Should(Succeed())
 		Eventually(func() string { return get("x", "/annotate").Body.String() }).Should(Equal("v2"))
-		Consistently(o.count).Should(Equal(2), "an on-demand page is rendered only when asked")
+		Consistently(o.Count).Should(Equal(2), "an on-demand page is rendered only when asked")
 	})
 
 	It("does not rewrite storage when the content is unchanged", func() {
@@ -201,7 +201,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.LastHandledRevalidate).To(Equal("again"))
 			g.Expect(got.Status.RenderedAt.Time).To(BeTemporally(">", first.Status.RenderedAt.Time), "status records the render")
 		}).Should(Succeed())
-		Expect(o.count()).To(Equal(2))
+		Expect(o.Count()).To(Equal(2))
 		Consistently(func(g Gomega) {
 			g.Expect(pageConfigMap(g, p).ResourceVersion).To(Equal(rv))
 		}, time.Second).Should(Succeed())
@@ -213,7 +213,7 @@ var _ = Describe("StaticPage controller", func() {
 		create(p)
 		good := waitRendered(p, "good")
 
-		o.set(http.StatusInternalServerError, "<h1>500 oops</h1>")
+		o.Set(http.StatusInternalServerError, "<h1>500 oops</h1>")
 		annotate(p, "break")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -228,14 +228,14 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonOriginError)) }).Should(Succeed())
 
 		By("retrying with a growing delay")
-		Eventually(o.count).Should(BeNumerically(">=", 4))
-		before := o.count()
+		Eventually(o.Count).Should(BeNumerically(">=", 4))
+		before := o.Count()
 		time.Sleep(2 * time.Second) // a window to count retries in, not a wait for a result
 		// 100ms doubling to a 1s cap: about 2 retries in 2s; without backoff, hundreds.
-		Expect(o.count() - before).To(BeNumerically("<=", 5))
+		Expect(o.Count() - before).To(BeNumerically("<=", 5))
 
 		By("recovering when the origin answers again")
-		o.set(http.StatusOK, "fixed")
+		o.Set(http.StatusOK, "fixed")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
@@ -252,8 +252,8 @@ var _ = Describe("StaticPage controller", func() {
 		create(p)
 		waitRendered(p, "before")
 
-		o.set(http.StatusOK, "after")
-		o.setDelay(5 * time.Second)
+		o.Set(http.StatusOK, "after")
+		o.SetDelay(5 * time.Second)
 		annotate(p, "slow")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -323,8 +323,8 @@ var _ = Describe("StaticPage controller", func() {
 		p := newPage(uniqueName("ctype"), "/ctype", o.URL, 0)
 		create(p)
 		good := waitRendered(p, "<p>html</p>")
-		o.setContentType("application/octet-stream")
-		o.set(http.StatusOK, "\x00\x01binary")
+		o.SetContentType("application/octet-stream")
+		o.Set(http.StatusOK, "\x00\x01binary")
 		annotate(p, "binary")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -337,7 +337,7 @@ var _ = Describe("StaticPage controller", func() {
 
 	It("renders at most the per-host cap at once from one origin, and other hosts meanwhile", func() {
 		busy := newOrigin("busy")
-		busy.setDelay(300 * time.Millisecond)
+		busy.SetDelay(300 * time.Millisecond)
 		quiet := newOrigin("quiet")
 		var pages []*pagesv1alpha1.StaticPage
 		for i := range 8 {
@@ -354,9 +354,9 @@ var _ = Describe("StaticPage controller", func() {
 				g.Expect(ready(fetch(g, p)).Status).To(Equal(metav1.ConditionTrue))
 			}).Should(Succeed())
 		}
-		Expect(busy.count()).To(BeNumerically(">=", 8))
-		Expect(int(busy.peak.Load())).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
-		Expect(int(busy.peak.Load())).To(BeNumerically(">=", 1))
+		Expect(busy.Count()).To(BeNumerically(">=", 8))
+		Expect(busy.Peak()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
+		Expect(busy.Peak()).To(BeNumerically(">=", 1))
 	})
 
 	It("refuses a body over the size cap and keeps the page", func() {
@@ -365,7 +365,7 @@ var _ = Describe("StaticPage controller", func() {
 		create(p)
 		waitRendered(p, "small")
 
-		o.set(http.StatusOK, string(bytes.Repeat([]byte("x"), testMaxBody+1)))
+		o.Set(http.StatusOK, string(bytes.Repeat([]byte("x"), testMaxBody+1)))
 		annotate(p, "big")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -396,7 +396,7 @@ var _ = Describe("StaticPage controller", func() {
 		waitRendered(p, "here")
 		Eventually(func() int { return get("x", "/withdrawn").Code }).Should(Equal(http.StatusOK))
 
-		o.set(http.StatusNotFound, "<h1>not found</h1>")
+		o.Set(http.StatusNotFound, "<h1>not found</h1>")
 		annotate(p, "gone")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -426,11 +426,11 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 		}).Should(Succeed())
 		annotate(p, "ignored")
-		settled := o.count()
-		Consistently(o.count).Should(Equal(settled))
+		settled := o.Count()
+		Consistently(o.Count).Should(Equal(settled))
 		Expect(get("x", "/suspend").Body.String()).To(Equal("s1"), "a suspended page is still served")
 
-		o.set(http.StatusOK, "s2")
+		o.Set(http.StatusOK, "s2")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			got.Spec.Suspend = false
@@ -451,13 +451,13 @@ var _ = Describe("StaticPage controller", func() {
 
 	It("sends one re-render request per stale rendition of an OnRequest page", func() {
 		o := newOrigin("lazy")
-		o.counting = true
+		o.SetCounting(true)
 		p := newPage(uniqueName("onrequest"), "/lazy", o.URL, 2*time.Second)
 		p.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
 		create(p)
 		waitRendered(p, "lazy #1")
 		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #1"))
-		Consistently(o.count, 3*time.Second).Should(Equal(1), "an OnRequest page is not re-rendered by time alone")
+		Consistently(o.Count, 3*time.Second).Should(Equal(1), "an OnRequest page is not re-rendered by time alone")
 		Expect(get("x", "/lazy").Header().Get("Cache-Status")).To(ContainSubstring("detail=stale"))
 
 		By("hitting the stale page from many clients at once")
@@ -476,7 +476,7 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #2"))
 		name := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
 		Expect(revalidations.tokens(name)).To(HaveLen(1))
-		Expect(o.count()).To(Equal(2))
+		Expect(o.Count()).To(Equal(2))
 		got := fetch(Default, p)
 		Expect(got.Status.LastHandledRevalidate).To(Equal(revalidations.tokens(name)[0]))
 		Expect(got.Annotations[pagesv1alpha1.RevalidateAnnotation]).To(HavePrefix("stale-"))
@@ -505,11 +505,11 @@ var _ = Describe("StaticPage controller", func() {
 
 		stop = start()
 		defer func() { stop() }()
-		Consistently(o.count).Should(Equal(1))
+		Consistently(o.Count).Should(Equal(1))
 
 		By("rendering, after the restart, what became due while it was down")
 		annotate(p, "after-restart")
-		Eventually(o.count).Should(Equal(2))
+		Eventually(o.Count).Should(Equal(2))
 	})
 })
 

@@ -33,6 +33,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
 // testNamespace is where the suite's manager and server work.
@@ -172,75 +173,10 @@ func (c *countingRevalidator) tokens(page types.NamespacedName) []string {
 	return append([]string(nil), c.calls[page]...)
 }
 
-// origin is a real HTTP origin whose answers a test can change.
-type origin struct {
-	*httptest.Server
-	mu       sync.Mutex
-	status   int
-	body     string
-	delay    time.Duration
-	counting bool // append the hit number, so every render is new content
-	hits     atomic.Int32
-	inflight atomic.Int32
-	peak     atomic.Int32 // most requests in flight at once
-	ctype    string
-}
+// origin is the suite's real HTTP origin.
+type origin = testorigin.Origin
 
-func newOrigin(body string) *origin {
-	o := &origin{status: http.StatusOK, body: body}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := o.hits.Add(1)
-		now := o.inflight.Add(1)
-		defer o.inflight.Add(-1)
-		for {
-			peak := o.peak.Load()
-			if now <= peak || o.peak.CompareAndSwap(peak, now) {
-				break
-			}
-		}
-		o.mu.Lock()
-		status, body, delay, counting, ctype := o.status, o.body, o.delay, o.counting, o.ctype
-		o.mu.Unlock()
-		if ctype == "" {
-			ctype = "text/html; charset=utf-8"
-		}
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if counting {
-			body = fmt.Sprintf("%s #%d", body, n)
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}))
-	DeferCleanup(o.Close)
-	return o
-}
-
-func (o *origin) set(status int, body string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.status, o.body = status, body
-}
-
-func (o *origin) setDelay(d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.delay = d
-}
-
-func (o *origin) count() int { return int(o.hits.Load()) }
-
-func (o *origin) setContentType(ct string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.ctype = ct
-}
+func newOrigin(body string) *origin { return testorigin.New(body) }
 
 // get asks the serving handler for a route.
 func get(host, path string, hdr ...string) *httptest.ResponseRecorder {

@@ -17,6 +17,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
 	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
@@ -24,7 +25,7 @@ var seq atomic.Int32
 
 // page creates a Ready page served at route (for host, if set) and returns
 // it with its origin.
-func page(route, host string, lbls map[string]string) (*pagesv1alpha1.StaticPage, *origin) {
+func page(route, host string, lbls map[string]string) (*pagesv1alpha1.StaticPage, *testorigin.Origin) {
 	o := newOrigin("v1 of " + route)
 	p := &pagesv1alpha1.StaticPage{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("page-%d", seq.Add(1)), Labels: lbls},
@@ -120,7 +121,7 @@ var _ = Describe("POST /revalidate", func() {
 
 	It("with wait, returns once the new content is served here", func() {
 		p, o := page("/live", "", nil)
-		o.set(http.StatusOK, "v2 of /live")
+		o.Set(http.StatusOK, "v2 of /live")
 		got := bearer(`{"paths": ["/live"], "wait": true}`).do()
 		Expect(got.code).To(Equal(http.StatusOK), got.raw)
 		Expect(got.resp.Pages).To(HaveLen(1))
@@ -132,7 +133,7 @@ var _ = Describe("POST /revalidate", func() {
 
 	It("with wait, says which page is not live when the timeout passes", func() {
 		_, o := page("/broken", "", nil)
-		o.set(http.StatusInternalServerError, "oops")
+		o.Set(http.StatusInternalServerError, "oops")
 		got := bearer(`{"paths": ["/broken"], "wait": true, "timeout": "1s"}`).do()
 		Expect(got.code).To(Equal(http.StatusGatewayTimeout), got.raw)
 		Expect(*got.resp.Pages[0].Live).To(BeFalse())
@@ -197,7 +198,8 @@ var _ = Describe("POST /revalidate", func() {
 
 		secret.Data[webhook.TokenKey] = []byte("rotated")
 		Expect(k8sClient.Update(context.Background(), secret)).To(Succeed())
-		Eventually(func() int { return bearer(`{"paths": ["/rotated"]}`).do().code }).Should(Equal(http.StatusUnauthorized))
+		// Polls name no page, so that a call still accepted changes nothing.
+		Eventually(func() int { return bearer(`{"paths": ["/nowhere"]}`).do().code }).Should(Equal(http.StatusUnauthorized))
 		c := bearer(`{"paths": ["/rotated"]}`)
 		c.headers["Authorization"] = "Bearer rotated"
 		got := c.do()
@@ -207,7 +209,9 @@ var _ = Describe("POST /revalidate", func() {
 		By("refusing every call once the Secret holds no credentials")
 		secret.Data = map[string][]byte{}
 		Expect(k8sClient.Update(context.Background(), secret)).To(Succeed())
-		Eventually(func() int { return c.do().code }).Should(Equal(http.StatusForbidden))
+		probe := c.withBody(`{"paths": ["/nowhere"]}`)
+		probe.signBody = ""
+		Eventually(func() int { return probe.do().code }).Should(Equal(http.StatusForbidden))
 		Expect(c.do().err).To(ContainSubstring("the revalidate API is off"))
 		Consistently(annotation(a)).Should(Equal(got.resp.Token))
 	})

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +34,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
 	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
@@ -131,33 +131,8 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// origin is a real HTTP origin whose body a spec can change.
-type origin struct {
-	*httptest.Server
-	mu     sync.Mutex
-	status int
-	body   string
-}
-
-func newOrigin(body string) *origin {
-	o := &origin{status: http.StatusOK, body: body}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		o.mu.Lock()
-		status, body := o.status, o.body
-		o.mu.Unlock()
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}))
-	DeferCleanup(o.Close)
-	return o
-}
-
-func (o *origin) set(status int, body string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.status, o.body = status, body
-}
+// newOrigin starts a real HTTP origin whose answers a spec can change.
+func newOrigin(body string) *testorigin.Origin { return testorigin.New(body) }
 
 // call is one request to the API.
 type call struct {

@@ -1,0 +1,102 @@
+// Package testorigin is a real HTTP origin for the envtest suites: a
+// loopback server whose answers a spec can change while pages render from
+// it, and which counts what it was asked.
+package testorigin
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+)
+
+// Origin answers every GET with its current status and body.
+type Origin struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	status   int
+	body     string
+	delay    time.Duration
+	counting bool
+	ctype    string
+
+	hits     atomic.Int32
+	inflight atomic.Int32
+	peak     atomic.Int32
+}
+
+// New starts an origin answering 200 with body; it stops when the spec ends.
+func New(body string) *Origin {
+	o := &Origin{status: http.StatusOK, body: body, ctype: "text/html; charset=utf-8"}
+	o.Server = httptest.NewServer(http.HandlerFunc(o.serve))
+	ginkgo.DeferCleanup(o.Close)
+	return o
+}
+
+func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
+	n := o.hits.Add(1)
+	now := o.inflight.Add(1)
+	defer o.inflight.Add(-1)
+	for {
+		peak := o.peak.Load()
+		if now <= peak || o.peak.CompareAndSwap(peak, now) {
+			break
+		}
+	}
+	o.mu.Lock()
+	status, body, delay, counting, ctype := o.status, o.body, o.delay, o.counting, o.ctype
+	o.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if counting {
+		body = fmt.Sprintf("%s #%d", body, n)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// Set changes the status and body of later answers.
+func (o *Origin) Set(status int, body string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.status, o.body = status, body
+}
+
+// SetDelay makes later answers wait d first.
+func (o *Origin) SetDelay(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.delay = d
+}
+
+// SetContentType changes the Content-Type of later answers.
+func (o *Origin) SetContentType(ct string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ctype = ct
+}
+
+// SetCounting appends the hit number to each body, so that every render is
+// new content.
+func (o *Origin) SetCounting(on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.counting = on
+}
+
+// Count is how many requests arrived.
+func (o *Origin) Count() int { return int(o.hits.Load()) }
+
+// Peak is the most requests that were in flight at once.
+func (o *Origin) Peak() int { return int(o.peak.Load()) }
