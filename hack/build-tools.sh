@@ -65,7 +65,13 @@ build_helm() { go_install helm helm.sh/helm/v3/cmd/helm $HELM_VERSION; }
 build_versitygw() { go_install versitygw github.com/versity/versitygw/cmd/versitygw $VERSITYGW_VERSION; }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kubectl controller-gen helm kube-apiserver)
+if [ ${#tools[@]} -eq 0 ]; then
+	# kube-apiserver takes longest and leaves a core idle in its serial
+	# stretches (big packages, linking): build it beside the others.
+	build_kube_apiserver &
+	apiserver=$!
+	tools=(etcd kubectl controller-gen helm)
+fi
 for t in "${tools[@]}"; do
 	case $t in
 	kube-apiserver) build_kube_apiserver ;;
@@ -77,3 +83,6 @@ for t in "${tools[@]}"; do
 	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw)" >&2; exit 2 ;;
 	esac
 done
+if [ -n "${apiserver:-}" ]; then
+	wait "$apiserver"
+fi

@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -321,8 +322,9 @@ func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, toke
 		res.Reason, res.Message = "Unknown", err.Error()
 		return res
 	}
+	// "Ready" and "Withdrawn" are the controller's condition type and reason.
 	ready := meta.FindStatusCondition(current.Status.Conditions, "Ready")
-	if ready != nil && ready.Status != "True" {
+	if ready != nil && ready.Status != metav1.ConditionTrue {
 		res.Reason, res.Message = ready.Reason, ready.Message
 	}
 	if current.Status.LastHandledRevalidate != token {
