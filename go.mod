@@ -3,6 +3,7 @@ module github.com/isr-operator/isr-operator
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.2.8
 	github.com/go-logr/logr v1.4.3
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0

@@ -63,14 +63,16 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	}
 	e := &Entry{
 		Digest:           obj.Digest,
-		body:             body,
-		gzip:             obj.Gzip,
 		contentType:      []string{ct},
-		etag:             []string{`"` + hex + `"`},
-		etagGzip:         []string{`"` + hex + `-gzip"`},
-		lengthBody:       []string{strconv.Itoa(len(body))},
-		lengthGzip:       []string{strconv.Itoa(len(obj.Gzip))},
 		lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),
+	}
+	// Each coding has its own strong ETag: the bytes differ.
+	e.reps[identity] = newRepresentation(body, `"`+hex+`"`, "")
+	e.reps[codingGzip] = newRepresentation(obj.Gzip, `"`+hex+`-gzip"`, "gzip")
+	e.has[identity], e.has[codingGzip] = true, true
+	if br := compressBrotli(body, len(obj.Gzip)); br != nil {
+		e.reps[codingBrotli] = newRepresentation(br, `"`+hex+`-br"`, "br")
+		e.has[codingBrotli] = true
 	}
 	e.lastModified = []string{e.lastModifiedTime.Format(http.TimeFormat)}
 	return e.withPage(page, policy), nil
@@ -88,13 +90,9 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		Revalidate:       page.RevalidateInterval(),
 		Mode:             page.Mode(),
 		Annotation:       page.Annotations[pagesv1alpha1.RevalidateAnnotation],
-		body:             e.body,
-		gzip:             e.gzip,
+		reps:             e.reps,
+		has:              e.has,
 		contentType:      e.contentType,
-		etag:             e.etag,
-		etagGzip:         e.etagGzip,
-		lengthBody:       e.lengthBody,
-		lengthGzip:       e.lengthGzip,
 		lastModified:     e.lastModified,
 		lastModifiedTime: e.lastModifiedTime,
 	}

@@ -39,7 +39,6 @@ type Handler struct {
 var (
 	allowHeader = []string{"GET, HEAD"}
 	varyHeader  = []string{"Accept-Encoding"}
-	gzipHeader  = []string{"gzip"}
 	nosniff     = []string{"nosniff"}
 	textPlain   = []string{"text/plain; charset=utf-8"}
 )
@@ -70,17 +69,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		age = 0
 	}
 
-	gz := acceptsGzip(r.Header["Accept-Encoding"])
+	rep := &e.reps[negotiate(r.Header["Accept-Encoding"], e.has)]
 	hdr["Vary"] = varyHeader
 	hdr["Cache-Control"] = e.cacheControl
 	hdr["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	hdr["Cache-Status"] = []string{cacheStatus(stale, ttl, e.Revalidate > 0)}
 	hdr["Last-Modified"] = e.lastModified
-	if gz {
-		hdr["Etag"] = e.etagGzip
-	} else {
-		hdr["Etag"] = e.etag
-	}
+	hdr["Etag"] = rep.etag
 
 	if notModified(r, e) {
 		w.WriteHeader(http.StatusNotModified)
@@ -89,17 +84,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr["Content-Type"] = e.contentType
 	hdr["X-Content-Type-Options"] = nosniff
-	body := e.body
-	if gz {
-		hdr["Content-Encoding"] = gzipHeader
-		hdr["Content-Length"] = e.lengthGzip
-		body = e.gzip
-	} else {
-		hdr["Content-Length"] = e.lengthBody
+	if rep.contentEncoding != nil {
+		hdr["Content-Encoding"] = rep.contentEncoding
 	}
+	hdr["Content-Length"] = rep.length
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		_, _ = w.Write(rep.body)
 	}
 	if stale {
 		observe(resultStale)
@@ -156,8 +147,13 @@ func notModified(r *http.Request, e *Entry) bool {
 			for _, tag := range strings.Split(v, ",") {
 				tag = strings.TrimSpace(tag)
 				tag = strings.TrimPrefix(tag, "W/")
-				if tag == "*" || tag == e.etag[0] || tag == e.etagGzip[0] {
+				if tag == "*" {
 					return true
+				}
+				for c, ok := range e.has {
+					if ok && tag == e.reps[c].etag[0] {
+						return true
+					}
 				}
 			}
 		}
@@ -168,38 +164,6 @@ func notModified(r *http.Request, e *Entry) bool {
 		return err == nil && !e.lastModifiedTime.After(t)
 	}
 	return false
-}
-
-// acceptsGzip reads Accept-Encoding: gzip (or *) with a non-zero q value.
-func acceptsGzip(values []string) bool {
-	star := false
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			coding, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
-				continue
-			}
-			ok := !zeroQ(q)
-			if coding == "*" {
-				star = ok
-				continue
-			}
-			return ok
-		}
-	}
-	return star
-}
-
-// zeroQ is true for a "q=0" (or q=0.0…) parameter.
-func zeroQ(param string) bool {
-	param = strings.TrimSpace(param)
-	v, ok := strings.CutPrefix(strings.ToLower(param), "q=")
-	if !ok {
-		return false
-	}
-	q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	return err == nil && q == 0
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -154,7 +155,7 @@ func TestOnDemandPage(t *testing.T) {
 
 func TestGzip(t *testing.T) {
 	h, _, _ := newTestHandler(t)
-	for _, ae := range []string{"gzip", "br, gzip;q=0.5", "*", "deflate, GZIP"} {
+	for _, ae := range []string{"gzip", "br;q=0.5, gzip", "br;q=0, *", "deflate, GZIP"} {
 		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "gzip" {
 			t.Fatalf("Accept-Encoding %q: no gzip", ae)
@@ -174,7 +175,7 @@ func TestGzip(t *testing.T) {
 			t.Errorf("Content-Length %s for %d bytes", rec.Header().Get("Content-Length"), rec.Body.Len())
 		}
 	}
-	for _, ae := range []string{"", "gzip;q=0", "identity", "*;q=0", "br"} {
+	for _, ae := range []string{"", "gzip;q=0", "identity", "*;q=0", "br;q=0, gzip;q=0", "compress"} {
 		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != "<h1>home</h1>" {
 			t.Errorf("Accept-Encoding %q: got encoding %q", ae, rec.Header().Get("Content-Encoding"))
@@ -183,6 +184,60 @@ func TestGzip(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestBrotli(t *testing.T) {
+	h, _, _ := newTestHandler(t)
+	for _, ae := range []string{"br", "gzip, br", "br, gzip", "*", "gzip;q=0.8, br;q=0.9"} {
+		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
+		if rec.Header().Get("Content-Encoding") != "br" {
+			t.Fatalf("Accept-Encoding %q: encoding %q, want br", ae, rec.Header().Get("Content-Encoding"))
+		}
+		body, err := io.ReadAll(brotli.NewReader(bytes.NewReader(rec.Body.Bytes())))
+		if err != nil || string(body) != "<h1>home</h1>" {
+			t.Fatalf("decoded %q, %v", body, err)
+		}
+		if !strings.HasSuffix(rec.Header().Get("Etag"), `-br"`) {
+			t.Errorf("brotli ETag %q must differ from the others", rec.Header().Get("Etag"))
+		}
+		if rec.Header().Get("Content-Length") != itoa(rec.Body.Len()) {
+			t.Errorf("Content-Length %s for %d bytes", rec.Header().Get("Content-Length"), rec.Body.Len())
+		}
+		if rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Vary = %q", rec.Header().Get("Vary"))
+		}
+	}
+	// A brotli ETag revalidates the same content in any coding.
+	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	if rec := do(h, "GET", "http://x/", "If-None-Match", etag); rec.Code != http.StatusNotModified {
+		t.Errorf("If-None-Match with the brotli ETag: %d", rec.Code)
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	all := [numCodings]bool{true, true, true}
+	noBr := [numCodings]bool{true, true, false}
+	tests := []struct {
+		ae   string
+		has  [numCodings]bool
+		want coding
+	}{
+		{"", all, identity},
+		{"br", noBr, identity},
+		{"br, gzip", noBr, codingGzip},
+		{"gzip;q=1.0, br;q=0.999", all, codingGzip},
+		{"gzip; Q=0.5, identity;q=0.6", all, identity},
+		{"*;q=0.5, identity;q=0", all, codingBrotli},
+		{"identity;q=0", noBr, identity}, // nothing acceptable: identity, not 406
+		{"gzip;q=bogus, br;q=-1", all, identity},
+		{"x-gzip", all, codingGzip},
+		{"BR;q=0.1", all, codingBrotli},
+	}
+	for _, tt := range tests {
+		if got := negotiate([]string{tt.ae}, tt.has); got != tt.want {
+			t.Errorf("negotiate(%q) = %d, want %d", tt.ae, got, tt.want)
+		}
+	}
+}
 
 func TestConditional(t *testing.T) {
 	h, _, _ := newTestHandler(t)

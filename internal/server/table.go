@@ -34,13 +34,13 @@ type Entry struct {
 	// Annotation is the revalidate annotation's value when loaded.
 	Annotation string
 
-	body, gzip             []byte
-	contentType            []string
-	etag, etagGzip         []string
-	lengthBody, lengthGzip []string
-	lastModified           []string
-	lastModifiedTime       time.Time
-	cacheControl           []string
+	// reps holds the body in each coding; has says which exist.
+	reps             [numCodings]representation
+	has              [numCodings]bool
+	contentType      []string
+	lastModified     []string
+	lastModifiedTime time.Time
+	cacheControl     []string
 
 	// triggered is set once the stale entry has asked for a re-render; the
 	// next render replaces the entry, and with it the flag.
