@@ -90,3 +90,20 @@ func TestNextAfterRender(t *testing.T) {
 		t.Errorf("OnRequest NextAfterRender = %v, want 0", got)
 	}
 }
+
+func TestOriginHost(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"http://shop.shop.svc/products/42", "shop.shop.svc:80"},
+		{"http://Shop.Shop.SVC:80/", "shop.shop.svc:80"},
+		{"https://cms.example.com/a", "cms.example.com:443"},
+		{"HTTPS://cms.example.com:8443/a", "cms.example.com:8443"},
+		{"http://127.0.0.1:8088/", "127.0.0.1:8088"},
+		{"http://[::1]/", "[::1]:80"},
+	}
+	for _, tt := range tests {
+		p := &pagesv1alpha1.StaticPage{Spec: pagesv1alpha1.StaticPageSpec{Origin: pagesv1alpha1.Origin{URL: tt.url}}}
+		if got := originHost(p); got != tt.want {
+			t.Errorf("originHost(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -288,14 +289,22 @@ func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
 // again.
 const hostBusyDelay = 200 * time.Millisecond
 
-// originHost is what the per-host cap counts by: the origin URL's host, port
-// included, lowercased.
+// originHost is what the per-host cap counts by: the origin URL's host and
+// port, lowercased, with the scheme's default port written out so that
+// http://shop.svc and http://shop.svc:80 share one cap.
 func originHost(page *pagesv1alpha1.StaticPage) string {
 	u, err := url.Parse(page.Spec.Origin.URL)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return page.Spec.Origin.URL
 	}
-	return strings.ToLower(u.Host)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {

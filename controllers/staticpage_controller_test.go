@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/render"
@@ -283,7 +285,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
 		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("trusted"))
-		Expect(get("x", "/guarded").Body.String()).To(Equal("trusted"))
+		Eventually(func() string { return get("x", "/guarded").Body.String() }).Should(Equal("trusted"))
 
 		By("refusing a new page on a loopback address that is not allowed")
 		_, port, _ := strings.Cut(strings.TrimPrefix(o.URL, "http://"), ":")
@@ -295,9 +297,11 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("127.0.0.2 is a loopback address"))
 		}).Should(Succeed())
-		err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: other.Namespace, Name: storage.ConfigMapName(other)}, &corev1.ConfigMap{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a refused origin stores nothing")
-		Expect(get("x", "/loopback").Code).To(Equal(http.StatusNotFound))
+		Consistently(func(g Gomega) {
+			err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: other.Namespace, Name: storage.ConfigMapName(other)}, &corev1.ConfigMap{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a refused origin stores nothing")
+			g.Expect(get("x", "/loopback").Code).To(Equal(http.StatusNotFound))
+		}).Should(Succeed())
 	})
 
 	It("refuses a redirect to a forbidden address", func() {
@@ -314,8 +318,9 @@ var _ = Describe("StaticPage controller", func() {
 			got := fetch(g, p)
 			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254"))
+			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("landing"))))
 		}).Should(Succeed())
-		Expect(get("x", "/redirected").Body.String()).To(Equal("landing"))
+		Eventually(func() string { return get("x", "/redirected").Body.String() }).Should(Equal("landing"))
 	})
 
 	It("refuses a content type that is not allowed and keeps the page", func() {
@@ -332,31 +337,77 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(ready(got).Message).To(ContainSubstring("application/octet-stream"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
-		Expect(get("x", "/ctype").Body.String()).To(Equal("<p>html</p>"))
+		Eventually(func() string { return get("x", "/ctype").Body.String() }).Should(Equal("<p>html</p>"))
 	})
 
 	It("renders at most the per-host cap at once from one origin, and other hosts meanwhile", func() {
-		busy := newOrigin("busy")
-		busy.SetDelay(300 * time.Millisecond)
+		busy := newHeldOrigin("busy")
 		quiet := newOrigin("quiet")
+		deferred := counterValue("isr_renders_deferred_total")
 		var pages []*pagesv1alpha1.StaticPage
 		for i := range 8 {
 			p := newPage(uniqueName("busy"), fmt.Sprintf("/busy/%d", i), busy.URL, 0)
+			// Held renders must not time out while the spec looks at them.
+			p.Spec.Origin.Timeout = &metav1.Duration{Duration: 10 * time.Minute}
 			create(p)
 			pages = append(pages, p)
 		}
+
+		By("filling the busy host up to its cap")
+		Eventually(busy.inFlight.Load).Should(BeEquivalentTo(testMaxPerHost))
+
+		By("rendering a page of another host while the busy one is full")
 		q := newPage(uniqueName("quiet"), "/quiet", quiet.URL, 0)
 		create(q)
 		waitRendered(q, "quiet")
+
+		By("putting the other pages off without failing them or touching their status")
+		Eventually(func() float64 { return counterValue("isr_renders_deferred_total") }).Should(BeNumerically(">", deferred))
+		versions := map[string]string{}
+		Eventually(func(g Gomega) {
+			for _, p := range pages {
+				got := fetch(g, p)
+				g.Expect(ready(got)).NotTo(BeNil())
+				g.Expect(ready(got).Reason).To(Equal(ReasonRendering))
+				versions[p.Name] = got.ResourceVersion
+			}
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(busy.inFlight.Load()).To(BeNumerically("<=", testMaxPerHost))
+			for _, p := range pages {
+				g.Expect(fetch(g, p).ResourceVersion).To(Equal(versions[p.Name]), "status of %s", p.Name)
+			}
+		}).Should(Succeed())
+
+		By("rendering every page once the host answers, never more than the cap at once")
+		busy.release()
 		for _, p := range pages {
-			Eventually(func(g Gomega) {
-				g.Expect(ready(fetch(g, p))).NotTo(BeNil())
-				g.Expect(ready(fetch(g, p)).Status).To(Equal(metav1.ConditionTrue))
-			}).Should(Succeed())
+			waitRendered(p, "busy")
 		}
-		Expect(busy.Count()).To(BeNumerically(">=", 8))
-		Expect(busy.Peak()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
-		Expect(busy.Peak()).To(BeNumerically(">=", 1))
+		Expect(busy.hits.Load()).To(BeNumerically(">=", 8))
+		Expect(busy.peak.Load()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
+	})
+
+	It("fails a render after too many redirects and keeps the page", func() {
+		o := newOrigin("settled")
+		loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+		}))
+		DeferCleanup(loop.Close)
+		p := newPage(uniqueName("loop"), "/redirect-loop", o.URL, 0)
+		create(p)
+		good := waitRendered(p, "settled")
+		got := fetch(Default, p)
+		got.Spec.Origin.URL = loop.URL + "/again"
+		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(ReasonOriginError))
+			g.Expect(ready(got).Message).To(ContainSubstring("too many redirects"))
+			g.Expect(ready(got).Message).To(ContainSubstring("--max-redirects"))
+			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
+		}).Should(Succeed())
+		Eventually(func() string { return get("x", "/redirect-loop").Body.String() }).Should(Equal("settled"))
 	})
 
 	It("refuses a body over the size cap and keeps the page", func() {
@@ -557,3 +608,52 @@ var _ = Describe("StaticPage validation", func() {
 		Expect(err.Error()).To(ContainSubstring("spec.revalidate"))
 	})
 })
+
+// heldOrigin holds every request until released, so a spec can look at the
+// controller while renders are in flight; it records the most it held at once.
+type heldOrigin struct {
+	*httptest.Server
+	release func()
+
+	hits, inFlight, peak atomic.Int32
+}
+
+func newHeldOrigin(body string) *heldOrigin {
+	open := make(chan struct{})
+	o := &heldOrigin{release: sync.OnceFunc(func() { close(open) })}
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		n := o.inFlight.Add(1)
+		defer o.inFlight.Add(-1)
+		for p := o.peak.Load(); n > p && !o.peak.CompareAndSwap(p, n); p = o.peak.Load() {
+		}
+		select {
+		case <-open:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(body))
+	}))
+	// Close waits for requests in flight, so they are let go first.
+	DeferCleanup(func() {
+		o.release()
+		o.Close()
+	})
+	return o
+}
+
+// counterValue sums a counter on the registry the manager's /metrics serves.
+func counterValue(name string) float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	var sum float64
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}

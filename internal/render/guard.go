@@ -35,17 +35,22 @@ func NewGuard(allow []string) (*Guard, error) {
 		switch {
 		case entry == "":
 			continue
+		case strings.Contains(entry, "://"):
+			return nil, fmt.Errorf("allowed origin %q is a URL; give its host name or IP alone", entry)
 		case strings.Contains(entry, "/"):
 			p, err := netip.ParsePrefix(entry)
 			if err != nil {
 				return nil, fmt.Errorf("allowed origin %q is not a valid CIDR: %w", entry, err)
 			}
-			g.nets = append(g.nets, p.Masked())
+			g.nets = append(g.nets, unmapPrefix(p).Masked())
 		default:
 			if a, err := netip.ParseAddr(strings.Trim(entry, "[]")); err == nil {
 				a = a.Unmap()
 				g.nets = append(g.nets, netip.PrefixFrom(a, a.BitLen()))
 				continue
+			}
+			if h, _, err := net.SplitHostPort(entry); err == nil {
+				return nil, fmt.Errorf("allowed origin %q names a port; give %q alone, which allows every port", entry, h)
 			}
 			host := strings.ToLower(entry)
 			if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
@@ -55,6 +60,15 @@ func NewGuard(allow []string) (*Guard, error) {
 		}
 	}
 	return g, nil
+}
+
+// unmapPrefix writes an IPv4-mapped prefix (::ffff:127.0.0.0/104) as the
+// IPv4 prefix it means, because Check compares unmapped addresses.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if !p.Addr().Is4In6() || p.Bits() < 96 {
+		return p
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 }
 
 // RefusedError is a connection the guard did not let the manager make.
@@ -99,7 +113,9 @@ func forbidden(a netip.Addr) string {
 // Check returns a *RefusedError when host, resolved to addr, must not be
 // fetched.
 func (g *Guard) Check(host string, addr netip.Addr) error {
-	addr = addr.Unmap()
+	// A prefix never contains a zoned address (fe80::1%eth0), so the zone
+	// goes before the allow-list is consulted.
+	addr = addr.Unmap().WithZone("")
 	class := forbidden(addr)
 	if class == "" {
 		return nil

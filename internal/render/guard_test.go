@@ -7,14 +7,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 func TestGuardCheck(t *testing.T) {
 	allowing, err := NewGuard([]string{"LocalHost", "10.1.0.0/16", "169.254.169.254", "[::1]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkLocal, err := NewGuard([]string{"fe80::/10", "::ffff:127.0.0.0/104"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +50,11 @@ func TestGuardCheck(t *testing.T) {
 		{allowing, "other", "::1", ""},
 		{allowing, "other", "::ffff:169.254.169.254", ""},
 		{allowing, "other", "169.254.169.253", "link-local"},
+		{nil, "o", "fe80::1%eth0", "link-local"},
+		{linkLocal, "o", "fe80::1%eth0", ""},
+		{linkLocal, "o", "127.0.0.9", ""},
+		{linkLocal, "o", "::ffff:127.0.0.9", ""},
+		{linkLocal, "o", "169.254.169.254", "link-local"},
 	}
 	for _, tt := range tests {
 		err := tt.guard.Check(tt.host, netip.MustParseAddr(tt.addr))
@@ -58,9 +69,22 @@ func TestGuardCheck(t *testing.T) {
 }
 
 func TestNewGuardRefusesBadEntries(t *testing.T) {
-	for _, entry := range []string{"10.0.0.0/33", "not a host", "exa_mple.com", "1.2.3.4/x"} {
+	for _, entry := range []string{"10.0.0.0/33", "not a host", "exa_mple.com", "1.2.3.4/x", "127.0.0.1:8088", "http://localhost"} {
 		if _, err := NewGuard([]string{entry}); err == nil {
 			t.Errorf("NewGuard(%q) accepted it", entry)
+		}
+	}
+	for entry, says := range map[string]string{
+		"127.0.0.1:8088":      `give "127.0.0.1" alone`,
+		"[::1]:8088":          `give "::1" alone`,
+		"shop.svc:80":         `give "shop.svc" alone`,
+		"http://localhost":    "is a URL",
+		"10.0.0.0/33":         "not a valid CIDR",
+		"Exa_mple.com":        "neither a host name",
+		"fe80::1%eth0/64/bad": "not a valid CIDR",
+	} {
+		if _, err := NewGuard([]string{entry}); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("NewGuard(%q) = %v, want an error saying %q", entry, err, says)
 		}
 	}
 }
@@ -184,6 +208,31 @@ func TestFetchThroughTheGuard(t *testing.T) {
 	}
 }
 
+// TestProxyCannotBypassTheGuard: with a proxy, the guard would check the
+// proxy's address and the proxy would reach the metadata endpoint for it.
+func TestProxyCannotBypassTheGuard(t *testing.T) {
+	// net/http reads the proxy environment once per process, so the
+	// request below alone might not notice a proxy set up by an earlier test.
+	if tr, ok := NewClient(ClientOptions{}).Transport.(*http.Transport); !ok || tr.Proxy != nil {
+		t.Fatal("the origin client may use a proxy")
+	}
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		proxied.Add(1)
+		_, _ = w.Write([]byte("from the proxy"))
+	}))
+	defer proxy.Close()
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	got, err := fetch(t, []string{"127.0.0.1"}, "http://169.254.169.254/latest/meta-data/")
+	if got != Refused {
+		t.Fatalf("outcome = %q (%v), want %q", got, err, Refused)
+	}
+	if n := proxied.Load(); n != 0 {
+		t.Fatalf("the proxy got %d requests", n)
+	}
+}
+
 func port(r *http.Request) string {
 	_, p, _ := net.SplitHostPort(r.Host)
 	return p
@@ -216,5 +265,40 @@ func TestHostLimiter(t *testing.T) {
 	}
 	if _, ok := (&HostLimiter{}).TryAcquire("a"); !ok {
 		t.Fatal("no cap refused a render")
+	}
+}
+
+// TestHostLimiterUnderContention: however many renders race for one host,
+// no more than Max hold a slot at once, and every slot comes back.
+func TestHostLimiterUnderContention(t *testing.T) {
+	l := &HostLimiter{Max: 3}
+	var inFlight, peak, done atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for done.Load() < 200 {
+				release, ok := l.TryAcquire("busy")
+				if !ok {
+					runtime.Gosched()
+					continue
+				}
+				n := inFlight.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				runtime.Gosched()
+				inFlight.Add(-1)
+				release()
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 3 || p < 1 {
+		t.Fatalf("peak in flight = %d, want 1..3", p)
+	}
+	if n := l.InFlight("busy"); n != 0 {
+		t.Fatalf("%d slots leaked", n)
 	}
 }

@@ -104,6 +104,13 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, &Error{Outcome: BadStatus, Err: fmt.Errorf("origin %s answered %s", url, resp.Status)}
 	}
+	ct := resp.Header.Get("Content-Type")
+	if ct != "" && !f.ContentTypes.Allows(ct) {
+		// Refused on the header alone: a body that cannot be served is not
+		// worth reading, and the reason is its type whatever its size.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, contentTypeRefused(url, ct)
+	}
 	if f.MaxBodyBytes > 0 && resp.ContentLength > f.MaxBodyBytes {
 		return nil, tooLarge(url, f.MaxBodyBytes)
 	}
@@ -117,12 +124,11 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 	if len(body) == 0 {
 		return nil, &Error{Outcome: InvalidBody, Err: fmt.Errorf("origin %s answered %s with an empty body", url, resp.Status)}
 	}
-	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
 		ct = http.DetectContentType(body)
-	}
-	if !f.ContentTypes.Allows(ct) {
-		return nil, &Error{Outcome: ContentTypeRefused, Err: fmt.Errorf("origin %s answered with content type %q, which is not allowed (--allowed-content-types)", url, ct)}
+		if !f.ContentTypes.Allows(ct) {
+			return nil, contentTypeRefused(url, ct)
+		}
 	}
 	return &Page{Body: body, ContentType: ct, Digest: Digest(body)}, nil
 }
@@ -153,6 +159,10 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 
 func tooLarge(url string, limit int64) error {
 	return &Error{Outcome: TooLarge, Err: fmt.Errorf("origin %s sent a body over the %d-byte cap (--max-body-size)", url, limit)}
+}
+
+func contentTypeRefused(url, ct string) error {
+	return &Error{Outcome: ContentTypeRefused, Err: fmt.Errorf("origin %s answered with content type %q, which is not allowed; allow it with --allowed-content-types", url, ct)}
 }
 
 // classify turns a transport error into a refused, timeout or unreachable

@@ -6,14 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 func TestFetch(t *testing.T) {
-	var gotUA string
+	// Written by handlers still running after a timed-out fetch.
+	var gotUA atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotUA = r.UserAgent()
+		gotUA.Store(r.UserAgent())
 		switch r.URL.Path {
 		case "/ok":
 			w.Header().Set("Content-Type", "text/html")
@@ -29,6 +31,11 @@ func TestFetch(t *testing.T) {
 		case "/image":
 			w.Header().Set("Content-Type", "image/png")
 			_, _ = w.Write([]byte("\x89PNG"))
+		case "/big-image":
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write([]byte(strings.Repeat("z", 2000)))
+		case "/sniffed-binary":
+			_, _ = w.Write([]byte("\x00\x01\x02binary"))
 		case "/redirect-loop":
 			http.Redirect(w, r, "/redirect-loop", http.StatusFound)
 		case "/big":
@@ -69,6 +76,8 @@ func TestFetch(t *testing.T) {
 		{path: "/boom", outcome: BadStatus},
 		{path: "/redirect-loop", outcome: BadStatus},
 		{path: "/image", outcome: ContentTypeRefused},
+		{path: "/big-image", outcome: ContentTypeRefused},
+		{path: "/sniffed-binary", outcome: ContentTypeRefused},
 		{path: "/big", outcome: TooLarge},
 		{path: "/big-chunked", outcome: TooLarge},
 		{path: "/empty", outcome: InvalidBody},
@@ -100,8 +109,8 @@ func TestFetch(t *testing.T) {
 			}
 		})
 	}
-	if !strings.HasPrefix(gotUA, "isr-operator/") {
-		t.Errorf("User-Agent = %q", gotUA)
+	if ua, _ := gotUA.Load().(string); !strings.HasPrefix(ua, "isr-operator/") {
+		t.Errorf("User-Agent = %q", ua)
 	}
 }
 
