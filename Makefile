@@ -60,6 +60,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (seed corpora in testdata/fuzz run in
 	go test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./internal/webhook/
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/webhook/
 	go test -run '^$$' -fuzz '^FuzzHostMatches$$' -fuzztime $(FUZZTIME) ./internal/server/
+	go test -run '^$$' -fuzz '^FuzzRoutePath$$' -fuzztime $(FUZZTIME) ./internal/server/
 
 .PHONY: bench
 bench: ## Run the serving benchmarks.

@@ -130,6 +130,7 @@ func run(listen, metricsAddr, probeAddr, namespaces string, policy server.CacheP
 			Reader: mgr.GetClient(), Writer: mgr.GetClient(), Table: table, Secret: secret,
 			Verifier:     &webhook.Verifier{Window: api.window},
 			Limiter:      &webhook.Limiter{Rate: api.rate, Burst: api.burst},
+			Namespaces:   nss,
 			MaxBodyBytes: api.maxBody, Clock: clock.RealClock{}, Log: ctrl.Log.WithName("revalidate-api"),
 		}
 		if err := mgr.Add(server.Listener(api.addr, apiHandler, grace)); err != nil {

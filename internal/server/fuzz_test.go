@@ -1,6 +1,7 @@
 package server
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -8,9 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
+// specHost is spec.host's OpenAPI pattern: the hosts a page can declare.
+var specHost = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
+
 // FuzzHostMatches checks host normalisation against the route table: a
 // request reaches a page declared for a host exactly when HostMatches says
-// so, and normalising twice changes nothing.
+// so, normalising twice changes nothing, normalising only folds ASCII case
+// and drops dots, and a host a page can declare is already normal.
 func FuzzHostMatches(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"shop.example.com", "SHOP.example.com:443"},
@@ -20,12 +25,23 @@ func FuzzHostMatches(f *testing.F) {
 		{"a", "a:"},
 		{"a:80", "a"},
 		{"x.", "x.:80"},
+		{"key.example", "\u212Aey.example"},
+		{"a", "a..:80"},
 	} {
 		f.Add(seed[0], seed[1], "/p")
 	}
 	f.Fuzz(func(t *testing.T, pageHost, host, route string) {
-		if n := NormalizeHost(host); NormalizeHost(n) != n {
+		n := NormalizeHost(host)
+		if NormalizeHost(n) != n {
 			t.Fatalf("NormalizeHost(%q) = %q, not stable", host, n)
+		}
+		// Unicode folding or rewriting bytes would let other names (such as
+		// "\u212Aey" with a Kelvin sign) reach a page.
+		if undotted(asciiLowerRef(host)) != undotted(n) {
+			t.Fatalf("NormalizeHost(%q) = %q does more than fold ASCII case and drop dots", host, n)
+		}
+		if specHost.MatchString(pageHost) && NormalizeHost(pageHost) != pageHost {
+			t.Fatalf("spec.host %q normalises to %q", pageHost, NormalizeHost(pageHost))
 		}
 		if !strings.HasPrefix(route, "/") {
 			route = "/" + route
@@ -38,4 +54,17 @@ func FuzzHostMatches(f *testing.F) {
 			t.Fatalf("page host %q, request host %q: served = %v, HostMatches = %v", pageHost, host, got, want)
 		}
 	})
+}
+
+func undotted(s string) string { return strings.ReplaceAll(s, ".", "") }
+
+// asciiLowerRef is the reference ASCII lowercasing.
+func asciiLowerRef(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

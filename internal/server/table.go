@@ -4,6 +4,8 @@
 package server
 
 import (
+	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,13 +149,33 @@ func Wins(a, b *Entry) bool {
 	return a.Page.String() < b.Page.String()
 }
 
-// NormalizeHost lowercases a Host header and drops a trailing dot.
+// NormalizeHost lowercases a Host header and drops the trailing dots of its
+// name, so that every spelling of a host finds the page for it. Only ASCII
+// letters are folded: host names are ASCII, and Unicode folding would let
+// a name such as "\u212Aey.example" (Kelvin sign) reach the page of
+// "key.example". It is idempotent, so a normalised host stays put.
 func NormalizeHost(host string) string {
-	host = strings.ToLower(host)
-	if i := strings.LastIndexByte(host, ':'); i > 0 && host[i-1] == '.' {
-		return host[:i-1] + host[i:]
+	host = asciiLower(host)
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		return strings.TrimRight(host[:i], ".") + host[i:]
 	}
-	return strings.TrimSuffix(host, ".")
+	return strings.TrimRight(host, ".")
+}
+
+// asciiLower lowercases ASCII letters, allocating only when there is one.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // HostMatches reports whether a request for host reaches a page declared
@@ -170,4 +192,49 @@ func HostMatches(pageHost, host string) bool {
 	}
 	i := strings.LastIndexByte(host, ':')
 	return i > 0 && !strings.HasSuffix(host, "]") && host[:i] == pageHost
+}
+
+// RoutePath is the route a URL path is served from: percent-encoding
+// decoded exactly as net/http decodes a request target into r.URL.Path, which
+// is what Lookup is given. It refuses what is not a request path (relative,
+// with a query or fragment, with control characters, with a bad escape).
+func RoutePath(escaped string) (string, error) {
+	if !strings.HasPrefix(escaped, "/") {
+		return "", errors.New("not an absolute path")
+	}
+	if strings.ContainsAny(escaped, "?#") {
+		return "", errors.New("path holds a query or fragment")
+	}
+	u, err := url.ParseRequestURI(escaped)
+	if err != nil {
+		return "", err
+	}
+	return u.Path, nil
+}
+
+// RouteIndex answers which StaticPage a URL is routed to among pages that
+// need not be rendered, with the host fallback and tie-breaking of Table, so
+// that finding a page by URL agrees with serving it.
+type RouteIndex struct{ t *Table }
+
+// NewRouteIndex returns an empty index.
+func NewRouteIndex() *RouteIndex { return &RouteIndex{t: NewTable()} }
+
+// Add claims page's host and route.
+func (x *RouteIndex) Add(page *pagesv1alpha1.StaticPage) {
+	// Only the routing fields are set: the entry is never served.
+	x.t.Put(&Entry{
+		Page:    types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
+		Host:    NormalizeHost(page.Spec.Host),
+		Route:   page.Spec.Route,
+		Created: page.CreationTimestamp.Time,
+	})
+}
+
+// Lookup names the page a request for host and path is routed to.
+func (x *RouteIndex) Lookup(host, path string) (types.NamespacedName, bool) {
+	if e := x.t.Lookup(host, path); e != nil {
+		return e.Page, true
+	}
+	return types.NamespacedName{}, false
 }

@@ -31,7 +31,8 @@ const (
 	HMACKey = "hmac-secret"
 )
 
-// Credentials are what a caller may authenticate with; either may be empty.
+// Credentials are what a caller may authenticate with; either may be empty,
+// and with both empty every call is refused.
 type Credentials struct {
 	// Token is accepted as "Authorization: Bearer <token>".
 	Token []byte
@@ -56,18 +57,21 @@ type Verifier struct {
 	// Window is how far a signed timestamp may be from now.
 	Window time.Duration
 
-	mu   sync.Mutex
-	seen map[string]time.Time // signature -> when it stops being acceptable
+	mu    sync.Mutex
+	seen  map[string]time.Time // MAC -> when its timestamp leaves the window
+	swept time.Time
 }
 
-// Verify authenticates a request with body at now against creds.
+// Verify authenticates a request with body at now against creds. A bearer
+// token is tried when an Authorization header is sent; otherwise the
+// signature headers must be. Secrets are compared in constant time.
 func (v *Verifier) Verify(creds Credentials, h http.Header, body []byte, now time.Time) error {
 	if !creds.Configured() {
 		return errNotConfigured
 	}
 	if auth := h.Get("Authorization"); auth != "" {
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || len(creds.Token) == 0 || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), creds.Token) != 1 {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		if !strings.EqualFold(scheme, "Bearer") || len(creds.Token) == 0 || !equalSecret(strings.TrimSpace(tok), creds.Token) {
 			return errBadToken
 		}
 		return nil
@@ -79,42 +83,60 @@ func (v *Verifier) Verify(creds Credentials, h http.Header, body []byte, now tim
 	if len(creds.HMACSecret) == 0 {
 		return errBadSignature
 	}
-	got, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
-	if err != nil || !strings.HasPrefix(sig, "sha256=") {
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
 		return errBadSignature
 	}
-	if !hmac.Equal(got, Sign(creds.HMACSecret, ts, body)) {
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || !hmac.Equal(got, Sign(creds.HMACSecret, ts, body)) {
 		return errBadSignature
 	}
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
 		return errStale
 	}
-	at := time.Unix(unix, 0)
-	if at.Before(now.Add(-v.Window)) || at.After(now.Add(v.Window)) {
+	// Whole seconds, so that no timestamp overflows time arithmetic.
+	window := int64(v.Window / time.Second)
+	if unix < now.Unix()-window || unix > now.Unix()+window {
 		return errStale
 	}
-	return v.remember(sig, at.Add(v.Window), now)
+	// Keyed by the MAC itself, not its spelling: "sha256=AB…" and
+	// "sha256=ab…" are the same signature.
+	return v.remember(string(got), time.Unix(unix+window, 0), now)
+}
+
+// equalSecret compares a presented secret with the configured one without
+// leaking, through timing, how much of it matched or how long it is.
+func equalSecret(presented string, want []byte) bool {
+	a, b := sha256.Sum256([]byte(presented)), sha256.Sum256(want)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // remember records a used signature until it expires, refusing a second use.
-func (v *Verifier) remember(sig string, until, now time.Time) error {
+func (v *Verifier) remember(mac string, until, now time.Time) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.seen == nil {
 		v.seen = map[string]time.Time{}
 	}
-	for s, exp := range v.seen {
-		if exp.Before(now) {
-			delete(v.seen, s)
+	if now.Sub(v.swept) >= time.Second || len(v.seen) > sweepAbove {
+		for s, exp := range v.seen {
+			if exp.Before(now) {
+				delete(v.seen, s)
+			}
 		}
+		v.swept = now
 	}
-	if _, ok := v.seen[sig]; ok {
+	if _, ok := v.seen[mac]; ok {
 		return errReplay
 	}
-	v.seen[sig] = until
+	v.seen[mac] = until
 	return nil
 }
+
+// sweepAbove is how many remembered signatures force a sweep however
+// recently the last one ran.
+const sweepAbove = 4096
 
 // Sign is the HMAC-SHA256 a caller sends, hex-encoded after "sha256=".
 func Sign(secret []byte, timestamp string, body []byte) []byte {

@@ -2,11 +2,16 @@ package webhook
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/isr-operator/isr-operator/internal/server"
 )
 
 // FuzzParseRequest feeds arbitrary bodies to the parser: it must never
@@ -20,6 +25,9 @@ func FuzzParseRequest(f *testing.F) {
 		`{"paths": ["/a"]} {"paths": ["/b"]}`,
 		`{"selector": "!!"}`,
 		`[]`, `null`, `{}`, ``,
+		`{"paths": ["/a"]}]`,
+		`{"paths": ["/caf%C3%A9", "/%2e%2e/x"], "host": "Shop.Example.com.:8443"}`,
+		`{"selector": "a=b", "host": "x"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -31,17 +39,42 @@ func FuzzParseRequest(f *testing.F) {
 			}
 			return
 		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted a body that is not one JSON value: %q", body)
+		}
 		if len(p.Paths) == 0 && p.selector == nil && len(p.Names) == 0 {
 			t.Fatalf("accepted a request naming no page: %q", body)
 		}
-		for _, path := range p.Paths {
-			if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
-				t.Fatalf("accepted path %q", path)
-			}
-			for _, seg := range strings.Split(path, "/") {
-				if seg == ".." || seg == "." {
-					t.Fatalf("accepted path %q", path)
+		if len(p.routes) != len(p.Paths) {
+			t.Fatalf("%d paths decoded into %d routes", len(p.Paths), len(p.routes))
+		}
+		for i, path := range p.Paths {
+			// Both what was sent and the route it names must be a route a
+			// page can have.
+			for _, r := range []string{path, p.routes[i]} {
+				if !strings.HasPrefix(r, "/") || strings.ContainsAny(r, "?#") || len(r) > maxPathLength ||
+					strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+					t.Fatalf("accepted path %q (route %q)", path, p.routes[i])
 				}
+				for _, seg := range strings.Split(r, "/") {
+					if seg == ".." || seg == "." {
+						t.Fatalf("accepted path %q (route %q)", path, p.routes[i])
+					}
+				}
+			}
+			if want, err := server.RoutePath(path); err != nil || want != p.routes[i] {
+				t.Fatalf("path %q decoded to %q, the server routes it to %q (%v)", path, p.routes[i], want, err)
+			}
+		}
+		if p.Host != "" && (len(p.Paths) == 0 || p.host != server.NormalizeHost(p.Host)) {
+			t.Fatalf("host %q accepted as %q with %d paths", p.Host, p.host, len(p.Paths))
+		}
+		if p.Namespace != "" && len(validation.IsDNS1123Label(p.Namespace)) > 0 {
+			t.Fatalf("accepted namespace %q", p.Namespace)
+		}
+		for _, n := range p.Names {
+			if len(validation.IsDNS1123Subdomain(n)) > 0 {
+				t.Fatalf("accepted name %q", n)
 			}
 		}
 		if len(p.Names) > 0 && p.Namespace == "" {
@@ -52,6 +85,20 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if p.timeout <= 0 || p.timeout > maxTimeout {
 			t.Fatalf("accepted timeout %s", p.timeout)
+		}
+		// What was accepted means the same once re-encoded: nothing in the
+		// body was silently dropped or reinterpreted.
+		again, err := json.Marshal(p.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := parseRequest(again)
+		if err != nil {
+			t.Fatalf("%q accepted, its re-encoding %q refused: %v", body, again, err)
+		}
+		if strings.Join(q.routes, "\x00") != strings.Join(p.routes, "\x00") || q.host != p.host || q.timeout != p.timeout ||
+			(q.selector == nil) != (p.selector == nil) || (p.selector != nil && q.selector.String() != p.selector.String()) {
+			t.Fatalf("%q and its re-encoding %q parse differently", body, again)
 		}
 	})
 }
@@ -82,20 +129,39 @@ func FuzzVerify(f *testing.F) {
 		if err == nil && v.Verify(creds, h, body, now) == nil {
 			t.Fatal("a replayed signature was accepted")
 		}
+		// The same MAC spelt in upper case is the same signature.
+		respelt := http.Header{}
+		respelt.Set(TimestampHeader, ts)
+		respelt.Set(SignatureHeader, "sha256="+strings.ToUpper(hex.EncodeToString(Sign([]byte(secret), ts, body))))
+		if err == nil && v.Verify(creds, respelt, body, now) == nil {
+			t.Fatal("a replayed signature was accepted in upper-case hex")
+		}
+		// A body or timestamp changed after signing is refused.
+		if ts2 := strconv.FormatInt(now.Unix()+skew+1, 10); inWindow {
+			moved := http.Header{}
+			moved.Set(TimestampHeader, ts2)
+			moved.Set(SignatureHeader, h.Get(SignatureHeader))
+			if (&Verifier{Window: 5 * time.Minute}).Verify(creds, moved, body, now) == nil {
+				t.Fatalf("a signature made at %s was accepted at %s", ts, ts2)
+			}
+		}
 		if string(other) != string(body) && (&Verifier{Window: 5 * time.Minute}).Verify(creds, h, other, now) == nil {
 			t.Fatalf("a signature of %q was accepted for %q", body, other)
 		}
-		// Any other header value must fail, whatever it holds.
+		// Any other header value must fail, whatever it holds (hex is
+		// case-insensitive, so only a re-spelling of the MAC may pass).
 		forged := http.Header{}
 		forged.Set(TimestampHeader, ts)
 		forged.Set(SignatureHeader, header)
-		if header != h.Get(SignatureHeader) && (&Verifier{Window: 5 * time.Minute}).Verify(creds, forged, body, now) == nil {
+		if !strings.EqualFold(header, h.Get(SignatureHeader)) && (&Verifier{Window: 5 * time.Minute}).Verify(creds, forged, body, now) == nil {
 			t.Fatalf("forged signature %q was accepted", header)
 		}
 		bearer := http.Header{}
 		bearer.Set("Authorization", header)
 		ok := (&Verifier{}).Verify(creds, bearer, body, now) == nil
-		if ok != (strings.TrimSpace(strings.TrimPrefix(header, "Bearer ")) == secret && strings.HasPrefix(header, "Bearer ")) {
+		// The scheme is case-insensitive (RFC 9110); the token is not.
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
+		if want := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) == secret; ok != want {
 			t.Fatalf("Authorization %q: accepted = %v", header, ok)
 		}
 	})

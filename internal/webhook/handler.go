@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -49,6 +50,9 @@ type Handler struct {
 	Verifier *Verifier
 	// Limiter rate-limits callers by address; nil means no limit.
 	Limiter *Limiter
+	// Namespaces are those the server serves pages from (empty: all): a
+	// request naming another namespace matches nothing rather than failing.
+	Namespaces []string
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
 	// PollInterval is how often wait looks at the cache.
@@ -80,6 +84,8 @@ type Unmatched struct {
 	Paths []string `json:"paths,omitempty"`
 	// Names are requested StaticPage names that do not exist.
 	Names []string `json:"names,omitempty"`
+	// Selector is the requested selector when it matched no page.
+	Selector string `json:"selector,omitempty"`
 }
 
 // Response is the JSON body of a successful call.
@@ -118,6 +124,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return h.fail(w, http.StatusTooManyRequests, "rate limit exceeded; retry later")
 	}
+	if r.ContentLength > h.MaxBodyBytes {
+		return h.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", h.MaxBodyBytes))
+	}
+	// A client trickling its body must not hold a connection for ever. The
+	// error only says when a ResponseWriter cannot set deadlines.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -163,11 +175,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 
 	token := h.token()
-	for _, p := range pages {
-		if err := annotate(r.Context(), h.Writer, p, token); err != nil {
-			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p))
+	// A caller hanging up must not leave only some of the pages annotated.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), annotateTimeout)
+	defer cancel()
+	written := make([]string, len(pages))
+	for i, p := range pages {
+		rv, err := annotate(actx, h.Writer, p, token)
+		if err != nil {
+			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p), "token", token, "annotated", i)
 			return h.fail(w, http.StatusServiceUnavailable, err.Error())
 		}
+		written[i] = rv
+		annotatedPages.Inc()
 	}
 	h.Log.Info("revalidating", "token", token, "pages", len(pages), "client", caller, "wait", req.Wait)
 
@@ -175,12 +194,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	code := http.StatusAccepted
 	if req.Wait {
 		code = http.StatusOK
-		results := h.wait(r.Context(), pages, token, req.timeout)
+		start := time.Now()
+		results := h.wait(r.Context(), pages, written, token, req.timeout)
 		for _, res := range results {
 			if !*res.Live {
 				code = http.StatusGatewayTimeout
 			}
 		}
+		outcome := "live"
+		if code != http.StatusOK {
+			outcome = "timeout"
+		}
+		waitSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 		resp.Pages = results
 	} else {
 		for _, p := range pages {
@@ -212,8 +237,18 @@ func trimmed(b []byte) []byte {
 	return b
 }
 
-// match finds the pages a request names, in a stable order.
+// match finds the pages a request names, in a stable order. A path with a
+// host names the page the server routes that URL to (the page for that
+// host, else the page for any host) and the page it serves there now,
+// which differ only while the first is unrendered or withdrawn; a path
+// without a host names every page at that route.
 func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.StaticPage, *Unmatched, error) {
+	unmatched := &Unmatched{}
+	if req.Namespace != "" && len(h.Namespaces) > 0 && !slices.Contains(h.Namespaces, req.Namespace) {
+		// Not a namespace this server sees: its pages are not served here.
+		unmatched.Paths, unmatched.Names, unmatched.Selector = req.Paths, req.Names, req.Selector
+		return nil, unmatched, nil
+	}
 	list := &pagesv1alpha1.StaticPageList{}
 	var opts []client.ListOption
 	if req.Namespace != "" {
@@ -222,29 +257,39 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	if err := h.Reader.List(ctx, list, opts...); err != nil {
 		return nil, nil, err
 	}
+	items := slices.DeleteFunc(list.Items, func(p pagesv1alpha1.StaticPage) bool { return !p.DeletionTimestamp.IsZero() })
 	found := map[types.NamespacedName]*pagesv1alpha1.StaticPage{}
-	unmatched := &Unmatched{}
-	for _, path := range req.Paths {
+	for i, route := range req.routes {
+		idx := server.NewRouteIndex()
+		var at []*pagesv1alpha1.StaticPage
+		for j := range items {
+			if p := &items[j]; p.Spec.Route == route {
+				at = append(at, p)
+				idx.Add(p)
+			}
+		}
+		var owner, current types.NamespacedName
+		if req.host != "" {
+			owner, _ = idx.Lookup(req.host, route)
+			if e := h.Table.Lookup(req.host, route); e != nil {
+				current = e.Page
+			}
+		}
 		any := false
-		for i := range list.Items {
-			p := &list.Items[i]
-			if p.Spec.Route != path {
-				continue
+		for _, p := range at {
+			if key := client.ObjectKeyFromObject(p); req.host == "" || key == owner || key == current {
+				found[key] = p
+				any = true
 			}
-			if req.Host != "" && !server.HostMatches(p.Spec.Host, req.Host) {
-				continue
-			}
-			found[client.ObjectKeyFromObject(p)] = p
-			any = true
 		}
 		if !any {
-			unmatched.Paths = append(unmatched.Paths, path)
+			unmatched.Paths = append(unmatched.Paths, req.Paths[i])
 		}
 	}
 	for _, name := range req.Names {
 		any := false
-		for i := range list.Items {
-			if p := &list.Items[i]; p.Name == name && p.Namespace == req.Namespace {
+		for i := range items {
+			if p := &items[i]; p.Name == name && p.Namespace == req.Namespace {
 				found[client.ObjectKeyFromObject(p)] = p
 				any = true
 			}
@@ -254,10 +299,15 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 		}
 	}
 	if req.selector != nil {
-		for i := range list.Items {
-			if p := &list.Items[i]; req.selector.Matches(labels.Set(p.Labels)) {
+		any := false
+		for i := range items {
+			if p := &items[i]; req.selector.Matches(labels.Set(p.Labels)) {
 				found[client.ObjectKeyFromObject(p)] = p
+				any = true
 			}
+		}
+		if !any {
+			unmatched.Selector = req.Selector
 		}
 	}
 	pages := make([]*pagesv1alpha1.StaticPage, 0, len(found))
@@ -270,14 +320,14 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 		}
 		return compare(a.Name, b.Name)
 	})
-	if len(unmatched.Paths) == 0 && len(unmatched.Names) == 0 {
+	if len(unmatched.Paths) == 0 && len(unmatched.Names) == 0 && unmatched.Selector == "" {
 		unmatched = nil
 	}
 	return pages, unmatched, nil
 }
 
 // wait polls until every page's new render is served here, or timeout.
-func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, token string, timeout time.Duration) []PageResult {
+func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, written []string, token string, timeout time.Duration) []PageResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	results := make([]PageResult, len(pages))
@@ -294,7 +344,7 @@ func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, t
 			if done[i] {
 				continue
 			}
-			results[i] = h.look(ctx, p, token)
+			results[i] = h.look(ctx, p, token, written[i])
 			if *results[i].Live {
 				done[i] = true
 			} else {
@@ -312,8 +362,9 @@ func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, t
 	}
 }
 
-// look says whether this server serves the render that handled token.
-func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, token string) PageResult {
+// look says whether this server serves a render that handled token, or a
+// later annotation, written at resourceVersion written.
+func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, token, written string) PageResult {
 	res := result(page)
 	live := false
 	res.Live = &live
@@ -327,7 +378,7 @@ func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, toke
 	if ready != nil && ready.Status != metav1.ConditionTrue {
 		res.Reason, res.Message = ready.Reason, ready.Message
 	}
-	if current.Status.LastHandledRevalidate != token {
+	if !handled(current, token, written) {
 		if res.Reason == "" {
 			res.Reason, res.Message = "Rendering", "the new render has not finished"
 		}
@@ -347,6 +398,26 @@ func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, toke
 		res.Reason, res.Message = "Loading", "rendered; this server has not loaded it yet"
 	}
 	return res
+}
+
+// handled reports whether p's status reflects a render asked for no earlier
+// than the annotation write at resourceVersion written: the token itself,
+// or a later value that replaced it before the controller got to it. Two
+// calls in a row may be rendered once; both are then satisfied.
+func handled(p *pagesv1alpha1.StaticPage, token, written string) bool {
+	last := p.Status.LastHandledRevalidate
+	if last == token {
+		return true
+	}
+	ann := p.Annotations[pagesv1alpha1.RevalidateAnnotation]
+	if ann == "" || ann == token || last != ann {
+		return false
+	}
+	// In an object newer than the write, an annotation other than the token
+	// was set after it. An API server whose resourceVersions do not compare
+	// leaves only the exact token.
+	cmp, err := resourceversion.CompareResourceVersion(p.ResourceVersion, written)
+	return err == nil && cmp > 0
 }
 
 func result(p *pagesv1alpha1.StaticPage) PageResult {
@@ -373,16 +444,25 @@ func (h *Handler) write(w http.ResponseWriter, code int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// annotate sets the revalidate annotation, as `kubectl annotate` does.
-func annotate(ctx context.Context, w client.Writer, p *pagesv1alpha1.StaticPage, token string) error {
+// annotate sets the revalidate annotation, as `kubectl annotate` does, and
+// returns the resourceVersion of the write.
+func annotate(ctx context.Context, w client.Writer, p *pagesv1alpha1.StaticPage, token string) (string, error) {
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, pagesv1alpha1.RevalidateAnnotation, token)
 	target := &pagesv1alpha1.StaticPage{}
 	target.Namespace, target.Name = p.Namespace, p.Name
 	if err := w.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return fmt.Errorf("annotating StaticPage %s/%s: %w", p.Namespace, p.Name, err)
+		return "", fmt.Errorf("annotating StaticPage %s/%s: %w", p.Namespace, p.Name, err)
 	}
-	return nil
+	return target.ResourceVersion, nil
 }
+
+// Time limits of the steps of a call that do not depend on its body.
+const (
+	// bodyReadTimeout bounds reading a body of at most MaxBodyBytes.
+	bodyReadTimeout = 10 * time.Second
+	// annotateTimeout bounds annotating every matched page.
+	annotateTimeout = 30 * time.Second
+)
 
 // clientAddr is the connecting address the rate limit keys on.
 func clientAddr(r *http.Request) string {

@@ -85,14 +85,34 @@ var _ = Describe("POST /revalidate", func() {
 		Consistently(annotation(b)).Should(BeEmpty())
 	})
 
-	It("narrows paths by host, keeping pages for any host", func() {
+	It("with a host, revalidates the page a visitor to that host gets", func() {
 		one, _ := page("/hosted", "one.example.com", nil)
 		two, _ := page("/hosted", "two.example.com", nil)
 		anyHost, _ := page("/hosted", "", nil)
 		got := bearer(`{"paths": ["/hosted"], "host": "ONE.example.com:443"}`).do()
 		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
-		Expect(names(got)).To(ConsistOf(one.Name, anyHost.Name))
+		Expect(names(got)).To(Equal([]string{one.Name}))
+		Eventually(annotation(one)).Should(Equal(got.resp.Token))
+
+		other := bearer(`{"paths": ["/hosted"], "host": "three.example.com"}`).do()
+		Expect(other.code).To(Equal(http.StatusAccepted), other.raw)
+		Expect(names(other)).To(Equal([]string{anyHost.Name}), "a host without its own page gets the page for any host")
+		Eventually(annotation(anyHost)).Should(Equal(other.resp.Token))
 		Consistently(annotation(two)).Should(BeEmpty())
+		Consistently(annotation(one)).Should(Equal(got.resp.Token))
+
+		all := bearer(`{"paths": ["/hosted"]}`).do()
+		Expect(all.code).To(Equal(http.StatusAccepted), all.raw)
+		Expect(names(all)).To(ConsistOf(one.Name, two.Name, anyHost.Name), "without a host, every page at the route")
+	})
+
+	It("decodes paths as a visitor's request is decoded", func() {
+		p, _ := page("/café/100%", "", nil)
+		got := bearer(`{"paths": ["/caf%C3%A9/100%25"]}`).do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Expect(names(got)).To(Equal([]string{p.Name}))
+		Eventually(func() string { return served("x", "/caf%C3%A9/100%25") }).Should(Equal("v1 of /café/100%"), "the same path reaches the page")
+		Eventually(annotation(p)).Should(Equal(got.resp.Token))
 	})
 
 	It("revalidates by label selector and by name", func() {
@@ -116,6 +136,24 @@ var _ = Describe("POST /revalidate", func() {
 		got := bearer(`{"paths": ["/nothing/else"], "selector": "group=none"}`).do()
 		Expect(got.code).To(Equal(http.StatusNotFound))
 		Expect(got.raw).To(ContainSubstring(`"paths":["/nothing/else"]`))
+		Expect(got.raw).To(ContainSubstring(`"selector":"group=none"`))
+		Consistently(annotation(a)).Should(BeEmpty())
+	})
+
+	It("matches nothing in a namespace this server does not serve", func() {
+		a, _ := page("/elsewhere", "", nil)
+		scoped := *apiHandler
+		scoped.Namespaces = []string{ns}
+		srv := httptest.NewServer(&scoped)
+		DeferCleanup(srv.Close)
+		req, err := http.NewRequest(http.MethodPost, srv.URL+webhook.Path,
+			strings.NewReader(`{"paths": ["/elsewhere"], "namespace": "not-served"}`))
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Authorization", "Bearer s3cret")
+		res, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		_ = res.Body.Close()
+		Expect(res.StatusCode).To(Equal(http.StatusNotFound))
 		Consistently(annotation(a)).Should(BeEmpty())
 	})
 
@@ -129,6 +167,44 @@ var _ = Describe("POST /revalidate", func() {
 		// No Eventually: the call returned only once this was true.
 		Expect(served("any.example", "/live")).To(Equal("v2 of /live"))
 		Expect(get(Default, p).Status.LastHandledRevalidate).To(Equal(got.resp.Token))
+	})
+
+	It("with wait, satisfies two calls in a row that were rendered once", func() {
+		p, o := page("/twice", "", nil)
+		setSuspend := func(v bool) {
+			Eventually(func() error {
+				cur := get(Default, p)
+				cur.Spec.Suspend = v
+				return k8sClient.Update(context.Background(), cur)
+			}).Should(Succeed())
+		}
+		// Suspended, the controller leaves both calls' annotations alone, so
+		// it sees only the second one.
+		setSuspend(true)
+		first, second := make(chan answer, 1), make(chan answer, 1)
+		go func() {
+			defer GinkgoRecover()
+			first <- bearer(`{"paths": ["/twice"], "wait": true, "timeout": "60s"}`).do()
+		}()
+		Eventually(annotation(p)).ShouldNot(BeEmpty())
+		firstToken := annotation(p)(Default)
+		go func() {
+			defer GinkgoRecover()
+			second <- bearer(`{"paths": ["/twice"], "wait": true, "timeout": "60s"}`).do()
+		}()
+		Eventually(annotation(p)).ShouldNot(Equal(firstToken))
+		Consistently(first, 500*time.Millisecond).ShouldNot(Receive(), "nothing rendered yet")
+		o.Set(http.StatusOK, "v2 of /twice")
+		setSuspend(false)
+
+		var a, b answer
+		Eventually(first, 30*time.Second).Should(Receive(&a))
+		Eventually(second, 30*time.Second).Should(Receive(&b))
+		Expect(a.code).To(Equal(http.StatusOK), a.raw)
+		Expect(b.code).To(Equal(http.StatusOK), b.raw)
+		Expect(a.resp.Token).To(Equal(firstToken))
+		Expect(get(Default, p).Status.LastHandledRevalidate).To(Equal(b.resp.Token), "one render handled both")
+		Expect(served("x", "/twice")).To(Equal("v2 of /twice"))
 	})
 
 	It("with wait, says which page is not live when the timeout passes", func() {

@@ -5,25 +5,32 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/isr-operator/isr-operator/internal/server"
 )
 
 // Request is the JSON body of POST /revalidate. Pages named by any of
 // Paths, Selector and Names are revalidated.
 type Request struct {
-	// Paths are routes to revalidate, as visitors request them.
+	// Paths are URL paths to revalidate, as visitors request them
+	// (percent-encoding is decoded as for a visitor's request).
 	Paths []string `json:"paths,omitempty"`
-	// Host narrows Paths to pages for this host (and pages for any host).
+	// Host is the Host the Paths are requested with: each path then names
+	// the page a visitor to that host gets (the page for this host, else the
+	// page for any host). Without it, a path names every page at that route.
 	Host string `json:"host,omitempty"`
 	// Selector is a label selector over StaticPages, as `kubectl -l` takes.
 	Selector string `json:"selector,omitempty"`
 	// Names are StaticPage names in Namespace.
 	Names []string `json:"names,omitempty"`
-	// Namespace scopes Names (required with them) and Selector.
+	// Namespace scopes Paths, Names (required with them) and Selector.
 	Namespace string `json:"namespace,omitempty"`
 	// Wait makes the call return once the new content is served here.
 	Wait bool `json:"wait,omitempty"`
@@ -34,6 +41,10 @@ type Request struct {
 // parsed is a validated Request.
 type parsed struct {
 	Request
+	// routes are Paths decoded, index for index.
+	routes []string
+	// host is Host normalised as the server normalises a Host header.
+	host     string
 	selector labels.Selector
 	timeout  time.Duration
 }
@@ -41,6 +52,7 @@ type parsed struct {
 // Limits of a request.
 const (
 	maxPaths       = 1000
+	maxPathLength  = 2048 // spec.route's limit
 	defaultTimeout = 10 * time.Second
 	maxTimeout     = 60 * time.Second
 )
@@ -54,7 +66,7 @@ func parseRequest(body []byte) (*parsed, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("body is not a valid revalidate request: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("body holds more than one JSON value")
 	}
 	p := &parsed{Request: r, timeout: defaultTimeout}
@@ -65,14 +77,21 @@ func parseRequest(body []byte) (*parsed, error) {
 		return nil, fmt.Errorf("at most %d paths and names per request", maxPaths)
 	}
 	for _, path := range r.Paths {
-		if err := validPath(path); err != nil {
+		route, err := decodePath(path)
+		if err != nil {
 			return nil, err
 		}
+		p.routes = append(p.routes, route)
 	}
 	if r.Host != "" {
-		if errs := validation.IsDNS1123Subdomain(strings.ToLower(hostOnly(r.Host))); len(errs) > 0 {
-			return nil, fmt.Errorf("host %q: %s", r.Host, strings.Join(errs, "; "))
+		if len(r.Paths) == 0 {
+			return nil, errors.New("host only narrows paths; give paths with it")
 		}
+		host, err := validHost(r.Host)
+		if err != nil {
+			return nil, err
+		}
+		p.host = host
 	}
 	if r.Namespace != "" {
 		if errs := validation.IsDNS1123Label(r.Namespace); len(errs) > 0 {
@@ -107,6 +126,27 @@ func parseRequest(body []byte) (*parsed, error) {
 	return p, nil
 }
 
+// decodePath turns a path as visitors request it into the route it is
+// served from, refusing what no StaticPage route can be.
+func decodePath(path string) (string, error) {
+	if len(path) > maxPathLength {
+		return "", fmt.Errorf("path %.40q… is longer than %d bytes", path, maxPathLength)
+	}
+	if err := validPath(path); err != nil {
+		return "", err
+	}
+	route, err := server.RoutePath(path)
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", path, err)
+	}
+	if route != path {
+		if err := validPath(route); err != nil {
+			return "", fmt.Errorf("path %q decodes to a route no page can have: %w", path, err)
+		}
+	}
+	return route, nil
+}
+
 // validPath accepts what spec.route accepts.
 func validPath(path string) error {
 	switch {
@@ -125,9 +165,19 @@ func validPath(path string) error {
 	return nil
 }
 
-func hostOnly(host string) string {
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		return host[:i]
+// validHost accepts a host name with an optional port, as spec.host does
+// once normalised the way the server normalises a Host header.
+func validHost(host string) (string, error) {
+	n := server.NormalizeHost(host)
+	name, port, hasPort := strings.Cut(n, ":")
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", fmt.Errorf("host %q: %s", host, strings.Join(errs, "; "))
 	}
-	return host
+	if hasPort {
+		v, err := strconv.Atoi(port)
+		if err != nil || v < 1 || v > 65535 || len(port) > 5 || strings.ContainsAny(port, "+-") {
+			return "", fmt.Errorf("host %q: the port must be a number from 1 to 65535", host)
+		}
+	}
+	return n, nil
 }
