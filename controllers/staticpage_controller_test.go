@@ -226,7 +226,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
 		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("good"))
-		Expect(get("x", "/failing").Body.String()).To(Equal("good"))
+		Eventually(func() string { return get("x", "/failing").Body.String() }).Should(Equal("good"))
 		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonOriginError)) }).Should(Succeed())
 
 		By("retrying with a growing delay")
@@ -263,7 +263,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("before"))))
 			g.Expect(got.Status.LastHandledRevalidate).To(BeEmpty())
 		}).Should(Succeed())
-		Expect(get("x", "/timeout").Body.String()).To(Equal("before"))
+		Eventually(func() string { return get("x", "/timeout").Body.String() }).Should(Equal("before"))
 	})
 
 	It("refuses an origin on a forbidden address and keeps the last good page", func() {

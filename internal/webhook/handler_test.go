@@ -57,6 +57,14 @@ func served(host, path string) string {
 	return rec.Body.String()
 }
 
+// servedBy names the page the server answers host and path with, if any.
+func servedBy(host, path string) string {
+	if e := pages.Table.Lookup(host, path); e != nil {
+		return e.Page.Name
+	}
+	return ""
+}
+
 func names(a answer) []string {
 	var out []string
 	for _, p := range a.resp.Pages {
@@ -89,6 +97,11 @@ var _ = Describe("POST /revalidate", func() {
 		one, _ := page("/hosted", "one.example.com", nil)
 		two, _ := page("/hosted", "two.example.com", nil)
 		anyHost, _ := page("/hosted", "", nil)
+		// With a host, the page served there now is named too: wait until
+		// the server has loaded each page, so that it is the one routed to.
+		for host, want := range map[string]string{"one.example.com": one.Name, "two.example.com": two.Name, "three.example.com": anyHost.Name} {
+			Eventually(func() string { return servedBy(host, "/hosted") }).Should(Equal(want))
+		}
 		got := bearer(`{"paths": ["/hosted"], "host": "ONE.example.com:443"}`).do()
 		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
 		Expect(names(got)).To(Equal([]string{one.Name}))
