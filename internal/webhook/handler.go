@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -180,7 +181,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	defer cancel()
 	written := make([]string, len(pages))
 	for i, p := range pages {
-		rv, err := annotate(actx, h.Writer, p, token)
+		rv, err := server.Annotate(actx, h.Writer, client.ObjectKeyFromObject(p), token)
 		if err != nil {
 			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p), "token", token, "annotated", i)
 			return h.fail(w, http.StatusServiceUnavailable, err.Error())
@@ -259,15 +260,21 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	}
 	items := slices.DeleteFunc(list.Items, func(p pagesv1alpha1.StaticPage) bool { return !p.DeletionTimestamp.IsZero() })
 	found := map[types.NamespacedName]*pagesv1alpha1.StaticPage{}
-	for i, route := range req.routes {
-		idx := server.NewRouteIndex()
-		var at []*pagesv1alpha1.StaticPage
-		for j := range items {
-			if p := &items[j]; p.Spec.Route == route {
-				at = append(at, p)
-				idx.Add(p)
-			}
+	// One pass over the pages serves every path and name of the request.
+	byRoute := map[string][]*pagesv1alpha1.StaticPage{}
+	byName := map[string]*pagesv1alpha1.StaticPage{}
+	idx := server.NewRouteIndex()
+	for j := range items {
+		p := &items[j]
+		byRoute[p.Spec.Route] = append(byRoute[p.Spec.Route], p)
+		if p.Namespace == req.Namespace {
+			byName[p.Name] = p
 		}
+		if req.host != "" {
+			idx.Add(p)
+		}
+	}
+	for i, route := range req.routes {
 		var owner, current types.NamespacedName
 		if req.host != "" {
 			owner, _ = idx.Lookup(req.host, route)
@@ -276,7 +283,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 			}
 		}
 		any := false
-		for _, p := range at {
+		for _, p := range byRoute[route] {
 			if key := client.ObjectKeyFromObject(p); req.host == "" || key == owner || key == current {
 				found[key] = p
 				any = true
@@ -287,14 +294,9 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 		}
 	}
 	for _, name := range req.Names {
-		any := false
-		for i := range items {
-			if p := &items[i]; p.Name == name && p.Namespace == req.Namespace {
-				found[client.ObjectKeyFromObject(p)] = p
-				any = true
-			}
-		}
-		if !any {
+		if p, ok := byName[name]; ok {
+			found[client.ObjectKeyFromObject(p)] = p
+		} else {
 			unmatched.Names = append(unmatched.Names, name)
 		}
 	}
@@ -316,9 +318,9 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	}
 	slices.SortFunc(pages, func(a, b *pagesv1alpha1.StaticPage) int {
 		if a.Namespace != b.Namespace {
-			return compare(a.Namespace, b.Namespace)
+			return cmp.Compare(a.Namespace, b.Namespace)
 		}
-		return compare(a.Name, b.Name)
+		return cmp.Compare(a.Name, b.Name)
 	})
 	if len(unmatched.Paths) == 0 && len(unmatched.Names) == 0 && unmatched.Selector == "" {
 		unmatched = nil
@@ -444,18 +446,6 @@ func (h *Handler) write(w http.ResponseWriter, code int, body any) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// annotate sets the revalidate annotation, as `kubectl annotate` does, and
-// returns the resourceVersion of the write.
-func annotate(ctx context.Context, w client.Writer, p *pagesv1alpha1.StaticPage, token string) (string, error) {
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, pagesv1alpha1.RevalidateAnnotation, token)
-	target := &pagesv1alpha1.StaticPage{}
-	target.Namespace, target.Name = p.Namespace, p.Name
-	if err := w.Patch(ctx, target, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return "", fmt.Errorf("annotating StaticPage %s/%s: %w", p.Namespace, p.Name, err)
-	}
-	return target.ResourceVersion, nil
-}
-
 // Time limits of the steps of a call that do not depend on its body.
 const (
 	// bodyReadTimeout bounds reading a body of at most MaxBodyBytes.
@@ -471,16 +461,6 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Limiter is a token bucket per client address.
