@@ -177,17 +177,12 @@ func NewClient(opts ClientOptions) *http.Client {
 	if guard == nil {
 		guard = &Guard{}
 	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           guard.DialContext(dialer),
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	// Go's defaults, with no proxy and every dial through the guard.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.DialContext = guard.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	// Pages of one origin render a few at a time; keep their connections.
+	transport.MaxIdleConnsPerHost = 4
 	maxRedirects := opts.MaxRedirects
 	return &http.Client{
 		Transport: transport,
