@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -341,7 +340,8 @@ var _ = Describe("StaticPage controller", func() {
 	})
 
 	It("renders at most the per-host cap at once from one origin, and other hosts meanwhile", func() {
-		busy := newHeldOrigin("busy")
+		busy := newOrigin("busy")
+		release := busy.Hold()
 		quiet := newOrigin("quiet")
 		deferred := counterValue("isr_renders_deferred_total")
 		var pages []*pagesv1alpha1.StaticPage
@@ -354,7 +354,7 @@ var _ = Describe("StaticPage controller", func() {
 		}
 
 		By("filling the busy host up to its cap")
-		Eventually(busy.inFlight.Load).Should(BeEquivalentTo(testMaxPerHost))
+		Eventually(busy.InFlight).Should(Equal(testMaxPerHost))
 
 		By("rendering a page of another host while the busy one is full")
 		q := newPage(uniqueName("quiet"), "/quiet", quiet.URL, 0)
@@ -373,19 +373,19 @@ var _ = Describe("StaticPage controller", func() {
 			}
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
-			g.Expect(busy.inFlight.Load()).To(BeNumerically("<=", testMaxPerHost))
+			g.Expect(busy.InFlight()).To(BeNumerically("<=", testMaxPerHost))
 			for _, p := range pages {
 				g.Expect(fetch(g, p).ResourceVersion).To(Equal(versions[p.Name]), "status of %s", p.Name)
 			}
 		}).Should(Succeed())
 
 		By("rendering every page once the host answers, never more than the cap at once")
-		busy.release()
+		release()
 		for _, p := range pages {
 			waitRendered(p, "busy")
 		}
-		Expect(busy.hits.Load()).To(BeNumerically(">=", 8))
-		Expect(busy.peak.Load()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
+		Expect(busy.Count()).To(BeNumerically(">=", 8))
+		Expect(busy.Peak()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
 	})
 
 	It("fails a render after too many redirects and keeps the page", func() {
@@ -608,40 +608,6 @@ var _ = Describe("StaticPage validation", func() {
 		Expect(err.Error()).To(ContainSubstring("spec.revalidate"))
 	})
 })
-
-// heldOrigin holds every request until released, so a spec can look at the
-// controller while renders are in flight; it records the most it held at once.
-type heldOrigin struct {
-	*httptest.Server
-	release func()
-
-	hits, inFlight, peak atomic.Int32
-}
-
-func newHeldOrigin(body string) *heldOrigin {
-	open := make(chan struct{})
-	o := &heldOrigin{release: sync.OnceFunc(func() { close(open) })}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.hits.Add(1)
-		n := o.inFlight.Add(1)
-		defer o.inFlight.Add(-1)
-		for p := o.peak.Load(); n > p && !o.peak.CompareAndSwap(p, n); p = o.peak.Load() {
-		}
-		select {
-		case <-open:
-		case <-r.Context().Done():
-			return
-		}
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte(body))
-	}))
-	// Close waits for requests in flight, so they are let go first.
-	DeferCleanup(func() {
-		o.release()
-		o.Close()
-	})
-	return o
-}
 
 // counterValue sums a counter on the registry the manager's /metrics serves.
 func counterValue(name string) float64 {

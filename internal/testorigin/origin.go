@@ -24,6 +24,7 @@ type Origin struct {
 	delay    time.Duration
 	counting bool
 	ctype    string
+	held     chan struct{} // closed to let held requests answer
 
 	hits     atomic.Int32
 	inflight atomic.Int32
@@ -49,8 +50,15 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	o.mu.Lock()
-	status, body, delay, counting, ctype := o.status, o.body, o.delay, o.counting, o.ctype
+	status, body, delay, counting, ctype, held := o.status, o.body, o.delay, o.counting, o.ctype, o.held
 	o.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -94,6 +102,24 @@ func (o *Origin) SetCounting(on bool) {
 	defer o.mu.Unlock()
 	o.counting = on
 }
+
+// Hold makes later requests wait, in flight, until release is called, so a
+// spec can look at the controller while renders are under way. The spec's
+// end releases them.
+func (o *Origin) Hold() (release func()) {
+	held := make(chan struct{})
+	o.mu.Lock()
+	o.held = held
+	o.mu.Unlock()
+	release = sync.OnceFunc(func() { close(held) })
+	// Cleanups run last-registered first: held requests are let go before
+	// Close waits for them.
+	ginkgo.DeferCleanup(release)
+	return release
+}
+
+// InFlight is how many requests are being answered now.
+func (o *Origin) InFlight() int { return int(o.inflight.Load()) }
 
 // Count is how many requests arrived.
 func (o *Origin) Count() int { return int(o.hits.Load()) }
