@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Builds the pinned binaries that tests, code generation and `make demo` need
-# into bin/ (the control plane into bin/k8s, which is KUBEBUILDER_ASSETS).
-# Each is built from the Go module proxy once per version: a binary whose
-# stamp file names the wanted version is kept as it is.
+# Builds the pinned binaries that tests, code generation, lint and `make demo`
+# need, and links them into bin/ (the control plane into bin/k8s, which is
+# KUBEBUILDER_ASSETS).
+#
+# Each tool is built from the Go module proxy once per machine and version
+# into a cache outside the clone, ISR_TOOLS_CACHE (default
+# ${XDG_CACHE_HOME:-~/.cache}/isr-operator/tools), so a second clone and every
+# CI run find them there and take seconds.
 #
 # usage: hack/build-tools.sh [tool ...]   (default: all)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
+CACHE=${ISR_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/isr-operator/tools}
 K8S_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 KUBECTL_VERSION=v0.37.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.8.0
+# golangci-lint with kube-api-linter built in; both pinned in hack/tools/golangci-lint/go.mod.
+GOLANGCI_LINT_VERSION=v2.15.0-kal-20260716143926
 
-mkdir -p "$BIN/k8s"
+mkdir -p "$BIN/k8s" "$CACHE"
 export CGO_ENABLED=0
-
-# fresh NAME VERSION PATH: true when PATH was built at VERSION.
-fresh() { [ -x "$3" ] && [ "$(cat "$3.version" 2>/dev/null)" = "$2" ]; }
-stamp() { echo "$2" > "$3.version"; echo "built $1 $2 -> ${3#"$ROOT"/}"; }
+START=$(date +%s)
 
 # k8s_ldflags VERSION: what `--version` reports, so version-skew checks behave.
 k8s_ldflags() {
@@ -30,39 +34,45 @@ k8s_ldflags() {
 	echo "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
 }
 
-build_kube_apiserver() {
-	local out=$BIN/k8s/kube-apiserver
-	fresh kube-apiserver $K8S_VERSION "$out" && return
-	echo "building kube-apiserver $K8S_VERSION (a few minutes the first time)"
-	(cd "$ROOT/hack/tools/kube-apiserver" && go build -ldflags "$(k8s_ldflags $K8S_VERSION)" -o "$out" k8s.io/kubernetes/cmd/kube-apiserver)
-	stamp kube-apiserver $K8S_VERSION "$out"
+# provide NAME VERSION DEST BUILD...: links DEST to the cached NAME at VERSION,
+# running BUILD (with $OUT set to the cache path) only when it is not cached.
+provide() {
+	local name=$1 version=$2 dest=$3
+	shift 3
+	local out=$CACHE/$name/$version/$name
+	if [ ! -x "$out" ]; then
+		local t0
+		t0=$(date +%s)
+		echo "building $name $version into $CACHE (minutes the first time on a machine; cached afterwards)"
+		mkdir -p "$(dirname "$out")"
+		OUT=$out.tmp "$@"
+		mv -f "$out.tmp" "$out"
+		echo "built $name $version in $(($(date +%s) - t0))s (total $(($(date +%s) - START))s)"
+	fi
+	if [ "$(readlink "$dest" 2>/dev/null)" != "$out" ]; then
+		ln -sfn "$out" "$dest"
+		rm -f "$dest.version"
+	fi
 }
 
-build_etcd() {
-	local out=$BIN/k8s/etcd
-	fresh etcd $ETCD_VERSION "$out" && return
-	(cd "$ROOT/hack/tools/etcd" && go build -ldflags "-s -w" -o "$out" .)
-	stamp etcd $ETCD_VERSION "$out"
+go_build_in() { # DIR PACKAGE LDFLAGS
+	(cd "$ROOT/hack/tools/$1" && go build -ldflags "$3" -o "$OUT" "$2")
+}
+go_install_tool() { # PACKAGE@VERSION
+	local tmp
+	tmp=$(mktemp -d)
+	GOBIN=$tmp go install -ldflags "-s -w" "$1"
+	mv "$tmp"/* "$OUT"
+	rmdir "$tmp"
 }
 
-build_kubectl() {
-	local out=$BIN/k8s/kubectl
-	fresh kubectl $KUBECTL_VERSION "$out" && return
-	(cd "$ROOT/hack/tools/kubectl" && go build -ldflags "$(k8s_ldflags $K8S_VERSION)" -o "$out" .)
-	stamp kubectl $KUBECTL_VERSION "$out"
-}
-
-# go_install NAME PACKAGE VERSION: a tool whose module builds with `go install`.
-go_install() {
-	local out=$BIN/$1
-	fresh "$1" "$3" "$out" && return
-	GOBIN=$BIN go install -ldflags "-s -w" "$2@$3"
-	stamp "$1" "$3" "$out"
-}
-
-build_controller_gen() { go_install controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen $CONTROLLER_TOOLS_VERSION; }
-build_helm() { go_install helm helm.sh/helm/v3/cmd/helm $HELM_VERSION; }
-build_versitygw() { go_install versitygw github.com/versity/versitygw/cmd/versitygw $VERSITYGW_VERSION; }
+build_kube_apiserver() { provide kube-apiserver $K8S_VERSION "$BIN/k8s/kube-apiserver" go_build_in kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags $K8S_VERSION)"; }
+build_etcd() { provide etcd $ETCD_VERSION "$BIN/k8s/etcd" go_build_in etcd . "-s -w"; }
+build_kubectl() { provide kubectl $KUBECTL_VERSION "$BIN/k8s/kubectl" go_build_in kubectl . "$(k8s_ldflags $K8S_VERSION)"; }
+build_controller_gen() { provide controller-gen $CONTROLLER_TOOLS_VERSION "$BIN/controller-gen" go_install_tool sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION; }
+build_helm() { provide helm $HELM_VERSION "$BIN/helm" go_install_tool helm.sh/helm/v3/cmd/helm@$HELM_VERSION; }
+build_versitygw() { provide versitygw $VERSITYGW_VERSION "$BIN/versitygw" go_install_tool github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION; }
+build_golangci_lint() { provide golangci-lint $GOLANGCI_LINT_VERSION "$BIN/golangci-lint" go_build_in golangci-lint sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter "-s -w"; }
 
 tools=("$@")
 if [ ${#tools[@]} -eq 0 ]; then
@@ -70,7 +80,7 @@ if [ ${#tools[@]} -eq 0 ]; then
 	# stretches (big packages, linking): build it beside the others.
 	build_kube_apiserver &
 	apiserver=$!
-	tools=(etcd kubectl controller-gen helm)
+	tools=(etcd kubectl controller-gen helm versitygw golangci-lint)
 fi
 for t in "${tools[@]}"; do
 	case $t in
@@ -80,7 +90,8 @@ for t in "${tools[@]}"; do
 	controller-gen) build_controller_gen ;;
 	helm) build_helm ;;
 	versitygw) build_versitygw ;;
-	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw)" >&2; exit 2 ;;
+	golangci-lint) build_golangci_lint ;;
+	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw golangci-lint)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "${apiserver:-}" ]; then
