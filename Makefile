@@ -23,7 +23,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the Go markers, and copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=isr-operator-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac/manager
-	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/..." output:rbac:artifacts:config=config/rbac/server
+	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/...;./internal/revalidateapi/..." output:rbac:artifacts:config=config/rbac/server
 	hack/sync-chart.sh
 
 .PHONY: generate
@@ -57,10 +57,13 @@ FUZZTIME ?= 15s
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (seed corpora in testdata/fuzz run in every `make test`).
-	go test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./internal/webhook/
-	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/webhook/
+	go test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./internal/revalidateapi/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/revalidateapi/
 	go test -run '^$$' -fuzz '^FuzzHostMatches$$' -fuzztime $(FUZZTIME) ./internal/server/
 	go test -run '^$$' -fuzz '^FuzzRoutePath$$' -fuzztime $(FUZZTIME) ./internal/server/
+	go test -run '^$$' -fuzz '^FuzzNormalizeHost$$' -fuzztime $(FUZZTIME) ./internal/route/
+	go test -run '^$$' -fuzz '^FuzzRequestPath$$' -fuzztime $(FUZZTIME) ./internal/route/
+	go test -run '^$$' -fuzz '^FuzzPatternMatch$$' -fuzztime $(FUZZTIME) ./internal/route/
 
 .PHONY: bench
 bench: ## Run the serving benchmarks.

@@ -44,8 +44,8 @@ func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
 	if page.Status.RenderedAt == nil {
 		return Decision{Render: true, Why: DueFirstRender}
 	}
-	if ready := meta.FindStatusCondition(page.Status.Conditions, ReadyCondition); ready == nil ||
-		(ready.Status != metav1.ConditionTrue && ready.Reason != ReasonWithdrawn) {
+	if ready := meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition); ready == nil ||
+		(ready.Status != metav1.ConditionTrue && ready.Reason != pagesv1alpha1.ReasonWithdrawn) {
 		return Decision{Render: true, Why: DueRetry}
 	}
 	interval := page.RevalidateInterval()

@@ -11,9 +11,9 @@ import (
 
 func TestDecide(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	ready := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionTrue, Reason: ReasonRendered}}
-	failed := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionFalse, Reason: ReasonOriginError}}
-	withdrawn := []metav1.Condition{{Type: ReadyCondition, Status: metav1.ConditionFalse, Reason: ReasonWithdrawn}}
+	ready := []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionTrue, Reason: pagesv1alpha1.ReasonRendered}}
+	failed := []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: pagesv1alpha1.ReasonOriginError}}
+	withdrawn := []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: pagesv1alpha1.ReasonWithdrawn}}
 
 	page := func(mut func(p *pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
 		p := &pagesv1alpha1.StaticPage{}

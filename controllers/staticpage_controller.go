@@ -51,16 +51,6 @@ type StaticPageReconciler struct {
 	retries workqueue.TypedRateLimiter[reconcile.Request]
 }
 
-// Options tune the controller's concurrency and retry policy.
-type Options struct {
-	// MaxConcurrentRenders is how many pages render at once.
-	MaxConcurrentRenders int
-	// RetryBaseDelay is the first retry delay after a failed render.
-	RetryBaseDelay time.Duration
-	// RetryMaxDelay caps the retry delay, which doubles on each failure.
-	RetryMaxDelay time.Duration
-}
-
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
@@ -71,15 +61,6 @@ type Options struct {
 func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
-	}
-	if opts.MaxConcurrentRenders <= 0 {
-		opts.MaxConcurrentRenders = 4
-	}
-	if opts.RetryBaseDelay <= 0 {
-		opts.RetryBaseDelay = time.Second
-	}
-	if opts.RetryMaxDelay < opts.RetryBaseDelay {
-		opts.RetryMaxDelay = opts.RetryBaseDelay
 	}
 	r.retries = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.RetryBaseDelay, opts.RetryMaxDelay)
 	return ctrl.NewControllerManagedBy(mgr).
@@ -121,16 +102,18 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	defer release()
 	log.FromContext(ctx).V(1).Info("rendering", "why", decision.Why, "origin", page.Spec.Origin.URL)
-	res, failure, err := r.render(ctx, page)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if failure != nil {
-		// Expected trouble with an origin is no controller error: status,
-		// an Event and this line say what happened; the retry backs off.
+	res, err := r.render(ctx, page)
+	var failure *render.Error
+	switch {
+	case errors.As(err, &failure) && failure.Retryable:
+		// Expected trouble with an origin or storage is no controller
+		// error: status, an Event and this line say what happened; the
+		// retry backs off.
 		after := r.retries.When(req)
-		log.FromContext(ctx).Info("render failed; keeping the last good page", "reason", reason(page), "error", failure.Error(), "retryIn", after)
+		log.FromContext(ctx).Info("render failed; keeping the last good page", "reason", failure.Reason, "error", failure.Error(), "retryIn", after)
 		return ctrl.Result{RequeueAfter: after}, nil
+	case err != nil:
+		return ctrl.Result{}, err
 	}
 	r.retries.Forget(req)
 	return res, nil
@@ -138,49 +121,45 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 // render fetches the origin and stores the result, then records it in
 // status. An origin or storage failure leaves the stored page untouched and
-// comes back as failure, for a retry with backoff; err is for failures to
-// talk to the API server.
-func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.StaticPage) (res ctrl.Result, failure, err error) {
+// comes back as a retryable *render.Error whose reason status now shows; any
+// other error is a failure to talk to the API server.
+func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.StaticPage) (ctrl.Result, error) {
 	base := page.DeepCopy()
 	started := r.Clock.Now()
 	result, err := r.Fetcher.Fetch(ctx, page.Spec.Origin.URL, r.timeout(page))
 	renderSeconds.Observe(r.Clock.Since(started).Seconds())
 
+	var ferr *render.Error
 	switch {
-	case errors.Is(err, render.ErrNotFound):
+	case errors.As(err, &ferr) && ferr.Reason == pagesv1alpha1.ReasonWithdrawn:
 		if err := r.Store.Delete(ctx, page); err != nil {
-			return r.failed(ctx, base, page, ReasonStorageError, err)
+			return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
 		}
-		res, err := r.withdrawn(ctx, base, page, started)
-		return res, nil, err
+		return r.withdrawn(ctx, base, page, started)
+	case ferr != nil:
+		return r.failed(ctx, base, page, ferr.Reason, err)
 	case err != nil:
-		var oerr *render.Error
-		reason := ReasonOriginUnreachable
-		if errors.As(err, &oerr) {
-			reason = string(oerr.Outcome)
-		}
-		return r.failed(ctx, base, page, reason, err)
+		return r.failed(ctx, base, page, pagesv1alpha1.ReasonOriginUnreachable, err)
 	}
 
 	changed, err := r.Store.Put(ctx, page, result)
 	switch {
 	case errors.Is(err, storage.ErrTooLarge):
-		return r.failed(ctx, base, page, ReasonStorageTooLarge, err)
+		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageTooLarge, err)
 	case errors.Is(err, storage.ErrConflict):
-		return r.failed(ctx, base, page, ReasonStorageConflict, err)
+		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageConflict, err)
 	case err != nil:
-		return r.failed(ctx, base, page, ReasonStorageError, err)
+		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
 	}
 	if changed {
 		storageWritesTotal.Inc()
 	}
-	res, err = r.rendered(ctx, base, page, result, started)
-	return res, nil, err
+	return r.rendered(ctx, base, page, result, started)
 }
 
 // rendered records a successful render and schedules the next one.
 func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1alpha1.StaticPage, result *render.Page, at time.Time) (ctrl.Result, error) {
-	rendersTotal.WithLabelValues(ReasonRendered).Inc()
+	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonRendered).Inc()
 	wasFailing := failing(base)
 	newContent := base.Status.Digest != result.Digest
 
@@ -189,43 +168,43 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.Size = int64(len(result.Body))
 	page.Status.ContentType = result.ContentType
 	r.handled(page)
-	setReady(page, metav1.ConditionTrue, ReasonRendered,
+	setReady(page, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
 		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
 	switch {
 	case wasFailing:
-		r.event(page, corev1.EventTypeNormal, EventRecovered, "origin %s answers again; serving %s", page.Spec.Origin.URL, result.Digest)
+		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.EventRecovered, "origin %s answers again; serving %s", page.Spec.Origin.URL, result.Digest)
 	case newContent:
-		r.event(page, corev1.EventTypeNormal, ReasonRendered, "new content %s (%d bytes)", result.Digest, len(result.Body))
+		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonRendered, "new content %s (%d bytes)", result.Digest, len(result.Body))
 	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
 
 // withdrawn records that the origin no longer has the page.
 func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv1alpha1.StaticPage, at time.Time) (ctrl.Result, error) {
-	rendersTotal.WithLabelValues(ReasonWithdrawn).Inc()
+	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonWithdrawn).Inc()
 	was := reason(base)
 	page.Status.RenderedAt = &metav1.Time{Time: at}
 	page.Status.Digest = ""
 	page.Status.Size = 0
 	page.Status.ContentType = ""
 	r.handled(page)
-	setReady(page, metav1.ConditionFalse, ReasonWithdrawn,
+	setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
 		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
-	if was != ReasonWithdrawn {
-		r.event(page, corev1.EventTypeNormal, ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
+	if was != pagesv1alpha1.ReasonWithdrawn {
+		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
 	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
 
 // failed records a failure without touching the stored page, and returns
-// it as the failure to retry.
-func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1alpha1.StaticPage, why string, cause error) (ctrl.Result, error, error) {
+// it as a retryable *render.Error.
+func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1alpha1.StaticPage, why string, cause error) (ctrl.Result, error) {
 	rendersTotal.WithLabelValues(why).Inc()
 	was := reason(base)
 	msg := cause.Error()
@@ -235,12 +214,12 @@ func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1al
 	}
 	setReady(page, metav1.ConditionFalse, why, msg)
 	if err := r.patchStatus(ctx, base, page); err != nil {
-		return ctrl.Result{}, nil, err
+		return ctrl.Result{}, err
 	}
 	if was != why {
 		r.event(page, corev1.EventTypeWarning, why, "%s", msg)
 	}
-	return ctrl.Result{}, cause, nil
+	return ctrl.Result{}, &render.Error{Reason: why, Retryable: true, Err: cause}
 }
 
 // recordIdle keeps observedGeneration current when a spec change needs no
@@ -251,25 +230,31 @@ func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alph
 	}
 	base := page.DeepCopy()
 	if page.Status.RenderedAt == nil {
-		setReady(page, metav1.ConditionFalse, ReasonSuspended, "spec.suspend is set; the page has never been rendered")
+		setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
 	}
 	return r.patchStatus(ctx, base, page)
 }
 
 // markRendering sets Ready=Unknown while the first render of a spec runs.
 func (r *StaticPageReconciler) markRendering(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	if meta.FindStatusCondition(page.Status.Conditions, ReadyCondition) != nil {
+	if meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition) != nil {
 		return nil
 	}
 	base := page.DeepCopy()
-	setReady(page, metav1.ConditionUnknown, ReasonRendering, "fetching "+page.Spec.Origin.URL)
+	setReady(page, metav1.ConditionUnknown, pagesv1alpha1.ReasonRendering, "fetching "+page.Spec.Origin.URL)
 	return r.patchStatus(ctx, base, page)
 }
 
 // patchStatus writes page's status, with observedGeneration, as a merge
-// patch against base.
+// patch against base. Every condition is stamped with the same generation
+// as status.observedGeneration: `kubectl wait --for=condition=Ready` reads
+// the condition's, and a spec change that needs no render (suspend) must
+// not leave it behind.
 func (r *StaticPageReconciler) patchStatus(ctx context.Context, base, page *pagesv1alpha1.StaticPage) error {
 	page.Status.ObservedGeneration = page.Generation
+	for i := range page.Status.Conditions {
+		page.Status.Conditions[i].ObservedGeneration = page.Generation
+	}
 	if err := r.Status().Patch(ctx, page, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("updating status of %s/%s: %w", page.Namespace, page.Name, err)
 	}
@@ -325,7 +310,7 @@ func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, 
 
 func setReady(page *pagesv1alpha1.StaticPage, status metav1.ConditionStatus, why, msg string) {
 	meta.SetStatusCondition(&page.Status.Conditions, metav1.Condition{
-		Type:               ReadyCondition,
+		Type:               pagesv1alpha1.ReadyCondition,
 		Status:             status,
 		Reason:             why,
 		Message:            msg,
@@ -335,7 +320,7 @@ func setReady(page *pagesv1alpha1.StaticPage, status metav1.ConditionStatus, why
 
 // reason is the Ready condition's reason, or "" when there is none.
 func reason(page *pagesv1alpha1.StaticPage) string {
-	if c := meta.FindStatusCondition(page.Status.Conditions, ReadyCondition); c != nil {
+	if c := meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
 		return c.Reason
 	}
 	return ""
@@ -344,7 +329,7 @@ func reason(page *pagesv1alpha1.StaticPage) string {
 // failing is true when the page's last render failed.
 func failing(page *pagesv1alpha1.StaticPage) bool {
 	switch reason(page) {
-	case "", ReasonRendered, ReasonWithdrawn, ReasonRendering, ReasonSuspended:
+	case "", pagesv1alpha1.ReasonRendered, pagesv1alpha1.ReasonWithdrawn, pagesv1alpha1.ReasonRendering, pagesv1alpha1.ReasonSuspended:
 		return false
 	}
 	return true

@@ -63,7 +63,7 @@ func fetch(g Gomega, p *pagesv1alpha1.StaticPage) *pagesv1alpha1.StaticPage {
 }
 
 func ready(p *pagesv1alpha1.StaticPage) *metav1.Condition {
-	return meta.FindStatusCondition(p.Status.Conditions, ReadyCondition)
+	return meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition)
 }
 
 func pageConfigMap(g Gomega, p *pagesv1alpha1.StaticPage) *corev1.ConfigMap {
@@ -129,7 +129,7 @@ var _ = Describe("StaticPage controller", func() {
 		Expect(got.Status.RenderedAt).NotTo(BeNil())
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 		Expect(got.Spec.RevalidateMode).To(Equal(pagesv1alpha1.RevalidateInterval), "the API server applies the default mode")
-		Expect(ready(got).Reason).To(Equal(ReasonRendered))
+		Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonRendered))
 
 		Eventually(func(g Gomega) {
 			cm := pageConfigMap(g, p)
@@ -138,7 +138,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(cm.Annotations).To(HaveKeyWithValue(storage.DigestAnnotation, got.Status.Digest))
 			g.Expect(metav1.IsControlledBy(cm, got)).To(BeTrue(), "the ConfigMap is garbage-collected with its page")
 		}).Should(Succeed())
-		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonRendered)) }).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.ReasonRendered)) }).Should(Succeed())
 		Expect(o.Count()).To(Equal(1))
 
 		By("serving it from the sidecar's route table")
@@ -219,14 +219,14 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginError))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginError))
 			g.Expect(ready(got).Message).To(ContainSubstring("500"))
 			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
 		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("good"))
 		Eventually(func() string { return get("x", "/failing").Body.String() }).Should(Equal("good"))
-		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(ReasonOriginError)) }).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.ReasonOriginError)) }).Should(Succeed())
 
 		By("retrying with a growing delay")
 		Eventually(o.Count).Should(BeNumerically(">=", 4))
@@ -243,7 +243,7 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("fixed"))))
 			g.Expect(got.Status.LastHandledRevalidate).To(Equal("break"))
 		}).Should(Succeed())
-		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(EventRecovered)) }).Should(Succeed())
+		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.EventRecovered)) }).Should(Succeed())
 	})
 
 	It("keeps the last good page when the origin times out", func() {
@@ -258,7 +258,7 @@ var _ = Describe("StaticPage controller", func() {
 		annotate(p, "slow")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginTimeout))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginTimeout))
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("before"))))
 			g.Expect(got.Status.LastHandledRevalidate).To(BeEmpty())
 		}).Should(Succeed())
@@ -278,7 +278,7 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254 is a link-local address"))
 			g.Expect(ready(got).Message).To(ContainSubstring("--allow-origin"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
@@ -293,7 +293,7 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, other)
 			g.Expect(ready(got)).NotTo(BeNil())
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("127.0.0.2 is a loopback address"))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
@@ -315,7 +315,7 @@ var _ = Describe("StaticPage controller", func() {
 		Expect(k8sClient.Update(context.Background(), got)).To(Succeed())
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginRefused))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254"))
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("landing"))))
 		}).Should(Succeed())
@@ -332,7 +332,7 @@ var _ = Describe("StaticPage controller", func() {
 		annotate(p, "binary")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonContentTypeRefused))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonContentTypeRefused))
 			g.Expect(ready(got).Message).To(ContainSubstring("application/octet-stream"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
@@ -368,7 +368,7 @@ var _ = Describe("StaticPage controller", func() {
 			for _, p := range pages {
 				got := fetch(g, p)
 				g.Expect(ready(got)).NotTo(BeNil())
-				g.Expect(ready(got).Reason).To(Equal(ReasonRendering))
+				g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonRendering))
 				versions[p.Name] = got.ResourceVersion
 			}
 		}).Should(Succeed())
@@ -402,7 +402,7 @@ var _ = Describe("StaticPage controller", func() {
 		Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonOriginError))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginError))
 			g.Expect(ready(got).Message).To(ContainSubstring("too many redirects"))
 			g.Expect(ready(got).Message).To(ContainSubstring("--max-redirects"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
@@ -420,7 +420,7 @@ var _ = Describe("StaticPage controller", func() {
 		annotate(p, "big")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonBodyTooLarge))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonBodyTooLarge))
 			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("small"))))
 		}).Should(Succeed())
 		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("small"))
@@ -435,7 +435,7 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(ready(got)).NotTo(BeNil())
-			g.Expect(ready(got).Reason).To(Equal(ReasonStorageTooLarge))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonStorageTooLarge))
 			g.Expect(ready(got).Message).To(ContainSubstring("over the"))
 		}).Should(Succeed())
 	})
@@ -451,7 +451,7 @@ var _ = Describe("StaticPage controller", func() {
 		annotate(p, "gone")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(ReasonWithdrawn))
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonWithdrawn))
 			g.Expect(got.Status.Digest).To(BeEmpty())
 			g.Expect(got.Status.LastHandledRevalidate).To(Equal("gone"))
 			cm := &corev1.ConfigMap{}
@@ -475,6 +475,9 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+			// `kubectl wait --for=condition=Ready` reads the condition's
+			// generation: it moves with the status', render or not.
+			g.Expect(ready(got).ObservedGeneration).To(Equal(got.Generation))
 		}).Should(Succeed())
 		annotate(p, "ignored")
 		settled := o.Count()

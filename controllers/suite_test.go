@@ -19,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,9 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/internal/kube"
-	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/server"
-	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
@@ -85,16 +82,14 @@ var _ = BeforeSuite(func() {
 	var ctx context.Context
 	ctx, cancel = context.WithCancel(context.Background())
 	mgr := newManager(testNamespace)
-	table := server.NewTable()
-	rs := &server.RouteSync{
-		Client: mgr.GetClient(),
-		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-		Table:  table,
-		Policy: server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute},
-	}
-	Expect(rs.SetupWithManager(mgr)).To(Succeed())
-	revalidations.next = &server.AnnotationRevalidator{Client: mgr.GetClient()}
-	handler = &server.Handler{Table: table, Clock: clock.RealClock{}, Revalidator: revalidations, Log: logf.Log, BaseContext: ctx}
+	srv, err := server.Setup(ctx, mgr, server.Options{
+		Cache: server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: testMaxBody},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	rs := srv.Sync
+	revalidations.next = srv.Revalidator
+	handler = srv.Handler
+	handler.Revalidator = revalidations
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
@@ -125,22 +120,13 @@ func newManager(namespace string) ctrl.Manager {
 	Expect(err).NotTo(HaveOccurred())
 	// The test origins listen on 127.0.0.1, which the origin guard refuses
 	// unless allowed, as a user allows a same-pod origin: --allow-origin.
-	guard, err := render.NewGuard([]string{"127.0.0.1"})
+	opts := DefaultOptions()
+	opts.AllowOrigins = []string{"127.0.0.1"}
+	opts.MaxBodyBytes = testMaxBody
+	opts.MaxConcurrentRendersPerHost = testMaxPerHost
+	opts.RetryBaseDelay, opts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	_, err = Setup(mgr, opts)
 	Expect(err).NotTo(HaveOccurred())
-	types, err := render.ParseContentTypes(nil)
-	Expect(err).NotTo(HaveOccurred())
-	r := &StaticPageReconciler{
-		Client: mgr.GetClient(),
-		Fetcher: &render.Fetcher{
-			Client:       render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: 5}),
-			MaxBodyBytes: testMaxBody,
-			ContentTypes: types,
-		},
-		Store:    &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-		Recorder: mgr.GetEventRecorder("isr-operator"),
-		Hosts:    &render.HostLimiter{Max: testMaxPerHost},
-	}
-	Expect(r.SetupWithManager(mgr, Options{RetryBaseDelay: 100 * time.Millisecond, RetryMaxDelay: time.Second})).To(Succeed())
 	return mgr
 }
 

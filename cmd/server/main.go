@@ -4,48 +4,39 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
-	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/version"
-	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
+// options is what the flags set.
+type options struct {
+	metricsAddr, probeAddr, namespaces string
+	server                             server.Options
+	api                                revalidateapi.Options
+}
+
 func main() {
-	var (
-		listen      = flag.String("listen-address", ":8000", "Address pages are served on.")
-		metricsAddr = flag.String("metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
-		probeAddr   = flag.String("health-probe-bind-address", ":8091", "Address of /healthz and /readyz (ready once every page is loaded).")
-		namespaces  = flag.String("namespaces", "", "Comma-separated namespaces to serve pages from; empty serves all namespaces.")
-		swr         = flag.Duration("stale-while-revalidate", 24*time.Hour, "Cache-Control stale-while-revalidate sent to downstream caches.")
-		sie         = flag.Duration("stale-if-error", 7*24*time.Hour, "Cache-Control stale-if-error sent to downstream caches.")
-		onDemand    = flag.Duration("on-demand-max-age", time.Minute, "Cache-Control s-maxage of pages without spec.revalidate, which change only on demand.")
-		maxBody     = flag.Int64("max-body-size", 8<<20, "Largest page loaded into memory, in bytes uncompressed.")
-		grace       = flag.Duration("shutdown-grace-period", 15*time.Second, "How long in-flight requests may finish on shutdown.")
-		noTrigger   = flag.Bool("disable-on-request-revalidation", false, "Never annotate stale OnRequest pages (a read-only replica); they then refresh only on demand.")
-		api         apiConfig
-		showVersion = flag.Bool("version", false, "Print the version and exit.")
-	)
-	flag.StringVar(&api.addr, "revalidate-bind-address", ":8001", "Address of the revalidate API (POST /revalidate), apart from the pages so it can be exposed separately.")
-	flag.StringVar(&api.secret, "revalidate-secret", "", "Secret holding the revalidate API's credentials (keys token, hmac-secret), as namespace/name or a name in POD_NAMESPACE; empty turns the API off.")
-	flag.Float64Var(&api.rate, "revalidate-rate-limit", 5, "Revalidate API calls per second allowed from one client address.")
-	flag.IntVar(&api.burst, "revalidate-burst", 10, "Revalidate API calls one client address may send in a burst.")
-	flag.Int64Var(&api.maxBody, "revalidate-max-body-size", 64<<10, "Largest revalidate API request body, in bytes.")
-	flag.DurationVar(&api.window, "revalidate-signature-window", 5*time.Minute, "How far a signed call's X-Isr-Timestamp may be from now; older signatures are refused as replays.")
+	o := options{server: server.DefaultOptions(), api: revalidateapi.DefaultOptions()}
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of /healthz and /readyz (ready once every page is loaded; not ready from SIGTERM on).")
+	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to serve pages from; empty serves all namespaces.")
+	o.server.BindFlags(flag.CommandLine)
+	o.api.BindFlags(flag.CommandLine)
+	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -54,27 +45,25 @@ func main() {
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	policy := server.CachePolicy{StaleWhileRevalidate: *swr, StaleIfError: *sie, OnDemandMaxAge: *onDemand, MaxBodyBytes: *maxBody}
-	if err := run(*listen, *metricsAddr, *probeAddr, *namespaces, policy, *grace, !*noTrigger, api); err != nil {
+	if err := run(o); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "server stopped")
 		os.Exit(1)
 	}
 }
 
-// apiConfig is what the revalidate API flags set.
-type apiConfig struct {
-	addr, secret string
-	rate         float64
-	burst        int
-	maxBody      int64
-	window       time.Duration
-}
-
-func run(listen, metricsAddr, probeAddr, namespaces string, policy server.CachePolicy, grace time.Duration, trigger bool, api apiConfig) error {
-	if policy.StaleWhileRevalidate < 0 || policy.StaleIfError < 0 || policy.OnDemandMaxAge < 0 {
-		return fmt.Errorf("cache durations must not be negative")
+func run(o options) error {
+	nss, err := kube.SplitNamespaces(o.namespaces)
+	if err != nil {
+		return err
 	}
-	nss, err := kube.SplitNamespaces(namespaces)
+	o.api.Namespaces = nss
+	if err := o.server.Validate(); err != nil {
+		return err
+	}
+	if err := o.api.Validate(); err != nil {
+		return err
+	}
+	cacheOpts, err := o.api.CacheOptions(kube.CacheOptions(nss))
 	if err != nil {
 		return err
 	}
@@ -82,70 +71,36 @@ func run(listen, metricsAddr, probeAddr, namespaces string, policy server.CacheP
 	if err != nil {
 		return fmt.Errorf("finding the cluster: %w", err)
 	}
-	cacheOpts := kube.CacheOptions(nss)
-	var secret types.NamespacedName
-	if api.secret != "" {
-		if secret, err = webhook.ParseSecretRef(api.secret); err != nil {
-			return fmt.Errorf("--revalidate-secret: %w", err)
-		}
-		if api.rate < 0 || api.burst < 1 || api.maxBody < 1 || api.window <= 0 {
-			return fmt.Errorf("--revalidate-rate-limit must not be negative, and --revalidate-burst, --revalidate-max-body-size and --revalidate-signature-window must be positive")
-		}
-		cacheOpts = webhook.WatchSecret(cacheOpts, secret)
-	}
+	// The manager waits this long for the listeners' phased stop.
+	stop := o.server.ShutdownDelay + o.server.ShutdownGracePeriod + 5*time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 kube.Scheme(),
-		Cache:                  cacheOpts,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
+		Scheme:                  kube.Scheme(),
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		GracefulShutdownTimeout: &stop,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	table := server.NewTable()
-	sync := &server.RouteSync{
-		Client: mgr.GetClient(),
-		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-		Table:  table,
-		Policy: policy,
-	}
-	if err := sync.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("setting up the route table: %w", err)
-	}
 	ctx := ctrl.SetupSignalHandler()
-	h := &server.Handler{Table: table, Clock: clock.RealClock{}, Log: ctrl.Log.WithName("server"), BaseContext: context.WithoutCancel(ctx)}
-	if trigger {
-		h.Revalidator = &server.AnnotationRevalidator{Client: mgr.GetClient()}
-	}
-	if err := mgr.Add(server.Listener(listen, h, grace)); err != nil {
+	srv, err := server.Setup(ctx, mgr, o.server)
+	if err != nil {
 		return err
 	}
-	if api.secret != "" {
-		// Ask for the Secret's informer now, so it syncs with the others
-		// before the server is ready.
-		if _, err := mgr.GetCache().GetInformer(ctx, &corev1.Secret{}); err != nil {
-			return fmt.Errorf("watching Secret %s: %w", secret, err)
-		}
-		apiHandler := &webhook.Handler{
-			Reader: mgr.GetClient(), Writer: mgr.GetClient(), Table: table, Secret: secret,
-			Verifier:     &webhook.Verifier{Window: api.window},
-			Limiter:      &webhook.Limiter{Rate: api.rate, Burst: api.burst},
-			Namespaces:   nss,
-			MaxBodyBytes: api.maxBody, Clock: clock.RealClock{}, Log: ctrl.Log.WithName("revalidate-api"),
-		}
-		if err := mgr.Add(server.Listener(api.addr, apiHandler, grace)); err != nil {
-			return err
-		}
-		ctrl.Log.WithName("setup").Info("revalidate API on", "address", api.addr, "secret", secret)
+	listen := func(addr string, h http.Handler) manager.Runnable { return srv.Shutdown.Listener(addr, h, nil) }
+	if _, err := revalidateapi.Setup(ctx, mgr, o.api, srv.Table, listen); err != nil {
+		return err
+	}
+	setupLog := ctrl.Log.WithName("setup")
+	if o.api.Enabled() {
+		setupLog.Info("revalidate API on", "address", o.api.BindAddress, "secret", o.api.Secret)
 	} else {
-		ctrl.Log.WithName("setup").Info("revalidate API off: no --revalidate-secret")
+		setupLog.Info("revalidate API off: no --revalidate-secret")
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("routes", sync.Ready); err != nil {
-		return err
-	}
-	ctrl.Log.WithName("setup").Info("starting server", "version", version.Version, "listen", listen, "namespaces", nss)
+	setupLog.Info("starting server", "version", version.Version, "listen", o.server.ListenAddress, "namespaces", nss)
 	return mgr.Start(ctx)
 }

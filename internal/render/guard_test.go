@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -121,9 +122,9 @@ func TestParseContentTypes(t *testing.T) {
 	}
 }
 
-// fetch GETs url with a client built from allow and returns the outcome, or
+// fetch GETs url with a client built from allow and returns the reason, or
 // "" on success.
-func fetch(t *testing.T, allow []string, url string) (Outcome, error) {
+func fetch(t *testing.T, allow []string, url string) (string, error) {
 	t.Helper()
 	guard, err := NewGuard(allow)
 	if err != nil {
@@ -138,7 +139,7 @@ func fetch(t *testing.T, allow []string, url string) (Outcome, error) {
 	if !errors.As(err, &oe) {
 		t.Fatalf("fetching %s: %v is not an origin failure", url, err)
 	}
-	return oe.Outcome, err
+	return oe.Reason, err
 }
 
 func TestFetchThroughTheGuard(t *testing.T) {
@@ -175,30 +176,30 @@ func TestFetchThroughTheGuard(t *testing.T) {
 		name  string
 		allow []string
 		url   string
-		want  Outcome
+		want  string
 	}{
-		{"loopback IP refused by default", nil, byIP + "/page", Refused},
-		{"a name resolving to loopback refused", nil, byName + "/page", Refused},
-		{"metadata endpoint refused", nil, "http://169.254.169.254/latest/meta-data/", Refused},
-		{"IPv6 loopback refused", nil, "http://[::1]:1/", Refused},
-		{"unspecified refused", nil, "http://0.0.0.0:" + p + "/page", Refused},
+		{"loopback IP refused by default", nil, byIP + "/page", v1.ReasonOriginRefused},
+		{"a name resolving to loopback refused", nil, byName + "/page", v1.ReasonOriginRefused},
+		{"metadata endpoint refused", nil, "http://169.254.169.254/latest/meta-data/", v1.ReasonOriginRefused},
+		{"IPv6 loopback refused", nil, "http://[::1]:1/", v1.ReasonOriginRefused},
+		{"unspecified refused", nil, "http://0.0.0.0:" + p + "/page", v1.ReasonOriginRefused},
 		{"allowed by IP", []string{"127.0.0.1"}, byIP + "/page", ""},
 		{"allowed by CIDR", []string{"127.0.0.0/8"}, byName + "/page", ""},
 		{"allowed by host name", []string{"localhost"}, byName + "/page", ""},
-		{"a host allowance does not cover its IP", []string{"localhost"}, byIP + "/page", Refused},
-		{"redirect to the metadata endpoint refused", []string{"127.0.0.0/8"}, byIP + "/metadata", Refused},
-		{"redirect from an allowed name to a refused address", []string{"localhost"}, byName + "/loopback", Refused},
-		{"redirect to another scheme refused", []string{"127.0.0.1"}, byIP + "/ftp", Refused},
+		{"a host allowance does not cover its IP", []string{"localhost"}, byIP + "/page", v1.ReasonOriginRefused},
+		{"redirect to the metadata endpoint refused", []string{"127.0.0.0/8"}, byIP + "/metadata", v1.ReasonOriginRefused},
+		{"redirect from an allowed name to a refused address", []string{"localhost"}, byName + "/loopback", v1.ReasonOriginRefused},
+		{"redirect to another scheme refused", []string{"127.0.0.1"}, byIP + "/ftp", v1.ReasonOriginRefused},
 		{"redirects within the limit followed", []string{"127.0.0.1"}, byIP + "/hop1", ""},
-		{"too many redirects", []string{"127.0.0.1"}, byIP + "/hop0", BadStatus},
+		{"too many redirects", []string{"127.0.0.1"}, byIP + "/hop0", v1.ReasonOriginError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := fetch(t, tt.allow, tt.url)
 			if got != tt.want {
-				t.Fatalf("outcome = %q (%v), want %q", got, err, tt.want)
+				t.Fatalf("reason = %q (%v), want %q", got, err, tt.want)
 			}
-			if tt.want == Refused && !strings.Contains(err.Error(), "--allow-origin") && !strings.Contains(err.Error(), "scheme") {
+			if tt.want == v1.ReasonOriginRefused && !strings.Contains(err.Error(), "--allow-origin") && !strings.Contains(err.Error(), "scheme") {
 				t.Errorf("refusal does not say how to allow it: %v", err)
 			}
 		})
@@ -225,8 +226,8 @@ func TestProxyCannotBypassTheGuard(t *testing.T) {
 	t.Setenv("HTTP_PROXY", proxy.URL)
 	t.Setenv("http_proxy", proxy.URL)
 	got, err := fetch(t, []string{"127.0.0.1"}, "http://169.254.169.254/latest/meta-data/")
-	if got != Refused {
-		t.Fatalf("outcome = %q (%v), want %q", got, err, Refused)
+	if got != v1.ReasonOriginRefused {
+		t.Fatalf("reason = %q (%v), want %q", got, err, v1.ReasonOriginRefused)
 	}
 	if n := proxied.Load(); n != 0 {
 		t.Fatalf("the proxy got %d requests", n)

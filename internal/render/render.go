@@ -13,45 +13,35 @@ import (
 	"net/http"
 	"time"
 
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/version"
 )
 
-// Outcome classifies an origin answer that is not a page.
-type Outcome string
-
-const (
-	// Unreachable: the connection failed (refused, reset, DNS).
-	Unreachable Outcome = "OriginUnreachable"
-	// Timeout: the origin did not answer, body included, within the timeout.
-	Timeout Outcome = "OriginTimeout"
-	// BadStatus: the origin answered with a status other than 2xx, 404 or 410.
-	BadStatus Outcome = "OriginError"
-	// TooLarge: the body is over the size cap.
-	TooLarge Outcome = "BodyTooLarge"
-	// InvalidBody: the body cannot be a page (empty).
-	InvalidBody Outcome = "InvalidBody"
-	// Refused: the origin, or a redirect, leads to an address or scheme the
-	// guard refuses.
-	Refused Outcome = "OriginRefused"
-	// ContentTypeRefused: the origin answered with a content type not in
-	// --allowed-content-types.
-	ContentTypeRefused Outcome = "ContentTypeRefused"
-)
-
-// ErrNotFound is returned when the origin says the page is gone (404 or
-// 410): the page is withdrawn, as Next.js' notFound does.
+// ErrNotFound is what an *Error with reason Withdrawn wraps: the origin says
+// the page is gone (404 or 410), and the page is withdrawn, as Next.js'
+// notFound does.
 var ErrNotFound = errors.New("origin says the page does not exist")
 
-// Error is an origin failure: the last good page must stay.
+// Error is why a fetch produced no page: the one error Fetch returns. The
+// last good page must stay served whatever the reason.
 type Error struct {
-	// Outcome is the class of failure, used as the condition reason.
-	Outcome Outcome
+	// Reason is the Ready condition reason it maps to (a Reason* constant of
+	// api/v1alpha1).
+	Reason string
+	// Retryable is true when trying again later may succeed (a failure),
+	// false when the origin gave a final answer (the page is withdrawn).
+	Retryable bool
 	// Err is what went wrong.
 	Err error
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// failure is a retryable *Error with reason.
+func failure(reason string, err error) *Error {
+	return &Error{Reason: reason, Retryable: true, Err: err}
+}
 
 // Page is a body the origin served successfully.
 type Page struct {
@@ -75,14 +65,15 @@ type Fetcher struct {
 	ContentTypes *ContentTypes
 }
 
-// Fetch GETs url within timeout and returns the page, ErrNotFound, or an
-// *Error. It never returns a page built from a failed answer.
+// Fetch GETs url within timeout and returns the page or an *Error (with
+// reason Withdrawn, wrapping ErrNotFound, when the origin says 404 or 410).
+// It never returns a page built from a failed answer.
 func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) (*Page, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, &Error{Outcome: BadStatus, Err: fmt.Errorf("building request for %s: %w", url, err)}
+		return nil, failure(pagesv1alpha1.ReasonOriginError, fmt.Errorf("building request for %s: %w", url, err))
 	}
 	req.Header.Set("User-Agent", version.UserAgent())
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
@@ -99,10 +90,10 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, ErrNotFound
+		return nil, &Error{Reason: pagesv1alpha1.ReasonWithdrawn, Err: fmt.Errorf("origin %s answered %s: %w", url, resp.Status, ErrNotFound)}
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, &Error{Outcome: BadStatus, Err: fmt.Errorf("origin %s answered %s", url, resp.Status)}
+		return nil, failure(pagesv1alpha1.ReasonOriginError, fmt.Errorf("origin %s answered %s", url, resp.Status))
 	}
 	ct := resp.Header.Get("Content-Type")
 	if ct != "" && !f.ContentTypes.Allows(ct) {
@@ -122,7 +113,7 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 		return nil, classify(ctx, url, err)
 	}
 	if len(body) == 0 {
-		return nil, &Error{Outcome: InvalidBody, Err: fmt.Errorf("origin %s answered %s with an empty body", url, resp.Status)}
+		return nil, failure(pagesv1alpha1.ReasonInvalidBody, fmt.Errorf("origin %s answered %s with an empty body", url, resp.Status))
 	}
 	if ct == "" {
 		ct = http.DetectContentType(body)
@@ -158,11 +149,11 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 }
 
 func tooLarge(url string, limit int64) error {
-	return &Error{Outcome: TooLarge, Err: fmt.Errorf("origin %s sent a body over the %d-byte cap (--max-body-size)", url, limit)}
+	return failure(pagesv1alpha1.ReasonBodyTooLarge, fmt.Errorf("origin %s sent a body over the %d-byte cap (--max-body-size)", url, limit))
 }
 
 func contentTypeRefused(url, ct string) error {
-	return &Error{Outcome: ContentTypeRefused, Err: fmt.Errorf("origin %s answered with content type %q, which is not allowed; allow it with --allowed-content-types", url, ct)}
+	return failure(pagesv1alpha1.ReasonContentTypeRefused, fmt.Errorf("origin %s answered with content type %q, which is not allowed; allow it with --allowed-content-types", url, ct))
 }
 
 // classify turns a transport error into a refused, timeout or unreachable
@@ -171,13 +162,13 @@ func classify(ctx context.Context, url string, err error) error {
 	var refused *RefusedError
 	switch {
 	case errors.As(err, &refused), errors.Is(err, errRedirectScheme):
-		return &Error{Outcome: Refused, Err: fmt.Errorf("fetching origin %s: %w", url, err)}
+		return failure(pagesv1alpha1.ReasonOriginRefused, fmt.Errorf("fetching origin %s: %w", url, err))
 	case errors.Is(err, errTooManyRedirects):
-		return &Error{Outcome: BadStatus, Err: fmt.Errorf("fetching origin %s: %w", url, err)}
+		return failure(pagesv1alpha1.ReasonOriginError, fmt.Errorf("fetching origin %s: %w", url, err))
 	}
 	var ne net.Error
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &Error{Outcome: Timeout, Err: fmt.Errorf("origin %s did not answer in time: %w", url, err)}
+		return failure(pagesv1alpha1.ReasonOriginTimeout, fmt.Errorf("origin %s did not answer in time: %w", url, err))
 	}
-	return &Error{Outcome: Unreachable, Err: fmt.Errorf("fetching origin %s: %w", url, err)}
+	return failure(pagesv1alpha1.ReasonOriginUnreachable, fmt.Errorf("fetching origin %s: %w", url, err))
 }

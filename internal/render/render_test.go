@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,24 +65,24 @@ func TestFetch(t *testing.T) {
 	f := &Fetcher{Client: NewClient(ClientOptions{Guard: guard, MaxRedirects: 3}), MaxBodyBytes: 1000, ContentTypes: types}
 
 	tests := []struct {
-		path    string
-		outcome Outcome
-		notFnd  bool
-		ct      string
+		path   string
+		reason string
+		notFnd bool
+		ct     string
 	}{
 		{path: "/ok", ct: "text/html"},
 		{path: "/nohdr", ct: "text/html; charset=utf-8"},
 		{path: "/gone", notFnd: true},
 		{path: "/missing", notFnd: true},
-		{path: "/boom", outcome: BadStatus},
-		{path: "/redirect-loop", outcome: BadStatus},
-		{path: "/image", outcome: ContentTypeRefused},
-		{path: "/big-image", outcome: ContentTypeRefused},
-		{path: "/sniffed-binary", outcome: ContentTypeRefused},
-		{path: "/big", outcome: TooLarge},
-		{path: "/big-chunked", outcome: TooLarge},
-		{path: "/empty", outcome: InvalidBody},
-		{path: "/slow", outcome: Timeout},
+		{path: "/boom", reason: v1.ReasonOriginError},
+		{path: "/redirect-loop", reason: v1.ReasonOriginError},
+		{path: "/image", reason: v1.ReasonContentTypeRefused},
+		{path: "/big-image", reason: v1.ReasonContentTypeRefused},
+		{path: "/sniffed-binary", reason: v1.ReasonContentTypeRefused},
+		{path: "/big", reason: v1.ReasonBodyTooLarge},
+		{path: "/big-chunked", reason: v1.ReasonBodyTooLarge},
+		{path: "/empty", reason: v1.ReasonInvalidBody},
+		{path: "/slow", reason: v1.ReasonOriginTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -91,10 +92,10 @@ func TestFetch(t *testing.T) {
 				if !errors.Is(err, ErrNotFound) {
 					t.Fatalf("err = %v, want ErrNotFound", err)
 				}
-			case tt.outcome != "":
+			case tt.reason != "":
 				var oe *Error
-				if !errors.As(err, &oe) || oe.Outcome != tt.outcome {
-					t.Fatalf("err = %v, want outcome %s", err, tt.outcome)
+				if !errors.As(err, &oe) || oe.Reason != tt.reason {
+					t.Fatalf("err = %v, want reason %s", err, tt.reason)
 				}
 				if page != nil {
 					t.Fatal("a failed fetch returned a page")
@@ -121,7 +122,7 @@ func TestFetchUnreachable(t *testing.T) {
 	guard, _ := NewGuard([]string{"127.0.0.0/8"})
 	_, err := (&Fetcher{Client: NewClient(ClientOptions{Guard: guard})}).Fetch(context.Background(), url, time.Second)
 	var oe *Error
-	if !errors.As(err, &oe) || oe.Outcome != Unreachable {
+	if !errors.As(err, &oe) || oe.Reason != v1.ReasonOriginUnreachable {
 		t.Fatalf("err = %v, want Unreachable", err)
 	}
 }

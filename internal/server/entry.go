@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/route"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -83,7 +84,7 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
 	n := &Entry{
 		Page:             types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
-		Host:             NormalizeHost(page.Spec.Host),
+		Host:             route.NormalizeHost(page.Spec.Host),
 		Route:            page.Spec.Route,
 		Created:          page.CreationTimestamp.Time,
 		Digest:           e.Digest,

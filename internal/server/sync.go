@@ -139,29 +139,3 @@ func (s *RouteSync) remove(name types.NamespacedName) {
 	s.Table.Delete(name)
 	pagesGauge.Set(float64(s.Table.Len()))
 }
-
-// AnnotationRevalidator asks for re-renders by setting the StaticPage's
-// revalidate annotation, the same thing `kubectl annotate` does.
-type AnnotationRevalidator struct {
-	// Client patches StaticPages.
-	Client client.Client
-}
-
-// Revalidate implements Revalidator with Annotate.
-func (a *AnnotationRevalidator) Revalidate(ctx context.Context, page types.NamespacedName, token string) error {
-	_, err := Annotate(ctx, a.Client, page, token)
-	return err
-}
-
-// Annotate sets a StaticPage's revalidate annotation to token with a merge
-// patch of that one annotation, as `kubectl annotate --overwrite` does, and
-// returns the resourceVersion the write produced.
-func Annotate(ctx context.Context, c client.Writer, page types.NamespacedName, token string) (string, error) {
-	sp := &pagesv1alpha1.StaticPage{}
-	sp.Namespace, sp.Name = page.Namespace, page.Name
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, pagesv1alpha1.RevalidateAnnotation, token)
-	if err := c.Patch(ctx, sp, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return "", fmt.Errorf("annotating StaticPage %s: %w", page, err)
-	}
-	return sp.ResourceVersion, nil
-}

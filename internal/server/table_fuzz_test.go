@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // specHost is spec.host's OpenAPI pattern: the hosts a page can declare.
 var specHost = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
 
-// FuzzHostMatches checks host normalisation against the route table: a
-// request reaches a page declared for a host exactly when HostMatches says
-// so, normalising twice changes nothing, normalising only folds ASCII case
-// and drops dots, and a host a page can declare is already normal.
+// FuzzHostMatches checks the table against internal/route's host rules: a
+// request reaches a page declared for a host exactly when route.HostMatches
+// says so, normalising twice changes nothing, normalising only folds ASCII
+// case and drops dots, and a host a page can declare is already normal.
 func FuzzHostMatches(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"shop.example.com", "SHOP.example.com:443"},
@@ -30,27 +32,27 @@ func FuzzHostMatches(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], "/p")
 	}
-	f.Fuzz(func(t *testing.T, pageHost, host, route string) {
-		n := NormalizeHost(host)
-		if NormalizeHost(n) != n {
-			t.Fatalf("NormalizeHost(%q) = %q, not stable", host, n)
+	f.Fuzz(func(t *testing.T, pageHost, host, path string) {
+		n := route.NormalizeHost(host)
+		if route.NormalizeHost(n) != n {
+			t.Fatalf("route.NormalizeHost(%q) = %q, not stable", host, n)
 		}
 		// Unicode folding or rewriting bytes would let other names (such as
 		// "\u212Aey" with a Kelvin sign) reach a page.
 		if undotted(asciiLowerRef(host)) != undotted(n) {
-			t.Fatalf("NormalizeHost(%q) = %q does more than fold ASCII case and drop dots", host, n)
+			t.Fatalf("route.NormalizeHost(%q) = %q does more than fold ASCII case and drop dots", host, n)
 		}
-		if specHost.MatchString(pageHost) && NormalizeHost(pageHost) != pageHost {
-			t.Fatalf("spec.host %q normalises to %q", pageHost, NormalizeHost(pageHost))
+		if specHost.MatchString(pageHost) && route.NormalizeHost(pageHost) != pageHost {
+			t.Fatalf("spec.host %q normalises to %q", pageHost, route.NormalizeHost(pageHost))
 		}
-		if !strings.HasPrefix(route, "/") {
-			route = "/" + route
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
 		}
 		tbl := NewTable()
-		e := &Entry{Page: types.NamespacedName{Namespace: "ns", Name: "p"}, Host: NormalizeHost(pageHost), Route: route, Created: time.Unix(0, 0)}
+		e := &Entry{Page: types.NamespacedName{Namespace: "ns", Name: "p"}, Host: route.NormalizeHost(pageHost), Route: path, Created: time.Unix(0, 0)}
 		tbl.Put(e)
-		got := tbl.Lookup(host, route) == e
-		if want := HostMatches(pageHost, host); got != want {
+		got := tbl.Lookup(host, path) == e
+		if want := route.HostMatches(pageHost, host); got != want {
 			t.Fatalf("page host %q, request host %q: served = %v, HostMatches = %v", pageHost, host, got, want)
 		}
 	})

@@ -1,4 +1,4 @@
-package webhook
+package revalidateapi
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,6 +1,4 @@
-// Package webhook is the revalidate API: an authenticated HTTP endpoint a
-// CMS calls to re-render pages now, by path, label selector or name.
-package webhook
+package revalidateapi
 
 import (
 	"crypto/hmac"
@@ -11,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -52,57 +49,65 @@ var (
 	errNotConfigured = errors.New("no credentials are configured for the revalidate API")
 )
 
-// Verifier checks a request's credentials and refuses replayed signatures.
+// Signature is a verified signed call: what makes it unique, for the replay
+// check, and when it stops being acceptable anyway.
+type Signature struct {
+	// MAC is the decoded HMAC, whatever the case of its hex spelling.
+	MAC []byte
+	// Timestamp is the signed X-Isr-Timestamp.
+	Timestamp time.Time
+	// Expires is when the timestamp leaves the window: a record of the
+	// signature is needed only until then.
+	Expires time.Time
+}
+
+// Verifier checks a request's credentials. It keeps no state: whether a
+// signature was used before is the ReplayStore's to say, for every replica.
 type Verifier struct {
 	// Window is how far a signed timestamp may be from now.
 	Window time.Duration
-
-	mu    sync.Mutex
-	seen  map[string]time.Time // MAC -> when its timestamp leaves the window
-	swept time.Time
 }
 
 // Verify authenticates a request with body at now against creds. A bearer
-// token is tried when an Authorization header is sent; otherwise the
-// signature headers must be. Secrets are compared in constant time.
-func (v *Verifier) Verify(creds Credentials, h http.Header, body []byte, now time.Time) error {
+// token is tried when an Authorization header is sent (the Signature is then
+// nil); otherwise the signature headers must be, and the verified Signature
+// is returned for the replay check. Secrets are compared in constant time.
+func (v *Verifier) Verify(creds Credentials, h http.Header, body []byte, now time.Time) (*Signature, error) {
 	if !creds.Configured() {
-		return errNotConfigured
+		return nil, errNotConfigured
 	}
 	if auth := h.Get("Authorization"); auth != "" {
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(auth), " ")
 		if !strings.EqualFold(scheme, "Bearer") || len(creds.Token) == 0 || !equalSecret(strings.TrimSpace(tok), creds.Token) {
-			return errBadToken
+			return nil, errBadToken
 		}
-		return nil
+		return nil, nil
 	}
 	sig, ts := h.Get(SignatureHeader), h.Get(TimestampHeader)
 	if sig == "" || ts == "" {
-		return errNoCredentials
+		return nil, errNoCredentials
 	}
 	if len(creds.HMACSecret) == 0 {
-		return errBadSignature
+		return nil, errBadSignature
 	}
 	hexSig, ok := strings.CutPrefix(sig, "sha256=")
 	if !ok {
-		return errBadSignature
+		return nil, errBadSignature
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || !hmac.Equal(got, Sign(creds.HMACSecret, ts, body)) {
-		return errBadSignature
+		return nil, errBadSignature
 	}
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return errStale
+		return nil, errStale
 	}
 	// Whole seconds, so that no timestamp overflows time arithmetic.
 	window := int64(v.Window / time.Second)
 	if unix < now.Unix()-window || unix > now.Unix()+window {
-		return errStale
+		return nil, errStale
 	}
-	// Keyed by the MAC itself, not its spelling: "sha256=AB…" and
-	// "sha256=ab…" are the same signature.
-	return v.remember(string(got), time.Unix(unix+window, 0), now)
+	return &Signature{MAC: got, Timestamp: time.Unix(unix, 0), Expires: time.Unix(unix+window, 0)}, nil
 }
 
 // equalSecret compares a presented secret with the configured one without
@@ -111,32 +116,6 @@ func equalSecret(presented string, want []byte) bool {
 	a, b := sha256.Sum256([]byte(presented)), sha256.Sum256(want)
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
-
-// remember records a used signature until it expires, refusing a second use.
-func (v *Verifier) remember(mac string, until, now time.Time) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.seen == nil {
-		v.seen = map[string]time.Time{}
-	}
-	if now.Sub(v.swept) >= time.Second || len(v.seen) > sweepAbove {
-		for s, exp := range v.seen {
-			if exp.Before(now) {
-				delete(v.seen, s)
-			}
-		}
-		v.swept = now
-	}
-	if _, ok := v.seen[mac]; ok {
-		return errReplay
-	}
-	v.seen[mac] = until
-	return nil
-}
-
-// sweepAbove is how many remembered signatures force a sweep however
-// recently the last one ran.
-const sweepAbove = 4096
 
 // Sign is the HMAC-SHA256 a caller sends, hex-encoded after "sha256=".
 func Sign(secret []byte, timestamp string, body []byte) []byte {

@@ -1,4 +1,4 @@
-package webhook_test
+package revalidateapi_test
 
 import (
 	"bytes"
@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"strconv"
 	"testing"
 	"time"
@@ -21,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -31,17 +33,16 @@ import (
 
 	"github.com/isr-operator/isr-operator/controllers"
 	"github.com/isr-operator/isr-operator/internal/kube"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
-	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
-	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
 // ns holds the suite's pages and the credentials Secret.
 const ns = "isr-webhook"
 
 var (
+	restCfg   *rest.Config
 	testEnv   *envtest.Environment
 	k8sClient client.Client
 	cancel    context.CancelFunc
@@ -49,12 +50,12 @@ var (
 	// api is the revalidate API served over real HTTP.
 	api *httptest.Server
 	// apiHandler is its handler, for specs that need their own copy.
-	apiHandler *webhook.Handler
+	apiHandler *revalidateapi.Handler
 	// pages is the serving handler that visitors reach.
 	pages *server.Handler
 )
 
-func TestWebhook(t *testing.T) {
+func TestRevalidateAPI(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Revalidate API Suite")
 }
@@ -70,44 +71,42 @@ var _ = BeforeSuite(func() {
 	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
+	restCfg = cfg
 	k8sClient, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretKey.Name},
-		Data:       map[string][]byte{webhook.TokenKey: []byte("s3cret\n"), webhook.HMACKey: []byte("hmac-key")},
+		Data:       map[string][]byte{revalidateapi.TokenKey: []byte("s3cret\n"), revalidateapi.HMACKey: []byte("hmac-key")},
 	})).To(Succeed())
 
 	// One manager runs what the manager and the server pods run: the
-	// controller, the route table and the API, as cmd/server wires it.
-	opts := webhook.WatchSecret(kube.CacheOptions([]string{ns}), secretKey)
+	// controller, the route table and the API, each assembled by its Setup
+	// as cmd/manager and cmd/server assemble them.
+	cacheOpts, err := apiOptions().CacheOptions(kube.CacheOptions([]string{ns}))
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: opts,
+		Scheme: kube.Scheme(), Cache: cacheOpts,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	guard, err := render.NewGuard([]string{"127.0.0.1"})
+	copts := controllers.DefaultOptions()
+	copts.AllowOrigins = []string{"127.0.0.1"}
+	copts.MaxBodyBytes = 1 << 20
+	copts.MaxRedirects = 2
+	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())
-	r := &controllers.StaticPageReconciler{
-		Client:  mgr.GetClient(),
-		Fetcher: &render.Fetcher{Client: render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: 2}), MaxBodyBytes: 1 << 20},
-		Store:   &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-	}
-	Expect(r.SetupWithManager(mgr, controllers.Options{RetryBaseDelay: 100 * time.Millisecond, RetryMaxDelay: time.Second})).To(Succeed())
-	table := server.NewTable()
-	Expect((&server.RouteSync{
-		Client: mgr.GetClient(), Table: table,
-		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-		Policy: server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute},
-	}).SetupWithManager(mgr)).To(Succeed())
-	pages = &server.Handler{Table: table, Clock: clock.RealClock{}, Log: logf.Log}
-	apiHandler = &webhook.Handler{
-		Reader: mgr.GetClient(), Writer: mgr.GetClient(), Table: table, Secret: secretKey,
-		Verifier:     &webhook.Verifier{Window: time.Minute},
-		MaxBodyBytes: 4096, PollInterval: 20 * time.Millisecond,
-		Clock: clock.RealClock{}, Log: logf.Log.WithName("api"),
-	}
+	sopts := server.DefaultOptions()
+	sopts.ListenAddress = ""
+	sopts.DisableOnRequestRevalidation = true
+	sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: 1 << 20}
+	srv, err := server.Setup(context.Background(), mgr, sopts)
+	Expect(err).NotTo(HaveOccurred())
+	pages = srv.Handler
+	apiHandler, err = revalidateapi.Setup(context.Background(), mgr, apiOptions(), srv.Table, nil)
+	Expect(err).NotTo(HaveOccurred())
 	api = httptest.NewServer(apiHandler)
 
 	var mctx context.Context
@@ -118,6 +117,49 @@ var _ = BeforeSuite(func() {
 	}()
 	Expect(mgr.GetCache().WaitForCacheSync(mctx)).To(BeTrue())
 })
+
+// apiOptions are the suite's revalidate API options.
+func apiOptions() revalidateapi.Options {
+	o := revalidateapi.DefaultOptions()
+	o.BindAddress = ""
+	o.Secret = secretKey.String()
+	o.RateLimit = 0
+	o.MaxBodyBytes = 4096
+	o.SignatureWindow = time.Minute
+	o.Namespaces = []string{ns}
+	o.PollInterval = 20 * time.Millisecond
+	return o
+}
+
+// startReplica starts another server replica, its own manager, cache, route
+// table and API, as cmd/server assembles them (only the controller is not
+// there: the suite's renders for both), and serves its API until the spec
+// ends.
+func startReplica() *httptest.Server {
+	cacheOpts, err := apiOptions().CacheOptions(kube.CacheOptions([]string{ns}))
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme: kube.Scheme(), Cache: cacheOpts,
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	sopts := server.DefaultOptions()
+	sopts.ListenAddress = ""
+	srv, err := server.Setup(context.Background(), mgr, sopts)
+	Expect(err).NotTo(HaveOccurred())
+	h, err := revalidateapi.Setup(context.Background(), mgr, apiOptions(), srv.Table, nil)
+	Expect(err).NotTo(HaveOccurred())
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue())
+	hs := httptest.NewServer(h)
+	DeferCleanup(func() { hs.Close(); stop() })
+	return hs
+}
 
 var _ = AfterSuite(func() {
 	if api != nil {
@@ -144,13 +186,15 @@ type call struct {
 	signKey  string
 	skew     time.Duration
 	signBody string
+	// url is the API server to call; empty means the suite's.
+	url string
 }
 
 // answer is what came back.
 type answer struct {
 	code int
 	hdr  http.Header
-	resp webhook.Response
+	resp revalidateapi.Response
 	err  string
 	raw  string
 }
@@ -160,7 +204,11 @@ func (c call) do() answer {
 	if method == "" {
 		method = http.MethodPost
 	}
-	req, err := http.NewRequest(method, api.URL+webhook.Path, bytes.NewBufferString(c.body))
+	base := api.URL
+	if c.url != "" {
+		base = c.url
+	}
+	req, err := http.NewRequest(method, base+revalidateapi.Path, bytes.NewBufferString(c.body))
 	Expect(err).NotTo(HaveOccurred())
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range c.headers {
@@ -205,7 +253,7 @@ func signed(key, body string, ts time.Time) call {
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(stamp + "." + body))
 	return call{body: body, headers: map[string]string{
-		webhook.TimestampHeader: stamp,
-		webhook.SignatureHeader: "sha256=" + hex.EncodeToString(m.Sum(nil)),
+		revalidateapi.TimestampHeader: stamp,
+		revalidateapi.SignatureHeader: "sha256=" + hex.EncodeToString(m.Sum(nil)),
 	}}
 }

@@ -1,8 +1,9 @@
-package webhook_test
+package revalidateapi_test
 
 import (
 	"context"
 	"fmt"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,8 +18,8 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
-	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
 var seq atomic.Int32
@@ -159,7 +160,7 @@ var _ = Describe("POST /revalidate", func() {
 		scoped.Namespaces = []string{ns}
 		srv := httptest.NewServer(&scoped)
 		DeferCleanup(srv.Close)
-		req, err := http.NewRequest(http.MethodPost, srv.URL+webhook.Path,
+		req, err := http.NewRequest(http.MethodPost, srv.URL+revalidateapi.Path,
 			strings.NewReader(`{"paths": ["/elsewhere"], "namespace": "not-served"}`))
 		Expect(err).NotTo(HaveOccurred())
 		req.Header.Set("Authorization", "Bearer s3cret")
@@ -242,6 +243,65 @@ var _ = Describe("POST /revalidate", func() {
 		Consistently(annotation(a)).Should(Equal(got.resp.Token))
 	})
 
+	It("refuses a signed call on every other replica once one accepted it", func() {
+		a, _ := page("/signed-twice", "", nil)
+		c := signed("hmac-key", `{"paths": ["/signed-twice"]}`, time.Now())
+		got := c.do()
+		Expect(got.code).To(Equal(http.StatusAccepted), got.raw)
+		Eventually(annotation(a)).Should(Equal(got.resp.Token))
+
+		By("replaying it to a second replica, assembled as cmd/server assembles one, with its own cache")
+		other := startReplica()
+		replay := c.to(other).do()
+		Expect(replay.code).To(Equal(http.StatusUnauthorized), replay.raw)
+		Expect(replay.err).To(ContainSubstring("already used"))
+		Consistently(annotation(a)).Should(Equal(got.resp.Token))
+
+		By("finding the record on the API server, where every replica and restart sees it")
+		leases := &coordinationv1.LeaseList{}
+		Expect(k8sClient.List(context.Background(), leases, client.InNamespace(ns),
+			client.MatchingLabels{revalidateapi.SignatureLabel: revalidateapi.SignatureLabelValue})).To(Succeed())
+		names := []string{}
+		for _, l := range leases.Items {
+			names = append(names, l.Name)
+		}
+		Expect(names).To(ContainElement(HavePrefix(revalidateapi.SignatureLeasePrefix)))
+	})
+
+	It("keys its rate limit on the client behind a trusted proxy, never on a forged X-Forwarded-For", func() {
+		do := func(srv *httptest.Server, xff string) int {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+revalidateapi.Path, strings.NewReader(`{"paths": ["/nowhere"]}`))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("Authorization", "Bearer s3cret")
+			req.Header.Set("X-Forwarded-For", xff)
+			res, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			_ = res.Body.Close()
+			return res.StatusCode
+		}
+		By("from an untrusted address, a new X-Forwarded-For per call still counts against the connection's address")
+		untrusted := *apiHandler
+		untrusted.Limiter = &revalidateapi.Limiter{Rate: 0.01, Burst: 2}
+		srv := httptest.NewServer(&untrusted)
+		DeferCleanup(srv.Close)
+		codes := []int{}
+		for i := range 3 {
+			codes = append(codes, do(srv, fmt.Sprintf("203.0.113.%d", i)))
+		}
+		Expect(codes).To(Equal([]int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests}))
+
+		By("behind a trusted proxy, each client has its own bucket, and what a client writes further left is not believed")
+		proxied := *apiHandler
+		proxied.Limiter = &revalidateapi.Limiter{Rate: 0.01, Burst: 2}
+		proxied.Proxies, _ = revalidateapi.ParseProxies([]string{"127.0.0.0/8"})
+		psrv := httptest.NewServer(&proxied)
+		DeferCleanup(psrv.Close)
+		Expect(do(psrv, "198.51.100.1")).To(Equal(http.StatusNotFound))
+		Expect(do(psrv, "198.51.100.1")).To(Equal(http.StatusNotFound))
+		Expect(do(psrv, "198.51.100.2")).To(Equal(http.StatusNotFound), "another client behind the proxy")
+		Expect(do(psrv, "10.9.9.9, 198.51.100.1")).To(Equal(http.StatusTooManyRequests), "a forged left part does not move the client")
+	})
+
 	DescribeTable("refuses hostile or broken calls and changes nothing",
 		func(c call, code int, message string) {
 			a, _ := page(fmt.Sprintf("/hostile/%d", seq.Add(1)), "", nil)
@@ -285,7 +345,7 @@ var _ = Describe("POST /revalidate", func() {
 			Eventually(func() int { return bearer(`{"paths": ["/nowhere"]}`).do().code }).Should(Equal(http.StatusNotFound))
 		})
 
-		secret.Data[webhook.TokenKey] = []byte("rotated")
+		secret.Data[revalidateapi.TokenKey] = []byte("rotated")
 		Expect(k8sClient.Update(context.Background(), secret)).To(Succeed())
 		// Polls name no page, so that a call still accepted changes nothing.
 		Eventually(func() int { return bearer(`{"paths": ["/nowhere"]}`).do().code }).Should(Equal(http.StatusUnauthorized))
@@ -307,12 +367,12 @@ var _ = Describe("POST /revalidate", func() {
 
 	It("answers 429 with Retry-After to a client over its rate", func() {
 		limited := *apiHandler
-		limited.Limiter = &webhook.Limiter{Rate: 0.01, Burst: 2}
+		limited.Limiter = &revalidateapi.Limiter{Rate: 0.01, Burst: 2}
 		srv := httptest.NewServer(&limited)
 		DeferCleanup(srv.Close)
 		codes := []int{}
 		for range 3 {
-			req, err := http.NewRequest(http.MethodPost, srv.URL+webhook.Path, strings.NewReader(`{"paths": ["/nowhere"]}`))
+			req, err := http.NewRequest(http.MethodPost, srv.URL+revalidateapi.Path, strings.NewReader(`{"paths": ["/nowhere"]}`))
 			Expect(err).NotTo(HaveOccurred())
 			req.Header.Set("Authorization", "Bearer s3cret")
 			res, err := http.DefaultClient.Do(req)
@@ -326,6 +386,12 @@ var _ = Describe("POST /revalidate", func() {
 		Expect(codes).To(Equal([]int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests}))
 	})
 })
+
+// to sends the call to another API server.
+func (c call) to(srv *httptest.Server) call {
+	c.url = srv.URL
+	return c
+}
 
 // signedWith is a call signed with key at now+skew when it is sent.
 func signedWith(key, body string, skew time.Duration) call {

@@ -1,4 +1,4 @@
-package webhook
+package revalidateapi
 
 import (
 	"bytes"
@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // Request is the JSON body of POST /revalidate. Pages named by any of
@@ -132,52 +131,25 @@ func decodePath(path string) (string, error) {
 	if len(path) > maxPathLength {
 		return "", fmt.Errorf("path %.40q… is longer than %d bytes", path, maxPathLength)
 	}
-	if err := validPath(path); err != nil {
-		return "", err
-	}
-	route, err := server.RoutePath(path)
+	decoded, err := route.RequestPath(path)
 	if err != nil {
 		return "", fmt.Errorf("path %q: %w", path, err)
 	}
-	if route != path {
-		if err := validPath(route); err != nil {
+	if err := route.ValidateRoute(decoded); err != nil {
+		if decoded != path {
 			return "", fmt.Errorf("path %q decodes to a route no page can have: %w", path, err)
 		}
+		return "", fmt.Errorf("path %q: %w", path, err)
 	}
-	return route, nil
-}
-
-// validPath accepts what spec.route accepts.
-func validPath(path string) error {
-	switch {
-	case !strings.HasPrefix(path, "/"):
-		return fmt.Errorf("path %q must start with '/'", path)
-	case strings.ContainsAny(path, "?#"):
-		return fmt.Errorf("path %q must not contain a query or fragment", path)
-	case strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return fmt.Errorf("path %q must not contain whitespace or control characters", path)
-	}
-	for _, seg := range strings.Split(path, "/") {
-		if seg == "." || seg == ".." {
-			return fmt.Errorf("path %q must not contain '.' or '..' segments", path)
-		}
-	}
-	return nil
+	return decoded, nil
 }
 
 // validHost accepts a host name with an optional port, as spec.host does
 // once normalised the way the server normalises a Host header.
 func validHost(host string) (string, error) {
-	n := server.NormalizeHost(host)
-	name, port, hasPort := strings.Cut(n, ":")
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return "", fmt.Errorf("host %q: %s", host, strings.Join(errs, "; "))
-	}
-	if hasPort {
-		v, err := strconv.Atoi(port)
-		if err != nil || v < 1 || v > 65535 || len(port) > 5 || strings.ContainsAny(port, "+-") {
-			return "", fmt.Errorf("host %q: the port must be a number from 1 to 65535", host)
-		}
+	n := route.NormalizeHost(host)
+	if err := route.ValidateHost(n); err != nil {
+		return "", fmt.Errorf("host %q: %w", host, err)
 	}
 	return n, nil
 }

@@ -1,6 +1,7 @@
-package webhook
+package revalidateapi
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -11,7 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // FuzzParseRequest feeds arbitrary bodies to the parser: it must never
@@ -62,11 +63,11 @@ func FuzzParseRequest(f *testing.F) {
 					}
 				}
 			}
-			if want, err := server.RoutePath(path); err != nil || want != p.routes[i] {
+			if want, err := route.RequestPath(path); err != nil || want != p.routes[i] {
 				t.Fatalf("path %q decoded to %q, the server routes it to %q (%v)", path, p.routes[i], want, err)
 			}
 		}
-		if p.Host != "" && (len(p.Paths) == 0 || p.host != server.NormalizeHost(p.Host)) {
+		if p.Host != "" && (len(p.Paths) == 0 || p.host != route.NormalizeHost(p.Host)) {
 			t.Fatalf("host %q accepted as %q with %d paths", p.Host, p.host, len(p.Paths))
 		}
 		if p.Namespace != "" && len(validation.IsDNS1123Label(p.Namespace)) > 0 {
@@ -103,7 +104,8 @@ func FuzzParseRequest(f *testing.F) {
 	})
 }
 
-// FuzzVerify signs a body, then checks that Verify accepts it once and
+// FuzzVerify signs a body, then checks that Verify accepts it, a replay
+// store accepts it once (whatever the spelling of its hex), and Verify
 // refuses any change to the body, the timestamp or the signature.
 func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"paths":["/"]}`), "secret", int64(0), []byte("x"), "sha256=00")
@@ -122,18 +124,24 @@ func FuzzVerify(f *testing.F) {
 		h.Set(SignatureHeader, "sha256="+hex.EncodeToString(Sign([]byte(secret), ts, body)))
 
 		inWindow := skew >= -300 && skew <= 300
-		err := v.Verify(creds, h, body, now)
-		if inWindow != (err == nil) {
-			t.Fatalf("skew %ds: err = %v", skew, err)
+		replays := &MemoryReplays{}
+		// accepted is a whole check: verified, then claimed once.
+		accepted := func(h http.Header) bool {
+			sig, err := v.Verify(creds, h, body, now)
+			return err == nil && sig != nil && replays.Claim(context.Background(), sig) == nil
 		}
-		if err == nil && v.Verify(creds, h, body, now) == nil {
+		ok := accepted(h)
+		if inWindow != ok {
+			t.Fatalf("skew %ds: accepted = %v", skew, ok)
+		}
+		if ok && accepted(h) {
 			t.Fatal("a replayed signature was accepted")
 		}
 		// The same MAC spelt in upper case is the same signature.
 		respelt := http.Header{}
 		respelt.Set(TimestampHeader, ts)
 		respelt.Set(SignatureHeader, "sha256="+strings.ToUpper(hex.EncodeToString(Sign([]byte(secret), ts, body))))
-		if err == nil && v.Verify(creds, respelt, body, now) == nil {
+		if ok && accepted(respelt) {
 			t.Fatal("a replayed signature was accepted in upper-case hex")
 		}
 		// A body or timestamp changed after signing is refused.
@@ -141,11 +149,11 @@ func FuzzVerify(f *testing.F) {
 			moved := http.Header{}
 			moved.Set(TimestampHeader, ts2)
 			moved.Set(SignatureHeader, h.Get(SignatureHeader))
-			if (&Verifier{Window: 5 * time.Minute}).Verify(creds, moved, body, now) == nil {
+			if verified(&Verifier{Window: 5 * time.Minute}, creds, moved, body, now) {
 				t.Fatalf("a signature made at %s was accepted at %s", ts, ts2)
 			}
 		}
-		if string(other) != string(body) && (&Verifier{Window: 5 * time.Minute}).Verify(creds, h, other, now) == nil {
+		if string(other) != string(body) && verified(&Verifier{Window: 5 * time.Minute}, creds, h, other, now) {
 			t.Fatalf("a signature of %q was accepted for %q", body, other)
 		}
 		// Any other header value must fail, whatever it holds (hex is
@@ -153,16 +161,22 @@ func FuzzVerify(f *testing.F) {
 		forged := http.Header{}
 		forged.Set(TimestampHeader, ts)
 		forged.Set(SignatureHeader, header)
-		if !strings.EqualFold(header, h.Get(SignatureHeader)) && (&Verifier{Window: 5 * time.Minute}).Verify(creds, forged, body, now) == nil {
+		if !strings.EqualFold(header, h.Get(SignatureHeader)) && verified(&Verifier{Window: 5 * time.Minute}, creds, forged, body, now) {
 			t.Fatalf("forged signature %q was accepted", header)
 		}
 		bearer := http.Header{}
 		bearer.Set("Authorization", header)
-		ok := (&Verifier{}).Verify(creds, bearer, body, now) == nil
+		ok = verified(&Verifier{}, creds, bearer, body, now)
 		// The scheme is case-insensitive (RFC 9110); the token is not.
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(header), " ")
 		if want := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) == secret; ok != want {
 			t.Fatalf("Authorization %q: accepted = %v", header, ok)
 		}
 	})
+}
+
+// verified is true when v accepts the credentials in h.
+func verified(v *Verifier, creds Credentials, h http.Header, body []byte, now time.Time) bool {
+	_, err := v.Verify(creds, h, body, now)
+	return err == nil
 }

@@ -1,0 +1,79 @@
+package v1alpha1
+
+// The condition types and reasons below are part of the API: users wait on
+// them (`kubectl wait --for=condition=Ready`), alerts match them, and the
+// revalidate API returns them as `reason`. They live here, and only here.
+
+// ReadyCondition is the one condition of a StaticPage. True (good): the
+// latest render succeeded and the page is served. False: its reason says why
+// not (the last good page, if any, is still served). Unknown: the first
+// render of the current spec is running.
+const ReadyCondition = "Ready"
+
+// Reasons of the Ready condition; each is also the reason of the Event
+// emitted when the page enters it.
+const (
+	// ReasonRendered (Ready=True, good): the origin answered and the page is
+	// served.
+	ReasonRendered = "Rendered"
+	// ReasonWithdrawn (Ready=False, expected): the origin answered 404 or
+	// 410; the route serves 404 until the origin has the page again.
+	ReasonWithdrawn = "Withdrawn"
+	// ReasonRendering (Ready=Unknown, transient): the first render of this
+	// spec has not finished yet.
+	ReasonRendering = "Rendering"
+	// ReasonSuspended (Ready=False, chosen): spec.suspend is set and the page
+	// was never rendered; nothing is rendered.
+	ReasonSuspended = "Suspended"
+
+	// ReasonStorageTooLarge (Ready=False, bad): the page does not fit in
+	// storage; the last good page stays served.
+	ReasonStorageTooLarge = "StorageTooLarge"
+	// ReasonStorageConflict (Ready=False, bad): the page's storage slot is
+	// held by an object this operator does not own, which it will not
+	// overwrite.
+	ReasonStorageConflict = "StorageConflict"
+	// ReasonStorageError (Ready=False, bad, retried): storage refused or
+	// failed the write.
+	ReasonStorageError = "StorageError"
+
+	// ReasonOriginUnreachable (Ready=False, bad, retried): the connection to
+	// the origin failed (refused, reset, DNS).
+	ReasonOriginUnreachable = "OriginUnreachable"
+	// ReasonOriginTimeout (Ready=False, bad, retried): the origin did not
+	// answer, body included, within the timeout.
+	ReasonOriginTimeout = "OriginTimeout"
+	// ReasonOriginError (Ready=False, bad, retried): the origin answered
+	// with a status other than 2xx, 404 or 410, or redirected too often.
+	ReasonOriginError = "OriginError"
+	// ReasonBodyTooLarge (Ready=False, bad, retried): the origin's body is
+	// over the manager's --max-body-size.
+	ReasonBodyTooLarge = "BodyTooLarge"
+	// ReasonInvalidBody (Ready=False, bad, retried): the origin's body cannot
+	// be a page (empty).
+	ReasonInvalidBody = "InvalidBody"
+	// ReasonOriginRefused (Ready=False, bad, retried): the origin or one of
+	// its redirects leads to an address the origin guard refuses (loopback,
+	// link-local, unspecified) or to a scheme other than http(s).
+	ReasonOriginRefused = "OriginRefused"
+	// ReasonContentTypeRefused (Ready=False, bad, retried): the origin's
+	// content type is not in the manager's --allowed-content-types.
+	ReasonContentTypeRefused = "ContentTypeRefused"
+)
+
+// Event reasons that are not condition reasons.
+const (
+	// EventRecovered: a page renders again after failures.
+	EventRecovered = "Recovered"
+)
+
+// States the revalidate API reports for a page that is not live yet; they
+// are not condition reasons, since they describe one server's view.
+const (
+	// LiveRendering: the render asked for has not finished.
+	LiveRendering = "Rendering"
+	// LiveLoading: rendered, but this server has not loaded the new content.
+	LiveLoading = "Loading"
+	// LiveUnknown: the page could not be read.
+	LiveUnknown = "Unknown"
+)

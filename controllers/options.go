@@ -1,0 +1,132 @@
+package controllers
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// Options configure the StaticPage controller. cmd/manager binds them to
+// flags and the test suites fill them in code; Setup is the one place that
+// assembles the controller from them.
+type Options struct {
+	// MaxBodyBytes is the largest origin body accepted (--max-body-size).
+	MaxBodyBytes int64
+	// DefaultOriginTimeout bounds a fetch for pages that set no
+	// spec.origin.timeout (--default-origin-timeout).
+	DefaultOriginTimeout time.Duration
+	// MaxConcurrentRenders is how many pages render at once
+	// (--max-concurrent-renders).
+	MaxConcurrentRenders int
+	// MaxConcurrentRendersPerHost caps renders in flight per origin host:port;
+	// 0 means no cap (--max-concurrent-renders-per-host).
+	MaxConcurrentRendersPerHost int
+	// RetryBaseDelay is the first retry delay after a failed render
+	// (--retry-base-delay); it doubles per failure.
+	RetryBaseDelay time.Duration
+	// RetryMaxDelay caps the retry delay (--retry-max-delay).
+	RetryMaxDelay time.Duration
+	// AllowOrigins are hosts, IPs or CIDRs allowed as origins although they
+	// resolve to addresses the origin guard refuses (--allow-origin).
+	AllowOrigins kube.StringList
+	// AllowedContentTypes are the media types an origin may answer with;
+	// empty means render.DefaultContentTypes (--allowed-content-types).
+	AllowedContentTypes kube.StringList
+	// MaxRedirects is how many redirects a fetch follows (--max-redirects).
+	MaxRedirects int
+	// Clock is the time source; nil means the real clock. Tests inject one.
+	Clock clock.PassiveClock
+}
+
+// DefaultOptions are the flags' defaults.
+func DefaultOptions() Options {
+	return Options{
+		MaxBodyBytes:                8 << 20,
+		DefaultOriginTimeout:        10 * time.Second,
+		MaxConcurrentRenders:        4,
+		MaxConcurrentRendersPerHost: 2,
+		RetryBaseDelay:              time.Second,
+		RetryMaxDelay:               5 * time.Minute,
+		MaxRedirects:                5,
+	}
+}
+
+// BindFlags registers the controller's flags on fs, with o's values as
+// defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.Int64Var(&o.MaxBodyBytes, "max-body-size", o.MaxBodyBytes, "Largest origin body accepted, in bytes; a larger one fails the render and keeps the last good page.")
+	fs.DurationVar(&o.DefaultOriginTimeout, "default-origin-timeout", o.DefaultOriginTimeout, "Origin fetch timeout for pages that set no spec.origin.timeout.")
+	fs.IntVar(&o.MaxConcurrentRenders, "max-concurrent-renders", o.MaxConcurrentRenders, "Pages rendered at the same time, over all origins.")
+	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host (host:port), so pages due together do not flood one backend; 0 means no cap.")
+	fs.DurationVar(&o.RetryBaseDelay, "retry-base-delay", o.RetryBaseDelay, "First retry delay after a failed render; it doubles on each failure.")
+	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "Longest retry delay after failed renders.")
+	fs.Var(&o.AllowOrigins, "allow-origin", "Host name, IP or CIDR allowed as an origin although it resolves to a loopback, link-local or unspecified address (refused by default); repeatable and comma-separated.")
+	fs.IntVar(&o.MaxRedirects, "max-redirects", o.MaxRedirects, "Redirects an origin fetch follows, each checked like the origin; more fail the render.")
+	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
+}
+
+// Validate says, in terms of the flags, what is wrong with o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-body-size must be positive, got %d", o.MaxBodyBytes))
+	}
+	if o.DefaultOriginTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--default-origin-timeout must be positive, got %s", o.DefaultOriginTimeout))
+	}
+	if o.MaxConcurrentRenders <= 0 {
+		errs = append(errs, fmt.Errorf("--max-concurrent-renders must be positive, got %d", o.MaxConcurrentRenders))
+	}
+	if o.MaxConcurrentRendersPerHost < 0 {
+		errs = append(errs, fmt.Errorf("--max-concurrent-renders-per-host must not be negative, got %d", o.MaxConcurrentRendersPerHost))
+	}
+	if o.RetryBaseDelay <= 0 || o.RetryMaxDelay < o.RetryBaseDelay {
+		errs = append(errs, fmt.Errorf("--retry-base-delay must be positive and at most --retry-max-delay, got %s and %s", o.RetryBaseDelay, o.RetryMaxDelay))
+	}
+	if o.MaxRedirects < 0 {
+		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
+	}
+	return errors.Join(errs...)
+}
+
+// Setup assembles the StaticPage controller from o (origin guard, fetcher,
+// ConfigMap storage, per-host cap) and registers it with mgr.
+func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	guard, err := render.NewGuard(o.AllowOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-origin: %w", err)
+	}
+	types, err := render.ParseContentTypes(o.AllowedContentTypes)
+	if err != nil {
+		return nil, fmt.Errorf("--allowed-content-types: %w", err)
+	}
+	r := &StaticPageReconciler{
+		Client: mgr.GetClient(),
+		Fetcher: &render.Fetcher{
+			Client:       render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: o.MaxRedirects}),
+			MaxBodyBytes: o.MaxBodyBytes,
+			ContentTypes: types,
+		},
+		Store:          &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
+		Recorder:       mgr.GetEventRecorder("isr-operator"),
+		Clock:          o.Clock,
+		DefaultTimeout: o.DefaultOriginTimeout,
+		Hosts:          &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+	}
+	if err := r.SetupWithManager(mgr, o); err != nil {
+		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)
+	}
+	return r, nil
+}

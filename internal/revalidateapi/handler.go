@@ -1,0 +1,233 @@
+package revalidateapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+)
+
+// Path is where the API answers.
+const Path = "/revalidate"
+
+// Serving is what the API needs to know of the page server it runs beside,
+// so that a path names the page visitors get and `wait` knows when the new
+// content is served here.
+type Serving interface {
+	// ServedPage names the page this server answers host and path with.
+	ServedPage(host, path string) (types.NamespacedName, bool)
+	// ServedDigest is the digest of the content this server serves for
+	// page, if it serves any.
+	ServedDigest(page types.NamespacedName) (string, bool)
+}
+
+// Handler is the revalidate API: it authenticates a CMS, finds the pages a
+// request names, sets their revalidate annotation and, if asked, waits until
+// this server serves the new content.
+type Handler struct {
+	// Reader reads StaticPages and the credentials Secret, from the cache.
+	Reader client.Reader
+	// Writer patches the revalidate annotation.
+	Writer kube.Patcher
+	// Serving is the page server this API runs beside.
+	Serving Serving
+	// Secret names the Secret holding the credentials.
+	Secret types.NamespacedName
+	// Verifier checks credentials.
+	Verifier *Verifier
+	// Replays records used signatures, for every replica; required.
+	Replays ReplayStore
+	// Limiter rate-limits callers by address; nil means no limit.
+	Limiter *Limiter
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
+	Proxies Proxies
+	// Namespaces are those the server serves pages from (empty: all): a
+	// request naming another namespace matches nothing rather than failing.
+	Namespaces []string
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+	// PollInterval is how often wait looks at the cache.
+	PollInterval time.Duration
+	// Clock is the time source of signatures and tokens.
+	Clock clock.PassiveClock
+	// Log records refusals and what was revalidated.
+	Log logr.Logger
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	code := h.serve(w, r)
+	apiRequests.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// serve answers one call and returns its status code. Nothing is annotated
+// unless every check passed.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
+	if r.URL.Path != Path {
+		return h.fail(w, http.StatusNotFound, "no such endpoint; POST "+Path)
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return h.fail(w, http.StatusMethodNotAllowed, "use POST")
+	}
+	caller := h.Proxies.ClientAddr(r)
+	if wait, ok := h.Limiter.Allow(caller, h.Clock.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return h.fail(w, http.StatusTooManyRequests, "rate limit exceeded; retry later")
+	}
+	if r.ContentLength > h.MaxBodyBytes {
+		return h.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", h.MaxBodyBytes))
+	}
+	// A client trickling its body must not hold a connection for ever. The
+	// error only says when a ResponseWriter cannot set deadlines.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return h.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", h.MaxBodyBytes))
+		}
+		return h.fail(w, http.StatusBadRequest, "reading body: "+err.Error())
+	}
+
+	creds, err := h.credentials(r.Context())
+	if err != nil {
+		h.Log.Error(err, "reading the revalidate API credentials", "secret", h.Secret)
+		return h.fail(w, http.StatusServiceUnavailable, "credentials cannot be read; try again later")
+	}
+	sig, err := h.Verifier.Verify(creds, r.Header, body, h.Clock.Now())
+	if err != nil {
+		if errors.Is(err, errNotConfigured) {
+			h.Log.Info("refused a call: no credentials are configured", "secret", h.Secret, "client", caller)
+			return h.fail(w, http.StatusForbidden, fmt.Sprintf("the revalidate API is off: Secret %s has no %q or %q key", h.Secret, TokenKey, HMACKey))
+		}
+		h.Log.Info("refused a call", "reason", err.Error(), "client", caller)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="isr-operator revalidate"`)
+		return h.fail(w, http.StatusUnauthorized, err.Error())
+	}
+
+	if sig != nil {
+		// Checked on the API server, so that no replica, and no restart,
+		// accepts a signature twice.
+		if err := h.Replays.Claim(r.Context(), sig); err != nil {
+			if errors.Is(err, errReplay) {
+				h.Log.Info("refused a call", "reason", err.Error(), "client", caller)
+				return h.fail(w, http.StatusUnauthorized, err.Error())
+			}
+			h.Log.Error(err, "recording a signature")
+			return h.fail(w, http.StatusServiceUnavailable, "the signature cannot be recorded; try again later")
+		}
+	}
+
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return h.fail(w, http.StatusUnsupportedMediaType, "send Content-Type: application/json")
+		}
+	}
+	req, err := parseRequest(body)
+	if err != nil {
+		return h.fail(w, http.StatusBadRequest, err.Error())
+	}
+
+	pages, unmatched, err := h.match(r.Context(), req)
+	if err != nil {
+		h.Log.Error(err, "listing StaticPages")
+		return h.fail(w, http.StatusServiceUnavailable, "pages cannot be listed; try again later")
+	}
+	if len(pages) == 0 {
+		h.write(w, http.StatusNotFound, errorBody{Error: "no StaticPage matches the request", Unmatched: unmatched})
+		return http.StatusNotFound
+	}
+
+	token := h.token()
+	// A caller hanging up must not leave only some of the pages annotated.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), annotateTimeout)
+	defer cancel()
+	written := make([]string, len(pages))
+	for i, p := range pages {
+		rv, err := kube.AnnotateRevalidate(actx, h.Writer, client.ObjectKeyFromObject(p), token)
+		if err != nil {
+			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p), "token", token, "annotated", i)
+			return h.fail(w, http.StatusServiceUnavailable, err.Error())
+		}
+		written[i] = rv
+		annotatedPages.Inc()
+	}
+	h.Log.Info("revalidating", "token", token, "pages", len(pages), "client", caller, "wait", req.Wait)
+
+	resp := Response{Token: token, Unmatched: unmatched}
+	code := http.StatusAccepted
+	if req.Wait {
+		code = http.StatusOK
+		start := time.Now()
+		results := h.wait(r.Context(), pages, written, token, req.timeout)
+		for _, res := range results {
+			if !*res.Live {
+				code = http.StatusGatewayTimeout
+			}
+		}
+		outcome := "live"
+		if code != http.StatusOK {
+			outcome = "timeout"
+		}
+		waitSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+		resp.Pages = results
+	} else {
+		for _, p := range pages {
+			resp.Pages = append(resp.Pages, result(p))
+		}
+	}
+	h.write(w, code, resp)
+	return code
+}
+
+// credentials reads the Secret; a missing Secret means no credentials.
+func (h *Handler) credentials(ctx context.Context) (Credentials, error) {
+	s := &corev1.Secret{}
+	if err := h.Reader.Get(ctx, h.Secret, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return Credentials{}, nil
+		}
+		return Credentials{}, fmt.Errorf("reading Secret %s: %w", h.Secret, err)
+	}
+	return Credentials{Token: trimmed(s.Data[TokenKey]), HMACSecret: trimmed(s.Data[HMACKey])}, nil
+}
+
+// trimmed drops the trailing newline `kubectl create secret --from-file`
+// often carries.
+func trimmed(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// token is unique per call, so each call re-renders even if the previous
+// one's render is still running.
+func (h *Handler) token() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("api-%d-%s", h.Clock.Now().Unix(), hex.EncodeToString(b[:]))
+}
+
+// Time limits of the steps of a call that do not depend on its body.
+const (
+	// bodyReadTimeout bounds reading a body of at most MaxBodyBytes.
+	bodyReadTimeout = 10 * time.Second
+	// annotateTimeout bounds annotating every matched page.
+	annotateTimeout = 30 * time.Second
+)

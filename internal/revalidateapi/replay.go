@@ -1,0 +1,152 @@
+package revalidateapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// ReplayStore records used signatures so that a signed call is accepted
+// once. Claim returns errReplay when sig was claimed before.
+type ReplayStore interface {
+	// Claim records sig as used, or fails with errReplay if it was.
+	Claim(ctx context.Context, sig *Signature) error
+}
+
+// Labels and names of the Leases that record used signatures.
+const (
+	// SignatureLabel marks signature Leases, so that the sweep lists only
+	// them and the server's admission policy lets it write only them.
+	SignatureLabel = "isr-operator.io/component"
+	// SignatureLabelValue is SignatureLabel's value on signature Leases.
+	SignatureLabelValue = "revalidate-signature"
+	// SignatureLeasePrefix starts every signature Lease's name.
+	SignatureLeasePrefix = "isr-sig-"
+	// signatureHolder is the holderIdentity of signature Leases.
+	signatureHolder = "isr-operator-revalidate-api"
+)
+
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create;list;delete,namespace=isr-system
+
+// LeaseReplays records each accepted signature as a Lease in one namespace
+// (the credentials Secret's). Creating an object is atomic on the API
+// server, so of all the replicas serving the API, and across restarts, one
+// call with a given signature wins and every replay is refused.
+type LeaseReplays struct {
+	// Client creates, lists and deletes the Leases (uncached: the server
+	// does not watch Leases).
+	Client client.Client
+	// Namespace holds the Leases.
+	Namespace string
+	// Clock is the time source of the sweep.
+	Clock clock.PassiveClock
+}
+
+// LeaseName is the Lease recording sig: derived from the MAC alone, so every
+// spelling of one signature maps to one name.
+func LeaseName(sig *Signature) string {
+	sum := sha256.Sum256(sig.MAC)
+	return SignatureLeasePrefix + hex.EncodeToString(sum[:20])
+}
+
+// Claim creates sig's Lease; AlreadyExists means a replay.
+func (l *LeaseReplays) Claim(ctx context.Context, sig *Signature) error {
+	ttl := int32(max(1, sig.Expires.Sub(sig.Timestamp)/time.Second*2))
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: l.Namespace,
+			Name:      LeaseName(sig),
+			Labels:    map[string]string{SignatureLabel: SignatureLabelValue},
+		},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       ptr(signatureHolder),
+			AcquireTime:          &metav1.MicroTime{Time: sig.Timestamp},
+			RenewTime:            &metav1.MicroTime{Time: sig.Expires},
+			LeaseDurationSeconds: &ttl,
+		},
+	}
+	err := l.Client.Create(ctx, lease)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return errReplay
+	case err != nil:
+		return fmt.Errorf("recording the signature as Lease %s/%s: %w", l.Namespace, lease.Name, err)
+	}
+	return nil
+}
+
+// Sweep deletes the Leases of signatures whose window has passed: they
+// can no longer be replayed, as the timestamp check refuses them.
+func (l *LeaseReplays) Sweep(ctx context.Context) error {
+	list := &coordinationv1.LeaseList{}
+	if err := l.Client.List(ctx, list, client.InNamespace(l.Namespace),
+		client.MatchingLabels{SignatureLabel: SignatureLabelValue}); err != nil {
+		return fmt.Errorf("listing signature Leases: %w", err)
+	}
+	now := l.Clock.Now()
+	for i := range list.Items {
+		lease := &list.Items[i]
+		if lease.Spec.RenewTime == nil || !lease.Spec.RenewTime.Time.Before(now) {
+			continue
+		}
+		if err := l.Client.Delete(ctx, lease); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting signature Lease %s: %w", lease.Name, err)
+		}
+	}
+	return nil
+}
+
+// Start sweeps every interval until ctx ends; every replica sweeps, and a
+// Lease another replica deleted first is no error.
+func (l *LeaseReplays) Start(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := l.Sweep(ctx); err != nil {
+				log.FromContext(ctx).Error(err, "sweeping used signatures")
+			}
+		}
+	}
+}
+
+// MemoryReplays records used signatures in this process only: for tests
+// and single-process tools, never for a served API with replicas.
+type MemoryReplays struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// Claim records sig until it expires.
+func (m *MemoryReplays) Claim(_ context.Context, sig *Signature) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[string]time.Time{}
+	}
+	for k, exp := range m.seen {
+		if exp.Before(sig.Timestamp) {
+			delete(m.seen, k)
+		}
+	}
+	if _, ok := m.seen[string(sig.MAC)]; ok {
+		return errReplay
+	}
+	m.seen[string(sig.MAC)] = sig.Expires
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

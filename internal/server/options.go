@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/storage"
+)
+
+// Options configure the page server. cmd/server binds them to flags and the
+// test suites fill them in code; Setup is the one place that assembles the
+// server from them.
+type Options struct {
+	// ListenAddress is where pages are served (--listen-address); empty
+	// serves nothing, for tests that call the Handler directly.
+	ListenAddress string
+	// Cache sets the Cache-Control numbers and the largest page loaded.
+	Cache CachePolicy
+	// DisableOnRequestRevalidation makes a read-only replica that never
+	// annotates stale OnRequest pages (--disable-on-request-revalidation).
+	DisableOnRequestRevalidation bool
+	// ShutdownDelay is how long the listeners keep serving after SIGTERM,
+	// while /readyz already fails (--shutdown-delay).
+	ShutdownDelay time.Duration
+	// ShutdownGracePeriod bounds the drain of in-flight requests after the
+	// delay (--shutdown-grace-period).
+	ShutdownGracePeriod time.Duration
+	// Clock is the time source; nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+// DefaultOptions are the flags' defaults.
+func DefaultOptions() Options {
+	return Options{
+		ListenAddress: ":8000",
+		Cache: CachePolicy{
+			StaleWhileRevalidate: 24 * time.Hour,
+			StaleIfError:         7 * 24 * time.Hour,
+			OnDemandMaxAge:       time.Minute,
+			MaxBodyBytes:         8 << 20,
+		},
+		ShutdownDelay:       5 * time.Second,
+		ShutdownGracePeriod: 15 * time.Second,
+	}
+}
+
+// BindFlags registers the server's flags on fs, with o's values as defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "Address pages are served on.")
+	fs.DurationVar(&o.Cache.StaleWhileRevalidate, "stale-while-revalidate", o.Cache.StaleWhileRevalidate, "Cache-Control stale-while-revalidate sent to downstream caches.")
+	fs.DurationVar(&o.Cache.StaleIfError, "stale-if-error", o.Cache.StaleIfError, "Cache-Control stale-if-error sent to downstream caches.")
+	fs.DurationVar(&o.Cache.OnDemandMaxAge, "on-demand-max-age", o.Cache.OnDemandMaxAge, "Cache-Control s-maxage of pages without spec.revalidate, which change only on demand.")
+	fs.Int64Var(&o.Cache.MaxBodyBytes, "max-body-size", o.Cache.MaxBodyBytes, "Largest page loaded into memory, in bytes uncompressed.")
+	fs.BoolVar(&o.DisableOnRequestRevalidation, "disable-on-request-revalidation", o.DisableOnRequestRevalidation, "Never annotate stale OnRequest pages (a read-only replica); they then refresh only on demand.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "After SIGTERM, how long /readyz fails while new connections are still served (with Connection: close), so load balancers stop sending here before the listener closes.")
+	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
+}
+
+// Validate says, in terms of the flags, what is wrong with o.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Cache.StaleWhileRevalidate < 0 || o.Cache.StaleIfError < 0 || o.Cache.OnDemandMaxAge < 0 {
+		errs = append(errs, errors.New("--stale-while-revalidate, --stale-if-error and --on-demand-max-age must not be negative"))
+	}
+	if o.Cache.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("--max-body-size must be positive, got %d", o.Cache.MaxBodyBytes))
+	}
+	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
+		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the assembled page server.
+type Server struct {
+	// Table is what is served.
+	Table *Table
+	// Handler serves the pages.
+	Handler *Handler
+	// Sync keeps the table in step with the StaticPages.
+	Sync *RouteSync
+	// Shutdown runs the phased stop of every listener of this process.
+	Shutdown *Shutdown
+	// Revalidator annotates stale OnRequest pages; nil when disabled.
+	Revalidator *AnnotationRevalidator
+}
+
+// Setup assembles the page server from o and registers it with mgr: the
+// route table sync, the page listener (unless o.ListenAddress is empty) and
+// the readiness checks "routes" (every page known at start is loaded) and
+// "shutdown" (fails from SIGTERM on).
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	log := ctrl.Log.WithName("server")
+	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
+	s.Sync = &RouteSync{
+		Client: mgr.GetClient(),
+		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
+		Table:  s.Table,
+		Policy: o.Cache,
+	}
+	if err := s.Sync.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the route table: %w", err)
+	}
+	// Revalidation requests outlive the request that triggered them, and
+	// the stop signal: they end on their own timeout or the drain's end.
+	s.Handler = &Handler{Table: s.Table, Clock: o.Clock, Log: log, BaseContext: context.WithoutCancel(ctx)}
+	if !o.DisableOnRequestRevalidation {
+		s.Revalidator = &AnnotationRevalidator{Client: mgr.GetClient()}
+		s.Handler.Revalidator = s.Revalidator
+	}
+	if o.ListenAddress != "" {
+		if err := mgr.Add(s.Shutdown.Listener(o.ListenAddress, s.Handler, s.Revalidator.Wait)); err != nil {
+			return nil, err
+		}
+	}
+	if err := mgr.AddReadyzCheck("routes", s.Sync.Ready); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("shutdown", s.Shutdown.Ready); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// AnnotationRevalidator asks for re-renders by setting the StaticPage's
+// revalidate annotation, the same thing `kubectl annotate` does.
+type AnnotationRevalidator struct {
+	// Client patches StaticPages.
+	Client kube.Patcher
+
+	inFlight sync.WaitGroup
+}
+
+// Revalidate implements Revalidator with kube.AnnotateRevalidate.
+func (a *AnnotationRevalidator) Revalidate(ctx context.Context, page types.NamespacedName, token string) error {
+	a.inFlight.Add(1)
+	defer a.inFlight.Done()
+	_, err := kube.AnnotateRevalidate(ctx, a.Client, page, token)
+	return err
+}
+
+// Wait returns once no revalidation request is in flight, or ctx ends; a nil
+// revalidator has none.
+func (a *AnnotationRevalidator) Wait(ctx context.Context) {
+	if a == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { a.inFlight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
