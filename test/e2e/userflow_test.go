@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,6 +128,9 @@ var _ = Describe("the chart", func() {
 
 var _ = Describe("a user's day", Ordered, func() {
 	var serverURL, apiURL string
+	// serverKube and serverArgs run more servers as the chart's pods would.
+	var serverKube string
+	var serverArgs []string
 
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)
@@ -146,11 +150,12 @@ var _ = Describe("a user's day", Ordered, func() {
 
 	It("runs the manager and the server with the chart's flags and RBAC", func() {
 		managerSA, managerArgs := workload("manager")
-		serverSA, serverArgs := workload("server")
+		var serverSA string
+		serverSA, serverArgs = workload("server")
 		Expect(managerSA).NotTo(Equal(serverSA), "the server gets its own, smaller identity")
 
 		managerKube := serviceAccountKubeconfig(namespace, managerSA)
-		serverKube := serviceAccountKubeconfig(namespace, serverSA)
+		serverKube = serviceAccountKubeconfig(namespace, serverSA)
 
 		// Later flags win: only addresses change, to fit beside each other here.
 		managerProbe := freePort()
@@ -261,6 +266,134 @@ var _ = Describe("a user's day", Ordered, func() {
 		Entry("bad origin scheme", "  route: /x\n  origin: {url: file:///etc/passwd}\n", "origin.url must be an absolute http:// or https:// URL"),
 		Entry("bad interval", "  route: /x\n  origin: {url: http://o.example/}\n  revalidate: 10ms\n", "revalidate must be a duration of at least 1s"),
 	)
+
+	It("accepts a signed call once across server replicas and restarts", func() {
+		kubectl("patch", "secret", "cms-webhook", "-n", namespace, "--type=merge", "-p", `{"stringData":{"hmac-secret":"e2e-hmac"}}`)
+		a := startServer("server-a", serverKube, serverArgs)
+		b := startServer("server-b", serverKube, serverArgs)
+		body := `{"paths": ["/products/42"]}`
+		ts := time.Now()
+		// The Secret change reaches each replica through its watch.
+		Eventually(func() int { c, _ := signedCall(a.api, "e2e-hmac", `{"paths": ["/nowhere"]}`, time.Now()); return c }).Should(Equal(http.StatusNotFound))
+		code, out := signedCall(a.api, "e2e-hmac", body, ts)
+		Expect(code).To(Equal(http.StatusAccepted), out)
+		var resp struct {
+			Token string `json:"token"`
+		}
+		Expect(json.Unmarshal([]byte(out), &resp)).To(Succeed())
+		kubectl("wait", "staticpage/product-42", "--for=jsonpath={.status.lastHandledRevalidate}="+resp.Token, "--timeout=60s")
+
+		By("replaying it to the other replica")
+		code, out = signedCall(b.api, "e2e-hmac", body, ts)
+		Expect(code).To(Equal(http.StatusUnauthorized), out)
+		Expect(out).To(ContainSubstring("signature already used"))
+
+		By("replaying it to the first replica after a restart")
+		a.restart(30 * time.Second)
+		code, out = signedCall(a.api, "e2e-hmac", body, ts)
+		Expect(code).To(Equal(http.StatusUnauthorized), out)
+
+		By("re-rendering nothing for the replays")
+		Consistently(func() string {
+			return kubectl("get", "staticpage", "product-42", "-o", "jsonpath={.metadata.annotations.isr-operator\\.io/revalidate}")
+		}).WithTimeout(3 * time.Second).Should(Equal(resp.Token))
+	})
+
+	It("after SIGTERM, turns not ready at once, serves new connections for the delay, and finishes a slow download", func() {
+		body := bigBody(6 << 20)
+		origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, body)
+		}))
+		DeferCleanup(origin.Close)
+		manifest := fmt.Sprintf("apiVersion: pages.isr-operator.io/v1alpha1\nkind: StaticPage\nmetadata: {name: big}\nspec:\n  route: /big\n  origin: {url: %q}\n", origin.URL+"/big")
+		out, err := runEnv(adminKube, []byte(manifest), kubectlBin, "apply", "-f", "-")
+		Expect(err).NotTo(HaveOccurred(), out)
+		kubectl("wait", "--for=condition=Ready", "staticpage/big", "--timeout=60s")
+
+		const delay, grace = 2 * time.Second, 10 * time.Second
+		s := startServer("server-shutdown", serverKube, serverArgs, "--shutdown-delay="+delay.String(), "--shutdown-grace-period="+grace.String())
+		Eventually(func() int { c, _, _ := page(s.url + "/big"); return c }).Should(Equal(http.StatusOK))
+
+		By("starting a slow download of 6 MiB")
+		req, err := http.NewRequest(http.MethodGet, s.url+"/big", nil)
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err := slowClient().Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = resp.Body.Close() }()
+		got := make([]byte, 0, len(body))
+		chunk := make([]byte, 32<<10)
+		n, err := io.ReadFull(resp.Body, chunk)
+		Expect(err).NotTo(HaveOccurred())
+		got = append(got, chunk[:n]...)
+
+		signalled := time.Now()
+		s.terminate()
+		downloaded := make(chan error, 1)
+		go func() {
+			for {
+				n, err := resp.Body.Read(chunk)
+				got = append(got, chunk[:n]...)
+				if err != nil {
+					if err == io.EOF {
+						err = nil
+					}
+					downloaded <- err
+					return
+				}
+				time.Sleep(25 * time.Millisecond)
+			}
+		}()
+
+		By("failing /readyz within a second")
+		Eventually(s.ready).WithTimeout(time.Second).WithPolling(50 * time.Millisecond).Should(BeFalse())
+
+		By("serving new connections during the delay, asking them to close")
+		fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		for time.Since(signalled) < delay-500*time.Millisecond {
+			r, err := fresh.Get(s.url + "/products/42")
+			Expect(err).NotTo(HaveOccurred())
+			_, _ = io.Copy(io.Discard, r.Body)
+			_ = r.Body.Close()
+			Expect(r.StatusCode).To(Equal(http.StatusOK))
+			Expect(r.Close).To(BeTrue(), "a response during the delay carries Connection: close")
+			time.Sleep(200 * time.Millisecond)
+		}
+
+		By("finishing the download that was in flight")
+		Eventually(downloaded).WithTimeout(delay + grace).Should(Receive(BeNil()))
+		Expect(len(got)).To(Equal(len(body)))
+		Expect(string(got) == body).To(BeTrue(), "the body arrived whole")
+		took := time.Since(signalled)
+		report("slow download: 6 MiB finished %s after SIGTERM (delay %s, grace %s)", took.Round(time.Millisecond), delay, grace)
+
+		By("exiting within delay + grace")
+		Eventually(s.exited).WithTimeout(delay + grace + 2*time.Second).Should(BeTrue())
+		report("server exited %s after SIGTERM", time.Since(signalled).Round(time.Millisecond))
+	})
+
+	It("restarts two servers in turn behind a balancer under steady load with no failed request", func() {
+		a := startServer("server-roll-a", serverKube, serverArgs, "--shutdown-delay=2s", "--shutdown-grace-period=10s")
+		b := startServer("server-roll-b", serverKube, serverArgs, "--shutdown-delay=2s", "--shutdown-grace-period=10s")
+		for _, s := range []*serverProc{a, b} {
+			Eventually(func() int { c, _, _ := page(s.url + "/products/42"); return c }).Should(Equal(http.StatusOK))
+		}
+		lb := newBalancer(a, b)
+		l := startLoad(lb.url, "/products/42", 4)
+		time.Sleep(time.Second)
+		a.restart(20 * time.Second)
+		Eventually(func() bool { return lb.ready[0].Load() }).Should(BeTrue())
+		b.restart(20 * time.Second)
+		Eventually(func() bool { return lb.ready[1].Load() }).Should(BeTrue())
+		time.Sleep(time.Second)
+		l.end()
+		report("rolling restart of 2 servers: %d requests, %d failed, longest %s",
+			l.requests.Load(), l.failures.Load(), time.Duration(l.longest.Load()).Round(time.Millisecond))
+		Expect(l.requests.Load()).To(BeNumerically(">", 100))
+		Expect(l.failures.Load()).To(BeZero())
+		Expect(lb.failed.Load()).To(BeZero())
+	})
 
 	It("answers 404 once a page is deleted", func() {
 		kubectl("delete", "staticpage", "home")
