@@ -39,21 +39,27 @@ type Origin struct {
 
 // StaticPageSpec declares one route and how it is kept up to date.
 type StaticPageSpec struct {
-	// Route is the path the page is served at: absolute, no query or fragment,
-	// no '.' or '..' segments.
+	// Route is the path the page is served at, decoded (/café, not
+	// /caf%C3%A9): absolute, no query or fragment, no '.', '..' or empty
+	// segments, no percent-encoded characters.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="route must be an absolute path starting with '/'"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="route must not contain a query ('?') or fragment ('#')"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.]?(/|$)')",message="route must not contain '.' or '..' segments"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\\\s\\\\x00-\\\\x1f\\\\x7f]')",message="route must not contain whitespace or control characters"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="route must not contain empty segments ('//')"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('%[0-9a-fA-F]{2}')",message="route must not contain percent-encoded characters such as '%2e': write the decoded path"
 	Route string `json:"route"`
 
-	// Host limits the page to requests for this host name (lowercase, an
-	// optional :port); empty serves the route for any host.
+	// Host limits the page to requests for this host name (lowercase, at most
+	// 253 characters, an optional :port from 1 to 65535); empty serves the
+	// route for any host.
 	// +optional
 	// +kubebuilder:validation:MaxLength=260
 	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]{254,}')",message="host name must be at most 253 characters long"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]*:[0-9]{1,5}$') || (int(self.substring(self.indexOf(':') + 1)) >= 1 && int(self.substring(self.indexOf(':') + 1)) <= 65535)",message="host port must be a number from 1 to 65535"
 	Host string `json:"host,omitempty"`
 
 	// Origin is where the page is rendered from.
