@@ -112,7 +112,7 @@ func checkBindings(t *testing.T, ms manifests, managerSA, serverSA string) {
 			role := b.str("roleRef", "name")
 			var want string
 			switch {
-			case strings.HasSuffix(role, "-server"), strings.HasSuffix(role, "-revalidate-api"), strings.HasSuffix(role, "-server-signatures"):
+			case strings.HasSuffix(role, "-server"), strings.HasSuffix(role, "-revalidate-api"), strings.HasSuffix(role, "-server-own-namespace"):
 				want = serverSA
 			case strings.HasSuffix(role, "-manager"), strings.HasSuffix(role, "-leader-election"):
 				want = managerSA
@@ -138,20 +138,22 @@ func TestEachServiceAccountGetsOnlyItsRoles(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ms := render(t, "server.mode="+mode, "revalidateAPI.enabled=true", "revalidateAPI.existingSecret=cms")
 			checkBindings(t, ms, fullname+"-manager", fullname+"-server")
-			role := ms.get(t, "Role", fullname+"-server-signatures")
+			role := ms.get(t, "Role", fullname+"-server-own-namespace")
 			if ns := role.str("metadata", "namespace"); ns != namespace {
 				t.Errorf("signature Role in namespace %q, want the release namespace", ns)
 			}
 			rules := role.list("rules")
 			if len(rules) != 1 || !reflect.DeepEqual(at(rules[0], "resources"), []any{"leases"}) ||
 				!reflect.DeepEqual(at(rules[0], "apiGroups"), []any{"coordination.k8s.io"}) ||
-				!reflect.DeepEqual(at(rules[0], "verbs"), []any{"create", "list", "delete"}) {
+				!reflect.DeepEqual(at(rules[0], "verbs"), []any{"create", "delete", "list"}) {
 				t.Errorf("signature Role rules = %v, want create, list, delete on coordination.k8s.io leases", rules)
 			}
 		})
 	}
-	if r := render(t).find("Role", fullname+"-server-signatures"); r != nil {
-		t.Error("the signature Role is rendered without the revalidate API")
+	for _, r := range render(t, "watchNamespaces={shop,blog}").all("Role") {
+		if ns := r.str("metadata", "namespace"); r.str("metadata", "name") == fullname+"-server-own-namespace" && ns != namespace {
+			t.Errorf("the signature Role is in namespace %s, want only the release namespace", ns)
+		}
 	}
 }
 
