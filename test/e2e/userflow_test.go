@@ -101,6 +101,9 @@ var _ = Describe("the chart", func() {
 			Expect(err).NotTo(HaveOccurred(), o)
 		},
 		Entry("defaults", nil),
+		Entry("server as a sidecar on its own token", nil, "--set", "server.mode=sidecar", "--set", "manager.replicas=2"),
+		Entry("no admission policies, no disruption budget, no spreading", nil, "--set", "admissionPolicies.enabled=false",
+			"--set", "server.podDisruptionBudget.enabled=false", "--set", "server.topologySpreadConstraints=null"),
 		Entry("server as its own Deployment with HPA and PDB", nil,
 			"--set", "server.mode=deployment", "--set", "server.replicas=3",
 			"--set", "server.autoscaling.enabled=true", "--set", "server.podDisruptionBudget.enabled=true"),
@@ -141,7 +144,7 @@ var _ = Describe("a user's day", Ordered, func() {
 		// The test's origin listens on loopback, which the origin guard
 		// refuses unless allowed, as a user with a same-pod origin would.
 		helm("install", release, chart, "-n", namespace, "--create-namespace",
-			"--set", "server.mode=deployment", "--set", "crds.keep=true",
+			"--set", "crds.keep=true",
 			"--set", "manager.allowOrigins={127.0.0.1}",
 			"--set", "revalidateAPI.enabled=true", "--set", "revalidateAPI.existingSecret=cms-webhook")
 		kubectl("create", "secret", "generic", "cms-webhook", "-n", namespace, "--from-literal=token=e2e-token")
@@ -159,7 +162,7 @@ var _ = Describe("a user's day", Ordered, func() {
 
 		// Later flags win: only addresses change, to fit beside each other here.
 		managerProbe := freePort()
-		startEnv("manager", []string{"KUBECONFIG=" + managerKube}, filepath.Join(workDir, "manager"),
+		startEnv("manager", []string{"KUBECONFIG=" + managerKube, "POD_NAMESPACE=" + namespace}, filepath.Join(workDir, "manager"),
 			append(managerArgs, "--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", managerProbe))...)
 		Eventually(func() int {
 			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", managerProbe))
@@ -169,7 +172,7 @@ var _ = Describe("a user's day", Ordered, func() {
 		serverURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		probe := freePort()
 		apiURL = fmt.Sprintf("http://127.0.0.1:%d/revalidate", freePort())
-		startEnv("server", []string{"KUBECONFIG=" + serverKube}, filepath.Join(workDir, "server"),
+		startEnv("server", []string{"KUBECONFIG=" + serverKube, "POD_NAMESPACE=" + namespace}, filepath.Join(workDir, "server"),
 			append(serverArgs, fmt.Sprintf("--listen-address=127.0.0.1:%d", port),
 				"--revalidate-bind-address="+strings.TrimSuffix(strings.TrimPrefix(apiURL, "http://"), "/revalidate"),
 				"--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))...)
@@ -194,6 +197,10 @@ var _ = Describe("a user's day", Ordered, func() {
 		out, _ = run(kubectlBin, "auth", "can-i", "delete", "staticpages", as, "-n", "default")
 		Expect(strings.TrimSpace(out)).To(Equal("no"), "the manager never deletes StaticPages")
 	})
+
+	// Before the samples, so that everything the binaries write from here
+	// on goes through the policies.
+	admissionPolicySpecs()
 
 	It("serves the samples once they are Ready", func() {
 		o, err := runEnv(adminKube, samples(), kubectlBin, "apply", "-f", "-")
@@ -407,9 +414,9 @@ var _ = Describe("a user's day", Ordered, func() {
 		Expect(kubectl("get", "crd", "staticpages.pages.isr-operator.io", "-o", "jsonpath={.metadata.annotations.helm\\.sh/resource-policy}")).To(Equal("keep"))
 
 		helm("uninstall", release, "-n", namespace, "--wait")
-		out := kubectl("get", "deployments,services,serviceaccounts,roles,rolebindings", "-n", namespace, "-l", "app.kubernetes.io/instance="+release, "-o", "name")
+		out := kubectl("get", "deployments,services,serviceaccounts,roles,rolebindings,poddisruptionbudgets", "-n", namespace, "-l", "app.kubernetes.io/instance="+release, "-o", "name")
 		Expect(strings.TrimSpace(out)).To(BeEmpty())
-		out = kubectl("get", "clusterroles,clusterrolebindings", "-l", "app.kubernetes.io/instance="+release, "-o", "name")
+		out = kubectl("get", "clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings", "-l", "app.kubernetes.io/instance="+release, "-o", "name")
 		Expect(strings.TrimSpace(out)).To(BeEmpty())
 		kubectl("get", "crd", "staticpages.pages.isr-operator.io")
 		Expect(kubectl("get", "staticpages", "-o", "name")).To(ContainSubstring("product-42"), "pages survive an uninstall that keeps the CRD")

@@ -56,13 +56,86 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* The server's own ServiceAccount, in both modes: a sidecar authenticates as it too, with its token Secret. */}}
 {{- define "isr-operator.serverServiceAccount" -}}
-{{- if eq .Values.server.mode "sidecar" }}
-{{- include "isr-operator.managerServiceAccount" . }}
-{{- else if .Values.server.serviceAccount.create }}
-{{- default (printf "%s-server" (include "isr-operator.fullname" .)) .Values.server.serviceAccount.name }}
+{{- $name := "" }}
+{{- if .Values.server.serviceAccount.create }}
+{{- $name = default (printf "%s-server" (include "isr-operator.fullname" .)) .Values.server.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.server.serviceAccount.name }}
+{{- $name = default "default" .Values.server.serviceAccount.name }}
+{{- end }}
+{{- if eq $name (include "isr-operator.managerServiceAccount" .) }}
+{{- fail (printf "the server and the manager must not share the ServiceAccount %q: the server faces the internet and gets a smaller identity; set server.serviceAccount.name and manager.serviceAccount.name apart" $name) }}
+{{- end }}
+{{- $name }}
+{{- end }}
+
+{{/* Usernames the API server gives the two ServiceAccounts, which the admission policies are keyed on. */}}
+{{- define "isr-operator.managerUsername" -}}
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "isr-operator.managerServiceAccount" . }}
+{{- end }}
+
+{{- define "isr-operator.serverUsername" -}}
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "isr-operator.serverServiceAccount" . }}
+{{- end }}
+
+{{/* The Secret holding the server ServiceAccount's token, for the server container in sidecar mode. */}}
+{{- define "isr-operator.serverTokenSecret" -}}
+{{- printf "%s-server-token" (include "isr-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Seconds in a Go duration such as "5s", "1m30s" or "250ms", as a float. */}}
+{{- define "isr-operator.seconds" -}}
+{{- $units := dict "ns" 0.000000001 "us" 0.000001 "µs" 0.000001 "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 }}
+{{- $total := 0.0 }}
+{{- range $part := regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" . -1 }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $part }}
+{{- $total = addf $total (mulf ($number | float64) (get $units (trimPrefix $number $part))) }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/*
+terminationGracePeriodSeconds of a pod running the server: at SIGTERM it
+stays up for server.shutdownDelay, then lets requests finish for up to
+server.shutdownGracePeriod; 5 more seconds let it exit before the kubelet
+kills it.
+*/}}
+{{- define "isr-operator.serverTerminationGracePeriod" -}}
+{{- $delay := include "isr-operator.seconds" .Values.server.shutdownDelay | float64 }}
+{{- $grace := include "isr-operator.seconds" .Values.server.shutdownGracePeriod | float64 }}
+{{- add (addf $delay $grace | ceil | int) 5 }}
+{{- end }}
+
+{{/*
+Scheduling of the pods that serve pages (the server's, or the manager's in
+sidecar mode): rolling updates that start a new pod before stopping an old
+one, and the topology spread constraints, each given the pods' selector
+unless it has its own. Call with (dict "ctx" $ "component" "server").
+*/}}
+{{- define "isr-operator.servingStrategy" -}}
+strategy:
+  type: RollingUpdate
+  rollingUpdate:
+    maxSurge: 25%
+    maxUnavailable: 0
+{{- end }}
+
+{{- define "isr-operator.servingSpread" -}}
+{{- $constraints := list }}
+{{- range .ctx.Values.server.topologySpreadConstraints }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "labelSelector") }}
+{{- $_ := set $c "labelSelector" (dict "matchLabels" (include "isr-operator.selectorLabels" (dict "ctx" $.ctx "component" $.component) | fromYaml)) }}
+{{- if not (hasKey $c "matchLabelKeys") }}
+{{- $_ := set $c "matchLabelKeys" (list "pod-template-hash") }}
+{{- end }}
+{{- end }}
+{{- $constraints = append $constraints $c }}
+{{- end }}
+{{- with $constraints -}}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
 
@@ -142,6 +215,7 @@ app.kubernetes.io/component: {{ .component }}
     - --stale-while-revalidate={{ .Values.server.staleWhileRevalidate }}
     - --stale-if-error={{ .Values.server.staleIfError }}
     - --on-demand-max-age={{ .Values.server.onDemandMaxAge }}
+    - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
@@ -180,13 +254,26 @@ app.kubernetes.io/component: {{ .component }}
       path: /healthz
       port: server-healthz
     periodSeconds: 20
+  {{- /* Fails at once on SIGTERM while the listener keeps serving for shutdownDelay. */}}
   readinessProbe:
     httpGet:
       path: /readyz
       port: server-healthz
-    periodSeconds: 5
+    periodSeconds: 2
+    failureThreshold: 2
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
   resources:
     {{- toYaml .Values.server.resources | nindent 4 }}
+  {{- if eq .Values.server.mode "sidecar" }}
+  {{- /*
+  Over the pod's token path, in this container only: the server
+  authenticates as its own ServiceAccount, and the manager's token, which
+  the API server mounts into the other container, is not here.
+  */}}
+  volumeMounts:
+    - name: server-token
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+  {{- end }}
 {{- end }}

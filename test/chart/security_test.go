@@ -1,0 +1,277 @@
+package chart
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// tokenPath is where Kubernetes clients read a pod's ServiceAccount token.
+const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+func TestDeploymentModeIsTheDefault(t *testing.T) {
+	ms := render(t)
+	server := ms.get(t, "Deployment", fullname+"-server")
+	if sa := server.podSpec().str("serviceAccountName"); sa != fullname+"-server" {
+		t.Errorf("server pods run as %q, want their own ServiceAccount %s-server", sa, fullname)
+	}
+	if r := server.at("spec", "replicas"); r != 2 {
+		t.Errorf("server replicas = %v, want 2", r)
+	}
+	manager := ms.get(t, "Deployment", fullname+"-manager")
+	if got := manager.podSpec().containerNames(); !slices.Equal(got, []string{"manager"}) {
+		t.Errorf("manager pod containers = %v, want the manager alone", got)
+	}
+	if s := ms.all("Secret"); len(s) != 0 {
+		t.Errorf("deployment mode needs no token Secret, got %v", s)
+	}
+	ms.get(t, "ServiceAccount", fullname+"-server")
+	ms.get(t, "ServiceAccount", fullname+"-manager")
+}
+
+func TestSidecarAuthenticatesAsTheServerServiceAccount(t *testing.T) {
+	ms := render(t, "server.mode=sidecar")
+	if d := ms.find("Deployment", fullname+"-server"); d != nil {
+		t.Fatal("sidecar mode renders a server Deployment")
+	}
+	pod := ms.get(t, "Deployment", fullname+"-manager").podSpec()
+	if got := pod.containerNames(); !slices.Equal(got, []string{"manager", "server"}) {
+		t.Fatalf("manager pod containers = %v, want manager and server", got)
+	}
+	if sa := pod.str("serviceAccountName"); sa != fullname+"-manager" {
+		t.Errorf("the pod runs as %q, want the manager's ServiceAccount (the manager container's token)", sa)
+	}
+	if v, ok := pod["automountServiceAccountToken"]; ok && v != true {
+		t.Errorf("automountServiceAccountToken = %v: the manager container needs its token", v)
+	}
+
+	tokenVolume := func(c object) (volume string) {
+		for _, m := range c.list("volumeMounts") {
+			if at(m, "mountPath") == tokenPath {
+				if at(m, "readOnly") != true {
+					t.Errorf("container %s mounts %s writable", c.str("name"), tokenPath)
+				}
+				return at(m, "name").(string)
+			}
+		}
+		return ""
+	}
+	if v := tokenVolume(pod.container("manager")); v != "" {
+		t.Errorf("the manager container mounts volume %q over its token; the API server's projected token must stay", v)
+	}
+	volume := tokenVolume(pod.container("server"))
+	if volume == "" {
+		t.Fatalf("the server container mounts nothing at %s, so the API server mounts the manager's token there", tokenPath)
+	}
+	var secretName string
+	for _, v := range pod.list("volumes") {
+		if at(v, "name") == volume {
+			secretName, _ = at(v, "secret", "secretName").(string)
+			var keys []string
+			for _, it := range at(v, "secret", "items").([]any) {
+				keys = append(keys, at(it, "key").(string))
+			}
+			if !slices.Equal(keys, []string{"token", "ca.crt", "namespace"}) {
+				t.Errorf("token volume keys = %v, want token, ca.crt, namespace (listed, so the pod waits for the token controller)", keys)
+			}
+		}
+		if _, projected := at(v, "projected").(map[string]any); projected {
+			t.Errorf("volume %v is projected: a pod can only project its own ServiceAccount's token", at(v, "name"))
+		}
+	}
+	if secretName != fullname+"-server-token" {
+		t.Fatalf("the server's token volume is Secret %q, want %s-server-token", secretName, fullname)
+	}
+	secret := ms.get(t, "Secret", secretName)
+	if typ := secret.str("type"); typ != "kubernetes.io/service-account-token" {
+		t.Errorf("Secret %s has type %q", secretName, typ)
+	}
+	if sa := secret.str("metadata", "annotations", "kubernetes.io/service-account.name"); sa != fullname+"-server" {
+		t.Errorf("the token Secret is for ServiceAccount %q, want %s-server", sa, fullname)
+	}
+	if _, hasData := secret["data"]; hasData {
+		t.Error("the token Secret carries data; the token controller fills it")
+	}
+	ms.get(t, "ServiceAccount", fullname+"-server")
+	checkBindings(t, ms, fullname+"-manager", fullname+"-server")
+}
+
+// checkBindings proves that every role the chart binds for the server goes
+// to the server's ServiceAccount, and the manager's to the manager's.
+func checkBindings(t *testing.T, ms manifests, managerSA, serverSA string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, kind := range []string{"ClusterRoleBinding", "RoleBinding"} {
+		for _, b := range ms.all(kind) {
+			role := b.str("roleRef", "name")
+			var want string
+			switch {
+			case strings.HasSuffix(role, "-server"), strings.HasSuffix(role, "-revalidate-api"), strings.HasSuffix(role, "-server-own-namespace"):
+				want = serverSA
+			case strings.HasSuffix(role, "-manager"), strings.HasSuffix(role, "-leader-election"):
+				want = managerSA
+			default:
+				t.Errorf("%s %s binds an unknown role %s", kind, b.str("metadata", "name"), role)
+				continue
+			}
+			seen[want] = true
+			for _, s := range b.list("subjects") {
+				if got := at(s, "name"); got != want {
+					t.Errorf("%s %s grants %s to %v, want only %s", kind, b.str("metadata", "name"), role, got, want)
+				}
+			}
+		}
+	}
+	if !seen[managerSA] || !seen[serverSA] {
+		t.Errorf("bindings found for %v, want both %s and %s", seen, managerSA, serverSA)
+	}
+}
+
+func TestEachServiceAccountGetsOnlyItsRoles(t *testing.T) {
+	for _, mode := range []string{"deployment", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			ms := render(t, "server.mode="+mode, "revalidateAPI.enabled=true", "revalidateAPI.existingSecret=cms")
+			checkBindings(t, ms, fullname+"-manager", fullname+"-server")
+			role := ms.get(t, "Role", fullname+"-server-own-namespace")
+			if ns := role.str("metadata", "namespace"); ns != namespace {
+				t.Errorf("signature Role in namespace %q, want the release namespace", ns)
+			}
+			rules := role.list("rules")
+			if len(rules) != 1 || !reflect.DeepEqual(at(rules[0], "resources"), []any{"leases"}) ||
+				!reflect.DeepEqual(at(rules[0], "apiGroups"), []any{"coordination.k8s.io"}) ||
+				!reflect.DeepEqual(at(rules[0], "verbs"), []any{"create", "delete", "list"}) {
+				t.Errorf("signature Role rules = %v, want create, list, delete on coordination.k8s.io leases", rules)
+			}
+		})
+	}
+	for _, r := range render(t, "watchNamespaces={shop,blog}").all("Role") {
+		if ns := r.str("metadata", "namespace"); r.str("metadata", "name") == fullname+"-server-own-namespace" && ns != namespace {
+			t.Errorf("the signature Role is in namespace %s, want only the release namespace", ns)
+		}
+	}
+}
+
+func TestServerAndManagerMustNotShareAServiceAccount(t *testing.T) {
+	for _, sets := range [][]string{
+		{"server.serviceAccount.name=shared", "manager.serviceAccount.name=shared"},
+		{"server.mode=sidecar", "server.serviceAccount.create=false", "manager.serviceAccount.create=false"},
+	} {
+		out, err := helmTemplate(t, namespace, sets...)
+		if err == nil {
+			t.Errorf("%v renders; want a refusal", sets)
+			continue
+		}
+		if !strings.Contains(out, "must not share the ServiceAccount") {
+			t.Errorf("%v: the error does not say why:\n%s", sets, out)
+		}
+	}
+}
+
+// policyNames are the admission policies config/admission declares, named
+// after the release in the chart.
+var policyNames = []string{"server-staticpages", "server-leases", "manager-configmaps"}
+
+func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		ns              string
+		sets            []string
+		manager, server string
+	}{
+		{"deployment mode", namespace, nil, fullname + "-manager", fullname + "-server"},
+		{"sidecar mode", namespace, []string{"server.mode=sidecar"}, fullname + "-manager", fullname + "-server"},
+		{"another namespace and names", "web", []string{"server.mode=sidecar", "manager.serviceAccount.name=renderer", "server.serviceAccount.name=frontend"}, "renderer", "frontend"},
+		{"existing ServiceAccounts", "web", []string{"manager.serviceAccount.create=false", "manager.serviceAccount.name=renderer", "server.serviceAccount.create=false", "server.serviceAccount.name=frontend"}, "renderer", "frontend"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := renderIn(t, tc.ns, tc.sets...)
+			want := map[string]string{
+				"server-staticpages": "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"server-leases":      "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"manager-configmaps": "system:serviceaccount:" + tc.ns + ":" + tc.manager,
+			}
+			if n := len(ms.all("ValidatingAdmissionPolicy")); n != len(policyNames) {
+				t.Errorf("%d policies rendered, want %d", n, len(policyNames))
+			}
+			for _, name := range policyNames {
+				policy := ms.get(t, "ValidatingAdmissionPolicy", fullname+"-"+name)
+				if v := policy.str("apiVersion"); v != "admissionregistration.k8s.io/v1" {
+					t.Errorf("%s: apiVersion %s", name, v)
+				}
+				conds := policy.list("spec", "matchConditions")
+				if len(conds) != 1 {
+					t.Fatalf("%s: matchConditions %v, want one, on the username", name, conds)
+				}
+				expr := at(conds[0], "expression").(string)
+				if wantExpr := "request.userInfo.username == '" + want[name] + "'"; expr != wantExpr {
+					t.Errorf("%s matches %q, want %q", name, expr, wantExpr)
+				}
+				binding := ms.get(t, "ValidatingAdmissionPolicyBinding", fullname+"-"+name)
+				if p := binding.str("spec", "policyName"); p != fullname+"-"+name {
+					t.Errorf("binding %s binds policy %q", name, p)
+				}
+				if a := binding.list("spec", "validationActions"); !reflect.DeepEqual(a, []any{"Deny"}) {
+					t.Errorf("binding %s validationActions = %v, want [Deny]", name, a)
+				}
+				if l := policy.str("metadata", "labels", "app.kubernetes.io/instance"); l != release {
+					t.Errorf("%s has no release label, so helm uninstall and selectors miss it", name)
+				}
+			}
+		})
+	}
+}
+
+func TestAdmissionPoliciesCanBeLeftOut(t *testing.T) {
+	for _, mode := range []string{"deployment", "sidecar"} {
+		ms := render(t, "server.mode="+mode, "admissionPolicies.enabled=false")
+		if n := len(ms.all("ValidatingAdmissionPolicy")) + len(ms.all("ValidatingAdmissionPolicyBinding")); n != 0 {
+			t.Errorf("%s mode with admissionPolicies.enabled=false renders %d policies and bindings", mode, n)
+		}
+	}
+}
+
+// The chart's policies are config/admission's, with the release's names: the
+// CEL has one source.
+func TestAdmissionPoliciesAreConfigAdmission(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "config", "admission", "policies.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.NewReplacer(
+		"system:serviceaccount:isr-system:isr-operator-server", "system:serviceaccount:"+namespace+":"+fullname+"-server",
+		"system:serviceaccount:isr-system:isr-operator-manager", "system:serviceaccount:"+namespace+":"+fullname+"-manager",
+	).Replace(string(b))
+	rendered := render(t)
+	n := 0
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(src, -1) {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m == nil {
+			continue
+		}
+		want := object(m)
+		n++
+		name := fullname + strings.TrimPrefix(want.str("metadata", "name"), "isr-operator")
+		got := rendered.get(t, want.str("kind"), name)
+		wantSpec := want.at("spec").(map[string]any)
+		if p, ok := wantSpec["policyName"].(string); ok {
+			wantSpec["policyName"] = fullname + strings.TrimPrefix(p, "isr-operator")
+		}
+		if !reflect.DeepEqual(got.at("spec"), any(wantSpec)) {
+			g, _ := yaml.Marshal(got.at("spec"))
+			w, _ := yaml.Marshal(wantSpec)
+			t.Errorf("%s %s differs from config/admission (run make manifests):\n--- chart\n%s\n--- config/admission\n%s", want.str("kind"), name, g, w)
+		}
+	}
+	if n != 2*len(policyNames) {
+		t.Errorf("config/admission has %d objects, want %d policies and their bindings", n, 2*len(policyNames))
+	}
+}

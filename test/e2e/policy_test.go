@@ -1,0 +1,108 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// policyNamespace holds the objects the policy specs write, apart from the
+// samples.
+const policyNamespace = "policy-check"
+
+// asServiceAccount is kubectl's impersonation of a ServiceAccount of the
+// release namespace, with the groups its token would carry.
+func asServiceAccount(sa string) []string {
+	return []string{
+		"--as=system:serviceaccount:" + namespace + ":" + sa,
+		"--as-group=system:serviceaccounts", "--as-group=system:serviceaccounts:" + namespace,
+		"--as-group=system:authenticated",
+	}
+}
+
+// kubectlAs runs kubectl as the ServiceAccount sa and returns its output and
+// error.
+func kubectlAs(sa string, args ...string) (string, error) {
+	return run(kubectlBin, append(asServiceAccount(sa), args...)...)
+}
+
+// admissionPolicySpecs proves, on the installed release, that the chart's
+// ValidatingAdmissionPolicies name the chart's own ServiceAccounts: the
+// server may set the revalidate annotation of a StaticPage and nothing else,
+// and the manager may write page ConfigMaps only. It runs inside the
+// ordered user flow, after the install.
+func admissionPolicySpecs() {
+	Describe("the chart's admission policies", func() {
+		var serverSA, managerSA string
+
+		BeforeAll(func() {
+			serverSA, _ = workload("server")
+			managerSA, _ = workload("manager")
+			_, _ = run(kubectlBin, "create", "namespace", policyNamespace)
+			page := fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
+kind: StaticPage
+metadata: {name: guarded, namespace: %s, annotations: {team: web}}
+spec:
+  route: /guarded
+  origin: {url: "%s/"}
+  suspend: true
+`, policyNamespace, originURL)
+			out, err := runEnv(adminKube, []byte(page), kubectlBin, "apply", "-f", "-")
+			Expect(err).NotTo(HaveOccurred(), out)
+		})
+
+		AfterAll(func() {
+			_, _ = run(kubectlBin, "delete", "staticpage", "guarded", "-n", policyNamespace, "--ignore-not-found")
+		})
+
+		It("lets the server set only the revalidate annotation of a StaticPage", func() {
+			n := 0
+			Eventually(func() string {
+				n++
+				patch := fmt.Sprintf(`{"spec":{"origin":{"url":"http://attacker.example/%d"}}}`, n)
+				out, _ := kubectlAs(serverSA, "patch", "staticpage", "guarded", "-n", policyNamespace, "--type=merge", "-p", patch)
+				return out
+			}).Should(ContainSubstring("may not change the spec of StaticPage " + policyNamespace + "/guarded"))
+			Expect(kubectl("get", "staticpage", "guarded", "-n", policyNamespace, "-o", "jsonpath={.spec.origin.url}")).To(Equal(originURL+"/"),
+				"no spec patch got through before the policy was active")
+
+			out, err := kubectlAs(serverSA, "annotate", "staticpage", "guarded", "-n", policyNamespace, "team=attacker", "--overwrite")
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("this request changes team"))
+			out, err = kubectlAs(serverSA, "label", "staticpage", "guarded", "-n", policyNamespace, "shop=other")
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("may not change the labels"))
+
+			out, err = kubectlAs(serverSA, "annotate", "staticpage", "guarded", "-n", policyNamespace, "isr-operator.io/revalidate=e2e-policy", "--overwrite")
+			Expect(err).NotTo(HaveOccurred(), out)
+			Expect(kubectl("get", "staticpage", "guarded", "-n", policyNamespace, "-o", "jsonpath={.metadata.annotations.isr-operator\\.io/revalidate}")).To(Equal("e2e-policy"))
+		})
+
+		It("lets the server write no ConfigMap", func() {
+			out, err := kubectlAs(serverSA, "create", "configmap", "from-server", "-n", policyNamespace)
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("forbidden"))
+		})
+
+		It("lets the manager write page ConfigMaps only", func() {
+			n := 0
+			Eventually(func() string {
+				n++
+				out, _ := kubectlAs(managerSA, "create", "configmap", fmt.Sprintf("not-a-page-%d", n), "-n", policyNamespace)
+				return out
+			}).Should(ContainSubstring("may write only page ConfigMaps, labelled isr-operator.io/component=page"))
+
+			kubectl("create", "configmap", "settings", "-n", policyNamespace, "--from-literal=password=hunter2")
+			out, err := kubectlAs(managerSA, "label", "configmap", "settings", "-n", policyNamespace, "isr-operator.io/component=page")
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("is not one, so updating it is refused"))
+			out, err = kubectlAs(managerSA, "delete", "configmap", "settings", "-n", policyNamespace)
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("is not one, so deleting it is refused"))
+			kubectl("get", "configmap", "settings", "-n", policyNamespace)
+		})
+	})
+}
