@@ -59,7 +59,6 @@ FUZZTIME ?= 15s
 fuzz: ## Run each fuzz target for FUZZTIME (seed corpora in testdata/fuzz run in every `make test`).
 	go test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./internal/revalidateapi/
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/revalidateapi/
-	go test -run '^$$' -fuzz '^FuzzHostMatches$$' -fuzztime $(FUZZTIME) ./internal/server/
 	go test -run '^$$' -fuzz '^FuzzRoutePath$$' -fuzztime $(FUZZTIME) ./internal/server/
 	go test -run '^$$' -fuzz '^FuzzNormalizeHost$$' -fuzztime $(FUZZTIME) ./internal/route/
 	go test -run '^$$' -fuzz '^FuzzRequestPath$$' -fuzztime $(FUZZTIME) ./internal/route/

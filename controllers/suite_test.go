@@ -1,12 +1,11 @@
 package controllers
 
 import (
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,19 +60,8 @@ func TestControllers(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		// Running `go test` by hand after `make tools`.
-		Expect(os.Setenv("KUBEBUILDER_ASSETS", filepath.Join("..", "bin", "k8s"))).To(Succeed())
-	}
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-
-	k8sClient, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	testEnv, cfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	for _, ns := range []string{testNamespace, restartNamespace} {
 		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())

@@ -227,7 +227,7 @@ var _ = Describe("POST /revalidate", func() {
 		got := bearer(`{"paths": ["/broken"], "wait": true, "timeout": "1s"}`).do()
 		Expect(got.code).To(Equal(http.StatusGatewayTimeout), got.raw)
 		Expect(*got.resp.Pages[0].Live).To(BeFalse())
-		Expect(got.resp.Pages[0].Reason).To(BeElementOf("OriginError", "Rendering"))
+		Expect(got.resp.Pages[0].Reason).To(BeElementOf(pagesv1alpha1.ReasonOriginError, pagesv1alpha1.LiveRendering))
 		Expect(served("x", "/broken")).To(Equal("v1 of /broken"), "the last good page stays")
 	})
 

@@ -1,6 +1,7 @@
 package revalidateapi_test
 
 import (
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -12,8 +13,6 @@ import (
 	"k8s.io/utils/ptr"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"strconv"
 	"testing"
@@ -62,18 +61,11 @@ func TestRevalidateAPI(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		Expect(os.Setenv("KUBEBUILDER_ASSETS", filepath.Join("..", "..", "bin", "k8s"))).To(Succeed())
-	}
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
+	var err error
+	var cfg *rest.Config
+	testEnv, cfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	restCfg = cfg
-	k8sClient, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
-	Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.Secret{

@@ -1,11 +1,10 @@
 package route_test
 
 import (
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/route"
@@ -110,17 +108,9 @@ func TestCRDAgreement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver")
 	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		// Running `go test` by hand after `make tools`.
-		t.Setenv("KUBEBUILDER_ASSETS", filepath.Join("..", "..", "bin", "k8s"))
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
+	env, cfg, _, err := testenv.Start()
 	if err != nil {
-		t.Fatalf("start envtest: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {

@@ -13,10 +13,10 @@ import (
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
-// FuzzRoutePath checks that a path given to the revalidate API names the
-// route a visitor requesting it is served: route.RequestPath agrees with net/http's
-// parsing of a request line, and every route a page may have is reached
-// through its escaped form, by route.RequestPath and by a real request.
+// FuzzRoutePath checks that every route a page may have is reached through
+// its escaped form, both by route.RequestPath (what the revalidate API
+// decodes a path with; its agreement with net/http is route's own fuzz
+// target) and by a real request to the handler.
 func FuzzRoutePath(f *testing.F) {
 	for _, p := range []string{
 		"/", "/products/42", "/caf%C3%A9", "/café", "/a%2Fb", "//double", "/100%25", "/100%",
@@ -29,20 +29,6 @@ func FuzzRoutePath(f *testing.F) {
 	page, obj := testPage("page", "", "/", "body", 0, pagesv1alpha1.RevalidateInterval)
 	base := mustEntry(f, page, obj)
 	f.Fuzz(func(t *testing.T, p string) {
-		decoded, err := route.RequestPath(p)
-		if err == nil {
-			// What a visitor asking for p is served from, per net/http.
-			if !strings.ContainsAny(p, " \r\n") {
-				req, rerr := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + p + " HTTP/1.1\r\nHost: x\r\n\r\n")))
-				if rerr == nil && req.URL.Path != decoded {
-					t.Fatalf("route.RequestPath(%q) = %q, net/http routes it to %q", p, decoded, req.URL.Path)
-				}
-			}
-			if !strings.HasPrefix(decoded, "/") {
-				t.Fatalf("route.RequestPath(%q) = %q is not absolute", p, decoded)
-			}
-		}
-
 		// Any route a page may have is reached through its escaped form,
 		// both by route.RequestPath and by a real request to the handler.
 		r := "/" + strings.TrimPrefix(p, "/")

@@ -339,6 +339,8 @@ var _ = Describe("a user's day", Ordered, func() {
 		s.terminate()
 		downloaded := make(chan error, 1)
 		go func() {
+			// About 1.5 MB/s: the download outlasts the delay by seconds.
+			since := 0
 			for {
 				n, err := resp.Body.Read(chunk)
 				got = append(got, chunk[:n]...)
@@ -349,7 +351,10 @@ var _ = Describe("a user's day", Ordered, func() {
 					downloaded <- err
 					return
 				}
-				time.Sleep(25 * time.Millisecond)
+				if since += n; since >= 32<<10 {
+					since = 0
+					time.Sleep(20 * time.Millisecond)
+				}
 			}
 		}()
 

@@ -4,6 +4,7 @@
 package policy
 
 import (
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"fmt"
 	"os"
@@ -57,17 +58,9 @@ func TestPolicy(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		// Running `go test` by hand after `make tools`.
-		Expect(os.Setenv("KUBEBUILDER_ASSETS", filepath.Join("..", "..", "bin", "k8s"))).To(Succeed())
-	}
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	admin, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	var cfg *rest.Config
+	var err error
+	testEnv, cfg, admin, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	for _, ns := range []string{systemNamespace, userNamespace} {
 		Expect(admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())

@@ -1,0 +1,49 @@
+// Package testenv starts the real kube-apiserver and etcd that every envtest
+// suite runs against, with the project's CRDs installed, the same way for
+// all of them.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+)
+
+// Root is the repository root, found from this file's place in it, so
+// that suites in any package find bin/ and config/.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Start starts a control plane with the CRDs of config/crd/bases. Without
+// KUBEBUILDER_ASSETS (`go test` by hand after `make tools`) it uses bin/k8s.
+// The caller stops the returned environment.
+func Start() (*envtest.Environment, *rest.Config, client.Client, error) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		if err := os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(Root(), "bin", "k8s")); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(Root(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("starting the control plane (run 'make tools' first): %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	if err != nil {
+		_ = env.Stop()
+		return nil, nil, nil, fmt.Errorf("creating an admin client: %w", err)
+	}
+	return env, cfg, c, nil
+}
