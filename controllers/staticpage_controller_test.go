@@ -370,7 +370,9 @@ var _ = Describe("StaticPage controller", func() {
 			Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(reason)) }).Should(Succeed())
 		},
 		Entry("the origin times out", func(o *origin, p *pagesv1alpha1.StaticPage) {
-			setSpec(p, func(sp *pagesv1alpha1.StaticPage) { sp.Spec.Origin.Timeout = &metav1.Duration{Duration: 300 * time.Millisecond} })
+			setSpec(p, func(sp *pagesv1alpha1.StaticPage) {
+				sp.Spec.Origin.Timeout = &metav1.Duration{Duration: 300 * time.Millisecond}
+			})
 			o.Set(http.StatusOK, "after")
 			o.SetDelay(5 * time.Second)
 			annotate(p, "break")

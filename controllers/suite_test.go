@@ -1,9 +1,9 @@
 package controllers
 
 import (
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"fmt"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"strings"

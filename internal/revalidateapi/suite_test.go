@@ -1,13 +1,13 @@
 package revalidateapi_test
 
 import (
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"io"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"

@@ -1,10 +1,10 @@
 package route_test
 
 import (
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"slices"
 	"strings"
 	"testing"

@@ -4,9 +4,9 @@
 package policy
 
 import (
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"context"
 	"fmt"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
