@@ -6,6 +6,7 @@ BIN := $(CURDIR)/bin
 # envtest, the e2e tests and the demo find kube-apiserver, etcd and kubectl here.
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 CONTROLLER_GEN := $(BIN)/controller-gen
+GOLANGCI_LINT := $(BIN)/golangci-lint
 LDFLAGS := -X github.com/isr-operator/isr-operator/internal/version.Version=$(VERSION)
 # Extra arguments for go test, e.g. GO_TEST_FLAGS=-v.
 GO_TEST_FLAGS ?=
@@ -38,8 +39,13 @@ fmt: ## Run gofmt on the code.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: tools-golangci-lint ## Run golangci-lint (govet, staticcheck, errcheck, revive, gocritic; kube-api-linter on api/).
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: verify
-verify: manifests generate ## Fail if generated files or formatting are stale.
+verify: manifests generate ## Fail if generated files, formatting or go.mod/go.sum are stale.
+	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@git diff --exit-code -- config api charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- config api charts)" || { echo "untracked generated files:"; git status --porcelain -- config api charts; exit 1; }
@@ -84,12 +90,16 @@ demo: tools build ## Run everything locally: control plane, manager, server, dem
 ##@ Tools
 
 .PHONY: tools
-tools: ## Build kube-apiserver, etcd, kubectl, controller-gen and helm into bin/ (once per version).
+tools: ## Build kube-apiserver, etcd, kubectl, controller-gen, helm, versitygw and golangci-lint into bin/ (once per version).
 	hack/build-tools.sh
 
 .PHONY: tools-controller-gen
 tools-controller-gen:
 	@hack/build-tools.sh controller-gen
+
+.PHONY: tools-golangci-lint
+tools-golangci-lint:
+	@hack/build-tools.sh golangci-lint
 
 .PHONY: clean
 clean: ## Remove built binaries (not the pinned tools).

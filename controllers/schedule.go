@@ -32,7 +32,7 @@ type Decision struct {
 // status alone, so that a restarted controller renders exactly what is due.
 // In Interval mode the page is never looked at later than its interval.
 func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
-	if page.Spec.Suspend {
+	if page.Suspended() {
 		return Decision{}
 	}
 	if Requested(page) {

@@ -225,7 +225,7 @@ func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1al
 // recordIdle keeps observedGeneration current when a spec change needs no
 // render (such as suspending the page).
 func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	if !page.Spec.Suspend || page.Status.ObservedGeneration == page.Generation {
+	if !page.Suspended() || page.Status.ObservedGeneration == page.Generation {
 		return nil
 	}
 	base := page.DeepCopy()

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -439,7 +440,7 @@ var _ = Describe("StaticPage controller", func() {
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Suspend = true
+			got.Spec.Suspend = ptr.To(true)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
@@ -457,7 +458,7 @@ var _ = Describe("StaticPage controller", func() {
 		o.Set(http.StatusOK, "s2")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Suspend = false
+			got.Spec.Suspend = ptr.To(false)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		waitRendered(p, "s2")

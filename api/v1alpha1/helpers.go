@@ -18,3 +18,8 @@ func (p *StaticPage) Mode() RevalidateMode {
 	}
 	return p.Spec.RevalidateMode
 }
+
+// Suspended reports whether spec.suspend is set to true.
+func (p *StaticPage) Suspended() bool {
+	return p.Spec.Suspend != nil && *p.Spec.Suspend
+}

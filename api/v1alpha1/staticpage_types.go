@@ -22,13 +22,14 @@ const (
 
 // Origin is where a page is rendered from.
 type Origin struct {
-	// URL is fetched with GET to render the page; http or https only.
+	// url is fetched with GET to render the page; http or https only.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="origin.url must be an absolute http:// or https:// URL with a host"
-	URL string `json:"url"`
+	URL string `json:"url,omitempty"`
 
-	// Timeout bounds one fetch of the origin, body included; unset uses the
+	// timeout bounds one fetch of the origin, body included; unset uses the
 	// controller's --default-origin-timeout.
 	// +optional
 	// +kubebuilder:validation:Type=string
@@ -39,9 +40,10 @@ type Origin struct {
 
 // StaticPageSpec declares one route and how it is kept up to date.
 type StaticPageSpec struct {
-	// Route is the path the page is served at, decoded (/café, not
+	// route is the path the page is served at, decoded (/café, not
 	// /caf%C3%A9): absolute, no query or fragment, no '.', '..' or empty
 	// segments, no percent-encoded characters.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="route must be an absolute path starting with '/'"
@@ -50,22 +52,24 @@ type StaticPageSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.matches('[\\\\s\\\\x00-\\\\x1f\\\\x7f]')",message="route must not contain whitespace or control characters"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="route must not contain empty segments ('//')"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('%[0-9a-fA-F]{2}')",message="route must not contain percent-encoded characters such as '%2e': write the decoded path"
-	Route string `json:"route"`
+	Route string `json:"route,omitempty"`
 
-	// Host limits the page to requests for this host name (lowercase, at most
-	// 253 characters, an optional :port from 1 to 65535); empty serves the
+	// host limits the page to requests for this host name (lowercase, at most
+	// 253 characters, an optional :port from 1 to 65535); unset serves the
 	// route for any host.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=260
 	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]{254,}')",message="host name must be at most 253 characters long"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]*:[0-9]{1,5}$') || (int(self.substring(self.indexOf(':') + 1)) >= 1 && int(self.substring(self.indexOf(':') + 1)) <= 65535)",message="host port must be a number from 1 to 65535"
 	Host string `json:"host,omitempty"`
 
-	// Origin is where the page is rendered from.
-	Origin Origin `json:"origin"`
+	// origin is where the page is rendered from.
+	// +required
+	Origin Origin `json:"origin,omitzero"`
 
-	// Revalidate is how long a rendered page stays fresh; unset means the page
+	// revalidate is how long a rendered page stays fresh; unset means the page
 	// is re-rendered only on demand (the revalidate annotation).
 	// +optional
 	// +kubebuilder:validation:Type=string
@@ -73,52 +77,63 @@ type StaticPageSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="revalidate must be a duration of at least 1s, such as 60s"
 	Revalidate *metav1.Duration `json:"revalidate,omitempty"`
 
-	// RevalidateMode chooses between re-rendering every interval and
+	// revalidateMode chooses between re-rendering every interval and
 	// re-rendering only when a stale page is requested.
 	// +optional
-	// +kubebuilder:default=Interval
+	// +default="Interval"
 	RevalidateMode RevalidateMode `json:"revalidateMode,omitempty"`
 
-	// Suspend stops all rendering of this page; the last rendered page keeps
-	// being served.
+	// suspend stops all rendering of this page when true; the last rendered
+	// page keeps being served.
 	// +optional
-	Suspend bool `json:"suspend,omitempty"`
+	Suspend *bool `json:"suspend,omitempty"`
 }
 
 // StaticPageStatus is what the controller last did with the page.
+// +kubebuilder:validation:MinProperties=1
 type StaticPageStatus struct {
-	// ObservedGeneration is the spec generation the status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// RenderedAt is when the origin last answered successfully; a page is
-	// stale once RenderedAt plus the revalidate interval has passed.
-	// +optional
-	RenderedAt *metav1.Time `json:"renderedAt,omitempty"`
-
-	// Digest is "sha256:<hex>" of the page body being served; empty when no
-	// page is served (not rendered yet, or withdrawn by the origin).
-	// +optional
-	Digest string `json:"digest,omitempty"`
-
-	// Size is the body's length in bytes, uncompressed.
-	// +optional
-	Size int64 `json:"size,omitempty"`
-
-	// ContentType is the origin's Content-Type, served with the page.
-	// +optional
-	ContentType string `json:"contentType,omitempty"`
-
-	// LastHandledRevalidate is the last revalidate annotation value acted on.
-	// +optional
-	LastHandledRevalidate string `json:"lastHandledRevalidate,omitempty"`
-
-	// Conditions hold Ready, with a reason saying why a page is not served
+	// conditions hold Ready, with a reason saying why a page is not served
 	// fresh.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// renderedAt is when the origin last answered successfully; a page is
+	// stale once renderedAt plus the revalidate interval has passed.
+	// +optional
+	RenderedAt *metav1.Time `json:"renderedAt,omitempty"`
+
+	// digest is "sha256:<hex>" of the page body being served; unset when no
+	// page is served (not rendered yet, or withdrawn by the origin).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=71
+	Digest string `json:"digest,omitempty"`
+
+	// size is the body's length in bytes, uncompressed.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Size int64 `json:"size,omitempty"`
+
+	// contentType is the origin's Content-Type, served with the page.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	ContentType string `json:"contentType,omitempty"`
+
+	// lastHandledRevalidate is the last revalidate annotation value acted on.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=262144
+	LastHandledRevalidate string `json:"lastHandledRevalidate,omitempty"`
 }
 
 // StaticPage is one route rendered from an origin and served with
@@ -135,14 +150,19 @@ type StaticPageStatus struct {
 // +kubebuilder:printcolumn:name="Last Rendered",type=date,JSONPath=`.status.renderedAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type StaticPage struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec is the desired page.
-	Spec StaticPageSpec `json:"spec"`
-	// Status is the observed state of the page.
+	// spec is the desired page.
+	// +required
+	Spec StaticPageSpec `json:"spec,omitzero"`
+
+	// status is the observed state of the page.
 	// +optional
-	Status StaticPageStatus `json:"status,omitempty"`
+	Status StaticPageStatus `json:"status,omitzero"`
 }
 
 // StaticPageList is a list of StaticPages.
@@ -150,7 +170,7 @@ type StaticPage struct {
 type StaticPageList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
-	// Items are the pages.
+	// items are the pages.
 	Items []StaticPage `json:"items"`
 }
 

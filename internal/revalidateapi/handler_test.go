@@ -188,7 +188,7 @@ var _ = Describe("POST /revalidate", func() {
 		setSuspend := func(v bool) {
 			Eventually(func() error {
 				cur := get(Default, p)
-				cur.Spec.Suspend = v
+				cur.Spec.Suspend = &v
 				return k8sClient.Update(context.Background(), cur)
 			}).Should(Succeed())
 		}
