@@ -35,8 +35,10 @@ func main() {
 		mu.Unlock()
 		log.Printf("render %s #%d (%s)", r.URL.Path, n, r.UserAgent())
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><title>%[1]s</title><h1>%[1]s</h1><p>Rendered at %[2]s (render #%[3]d).</p>\n",
-			html.EscapeString(title), time.Now().UTC().Format(time.RFC3339), n)
+		if _, err := fmt.Fprintf(w, "<!doctype html><title>%[1]s</title><h1>%[1]s</h1><p>Rendered at %[2]s (render #%[3]d).</p>\n",
+			html.EscapeString(title), time.Now().UTC().Format(time.RFC3339), n); err != nil {
+			log.Printf("render %s #%d: writing the page: %v", r.URL.Path, n, err)
+		}
 	})
 	log.Printf("demo origin on http://%s", *listen)
 	log.Fatal(http.ListenAndServe(*listen, nil))
