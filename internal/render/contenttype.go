@@ -31,10 +31,10 @@ func ParseContentTypes(list []string) (*ContentTypes, error) {
 	c := &ContentTypes{types: map[string]bool{}}
 	for _, raw := range list {
 		t := strings.ToLower(strings.TrimSpace(raw))
-		switch {
-		case t == "":
+		switch t {
+		case "":
 			continue
-		case t == "*" || t == "*/*":
+		case "*", "*/*":
 			c.any = true
 			continue
 		}

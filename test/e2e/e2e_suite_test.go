@@ -99,7 +99,7 @@ func runEnv(kubeconfig string, stdin []byte, name string, args ...string) (strin
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	out, err := cmd.CombinedOutput()
-	fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s\n", filepath.Base(name), strings.Join(args, " "), out)
+	_, _ = fmt.Fprintf(GinkgoWriter, "$ %s %s\n%s\n", filepath.Base(name), strings.Join(args, " "), out)
 	return string(out), err
 }
 
@@ -169,7 +169,7 @@ var _ = AfterEach(func() {
 		if len(b) > 8192 {
 			b = b[len(b)-8192:]
 		}
-		fmt.Fprintf(GinkgoWriter, "--- %s log (tail) ---\n%s\n", p.name, b)
+		_, _ = fmt.Fprintf(GinkgoWriter, "--- %s log (tail) ---\n%s\n", p.name, b)
 	}
 })
 

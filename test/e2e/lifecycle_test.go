@@ -119,7 +119,7 @@ func newBalancer(backends ...*serverProc) *balancer {
 		rp.Transport = transport
 		rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 			b.failed.Add(1)
-			fmt.Fprintf(GinkgoWriter, "balancer: %v\n", err)
+			_, _ = fmt.Fprintf(GinkgoWriter, "balancer: %v\n", err)
 			w.WriteHeader(http.StatusBadGateway)
 		}
 		b.proxies = append(b.proxies, rp)
@@ -256,7 +256,7 @@ func bigBody(size int) string {
 // report writes a figure the closing note quotes.
 func report(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintln(GinkgoWriter, msg)
+	_, _ = fmt.Fprintln(GinkgoWriter, msg)
 	AddReportEntry(msg)
 	if f := os.Getenv("E2E_FIGURES"); f != "" {
 		fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
