@@ -56,6 +56,7 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	if err != nil {
 		return nil, fmt.Errorf("loading %s/%s: %w", page.Namespace, page.Name, err)
 	}
+	body = exact(body)
 	hex := strings.TrimPrefix(obj.Digest, "sha256:")
 	ct := obj.ContentType
 	if ct == "" {
