@@ -118,5 +118,8 @@ func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
 // render it replaces, so every replica asks with the same value and the
 // controller renders once.
 func (e *Entry) RevalidateToken() string {
-	return "stale-" + strconv.FormatInt(e.RenderedAt.Unix(), 10)
+	return tokenPrefix + strconv.FormatInt(e.RenderedAt.Unix(), 10)
 }
+
+// tokenPrefix starts every RevalidateToken.
+const tokenPrefix = "stale-"
