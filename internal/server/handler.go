@@ -140,10 +140,9 @@ func isToken(annotation string, renderedAt time.Time) bool {
 	return string(strconv.AppendInt(buf[:0], renderedAt.Unix(), 10)) == n
 }
 
-// Cache-Status values that do not change with time.
-var (
-	statusHit = []string{"isr-operator; hit"}
-)
+// statusHit is the Cache-Status of pages without an interval, which never
+// changes.
+var statusHit = []string{"isr-operator; hit"}
 
 // cacheStatus is the RFC 9211 Cache-Status value: always a hit, with the
 // remaining freshness as ttl (negative once stale).
