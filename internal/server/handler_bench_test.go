@@ -163,3 +163,12 @@ func BenchmarkNewEntry(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkServeLongHost is a hit for a host and path as long as real ones:
+// route keys past 32 bytes cost the lookup what short ones do not.
+func BenchmarkServeLongHost(b *testing.B) {
+	h, _ := benchHandler(b)
+	body := strings.Repeat("<p>Incremental static regeneration.</p>\n", 512)
+	h.Table.Put(newTestEntry(b, "long", "shop.example.com", "/products/category/item-123456", body, time.Minute, pagesv1alpha1.RevalidateInterval))
+	runBench(b, h, httptest.NewRequest("GET", "http://shop.example.com:8080/products/category/item-123456", nil))
+}
