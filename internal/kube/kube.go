@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,9 +32,11 @@ func Scheme() *runtime.Scheme {
 
 // CacheOptions watches StaticPages in the given namespaces (all when empty)
 // and, of ConfigMaps, only page ConfigMaps: the rest of the cluster's
-// ConfigMaps never reach memory.
+// ConfigMaps never reach memory. Every cached object goes through
+// StripUnread.
 func CacheOptions(namespaces []string) cache.Options {
 	opts := cache.Options{
+		DefaultTransform: StripUnread,
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{storage.ComponentLabel: storage.ComponentPage})},
 		},
@@ -44,6 +48,50 @@ func CacheOptions(namespaces []string) cache.Options {
 		}
 	}
 	return opts
+}
+
+// ServerCacheOptions is CacheOptions for the server, which only reads page
+// ConfigMaps: it gets them from the cache without a deep copy, so a loaded
+// page shares its gzip body with the cached ConfigMap instead of holding a
+// second copy. Nothing given a ConfigMap by this cache may change it.
+func ServerCacheOptions(namespaces []string) cache.Options {
+	opts := CacheOptions(namespaces)
+	for obj, by := range opts.ByObject {
+		if _, ok := obj.(*corev1.ConfigMap); ok {
+			by.UnsafeDisableDeepCopy = ptr.To(true)
+			opts.ByObject[obj] = by
+		}
+	}
+	return opts
+}
+
+// LastAppliedAnnotation is where `kubectl apply` keeps a whole copy of the
+// object as last applied.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// StripUnread is a cache transform dropping what neither the manager nor
+// the server reads, before an object is stored: managedFields (often the
+// largest part of a small object's metadata) and the last-applied
+// annotation (a second copy of the object, and of a Secret's data). Updates
+// built from a stripped object keep the server's managedFields (an omitted
+// field is left as it is), but would drop the annotation: objects that users
+// apply, such as StaticPages, are only ever patched.
+func StripUnread(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		// Not an object (a tombstone, say): nothing to strip.
+		return in, nil
+	}
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if a := obj.GetAnnotations(); a != nil {
+		if _, ok := a[LastAppliedAnnotation]; ok {
+			delete(a, LastAppliedAnnotation)
+			obj.SetAnnotations(a)
+		}
+	}
+	return in, nil
 }
 
 // SplitNamespaces parses a --namespaces value: comma-separated names, empty

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 )
@@ -39,21 +40,71 @@ func newRepresentation(body []byte, etag string, enc string) representation {
 	return r
 }
 
+// smallBrotliWindow is the LGWin of every body up to 64 KiB. Brotli picks
+// its match finder by window: up to 16 a hasher of about 1 MiB, above 16 (at
+// quality 9) one of 32 MiB whatever the input size, which made loading a
+// 20 KiB page allocate 32 MiB. 16 also has the shortest stream header.
+const smallBrotliWindow = 16
+
+// brotliWindow is the LGWin for a body of n bytes: smallBrotliWindow when
+// the body fits in it, else the smallest window holding the whole body, but
+// at least 18 (the default 22's header length) and at most 24 (brotli's
+// largest).
+func brotliWindow(n int) int {
+	if n <= windowBytes(smallBrotliWindow) {
+		return smallBrotliWindow
+	}
+	w := 18
+	for w < 24 && windowBytes(w) < n {
+		w++
+	}
+	return w
+}
+
+// windowBytes is how far back a brotli window of lgwin reaches.
+func windowBytes(lgwin int) int { return 1<<lgwin - 16 }
+
+// smallBrotliWriters keeps writers of the small window between pages: a
+// Reset writer keeps its hasher, so a server loading thousands of pages
+// does not allocate and clear a new one for each.
+var smallBrotliWriters = sync.Pool{New: func() any {
+	return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliQuality, LGWin: smallBrotliWindow})
+}}
+
 // compressBrotli returns body in brotli, or nil when that is no smaller
 // than gzip, so it is never worth sending.
 func compressBrotli(body []byte, gzipLen int) []byte {
 	var buf bytes.Buffer
-	w := brotli.NewWriterLevel(&buf, brotliQuality)
-	if _, err := w.Write(body); err != nil {
+	buf.Grow(gzipLen)
+	lgwin := brotliWindow(len(body))
+	var w *brotli.Writer
+	if lgwin == smallBrotliWindow {
+		w = smallBrotliWriters.Get().(*brotli.Writer)
+		defer smallBrotliWriters.Put(w)
+		w.Reset(&buf)
+	} else {
+		w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: lgwin})
+	}
+	_, err := w.Write(body)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || buf.Len() >= gzipLen {
 		return nil
 	}
-	if err := w.Close(); err != nil {
-		return nil
+	return exact(buf.Bytes())
+}
+
+// exact returns b with no spare capacity, copying it when it has more than
+// a little: a page is held for as long as it is served, and growing
+// buffers leave up to half of their memory unused.
+func exact(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/64 {
+		return b[:len(b):len(b)]
 	}
-	if buf.Len() >= gzipLen {
-		return nil
-	}
-	return buf.Bytes()
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
 }
 
 // negotiate picks the coding to send for an Accept-Encoding header among

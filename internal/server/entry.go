@@ -57,6 +57,7 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	if err != nil {
 		return nil, fmt.Errorf("loading %s/%s: %w", page.Namespace, page.Name, err)
 	}
+	body = exact(body)
 	hex := strings.TrimPrefix(obj.Digest, "sha256:")
 	ct := obj.ContentType
 	if ct == "" {
@@ -118,5 +119,8 @@ func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
 // render it replaces, so every replica asks with the same value and the
 // controller renders once.
 func (e *Entry) RevalidateToken() string {
-	return "stale-" + strconv.FormatInt(e.RenderedAt.Unix(), 10)
+	return tokenPrefix + strconv.FormatInt(e.RenderedAt.Unix(), 10)
 }
+
+// tokenPrefix starts every RevalidateToken.
+const tokenPrefix = "stale-"

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -69,4 +71,104 @@ func BenchmarkServeNotModified(b *testing.B) {
 	req := httptest.NewRequest("GET", "http://x/products/500", nil)
 	req.Header.Set("If-None-Match", rec.Header().Get("Etag"))
 	runBench(b, h, req)
+}
+
+// BenchmarkServeStaleOnRequest is a stale hit on a page whose re-render was
+// already asked for: what every visitor gets until the new render lands.
+func BenchmarkServeStaleOnRequest(b *testing.B) {
+	h, setTime := benchHandler(b)
+	body := strings.Repeat("<p>Incremental static regeneration.</p>\n", 512)
+	h.Table.Put(newTestEntry(b, "lazy-bench", "", "/lazy-bench", body, time.Minute, pagesv1alpha1.RevalidateOnRequest))
+	setTime(t0.Add(time.Hour))
+	req := httptest.NewRequest("GET", "http://x/lazy-bench", nil)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	runBench(b, h, req)
+}
+
+// BenchmarkServeHTTP1 serves the identity page through net/http over one
+// keep-alive loopback connection, with a client that allocates nothing, so
+// allocs/op is what net/http and the handler allocate per request together
+// (the handler's own share is BenchmarkServeFresh's).
+func BenchmarkServeHTTP1(b *testing.B) {
+	h, _ := benchHandler(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	req := []byte("GET /products/500 HTTP/1.1\r\nHost: x\r\nUser-Agent: bench\r\n\r\n")
+	buf := make([]byte, 64<<10)
+	roundTrip := func() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n, want := 0, -1
+		for want < 0 || n < want {
+			m, err := conn.Read(buf[n:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += m
+			if want < 0 {
+				want = responseLen(buf[:n])
+			}
+		}
+	}
+	roundTrip()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		roundTrip()
+	}
+}
+
+// responseLen is the length of the response at the start of p, once its
+// header is complete, else -1.
+func responseLen(p []byte) int {
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return -1
+	}
+	const cl = "\r\nContent-Length: "
+	i := bytes.Index(p[:end], []byte(cl))
+	if i < 0 {
+		return -1
+	}
+	n := 0
+	for _, c := range p[i+len(cl) : end] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return end + 4 + n
+}
+
+// BenchmarkNewEntry loads a 20 KiB page as a server does on every new
+// content: gunzip, brotli, headers. B/op is what each load allocates.
+func BenchmarkNewEntry(b *testing.B) {
+	body := strings.Repeat("<p>Incremental static regeneration.</p>\n", 512)
+	p, obj := testPage("p", "", "/p", body, time.Minute, pagesv1alpha1.RevalidateInterval)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewEntry(p, obj, policy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeLongHost is a hit for a host and path as long as real ones:
+// route keys past 32 bytes cost the lookup what short ones do not.
+func BenchmarkServeLongHost(b *testing.B) {
+	h, _ := benchHandler(b)
+	body := strings.Repeat("<p>Incremental static regeneration.</p>\n", 512)
+	h.Table.Put(newTestEntry(b, "long", "shop.example.com", "/products/category/item-123456", body, time.Minute, pagesv1alpha1.RevalidateInterval))
+	runBench(b, h, httptest.NewRequest("GET", "http://shop.example.com:8080/products/category/item-123456", nil))
 }

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// TestServeAllocatesNothing keeps the hit paths free of allocations (net/http's
+// own are apart): every one is paid for on every request.
+func TestServeAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations")
+	}
+	h, clk, _ := newTestHandler(t)
+	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	cases := []struct {
+		name, target string
+		hdr          []string
+		at           time.Duration
+	}{
+		{"identity", "http://x/", nil, 10 * time.Second},
+		{"gzip", "http://x/", []string{"Accept-Encoding", "gzip, deflate"}, 10 * time.Second},
+		{"br", "http://x/", []string{"Accept-Encoding", "gzip, deflate, br, zstd"}, 10 * time.Second},
+		{"304", "http://x/", []string{"If-None-Match", `"other", ` + etag}, 10 * time.Second},
+		{"If-Modified-Since", "http://x/", []string{"If-Modified-Since", "Tue, 24 Nov 2026 11:59:00 GMT"}, 10 * time.Second},
+		{"stale", "http://x/", nil, 2 * time.Minute},
+		{"stale OnRequest", "http://x/lazy", nil, 2 * time.Minute},
+		{"on demand", "http://x/manual", nil, 48 * time.Hour},
+		{"HEAD", "http://x/", nil, 10 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clk.SetTime(t0.Add(c.at))
+			method := "GET"
+			if c.name == "HEAD" {
+				method = "HEAD"
+			}
+			req := httptest.NewRequest(method, c.target, nil)
+			for i := 0; i+1 < len(c.hdr); i += 2 {
+				req.Header.Set(c.hdr[i], c.hdr[i+1])
+			}
+			w := &discardWriter{h: http.Header{}}
+			// The first request fills the per-second values and, when
+			// stale, asks for the re-render.
+			h.ServeHTTP(w, req)
+			if n := testing.AllocsPerRun(100, func() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+			}); n != 0 {
+				t.Errorf("%.1f allocations per request, want 0", n)
+			}
+		})
+	}
+}
+
+func TestIsToken(t *testing.T) {
+	at := time.Unix(1763900000, 5e8)
+	e := &Entry{RenderedAt: at}
+	if !isToken(e.RevalidateToken(), at) {
+		t.Errorf("%q is not the token of its own render", e.RevalidateToken())
+	}
+	for _, a := range []string{"", "stale-", "stale-1763900001", "stale-17639000000", "1763900000", "x-1763900000", "stale-+1763900000"} {
+		if isToken(a, at) {
+			t.Errorf("%q taken for the token of a render at %d", a, at.Unix())
+		}
+	}
+	if pre := (&Entry{RenderedAt: time.Unix(-5, 0)}).RevalidateToken(); !isToken(pre, time.Unix(-5, 0)) {
+		t.Errorf("%q is not the token of its own render", pre)
+	}
+}
+
+func TestValueCache(t *testing.T) {
+	var c valueCache
+	calls := 0
+	format := func(k int64) string { calls++; return formatAge(k) }
+	for _, k := range []int64{7, 7, 7 + valueCacheSlots, 7, -3, -3, 1 << 40} {
+		if got := c.get(k, format); len(got) != 1 || got[0] != formatAge(k) {
+			t.Fatalf("get(%d) = %q", k, got)
+		}
+	}
+	// 7 twice from the cache, -3 once; 7 again after its slot was taken.
+	if calls != 5 {
+		t.Errorf("%d formats, want 5", calls)
+	}
+	for _, tt := range []struct {
+		ttl   time.Duration
+		stale bool
+		want  string
+	}{
+		{50 * time.Second, false, "isr-operator; hit; ttl=50"},
+		{500 * time.Millisecond, false, "isr-operator; hit; ttl=0"},
+		{0, true, "isr-operator; hit; ttl=0; detail=stale"},
+		{-500 * time.Millisecond, true, "isr-operator; hit; ttl=0; detail=stale"},
+		{-30 * time.Second, true, "isr-operator; hit; ttl=-30; detail=stale"},
+	} {
+		if got := cacheStatus(tt.stale, tt.ttl, true)[0]; got != tt.want {
+			t.Errorf("cacheStatus(%v, %v) = %q, want %q", tt.stale, tt.ttl, got, tt.want)
+		}
+	}
+}
