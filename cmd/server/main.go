@@ -63,7 +63,7 @@ func run(o options) error {
 	if err := o.api.Validate(); err != nil {
 		return err
 	}
-	cacheOpts, err := o.api.CacheOptions(kube.CacheOptions(nss))
+	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss))
 	if err != nil {
 		return err
 	}
