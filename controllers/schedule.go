@@ -16,6 +16,8 @@ const (
 	DueFirstRender = "FirstRender" // never rendered
 	DueRetry       = "Retry"       // the last render failed
 	DueInterval    = "Interval"    // the revalidate interval has passed
+	// DueStorageMissing: the stored page status points to is gone.
+	DueStorageMissing = "StorageMissing"
 )
 
 // Decision is what Decide says to do with a page now.

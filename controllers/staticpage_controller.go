@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -36,7 +37,7 @@ type StaticPageReconciler struct {
 	// Fetcher renders pages from origins.
 	Fetcher *render.Fetcher
 	// Store keeps rendered pages.
-	Store storage.Writer
+	Store storage.Store
 	// Recorder emits Events when something changes.
 	Recorder events.EventRecorder
 	// Clock is the time source; tests may inject a fake one.
@@ -66,6 +67,14 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// A page ConfigMap deleted behind the manager's back is published
+		// again at once, not at the page's next interval.
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
+			CreateFunc:  func(event.CreateEvent) bool { return false },
+			UpdateFunc:  func(event.UpdateEvent) bool { return false },
+			DeleteFunc:  func(event.DeleteEvent) bool { return true },
+			GenericFunc: func(event.GenericEvent) bool { return false },
+		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
 		Named("staticpage").
 		Complete(r)
@@ -84,6 +93,15 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	now := r.Clock.Now()
 	decision := Decide(page, now)
+	if !decision.Render && page.Status.Digest != "" && !page.Suspended() {
+		missing, err := r.storedMissing(ctx, page)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if missing {
+			decision = Decision{Render: true, Why: DueStorageMissing}
+		}
+	}
 	if !decision.Render {
 		return ctrl.Result{RequeueAfter: decision.After}, r.recordIdle(ctx, page)
 	}
@@ -268,6 +286,19 @@ func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
 	if v := page.Annotations[pagesv1alpha1.RevalidateAnnotation]; v != "" {
 		page.Status.LastHandledRevalidate = v
 	}
+}
+
+// storedMissing is true when the content status points to is not in
+// storage (someone deleted it): the page must be published again.
+func (r *StaticPageReconciler) storedMissing(ctx context.Context, page *pagesv1alpha1.StaticPage) (bool, error) {
+	_, err := r.Store.Get(ctx, page, page.Status.Digest)
+	switch {
+	case errors.Is(err, storage.ErrNotStored):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("looking for the stored page of %s/%s: %w", page.Namespace, page.Name, err)
+	}
+	return false, nil
 }
 
 // hostBusyDelay is how soon a page whose origin host is at its cap is tried

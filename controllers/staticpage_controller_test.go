@@ -165,6 +165,21 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func() int { return get("any.example", "/hello").Code }).Should(Equal(http.StatusNotFound))
 	})
 
+	It("publishes a page again at once when its ConfigMap is deleted by hand", func() {
+		o := newOrigin("kept")
+		p := newPage(uniqueName("deleted-cm"), "/deleted-cm", o.URL, 0)
+		create(p)
+		waitRendered(p, "kept")
+		cm := pageConfigMap(Default, p)
+		Expect(k8sClient.Delete(context.Background(), cm)).To(Succeed())
+		Eventually(func(g Gomega) {
+			again := pageConfigMap(g, p)
+			g.Expect(again.UID).NotTo(Equal(cm.UID))
+			g.Expect(storedBody(g, again)).To(Equal("kept"))
+		}).Should(Succeed())
+		Eventually(func() string { return get("x", "/deleted-cm").Body.String() }).Should(Equal("kept"))
+	})
+
 	It("re-renders every interval", func() {
 		o := newOrigin("tick")
 		o.SetCounting(true)

@@ -54,6 +54,13 @@ type Reader interface {
 	Get(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (*Object, error)
 }
 
+// Store is what the controller needs: it writes pages, and reads back
+// whether the content a status points to is still there.
+type Store interface {
+	Writer
+	Reader
+}
+
 // Compress gzips body at the best compression: pages are compressed once
 // and served many times.
 func Compress(body []byte) ([]byte, error) {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -128,9 +129,22 @@ func newBalancer(backends ...*serverProc) *balancer {
 	go func() {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
+		probe := &http.Client{Timeout: time.Second}
 		for {
 			for i, s := range b.backends {
-				b.ready[i].Store(s.ready())
+				// As a kubelet probe with a failure threshold above one: a
+				// probe that only timed out on a busy machine changes
+				// nothing; an answer other than 200, or a refused
+				// connection, takes the backend out at once.
+				resp, err := probe.Get(s.probe)
+				switch {
+				case err == nil:
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					b.ready[i].Store(resp.StatusCode == http.StatusOK)
+				case errors.Is(err, syscall.ECONNREFUSED):
+					b.ready[i].Store(false)
+				}
 			}
 			select {
 			case <-ctx.Done():
@@ -164,6 +178,8 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // load sends requests for path through the balancer from a few keep-alive
 // clients until stopped, and counts what did not come back 200.
 type load struct {
+	mu    sync.Mutex
+	kinds map[string]int // what the failures were
 	requests, failures atomic.Int64
 	longest            atomic.Int64 // nanoseconds
 	stop               chan struct{}
@@ -171,7 +187,7 @@ type load struct {
 }
 
 func startLoad(base, path string, clients int) *load {
-	l := &load{stop: make(chan struct{})}
+	l := &load{stop: make(chan struct{}), kinds: map[string]int{}}
 	for range clients {
 		l.wg.Add(1)
 		go func() {
@@ -200,6 +216,13 @@ func startLoad(base, path string, clients int) *load {
 				l.requests.Add(1)
 				if !ok {
 					l.failures.Add(1)
+					kind := "error: " + fmt.Sprint(err)
+					if err == nil {
+						kind = "status " + resp.Status
+					}
+					l.mu.Lock()
+					l.kinds[kind]++
+					l.mu.Unlock()
 				}
 				time.Sleep(5 * time.Millisecond)
 			}

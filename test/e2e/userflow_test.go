@@ -403,7 +403,7 @@ var _ = Describe("a user's day", Ordered, func() {
 		report("rolling restart of 2 servers: %d requests, %d failed, longest %s",
 			l.requests.Load(), l.failures.Load(), time.Duration(l.longest.Load()).Round(time.Millisecond))
 		Expect(l.requests.Load()).To(BeNumerically(">", 100))
-		Expect(l.failures.Load()).To(BeZero())
+		Expect(l.failures.Load()).To(BeZero(), "failures: %v", l.kinds)
 		Expect(lb.failed.Load()).To(BeZero())
 	})
 
