@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -81,10 +82,24 @@ spec:
 			Expect(kubectl("get", "staticpage", "guarded", "-n", policyNamespace, "-o", "jsonpath={.metadata.annotations.isr-operator\\.io/revalidate}")).To(Equal("e2e-policy"))
 		})
 
-		It("lets the server write no ConfigMap", func() {
+		It("lets the server write no ConfigMap, and no Lease but its signature records", func() {
 			out, err := kubectlAs(serverSA, "create", "configmap", "from-server", "-n", policyNamespace)
 			Expect(err).To(HaveOccurred(), out)
 			Expect(out).To(ContainSubstring("forbidden"))
+
+			lease := func(name, component string) []byte {
+				return fmt.Appendf(nil, "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: %s, namespace: %s, labels: {isr-operator.io/component: %s}}\n",
+					name, namespace, component)
+			}
+			asServer := append(asServiceAccount(serverSA), "create", "-f", "-")
+			out, err = runEnv(adminKube, lease("isr-operator-leader", "revalidate-signature"), kubectlBin, asServer...)
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("whose names start with isr-sig-"))
+			sig := "isr-sig-" + strings.Repeat("0f", 20)
+			out, err = runEnv(adminKube, lease(sig, "revalidate-signature"), kubectlBin, asServer...)
+			Expect(err).NotTo(HaveOccurred(), out)
+			out, err = kubectlAs(serverSA, "delete", "lease", sig, "-n", namespace)
+			Expect(err).NotTo(HaveOccurred(), out)
 		})
 
 		It("lets the manager write page ConfigMaps only", func() {
