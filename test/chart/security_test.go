@@ -275,3 +275,23 @@ func TestAdmissionPoliciesAreConfigAdmission(t *testing.T) {
 		t.Errorf("config/admission has %d objects, want %d policies and their bindings", n, 2*len(policyNames))
 	}
 }
+
+func TestRevalidateAPITrustsOnlyTheListedProxies(t *testing.T) {
+	args := func(sets ...string) []string {
+		c := render(t, append([]string{"revalidateAPI.enabled=true", "revalidateAPI.existingSecret=cms"}, sets...)...).
+			get(t, "Deployment", fullname+"-server").podSpec().container("server")
+		var out []string
+		for _, a := range c.list("args") {
+			if s := a.(string); strings.HasPrefix(s, "--trusted-proxies") {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if got := args(); got != nil {
+		t.Errorf("without revalidateAPI.trustedProxies the server gets %v", got)
+	}
+	if got := args("revalidateAPI.trustedProxies={10.0.0.0/8,192.168.1.7}"); !slices.Equal(got, []string{"--trusted-proxies=10.0.0.0/8,192.168.1.7"}) {
+		t.Errorf("server args %v, want --trusted-proxies=10.0.0.0/8,192.168.1.7", got)
+	}
+}

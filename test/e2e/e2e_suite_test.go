@@ -61,6 +61,10 @@ var _ = BeforeSuite(func() {
 
 	By("starting a control plane with RBAC and no CRDs: helm installs them")
 	testEnv = &envtest.Environment{}
+	// envtest turns the ServiceAccount admission plugin off; on, as in a
+	// cluster, it mounts each pod's token into its containers, which the
+	// sidecar spec checks.
+	testEnv.ControlPlane.GetAPIServer().Configure().Disable("disable-admission-plugins")
 	_, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	admin, err := testEnv.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)

@@ -3,10 +3,17 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // policyNamespace holds the objects the policy specs write, apart from the
@@ -35,7 +42,7 @@ func kubectlAs(sa string, args ...string) (string, error) {
 // and the manager may write page ConfigMaps only. It runs inside the
 // ordered user flow, after the install.
 func admissionPolicySpecs() {
-	Describe("the chart's admission policies", func() {
+	Describe("the chart's identities and admission policies", func() {
 		var serverSA, managerSA string
 
 		BeforeAll(func() {
@@ -81,10 +88,63 @@ spec:
 			Expect(kubectl("get", "staticpage", "guarded", "-n", policyNamespace, "-o", "jsonpath={.metadata.annotations.isr-operator\\.io/revalidate}")).To(Equal("e2e-policy"))
 		})
 
-		It("lets the server write no ConfigMap", func() {
+		It("lets the server write no ConfigMap, and no Lease but its signature records", func() {
 			out, err := kubectlAs(serverSA, "create", "configmap", "from-server", "-n", policyNamespace)
 			Expect(err).To(HaveOccurred(), out)
 			Expect(out).To(ContainSubstring("forbidden"))
+
+			lease := func(name, component string) []byte {
+				return fmt.Appendf(nil, "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: %s, namespace: %s, labels: {isr-operator.io/component: %s}}\n",
+					name, namespace, component)
+			}
+			asServer := append(asServiceAccount(serverSA), "create", "-f", "-")
+			out, err = runEnv(adminKube, lease("isr-operator-leader", "revalidate-signature"), kubectlBin, asServer...)
+			Expect(err).To(HaveOccurred(), out)
+			Expect(out).To(ContainSubstring("whose names start with isr-sig-"))
+			sig := "isr-sig-" + strings.Repeat("0f", 20)
+			out, err = runEnv(adminKube, lease(sig, "revalidate-signature"), kubectlBin, asServer...)
+			Expect(err).NotTo(HaveOccurred(), out)
+			out, err = kubectlAs(serverSA, "delete", "lease", sig, "-n", namespace)
+			Expect(err).NotTo(HaveOccurred(), out)
+		})
+
+		It("mounts the server's own token in a sidecar, and the manager's only in the manager", func() {
+			const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+			rendered := helm("template", release, chart, "-n", namespace, "--set", "server.mode=sidecar",
+				"--show-only", "templates/manager-deployment.yaml")
+			var d appsv1.Deployment
+			Expect(yaml.Unmarshal([]byte(rendered), &d)).To(Succeed())
+			pod := corev1.Pod{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+				ObjectMeta: metav1.ObjectMeta{Name: "sidecar-token-check", Namespace: namespace},
+				Spec:       d.Spec.Template.Spec,
+			}
+			manifest, err := json.Marshal(pod)
+			Expect(err).NotTo(HaveOccurred())
+			out, err := runEnv(adminKube, manifest, kubectlBin, "create", "--dry-run=server", "-o", "json", "-f", "-")
+			Expect(err).NotTo(HaveOccurred(), out)
+			var admitted corev1.Pod
+			Expect(json.Unmarshal([]byte(out), &admitted)).To(Succeed(), out)
+
+			projected := ""
+			for _, v := range admitted.Spec.Volumes {
+				if v.Projected != nil && slices.ContainsFunc(v.Projected.Sources, func(s corev1.VolumeProjection) bool { return s.ServiceAccountToken != nil }) {
+					projected = v.Name
+				}
+			}
+			Expect(projected).NotTo(BeEmpty(), "the API server projects the pod's (the manager's) token")
+			mounts := map[string][]string{}
+			for _, c := range admitted.Spec.Containers {
+				for _, m := range c.VolumeMounts {
+					if m.MountPath == tokenPath || m.Name == projected {
+						mounts[c.Name] = append(mounts[c.Name], m.Name+" at "+m.MountPath)
+					}
+				}
+			}
+			Expect(mounts).To(Equal(map[string][]string{
+				"manager": {projected + " at " + tokenPath},
+				"server":  {"server-token at " + tokenPath},
+			}), "the manager's token is in the manager container only; the server reads its own")
 		})
 
 		It("lets the manager write page ConfigMaps only", func() {

@@ -6,7 +6,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,6 +30,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 const (
@@ -68,7 +68,7 @@ var _ = BeforeSuite(func() {
 
 	By("applying config/rbac and config/admission as kustomize lists them")
 	for _, dir := range []string{"rbac", "admission"} {
-		for _, obj := range kustomization(filepath.Join("..", "..", "config", dir)) {
+		for _, obj := range kustomization(filepath.Join(testenv.Root(), "config", dir)) {
 			Expect(admin.Create(ctx, obj)).To(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
 		}
 	}

@@ -226,6 +226,9 @@ topologySpreadConstraints:
     - --revalidate-rate-limit={{ .Values.revalidateAPI.rateLimit }}
     - --revalidate-burst={{ .Values.revalidateAPI.burst }}
     - --revalidate-signature-window={{ .Values.revalidateAPI.signatureWindow }}
+    {{- with .Values.revalidateAPI.trustedProxies }}
+    - --trusted-proxies={{ join "," . }}
+    {{- end }}
     {{- end }}
     - --zap-log-level={{ .Values.logLevel }}
     {{- with .Values.server.extraArgs }}
