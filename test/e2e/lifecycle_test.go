@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -178,8 +178,8 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // load sends requests for path through the balancer from a few keep-alive
 // clients until stopped, and counts what did not come back 200.
 type load struct {
-	mu    sync.Mutex
-	kinds map[string]int // what the failures were
+	mu                 sync.Mutex
+	kinds              map[string]int // what the failures were
 	requests, failures atomic.Int64
 	longest            atomic.Int64 // nanoseconds
 	stop               chan struct{}
