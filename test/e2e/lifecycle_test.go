@@ -164,8 +164,9 @@ func newBalancer(backends ...*serverProc) *balancer {
 
 func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := uint64(len(b.backends))
-	for range n {
-		i := b.next.Add(1) % n
+	start := b.next.Add(1)
+	for j := range n {
+		i := (start + j) % n
 		if b.ready[i].Load() {
 			b.proxies[i].ServeHTTP(w, r)
 			return
