@@ -66,7 +66,7 @@ func (s *Shutdown) Draining() bool { return s.draining.Load() }
 // returns when phase 2 is over.
 func (s *Shutdown) begin() {
 	if s.started.CompareAndSwap(false, true) {
-		s.Log.Info("stop signal: not ready; still serving, with Connection: close", "delay", s.Delay, "grace", s.Grace)
+		s.Log.Info("stop signal: not ready; still serving, with Connection: close", "delay", s.Delay.String(), "grace", s.Grace.String())
 	}
 	s.draining.Store(true)
 	time.Sleep(s.Delay)
