@@ -134,8 +134,8 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	return true, nil
 }
 
-// Delete implements Writer.
-func (s *ConfigMaps) Delete(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
+// Withdraw implements Writer: it deletes p's ConfigMap.
+func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
 	cm := &corev1.ConfigMap{}
 	if err := s.Client.Get(ctx, key, cm); err != nil {
