@@ -10,6 +10,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -506,6 +508,28 @@ func TestS3WrongCredentials(t *testing.T) {
 			t.Logf("%v", getErr)
 		})
 	}
+}
+
+// TestS3SharedCredentialsFile: without credentials in the environment, the
+// chain finds them in the shared credentials file.
+func TestS3SharedCredentialsFile(t *testing.T) {
+	srv := s3test.Run(t)
+	file := filepath.Join(t.TempDir(), "credentials")
+	ini := "[default]\naws_access_key_id = " + srv.AccessKey + "\naws_secret_access_key = " + srv.SecretKey + "\n"
+	if err := os.WriteFile(file, []byte(ini), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+	s3, err := storage.NewS3(ctxT(t), options(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := htmlPage(33)
+	mustPut(t, s3, p)
+	mustGet(t, s3, p)
 }
 
 func TestS3BucketDeleted(t *testing.T) {

@@ -1,6 +1,9 @@
 // Package storage keeps rendered pages where every server replica can read
 // them. The controller writes through Writer; servers read through Reader, so
-// the serving path does not depend on where pages are kept.
+// the serving path does not depend on where pages are kept. Two backends
+// implement both: ConfigMaps (a ConfigMap per page) and S3 (any S3-compatible
+// bucket, content-addressed by digest). Encode compresses a page once, at
+// render, into every representation served.
 package storage
 
 import (
