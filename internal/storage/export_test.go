@@ -7,3 +7,7 @@ func SetListPage(n int) (restore func()) {
 	listPage = n
 	return func() { listPage = old }
 }
+
+// SetBeforeManifest makes every Put of s call f after writing the
+// representations, before the manifest.
+func SetBeforeManifest(s *S3, f func()) { s.beforeManifest = f }

@@ -179,6 +179,9 @@ type S3 struct {
 
 	client  *minio.Client
 	opts    S3Options
+	// beforeManifest, when set, runs between the representations and the
+	// manifest of a Put; tests stop the store there.
+	beforeManifest func()
 	root    string // "<prefix>/pages/sha256/"
 	display string // "s3://bucket/", before keys in messages
 }
@@ -335,6 +338,9 @@ func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.
 	wg.Wait()
 	if len(errs) > 0 {
 		return false, errs[0]
+	}
+	if s.beforeManifest != nil {
+		s.beforeManifest()
 	}
 	meta, err := json.Marshal(m)
 	if err != nil {

@@ -433,6 +433,36 @@ func TestS3StoreStopped(t *testing.T) {
 	}
 }
 
+// TestS3StoreStoppedMidPublish: a store that stops after the
+// representations, before the manifest, fails the Put and publishes
+// nothing; the next Put publishes.
+func TestS3StoreStoppedMidPublish(t *testing.T) {
+	s3, srv := newS3(t)
+	p := htmlPage(24)
+	storage.SetBeforeManifest(s3, func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := s3.Put(ctxT(t), staticPage, p); !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "meta.json") {
+		t.Fatalf("Put with the store stopped before the manifest = %v, want ErrUnavailable writing meta.json", err)
+	}
+	storage.SetBeforeManifest(s3, nil)
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3.Get(ctxT(t), staticPage, p.Digest); !errors.Is(err, storage.ErrNotStored) {
+		t.Fatalf("Get of a half-published digest = %v, want ErrNotStored", err)
+	}
+	if stored, err := s3.List(ctxT(t)); err != nil || len(stored) != 1 || stored[0].Published {
+		t.Fatalf("List = %+v, %v; want one unpublished digest", stored, err)
+	}
+	if !mustPut(t, s3, p) {
+		t.Fatal("Put after the restart reported changed=false")
+	}
+	mustGet(t, s3, p)
+}
+
 // TestS3StoreHangs: a store that accepts connections and never answers
 // fails each request within the timeout, not the caller's patience.
 func TestS3StoreHangs(t *testing.T) {
