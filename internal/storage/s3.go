@@ -179,11 +179,11 @@ type S3 struct {
 
 	client  *minio.Client
 	opts    S3Options
+	root    string // "<prefix>/pages/sha256/"
+	display string // "s3://bucket/", before keys in messages
 	// beforeManifest, when set, runs between the representations and the
 	// manifest of a Put; tests stop the store there.
 	beforeManifest func()
-	root    string // "<prefix>/pages/sha256/"
-	display string // "s3://bucket/", before keys in messages
 }
 
 var _ Writer = (*S3)(nil)
@@ -311,13 +311,15 @@ func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.
 		StoredAt:        s.now().UTC(),
 		Representations: map[string]int64{},
 	}
-	if old != nil && old.Digest == obj.Digest {
+	if old != nil { // a repair keeps the first StoredAt
 		m.StoredAt = old.StoredAt
 	}
 	reps := map[string][]byte{codingIdentity: obj.Identity, codingGzip: obj.Gzip, codingBrotli: obj.Brotli}
-	var wg sync.WaitGroup
-	errs := make([]error, 0, len(reps))
-	var mu sync.Mutex
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
 	for coding, body := range reps {
 		if body == nil {
 			continue
