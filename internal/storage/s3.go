@@ -186,8 +186,7 @@ type S3 struct {
 	beforeManifest func()
 }
 
-var _ Writer = (*S3)(nil)
-var _ Reader = (*S3)(nil)
+var _ Store = (*S3)(nil)
 
 // NewS3 returns a client of the bucket o names. It sends no request, so it
 // succeeds while the store is down; Check probes it. Credentials come from
@@ -518,6 +517,18 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string
 		Brotli:      bodies[codingBrotli],
 		StoredAt:    m.StoredAt,
 	}, nil
+}
+
+// Has implements Store: it reads the manifest and asks for the size of
+// each representation, without reading bodies. A digest without a manifest,
+// or with a representation missing or of the wrong size, is not stored.
+func (s *S3) Has(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string) (bool, error) {
+	h, err := parseDigest(digest)
+	if err != nil {
+		return false, nil //nolint:nilerr // a malformed digest is not stored
+	}
+	_, complete, err := s.stored(ctx, h)
+	return complete, err
 }
 
 // Withdraw implements Writer. It removes nothing: other pages may share the

@@ -245,8 +245,14 @@ func TestS3RepairsRemovedObjects(t *testing.T) {
 	if _, err := s3.Get(ctxT(t), staticPage, p.Digest); !errors.Is(err, storage.ErrNotStored) {
 		t.Fatalf("Get with gzip removed = %v, want ErrNotStored", err)
 	}
+	if has, err := s3.Has(ctxT(t), staticPage, p.Digest); has || err != nil {
+		t.Fatalf("Has with gzip removed = %v, %v; want false", has, err)
+	}
 	if !mustPut(t, s3, p) {
 		t.Fatal("Put after a removal reported changed=false")
+	}
+	if has, err := s3.Has(ctxT(t), staticPage, p.Digest); !has || err != nil {
+		t.Fatalf("Has after the repair = %v, %v; want true", has, err)
 	}
 	if again := mustGet(t, s3, p); !again.StoredAt.Equal(first.StoredAt) || again.Gzip == nil {
 		t.Errorf("repaired page: StoredAt %v (first %v), gzip %d bytes", again.StoredAt, first.StoredAt, len(again.Gzip))
@@ -270,6 +276,9 @@ func TestS3PublishIsAtomic(t *testing.T) {
 	_, err := s3.Get(ctxT(t), staticPage, p.Digest)
 	if !errors.Is(err, storage.ErrNotStored) || errors.Is(err, storage.ErrUnavailable) {
 		t.Fatalf("Get without manifest = %v, want ErrNotStored", err)
+	}
+	if has, err := s3.Has(ctxT(t), staticPage, p.Digest); has || err != nil {
+		t.Fatalf("Has without manifest = %v, %v; want false", has, err)
 	}
 	stored, err := s3.List(ctxT(t))
 	if err != nil || len(stored) != 1 || stored[0].Published {
@@ -417,6 +426,9 @@ func TestS3StoreStopped(t *testing.T) {
 	start = time.Now()
 	_, err = s3.Put(ctxT(t), staticPage, pending)
 	assertUnavailable(t, "Put", err, start, "unreachable")
+	start = time.Now()
+	_, err = s3.Has(ctxT(t), staticPage, stored.Digest)
+	assertUnavailable(t, "Has", err, start, "unreachable")
 	start = time.Now()
 	assertUnavailable(t, "Check", s3.Check(ctxT(t)), start, "unreachable")
 

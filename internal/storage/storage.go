@@ -99,6 +99,10 @@ type Reader interface {
 type Store interface {
 	Writer
 	Reader
+	// Has reports whether p's page with the given digest is stored
+	// completely, without reading its body where the store can tell
+	// otherwise; false means it must be published again.
+	Has(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (bool, error)
 }
 
 // Compress gzips body at the best compression: pages are compressed once
