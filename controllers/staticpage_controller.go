@@ -150,7 +150,7 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 	var ferr *render.Error
 	switch {
 	case errors.As(err, &ferr) && ferr.Reason == pagesv1alpha1.ReasonWithdrawn:
-		if err := r.Store.Delete(ctx, page); err != nil {
+		if err := r.Store.Withdraw(ctx, page); err != nil {
 			return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
 		}
 		return r.withdrawn(ctx, base, page, started)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,8 +56,7 @@ type ConfigMaps struct {
 	Now func() time.Time
 }
 
-var _ Writer = (*ConfigMaps)(nil)
-var _ Reader = (*ConfigMaps)(nil)
+var _ Store = (*ConfigMaps)(nil)
 
 // ConfigMapName is the name of the ConfigMap holding p's page: "isr-<name>",
 // shortened with a hash when that would be over the 253-character limit.
@@ -134,8 +134,8 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	return true, nil
 }
 
-// Delete implements Writer.
-func (s *ConfigMaps) Delete(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
+// Withdraw implements Writer: it deletes p's ConfigMap.
+func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
 	cm := &corev1.ConfigMap{}
 	if err := s.Client.Get(ctx, key, cm); err != nil {
@@ -176,4 +176,17 @@ func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, diges
 		Gzip:        cm.BinaryData[BodyKey],
 		StoredAt:    storedAt,
 	}, nil
+}
+
+// Has implements Store: the ConfigMap is read whole (from the cache, for a
+// cached client).
+func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (bool, error) {
+	_, err := s.Get(ctx, p, digest)
+	switch {
+	case errors.Is(err, ErrNotStored):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }

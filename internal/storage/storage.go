@@ -1,6 +1,9 @@
 // Package storage keeps rendered pages where every server replica can read
 // them. The controller writes through Writer; servers read through Reader, so
-// the serving path does not depend on where pages are kept.
+// the serving path does not depend on where pages are kept. Two backends
+// implement both: ConfigMaps (a ConfigMap per page) and S3 (any S3-compatible
+// bucket, content-addressed by digest). Encode compresses a page once, at
+// render, into every representation served.
 package storage
 
 import (
@@ -26,17 +29,52 @@ var ErrTooLarge = errors.New("page too large for storage")
 // not own, which it will not overwrite.
 var ErrConflict = errors.New("storage slot owned by someone else")
 
-// Object is a stored page.
+// ErrUnavailable means the store cannot be used right now: it is
+// unreachable, too slow, failing (5xx), refusing the credentials, or its
+// bucket is missing. Nothing is known about the page; callers keep what they
+// have, answer 503 and retry later. ErrDenied and ErrNoBucket narrow it down.
+var ErrUnavailable = errors.New("object store unavailable")
+
+// ErrDenied means the store refused the credentials or the request (wrong,
+// expired or missing credentials, or a bucket policy that does not allow it).
+// Errors wrapping ErrDenied also wrap ErrUnavailable.
+var ErrDenied = errors.New("object store denied access")
+
+// ErrNoBucket means the configured bucket does not exist. Errors wrapping
+// ErrNoBucket also wrap ErrUnavailable.
+var ErrNoBucket = errors.New("bucket does not exist")
+
+// Object is a stored page in the representations its store keeps.
 type Object struct {
 	// Digest is "sha256:<hex>" of the uncompressed body.
 	Digest string
 	// ContentType is served with the page.
 	ContentType string
-	// Gzip is the body, gzip-compressed.
+	// Identity is the uncompressed body; nil when the store keeps only
+	// Gzip (ConfigMaps): Body decodes it then.
+	Identity []byte
+	// Gzip is the body, gzip-compressed; nil when gzip is not smaller than
+	// the body, so never worth sending.
 	Gzip []byte
+	// Brotli is the body, brotli-compressed; nil when the store keeps no
+	// brotli, or brotli is not smaller than gzip and the body.
+	Brotli []byte
 	// StoredAt is when this content was first stored: the page's
 	// Last-Modified, which re-renders of the same content do not move.
 	StoredAt time.Time
+}
+
+// Body returns the uncompressed body: Identity, or Gzip decoded when the
+// store keeps no Identity, refusing one over limit bytes (limit <= 0: no
+// limit).
+func (o *Object) Body(limit int64) ([]byte, error) {
+	if o.Identity == nil {
+		return Decompress(o.Gzip, limit)
+	}
+	if limit > 0 && int64(len(o.Identity)) > limit {
+		return nil, fmt.Errorf("stored page is %d bytes, over %d: %w", len(o.Identity), limit, ErrTooLarge)
+	}
+	return o.Identity, nil
 }
 
 // Writer is what the controller stores pages with.
@@ -44,8 +82,10 @@ type Writer interface {
 	// Put stores page as the content of p. It reports changed=false, and
 	// writes nothing, when the same digest is already stored.
 	Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (changed bool, err error)
-	// Delete removes p's stored page; removing nothing is not an error.
-	Delete(ctx context.Context, p *pagesv1alpha1.StaticPage) error
+	// Withdraw drops p's stored page, once p has no content any more;
+	// removing nothing is not an error. A content-addressed store, whose
+	// objects other pages may share, leaves them to its sweep.
+	Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) error
 }
 
 // Reader is what servers load pages with.
@@ -59,6 +99,10 @@ type Reader interface {
 type Store interface {
 	Writer
 	Reader
+	// Has reports whether p's page with the given digest is stored
+	// completely, without reading its body where the store can tell
+	// otherwise; false means it must be published again.
+	Has(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (bool, error)
 }
 
 // Compress gzips body at the best compression: pages are compressed once

@@ -1,0 +1,143 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/isr-operator/isr-operator/internal/render"
+)
+
+func page(body []byte) *render.Page {
+	sum := sha256.Sum256(body)
+	return &render.Page{Body: body, ContentType: "text/html; charset=utf-8", Digest: "sha256:" + hex.EncodeToString(sum[:])}
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestEncode(t *testing.T) {
+	html := []byte(strings.Repeat("<p>Incremental static regeneration, compressed once.</p>\n", 400))
+	tests := []struct {
+		name             string
+		body             []byte
+		wantGzip, wantBr bool
+	}{
+		{"html compresses", html, true, true},
+		{"tiny body: compression only adds framing", []byte("ok"), false, false},
+		{"random bytes do not compress", randomBytes(t, 4096), false, false},
+		{"empty body", []byte{}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := page(tt.body)
+			o, err := Encode(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Digest != p.Digest || o.ContentType != p.ContentType || o.StoredAt.IsZero() {
+				t.Errorf("metadata = %q %q %v, want %q %q and a time", o.Digest, o.ContentType, o.StoredAt, p.Digest, p.ContentType)
+			}
+			if !bytes.Equal(o.Identity, tt.body) || o.Identity == nil {
+				t.Errorf("identity differs from the body")
+			}
+			if (o.Gzip != nil) != tt.wantGzip || (o.Brotli != nil) != tt.wantBr {
+				t.Fatalf("gzip kept %v, brotli kept %v; want %v, %v", o.Gzip != nil, o.Brotli != nil, tt.wantGzip, tt.wantBr)
+			}
+			if o.Gzip != nil {
+				if len(o.Gzip) >= len(tt.body) {
+					t.Errorf("gzip kept at %d bytes, not smaller than the %d-byte body", len(o.Gzip), len(tt.body))
+				}
+				got, err := Decompress(o.Gzip, 0)
+				if err != nil || !bytes.Equal(got, tt.body) {
+					t.Errorf("gzip decodes to something else (err %v)", err)
+				}
+			}
+			if o.Brotli != nil {
+				if len(o.Brotli) >= len(tt.body) || (o.Gzip != nil && len(o.Brotli) >= len(o.Gzip)) {
+					t.Errorf("brotli kept at %d bytes, not smaller than gzip (%d) and body (%d)", len(o.Brotli), len(o.Gzip), len(tt.body))
+				}
+				got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(o.Brotli)))
+				if err != nil || !bytes.Equal(got, tt.body) {
+					t.Errorf("brotli decodes to something else (err %v)", err)
+				}
+			}
+			body, err := o.Body(0)
+			if err != nil || !bytes.Equal(body, tt.body) {
+				t.Errorf("Body() differs from the body (err %v)", err)
+			}
+		})
+	}
+}
+
+func TestEncodeFillsAndChecksDigest(t *testing.T) {
+	p := page([]byte("<h1>hi</h1>"))
+	want := p.Digest
+	p.Digest = ""
+	o, err := Encode(p)
+	if err != nil || o.Digest != want {
+		t.Fatalf("Encode without digest = %v, %v; want digest %s", o, err, want)
+	}
+	p.Digest = "sha256:" + strings.Repeat("0", 64)
+	if _, err := Encode(p); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("Encode with a wrong digest = %v, want a mismatch error", err)
+	}
+}
+
+// TestEncodeBrotliWindow checks the window is the smallest power of two that
+// holds the body, within brotli's 10..24 bits, and that every size decodes.
+func TestEncodeBrotliWindow(t *testing.T) {
+	for _, tt := range []struct{ n, want int }{
+		{0, 10}, {1, 10}, {1000, 10}, {1024, 10}, {1025, 11}, {20 << 10, 15}, {32 << 10, 15}, {32<<10 + 1, 16},
+		{1 << 20, 20}, {1<<20 + 1, 21}, {16 << 20, 24}, {100 << 20, 24},
+	} {
+		if got := brotliWindow(tt.n); got != tt.want {
+			t.Errorf("brotliWindow(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+	}
+	// Bodies whose repeats are further apart than a small window need the
+	// window to reach them: sized to the body, brotli finds them.
+	chunk := randomBytes(t, 40<<10)
+	body := append(append([]byte{}, chunk...), chunk...)
+	o, err := Encode(page(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Brotli == nil || len(o.Brotli) > len(chunk)+len(chunk)/10 {
+		t.Fatalf("brotli of a repeated 40 KiB chunk is %d bytes; the window should span the repeat", len(o.Brotli))
+	}
+	got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(o.Brotli)))
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("brotli decodes to something else (err %v)", err)
+	}
+}
+
+func TestObjectBody(t *testing.T) {
+	body := []byte(strings.Repeat("a", 1000))
+	gz, err := Compress(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromGzip := &Object{Gzip: gz}
+	if got, err := fromGzip.Body(0); err != nil || !bytes.Equal(got, body) {
+		t.Errorf("Body from gzip = %d bytes, %v", len(got), err)
+	}
+	if _, err := fromGzip.Body(999); err == nil {
+		t.Errorf("Body from gzip over the limit succeeded")
+	}
+	if _, err := (&Object{Identity: body}).Body(999); err == nil {
+		t.Errorf("Body over the limit succeeded")
+	}
+}

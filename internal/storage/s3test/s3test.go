@@ -1,0 +1,382 @@
+// Package s3test runs a real S3 server for tests: versitygw with its posix
+// backend in a temporary directory, on a free loopback port, with generated
+// root credentials. It can be stopped and started again, or paused and
+// resumed, on the same port and data, to show what clients do while the
+// store is down. There is no mock here: tests talk S3 to a real server.
+package s3test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// BinaryEnv names the environment variable that points at the versitygw
+// binary; without it, bin/versitygw at the module root is used.
+const BinaryEnv = "ISR_VERSITYGW"
+
+// Region is the region the server reports.
+const Region = "us-east-1"
+
+// healthPath is where versitygw answers once it is up.
+const healthPath = "/healthz"
+
+// Options configure Start; the zero value is fine.
+type Options struct {
+	// Binary is the versitygw executable; default $ISR_VERSITYGW, else
+	// bin/versitygw found upwards from the working directory.
+	Binary string
+	// Dir keeps the server's data and log; default a new temporary
+	// directory, removed by Close.
+	Dir string
+	// Bucket is created once the server answers; default "pages".
+	Bucket string
+	// StartTimeout bounds the wait for the server to answer; default 15s.
+	StartTimeout time.Duration
+}
+
+// Server is a running (or stopped, or paused) versitygw.
+type Server struct {
+	// Endpoint is the server's URL, http://127.0.0.1:<port>.
+	Endpoint string
+	// Bucket is the bucket Start created.
+	Bucket string
+	// Region is the region the server reports.
+	Region string
+	// AccessKey and SecretKey are the root credentials the server was given.
+	AccessKey, SecretKey string
+	// Dir holds the server's log, versitygw.log, and its posix backend's
+	// root, data/, with one directory per bucket.
+	Dir string
+
+	binary  string
+	addr    string
+	logPath string
+	ownsDir bool
+	timeout time.Duration
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Run starts a server for the test t with Start and closes it when t ends;
+// it fails t when the server does not start.
+func Run(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatalf("starting versitygw: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing versitygw: %v", err)
+		}
+	})
+	return s
+}
+
+// Start starts versitygw on a free loopback port with generated root
+// credentials (passed through its environment, never its arguments), waits
+// until it answers and creates the bucket.
+func Start(o Options) (*Server, error) {
+	bin, err := findBinary(o.Binary)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Bucket:    o.Bucket,
+		Region:    Region,
+		AccessKey: "ISR" + randomHex(8),
+		SecretKey: randomHex(20),
+		Dir:       o.Dir,
+		binary:    bin,
+		timeout:   o.StartTimeout,
+	}
+	if s.Bucket == "" {
+		s.Bucket = "pages"
+	}
+	if s.timeout <= 0 {
+		s.timeout = 15 * time.Second
+	}
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "isr-versitygw-"); err != nil {
+			return nil, fmt.Errorf("creating the versitygw directory: %w", err)
+		}
+		s.ownsDir = true
+	}
+	s.logPath = filepath.Join(s.Dir, "versitygw.log")
+	data := filepath.Join(s.Dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the versitygw data directory: %w", err)
+	}
+
+	// A port found free may be taken before versitygw binds it: try a few.
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.Endpoint = "http://" + s.addr
+		if err = s.Restart(); err == nil {
+			break
+		}
+		if attempt == 2 {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	if err := s.Client().MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("creating bucket %s: %w", s.Bucket, err)
+	}
+	return s, nil
+}
+
+// Restart starts the server again on the same port and data after Stop, and
+// waits until it answers. It fails when the server is running.
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("versitygw is running")
+	}
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening the versitygw log: %w", err)
+	}
+	defer func() { _ = logf.Close() }()
+	cmd := exec.Command(s.binary, "--port", s.addr, "--health", healthPath, "--quiet", "posix", filepath.Join(s.Dir, "data"))
+	cmd.Env = append(os.Environ(),
+		"ROOT_ACCESS_KEY_ID="+s.AccessKey,
+		"ROOT_SECRET_ACCESS_KEY="+s.SecretKey,
+		"VGW_REGION="+s.Region,
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group, so that signals meant for the test runner
+	// (an interrupted go test) do not reach it, and Stop reaches it alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", s.binary, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+
+	deadline := time.Now().Add(s.timeout)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("versitygw exited before answering on %s: %s", s.addr, s.logTail())
+		default:
+		}
+		resp, err := client.Get(s.Endpoint + healthPath)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			return fmt.Errorf("versitygw did not answer on %s within %s: %s", s.addr, s.timeout, s.logTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop stops the server, keeping its port and data for Restart; clients get
+// "connection refused" meanwhile. Stopping a stopped server does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot exit
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+	return nil
+}
+
+// kill ends the process at once; s.mu is held.
+func (s *Server) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// Pause freezes the server (SIGSTOP): connections are accepted by the
+// kernel but never answered, as with a store that hangs. Resume undoes it.
+func (s *Server) Pause() error {
+	return s.signal(syscall.SIGSTOP)
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() error {
+	return s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return errors.New("versitygw is not running")
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signalling versitygw: %w", err)
+	}
+	return nil
+}
+
+// Close stops the server and removes its directory, if Start created it.
+func (s *Server) Close() error {
+	err := s.Stop()
+	if s.ownsDir {
+		err = errors.Join(err, os.RemoveAll(s.Dir))
+	}
+	return err
+}
+
+// Env is the environment a client process needs to reach the server with
+// the standard credential chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+// and AWS_REGION.
+func (s *Server) Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
+		"AWS_REGION=" + s.Region,
+	}
+}
+
+// SetEnv sets Env in this process for the duration of t, for clients that
+// read the standard credential chain in-process.
+func (s *Server) SetEnv(t testing.TB) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
+	t.Setenv("AWS_REGION", s.Region)
+}
+
+// Client is a root client of the server, for tests to arrange and inspect
+// the bucket behind the code under test.
+func (s *Server) Client() *minio.Client {
+	c, err := minio.New(s.addr, &minio.Options{
+		Creds:        credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Region:       s.Region,
+		BucketLookup: minio.BucketLookupPath,
+		MaxRetries:   1,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("s3test: building a client of %s: %v", s.addr, err)) // only on a malformed address
+	}
+	return c
+}
+
+// RemoveBucket removes the bucket with everything in it.
+func (s *Server) RemoveBucket(ctx context.Context) error {
+	c := s.Client()
+	for info := range c.ListObjects(ctx, s.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if info.Err != nil {
+			return fmt.Errorf("listing bucket %s: %w", s.Bucket, info.Err)
+		}
+		if err := c.RemoveObject(ctx, s.Bucket, info.Key, minio.RemoveObjectOptions{}); err != nil {
+			return fmt.Errorf("removing %s: %w", info.Key, err)
+		}
+	}
+	if err := c.RemoveBucket(ctx, s.Bucket); err != nil {
+		return fmt.Errorf("removing bucket %s: %w", s.Bucket, err)
+	}
+	return nil
+}
+
+// logTail is the end of the server's log, for errors.
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	if len(b) == 0 {
+		return "(empty log)"
+	}
+	return "log: " + string(b)
+}
+
+// findBinary is the versitygw to run: explicit, $ISR_VERSITYGW, or
+// bin/versitygw in the nearest directory upwards with a go.mod.
+func findBinary(explicit string) (string, error) {
+	if explicit == "" {
+		explicit = os.Getenv(BinaryEnv)
+	}
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("versitygw binary: %w", err)
+		}
+		return explicit, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding versitygw: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			bin := filepath.Join(dir, "bin", "versitygw")
+			if _, err := os.Stat(bin); err != nil {
+				return "", fmt.Errorf("no versitygw at %s (run `make tools` or hack/build-tools.sh versitygw, or set %s): %w", bin, BinaryEnv, err)
+			}
+			return bin, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory to find bin/versitygw in; set %s", BinaryEnv)
+		}
+		dir = parent
+	}
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
