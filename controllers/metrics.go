@@ -33,8 +33,15 @@ var (
 		Name: "isr_renders_deferred_total",
 		Help: "Renders put off because their origin host had the most renders in flight allowed.",
 	})
+
+	// sweptTotal counts digests the object store sweep removed: superseded
+	// content and the objects of pages deleted while the store was down.
+	sweptTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "isr_storage_swept_total",
+		Help: "Digests removed from the object store because no StaticPage points to them.",
+	})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal, hostBusyTotal)
+	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal, hostBusyTotal, sweptTotal)
 }

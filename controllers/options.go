@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,9 +44,31 @@ type Options struct {
 	AllowedContentTypes kube.StringList
 	// MaxRedirects is how many redirects a fetch follows (--max-redirects).
 	MaxRedirects int
+	// Storage is where pages are kept: "configmap" or "s3" (--storage).
+	Storage string
+	// S3 is the object store, with Storage "s3" (--s3-* flags).
+	S3 storage.S3Options
+	// SweepInterval is how often objects no StaticPage points to are
+	// looked for in the object store (--s3-sweep-interval).
+	SweepInterval time.Duration
+	// SweepGrace is how old such an object must be to be removed, so that
+	// a server still loading superseded content finds it (--s3-sweep-grace).
+	SweepGrace time.Duration
+	// FinalizeTimeout is how long a deleted page waits for its objects to
+	// be removed from a failing store before it is released and the sweep
+	// is left to remove them (--s3-finalize-timeout).
+	FinalizeTimeout time.Duration
 	// Clock is the time source; nil means the real clock. Tests inject one.
 	Clock clock.PassiveClock
 }
+
+// Storage backends.
+const (
+	// StorageConfigMap keeps each page gzipped in a ConfigMap it owns.
+	StorageConfigMap = "configmap"
+	// StorageS3 keeps pages in an S3-compatible object store, by digest.
+	StorageS3 = "s3"
+)
 
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
@@ -57,6 +80,11 @@ func DefaultOptions() Options {
 		RetryBaseDelay:              time.Second,
 		RetryMaxDelay:               5 * time.Minute,
 		MaxRedirects:                5,
+		Storage:                     StorageConfigMap,
+		S3:                          storage.DefaultS3Options(),
+		SweepInterval:               10 * time.Minute,
+		SweepGrace:                  10 * time.Minute,
+		FinalizeTimeout:             time.Minute,
 	}
 }
 
@@ -71,6 +99,11 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "Longest retry delay after failed renders.")
 	fs.Var(&o.AllowOrigins, "allow-origin", "Host name, IP or CIDR allowed as an origin although it resolves to a loopback, link-local or unspecified address (refused by default); repeatable and comma-separated.")
 	fs.IntVar(&o.MaxRedirects, "max-redirects", o.MaxRedirects, "Redirects an origin fetch follows, each checked like the origin; more fail the render.")
+	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are kept: configmap (a ConfigMap per page, nothing else needed) or s3 (an S3-compatible object store: --s3-* flags).")
+	o.S3.BindFlags(fs)
+	fs.DurationVar(&o.SweepInterval, "s3-sweep-interval", o.SweepInterval, "How often the object store is swept of objects no StaticPage points to.")
+	fs.DurationVar(&o.SweepGrace, "s3-sweep-grace", o.SweepGrace, "How old an object no StaticPage points to must be before the sweep removes it, so that servers still loading superseded content find it.")
+	fs.DurationVar(&o.FinalizeTimeout, "s3-finalize-timeout", o.FinalizeTimeout, "How long a deleted StaticPage waits for its objects to be removed from a failing store; then it is released and the sweep removes them later.")
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -92,6 +125,18 @@ func (o Options) Validate() error {
 	if o.RetryBaseDelay <= 0 || o.RetryMaxDelay < o.RetryBaseDelay {
 		errs = append(errs, fmt.Errorf("--retry-base-delay must be positive and at most --retry-max-delay, got %s and %s", o.RetryBaseDelay, o.RetryMaxDelay))
 	}
+	switch o.Storage {
+	case "", StorageConfigMap:
+	case StorageS3:
+		if err := o.S3.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0 {
+			errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--storage must be %s or %s, got %q", StorageConfigMap, StorageS3, o.Storage))
+	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
 	}
@@ -112,6 +157,17 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--allowed-content-types: %w", err)
 	}
+	var store storage.Store = &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()}
+	if o.Storage == StorageS3 {
+		s3, err := storage.NewS3(context.Background(), o.S3)
+		if err != nil {
+			return nil, fmt.Errorf("--storage=s3: %w", err)
+		}
+		store = s3
+		if err := mgr.Add(&Sweeper{Client: mgr.GetClient(), Store: s3, Every: o.SweepInterval, Grace: o.SweepGrace}); err != nil {
+			return nil, err
+		}
+	}
 	r := &StaticPageReconciler{
 		Client: mgr.GetClient(),
 		Fetcher: &render.Fetcher{
@@ -119,11 +175,12 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			MaxBodyBytes: o.MaxBodyBytes,
 			ContentTypes: types,
 		},
-		Store:          &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
-		Recorder:       mgr.GetEventRecorder("isr-operator"),
-		Clock:          o.Clock,
-		DefaultTimeout: o.DefaultOriginTimeout,
-		Hosts:          &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+		Store:           store,
+		FinalizeTimeout: o.FinalizeTimeout,
+		Recorder:        mgr.GetEventRecorder("isr-operator"),
+		Clock:           o.Clock,
+		DefaultTimeout:  o.DefaultOriginTimeout,
+		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)

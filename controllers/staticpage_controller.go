@@ -46,13 +46,17 @@ type StaticPageReconciler struct {
 	DefaultTimeout time.Duration
 	// Hosts caps renders in flight per origin host; nil means no cap.
 	Hosts *render.HostLimiter
+	// FinalizeTimeout is how long a deleted page waits for its objects to
+	// be removed from an object store that fails, before it is released.
+	FinalizeTimeout time.Duration
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
 	retries workqueue.TypedRateLimiter[reconcile.Request]
 }
 
-// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -87,8 +91,12 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !page.DeletionTimestamp.IsZero() {
-		// The stored page is owned by the StaticPage and goes with it.
-		return ctrl.Result{}, nil
+		// A ConfigMap is owned by the StaticPage and goes with it; objects
+		// in an object store are removed here.
+		return r.finalize(ctx, page)
+	}
+	if err := r.ensureFinalizer(ctx, page); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	now := r.Clock.Now()
@@ -162,6 +170,8 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 
 	changed, err := r.Store.Put(ctx, page, result)
 	switch {
+	case errors.Is(err, storage.ErrUnavailable):
+		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageUnavailable, err)
 	case errors.Is(err, storage.ErrTooLarge):
 		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageTooLarge, err)
 	case errors.Is(err, storage.ErrConflict):
@@ -291,14 +301,17 @@ func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
 // storedMissing is true when the content status points to is not in
 // storage (someone deleted it): the page must be published again.
 func (r *StaticPageReconciler) storedMissing(ctx context.Context, page *pagesv1alpha1.StaticPage) (bool, error) {
-	_, err := r.Store.Get(ctx, page, page.Status.Digest)
+	has, err := r.Store.Has(ctx, page, page.Status.Digest)
 	switch {
-	case errors.Is(err, storage.ErrNotStored):
-		return true, nil
+	case errors.Is(err, storage.ErrUnavailable):
+		// Not a reason to re-render: the store's own failures surface at
+		// the next publish.
+		log.FromContext(ctx).V(1).Info("cannot check the stored page", "error", err.Error())
+		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("looking for the stored page of %s/%s: %w", page.Namespace, page.Name, err)
 	}
-	return false, nil
+	return !has, nil
 }
 
 // hostBusyDelay is how soon a page whose origin host is at its cap is tried

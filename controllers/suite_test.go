@@ -96,7 +96,7 @@ var _ = AfterSuite(func() {
 
 // newManager builds a manager running the StaticPage controller in one
 // namespace, as cmd/manager wires it.
-func newManager(namespace string) ctrl.Manager {
+func newManager(namespace string, tweaks ...func(*Options)) ctrl.Manager {
 	skip := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme(),
@@ -113,6 +113,9 @@ func newManager(namespace string) ctrl.Manager {
 	opts.MaxBodyBytes = testMaxBody
 	opts.MaxConcurrentRendersPerHost = testMaxPerHost
 	opts.RetryBaseDelay, opts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
 	_, err = Setup(mgr, opts)
 	Expect(err).NotTo(HaveOccurred())
 	return mgr

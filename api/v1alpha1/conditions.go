@@ -36,6 +36,11 @@ const (
 	// ReasonStorageError (Ready=False, bad, retried): storage refused or
 	// failed the write.
 	ReasonStorageError = "StorageError"
+	// ReasonStorageUnavailable (Ready=False, bad, retried): the object store
+	// cannot be used (unreachable, too slow, failing, refusing the
+	// credentials, or its bucket is missing); the last good page stays
+	// served.
+	ReasonStorageUnavailable = "StorageUnavailable"
 
 	// ReasonOriginUnreachable (Ready=False, bad, retried): the connection to
 	// the origin failed (refused, reset, DNS).
@@ -65,7 +70,14 @@ const (
 const (
 	// EventRecovered: a page renders again after failures.
 	EventRecovered = "Recovered"
+	// EventObjectsLeft: a deleted page's stored objects could not be
+	// removed in time; the periodic sweep removes them later.
+	EventObjectsLeft = "StoredObjectsLeft"
 )
+
+// StorageFinalizer holds a StaticPage stored in an object store until its
+// objects are removed (or left, after a bounded wait, to the sweep).
+const StorageFinalizer = "pages.isr-operator.io/storage"
 
 // States the revalidate API reports for a page that is not live yet; they
 // are not condition reasons, since they describe one server's view.

@@ -53,7 +53,7 @@ func seconds(d time.Duration) int64 {
 // NewEntry builds the entry serving obj for page, decompressing the body
 // once so that clients that do not accept gzip cost nothing per request.
 func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CachePolicy) (*Entry, error) {
-	body, err := storage.Decompress(obj.Gzip, policy.MaxBodyBytes)
+	body, err := obj.Body(policy.MaxBodyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s/%s: %w", page.Namespace, page.Name, err)
 	}
@@ -70,14 +70,34 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	}
 	// Each coding has its own strong ETag: the bytes differ.
 	e.reps[identity] = newRepresentation(body, `"`+hex+`"`, "")
-	e.reps[codingGzip] = newRepresentation(obj.Gzip, `"`+hex+`-gzip"`, "gzip")
-	e.has[identity], e.has[codingGzip] = true, true
-	if br := compressBrotli(body, len(obj.Gzip)); br != nil {
+	e.has[identity] = true
+	// Brotli is offered when smaller than what a gzip client gets.
+	beat := len(body)
+	if obj.Gzip != nil {
+		e.reps[codingGzip] = newRepresentation(obj.Gzip, `"`+hex+`-gzip"`, "gzip")
+		e.has[codingGzip] = true
+		beat = len(obj.Gzip)
+	}
+	// A store that compressed at render (S3) holds brotli already; for one
+	// that keeps gzip only (ConfigMaps), it is made once here.
+	br := obj.Brotli
+	if br == nil && obj.Identity == nil {
+		br = compressBrotli(body, beat)
+	}
+	if br != nil {
 		e.reps[codingBrotli] = newRepresentation(br, `"`+hex+`-br"`, "br")
 		e.has[codingBrotli] = true
 	}
 	e.lastModified = []string{e.lastModifiedTime.Format(http.TimeFormat)}
 	return e.withPage(page, policy), nil
+}
+
+// unavailable is the entry of a page whose content cannot be loaded now
+// because the store is down: it answers 503 with Retry-After, never 404.
+func unavailable(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
+	e := (&Entry{}).withPage(page, policy)
+	e.Unavailable = true
+	return e
 }
 
 // withPage returns a copy of e, sharing its bodies, with the page's current
@@ -97,6 +117,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		contentType:      e.contentType,
 		lastModified:     e.lastModified,
 		lastModifiedTime: e.lastModifiedTime,
+		Unavailable:      e.Unavailable,
 	}
 	if page.Status.RenderedAt != nil {
 		n.RenderedAt = page.Status.RenderedAt.Time

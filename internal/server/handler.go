@@ -41,6 +41,8 @@ var (
 	varyHeader  = []string{"Accept-Encoding"}
 	nosniff     = []string{"nosniff"}
 	textPlain   = []string{"text/plain; charset=utf-8"}
+	retryAfter  = []string{"5"}
+	noStore     = []string{"no-store"}
 )
 
 // ServeHTTP implements http.Handler.
@@ -56,6 +58,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		plain(w, http.StatusNotFound, "not found\n")
 		missCounter.Inc()
+		return
+	}
+	if e.Unavailable {
+		// The page exists; its store is down. Never a 404: a CDN would
+		// cache that.
+		hdr["Retry-After"] = retryAfter
+		hdr["Cache-Control"] = noStore
+		plain(w, http.StatusServiceUnavailable, "page temporarily unavailable\n")
+		unavailableCounter.Inc()
 		return
 	}
 

@@ -12,13 +12,15 @@ const (
 	resultNotModified = "not_modified"
 	resultMiss        = "miss"
 	resultMethod      = "method_not_allowed"
+	// resultUnavailable: a known page whose content the store cannot give.
+	resultUnavailable = "unavailable"
 )
 
 var (
 	// requests counts requests by result, so the stale share is visible.
 	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "isr_server_requests_total",
-		Help: "Page requests served, by result (hit, stale, not_modified, miss, method_not_allowed).",
+		Help: "Page requests served, by result (hit, stale, not_modified, miss, method_not_allowed, unavailable).",
 	}, []string{"result"})
 
 	// The children of requests, resolved once: serving a request then costs
@@ -28,6 +30,7 @@ var (
 	notModifiedCounter = requests.WithLabelValues(resultNotModified)
 	missCounter        = requests.WithLabelValues(resultMiss)
 	methodCounter      = requests.WithLabelValues(resultMethod)
+	unavailableCounter = requests.WithLabelValues(resultUnavailable)
 
 	// revalidateRequests counts re-render requests sent on stale hits.
 	revalidateRequests = prometheus.NewCounterVec(prometheus.CounterOpts{

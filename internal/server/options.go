@@ -34,6 +34,12 @@ type Options struct {
 	// ShutdownGracePeriod bounds the drain of in-flight requests after the
 	// delay (--shutdown-grace-period).
 	ShutdownGracePeriod time.Duration
+	// Storage is where pages are read from: "configmap" or "s3"
+	// (--storage), as the manager writes them.
+	Storage string
+	// S3 is the object store, with Storage "s3" (--s3-* flags); the server
+	// only reads it.
+	S3 storage.S3Options
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -50,6 +56,8 @@ func DefaultOptions() Options {
 		},
 		ShutdownDelay:       5 * time.Second,
 		ShutdownGracePeriod: 15 * time.Second,
+		Storage:             "configmap",
+		S3:                  storage.DefaultS3Options(),
 	}
 }
 
@@ -62,6 +70,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Cache.MaxBodyBytes, "max-body-size", o.Cache.MaxBodyBytes, "Largest page loaded into memory, in bytes uncompressed.")
 	fs.BoolVar(&o.DisableOnRequestRevalidation, "disable-on-request-revalidation", o.DisableOnRequestRevalidation, "Never annotate stale OnRequest pages (a read-only replica); they then refresh only on demand.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "After SIGTERM, how long /readyz fails while new connections are still served (with Connection: close), so load balancers stop sending here before the listener closes.")
+	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are read from, as the manager keeps them: configmap or s3 (--s3-* flags; the server only reads).")
+	o.S3.BindFlags(fs)
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 }
 
@@ -73,6 +83,15 @@ func (o Options) Validate() error {
 	}
 	if o.Cache.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body-size must be positive, got %d", o.Cache.MaxBodyBytes))
+	}
+	switch o.Storage {
+	case "", "configmap":
+	case "s3":
+		if err := o.S3.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--storage must be configmap or s3, got %q", o.Storage))
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
@@ -113,8 +132,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		Table:  s.Table,
 		Policy: o.Cache,
 	}
-	if err := s.Sync.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("setting up the route table: %w", err)
+	if o.Storage == "s3" {
+		o.S3.MaxBodyBytes = o.Cache.MaxBodyBytes
+		store, err := storage.NewS3(ctx, o.S3)
+		if err != nil {
+			return nil, fmt.Errorf("--storage=s3: %w", err)
+		}
+		s.Sync.Store, s.Sync.ObjectStore = store, true
 	}
 	// Revalidation requests outlive the request that triggered them, and
 	// the stop signal: they end on their own timeout or the drain's end.
@@ -122,6 +146,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if !o.DisableOnRequestRevalidation {
 		s.Revalidator = &AnnotationRevalidator{Client: mgr.GetClient()}
 		s.Handler.Revalidator = s.Revalidator
+		s.Sync.Revalidator = s.Revalidator
+	}
+	if err := s.Sync.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the route table: %w", err)
 	}
 	if o.ListenAddress != "" {
 		if err := mgr.Add(s.Shutdown.Listener(o.ListenAddress, s.Handler, s.Revalidator.Wait)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,12 @@ type RouteSync struct {
 	Table *Table
 	// Policy sets the cached Cache-Control values and body limit.
 	Policy CachePolicy
+	// ObjectStore is true when Store is an object store (S3): no ConfigMap
+	// is watched, and content missing from the store is asked to be
+	// published again, since no event would bring it back.
+	ObjectStore bool
+	// Revalidator asks for that new publish; nil leaves it to the manager.
+	Revalidator Revalidator
 
 	ready atomic.Bool
 }
@@ -38,11 +45,13 @@ type RouteSync struct {
 // SetupWithManager watches StaticPages and page ConfigMaps, and fills the
 // table once the caches have synced before the server reports ready.
 func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
-	err := ctrl.NewControllerManagedBy(mgr).
-		For(&pagesv1alpha1.StaticPage{}).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(
-			mgr.GetScheme(), mgr.GetRESTMapper(), &pagesv1alpha1.StaticPage{}, handler.OnlyControllerOwner())).
-		WithOptions(controllerOptions()).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&pagesv1alpha1.StaticPage{})
+	if !s.ObjectStore {
+		b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(
+			mgr.GetScheme(), mgr.GetRESTMapper(), &pagesv1alpha1.StaticPage{}, handler.OnlyControllerOwner()))
+	}
+	err := b.WithOptions(controllerOptions()).
 		Named("routes").
 		Complete(s)
 	if err != nil {
@@ -112,14 +121,32 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		return nil
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
-	if errors.Is(err, storage.ErrNotStored) {
-		// The content's own event brings the page back here.
+	switch {
+	case errors.Is(err, storage.ErrNotStored):
+		// A ConfigMap's own event brings the page back here. Content gone
+		// from an object store comes back only if published again.
 		if cur != nil {
 			s.put(cur.withPage(page, s.Policy))
 		}
+		if s.ObjectStore && s.Revalidator != nil {
+			token := "missing-" + strings.TrimPrefix(page.Status.Digest, "sha256:")[:16]
+			if page.Annotations[pagesv1alpha1.RevalidateAnnotation] != token {
+				if err := s.Revalidator.Revalidate(ctx, name, token); err != nil {
+					return fmt.Errorf("asking for %s to be published again: %w", name, err)
+				}
+			}
+		}
 		return nil
-	}
-	if err != nil {
+	case errors.Is(err, storage.ErrUnavailable):
+		// Keep serving what is held; a page not held answers 503 until the
+		// store is back (the error retries this with backoff).
+		if cur != nil {
+			s.put(cur.withPage(page, s.Policy))
+		} else {
+			s.put(unavailable(page, s.Policy))
+		}
+		return err
+	case err != nil:
 		return err
 	}
 	e, err := NewEntry(page, obj, s.Policy)

@@ -32,6 +32,9 @@ type Entry struct {
 	Mode pagesv1alpha1.RevalidateMode
 	// Annotation is the revalidate annotation's value when loaded.
 	Annotation string
+	// Unavailable is set on a page whose content the store could not give:
+	// it is answered 503 with Retry-After until it loads.
+	Unavailable bool
 
 	// reps holds the body in each coding; has says which exist.
 	reps             [numCodings]representation

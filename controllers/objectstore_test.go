@@ -1,0 +1,220 @@
+package controllers
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+)
+
+// s3Namespace is watched only by the object-store manager and server.
+const s3Namespace = "isr-s3"
+
+// The core flows with pages in a real S3 server (versitygw): the manager
+// publishes by digest into the bucket, the server reads them from there,
+// and nothing is kept in ConfigMaps.
+var _ = Describe("StaticPage controller with an object store", Ordered, func() {
+	var (
+		store  *s3test.Server
+		bucket *minio.Client
+		served *server.Handler
+		ctx    = context.Background()
+	)
+
+	BeforeAll(func() {
+		var err error
+		store, err = s3test.Start(s3test.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
+		// Credentials come from the standard chain only, as in a pod.
+		for _, kv := range store.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			prev, had := os.LookupEnv(k)
+			Expect(os.Setenv(k, v)).To(Succeed())
+			DeferCleanup(func() {
+				if had {
+					_ = os.Setenv(k, prev)
+				} else {
+					_ = os.Unsetenv(k)
+				}
+			})
+		}
+		bucket = store.Client()
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
+
+		s3opts := storage.DefaultS3Options()
+		s3opts.Endpoint, s3opts.Bucket, s3opts.Prefix = store.Endpoint, store.Bucket, "isr"
+		s3opts.PathStyle, s3opts.AllowHTTP, s3opts.Timeout = true, true, 2*time.Second
+		mgr := newManager(s3Namespace, func(o *Options) {
+			o.Storage, o.S3 = StorageS3, s3opts
+			o.FinalizeTimeout = 5 * time.Second
+		})
+		sopts := server.DefaultOptions()
+		sopts.ListenAddress = ""
+		sopts.Storage, sopts.S3 = "s3", s3opts
+		sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: testMaxBody}
+		mctx, stop := context.WithCancel(context.Background())
+		DeferCleanup(stop)
+		srv, err := server.Setup(mctx, mgr, sopts)
+		Expect(err).NotTo(HaveOccurred())
+		served = srv.Handler
+		go func() {
+			defer GinkgoRecover()
+			Expect(mgr.Start(mctx)).To(Succeed())
+		}()
+		Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	getS3 := func(path string, hdr ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "http://x"+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		rec := httptest.NewRecorder()
+		served.ServeHTTP(rec, req)
+		return rec
+	}
+	// objects lists the bucket's keys for a digest.
+	objects := func(digest string) []string {
+		var keys []string
+		for o := range bucket.ListObjects(ctx, store.Bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "isr/"}) {
+			if o.Err == nil && strings.Contains(o.Key, strings.TrimPrefix(digest, "sha256:")) {
+				keys = append(keys, o.Key)
+			}
+		}
+		return keys
+	}
+	newS3Page := func(prefix, route, url string) *pagesv1alpha1.StaticPage {
+		p := newPage(uniqueName(prefix), route, url, 0)
+		p.Namespace = s3Namespace
+		return p
+	}
+
+	It("publishes into the bucket by digest, keeps no ConfigMap, and serves every coding", func() {
+		body := strings.Repeat("<p>stored in the bucket</p>\n", 200)
+		o := newOrigin(body)
+		p := newS3Page("s3-page", "/s3/page", o.URL)
+		create(p)
+		got := waitReady(p)
+		Expect(got.Finalizers).To(ContainElement(pagesv1alpha1.StorageFinalizer))
+		Expect(objects(got.Status.Digest)).To(ContainElements(
+			HaveSuffix("/identity"), HaveSuffix("/gzip"), HaveSuffix("/br"), HaveSuffix("/meta.json")))
+		err := k8sClient.Get(ctx, objectKey(p, storage.ConfigMapName(p)), &corev1.ConfigMap{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no ConfigMap in object-store mode")
+
+		Eventually(func() string { return getS3("/s3/page").Body.String() }).Should(Equal(body))
+		for ae, enc := range map[string]string{"gzip": "gzip", "br": "br", "identity": ""} {
+			rec := getS3("/s3/page", "Accept-Encoding", ae)
+			Expect(rec.Code).To(Equal(http.StatusOK))
+			Expect(rec.Header().Get("Content-Encoding")).To(Equal(enc))
+			Expect(rec.Header().Get("Etag")).To(ContainSubstring(strings.TrimPrefix(got.Status.Digest, "sha256:")[:16]))
+		}
+	})
+
+	It("publishes again at once when the objects are deleted from the bucket behind its back", func() {
+		o := newOrigin("<p>gone and back</p>")
+		p := newS3Page("s3-deleted", "/s3/deleted", o.URL)
+		create(p)
+		got := waitReady(p)
+		Eventually(func() int { return getS3("/s3/deleted").Code }).Should(Equal(http.StatusOK))
+		for _, k := range objects(got.Status.Digest) {
+			Expect(bucket.RemoveObject(ctx, store.Bucket, k, minio.RemoveObjectOptions{})).To(Succeed())
+		}
+		// Any look at the page (here: another annotation changing, which
+		// asks for no render) finds its content gone and publishes it again.
+		patch := []byte(`{"metadata":{"annotations":{"example.com/touched":"yes"}}}`)
+		Expect(k8sClient.Patch(ctx, p, client.RawPatch(types.MergePatchType, patch))).To(Succeed())
+		Eventually(func() []string { return objects(got.Status.Digest) }).Should(ContainElement(HaveSuffix("/meta.json")))
+		Expect(fetch(Default, p).Status.LastHandledRevalidate).To(BeEmpty(), "published again without a revalidate request")
+		Consistently(func() int { return getS3("/s3/deleted").Code }, time.Second).Should(Equal(http.StatusOK))
+	})
+
+	It("keeps the last good page when the store is down, says why, and recovers", func() {
+		o := newOrigin("v1")
+		p := newS3Page("s3-down", "/s3/down", o.URL)
+		create(p)
+		waitReady(p)
+		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v1"))
+
+		Expect(store.Pause()).To(Succeed())
+		resumed := false
+		DeferCleanup(func() {
+			if !resumed {
+				_ = store.Resume()
+			}
+		})
+		o.Set(http.StatusOK, "v2")
+		annotate(p, "while-down")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonStorageUnavailable))
+			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Expect(getS3("/s3/down").Body.String()).To(Equal("v1"), "the last good page stays served")
+
+		Expect(store.Resume()).To(Succeed())
+		resumed = true
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v2"))
+	})
+
+	It("withdraws a page the origin says is gone, and removes a deleted page's objects", func() {
+		o := newOrigin("<p>short-lived</p>")
+		p := newS3Page("s3-gone", "/s3/gone", o.URL)
+		create(p)
+		got := waitReady(p)
+		Eventually(func() int { return getS3("/s3/gone").Code }).Should(Equal(http.StatusOK))
+
+		o.Set(http.StatusNotFound, "")
+		annotate(p, "gone")
+		Eventually(func() int { return getS3("/s3/gone").Code }).Should(Equal(http.StatusNotFound))
+
+		o.Set(http.StatusOK, "<p>back</p>")
+		annotate(p, "back")
+		back := waitReady(p)
+		Eventually(func() int { return getS3("/s3/gone").Code }).Should(Equal(http.StatusOK))
+		Expect(back.Status.Digest).NotTo(Equal(got.Status.Digest))
+
+		Expect(k8sClient.Delete(ctx, back)).To(Succeed())
+		Eventually(func() bool {
+			err := k8sClient.Get(ctx, objectKey(back, back.Name), &pagesv1alpha1.StaticPage{})
+			return apierrors.IsNotFound(err)
+		}).Should(BeTrue(), "the finalizer lets the page go")
+		Expect(objects(back.Status.Digest)).To(BeEmpty(), "its objects went with it")
+		Eventually(func() int { return getS3("/s3/gone").Code }).Should(Equal(http.StatusNotFound))
+	})
+})
+
+// waitReady waits until p is Ready and returns it.
+func waitReady(p *pagesv1alpha1.StaticPage) *pagesv1alpha1.StaticPage {
+	var out *pagesv1alpha1.StaticPage
+	EventuallyWithOffset(1, func(g Gomega) {
+		out = fetch(g, p)
+		g.Expect(ready(out)).NotTo(BeNil())
+		g.Expect(ready(out).Status).To(Equal(metav1.ConditionTrue))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	return out
+}
+
+func objectKey(p *pagesv1alpha1.StaticPage, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: p.Namespace, Name: name}
+}
