@@ -233,18 +233,21 @@ func (s *Server) kill() {
 	s.cmd = nil
 }
 
-// Pause freezes the server (SIGSTOP): connections are accepted by the
-// kernel but never answered, as with a store that hangs. Resume undoes it.
+// Pause freezes the server (SIGSTOP) and returns once every thread of it
+// is stopped: connections are accepted by the kernel but never answered, as
+// with a store that hangs. Resume undoes it.
 func (s *Server) Pause() error {
-	return s.signal(syscall.SIGSTOP)
+	return s.signal(syscall.SIGSTOP, true)
 }
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume() error {
-	return s.signal(syscall.SIGCONT)
+	return s.signal(syscall.SIGCONT, false)
 }
 
-func (s *Server) signal(sig syscall.Signal) error {
+// signal sends sig and waits until the process's threads are all stopped,
+// or none is, as stopped says: a signal is delivered after kill returns.
+func (s *Server) signal(sig syscall.Signal, stopped bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
@@ -253,7 +256,46 @@ func (s *Server) signal(sig syscall.Signal) error {
 	if err := s.cmd.Process.Signal(sig); err != nil {
 		return fmt.Errorf("signalling versitygw: %w", err)
 	}
-	return nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		all, none, err := threadsStopped(s.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		if (stopped && all) || (!stopped && none) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("versitygw did not take %v within 5s", sig)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// threadsStopped reads the state of every thread of pid from /proc.
+func threadsStopped(pid int) (all, none bool, err error) {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(stats) == 0 {
+		return false, false, fmt.Errorf("reading the threads of versitygw (pid %d) from /proc: %v", pid, err)
+	}
+	all, none = true, true
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		// "pid (comm) S ...": the state follows the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) {
+			return false, false, fmt.Errorf("unexpected %s: %q", f, b)
+		}
+		if st := b[i+2]; st == 'T' || st == 't' {
+			none = false
+		} else {
+			all = false
+		}
+	}
+	return all, none, nil
 }
 
 // Close stops the server and removes its directory, if Start created it.
