@@ -1,7 +1,13 @@
 package controllers
 
 import (
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
 	"context"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,9 +64,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		bucket = store.Client()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 
-		s3opts := storage.DefaultS3Options()
-		s3opts.Endpoint, s3opts.Bucket, s3opts.Prefix = store.Endpoint, store.Bucket, "isr"
-		s3opts.PathStyle, s3opts.AllowHTTP, s3opts.Timeout = true, true, 2*time.Second
+		s3opts := s3Options(store)
 		mgr := newManager(s3Namespace, func(o *Options) {
 			o.Storage, o.S3 = StorageS3, s3opts
 			o.FinalizeTimeout = 5 * time.Second
@@ -145,6 +149,47 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		Consistently(func() int { return getS3("/s3/deleted").Code }, time.Second).Should(Equal(http.StatusOK))
 	})
 
+	It("has a server that cannot load a page ask for it to be published again", func() {
+		o := newOrigin("<p>lost</p>")
+		p := newS3Page("s3-lost", "/s3/lost", o.URL)
+		create(p)
+		got := waitReady(p)
+		for _, k := range objects(got.Status.Digest) {
+			Expect(bucket.RemoveObject(ctx, store.Bucket, k, minio.RemoveObjectOptions{})).To(Succeed())
+		}
+
+		By("starting a new server replica, which must load every page")
+		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+			Scheme:                 kube.Scheme(),
+			Cache:                  withNamespace(kube.ServerCacheOptions(nil), s3Namespace),
+			Metrics:                metricsserver.Options{BindAddress: "0"},
+			HealthProbeBindAddress: "0",
+			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		sopts := server.DefaultOptions()
+		sopts.ListenAddress = ""
+		sopts.Storage, sopts.S3 = "s3", s3Options(store)
+		rctx, stop := context.WithCancel(context.Background())
+		DeferCleanup(stop)
+		replica, err := server.Setup(rctx, mgr, sopts)
+		Expect(err).NotTo(HaveOccurred())
+		go func() {
+			defer GinkgoRecover()
+			Expect(mgr.Start(rctx)).To(Succeed())
+		}()
+
+		Eventually(func() string {
+			return fetch(Default, p).Annotations[pagesv1alpha1.RevalidateAnnotation]
+		}).Should(HavePrefix("missing-"), "the replica asked for a new publish")
+		Eventually(func() []string { return objects(got.Status.Digest) }).Should(ContainElement(HaveSuffix("/meta.json")))
+		Eventually(func() string {
+			rec := httptest.NewRecorder()
+			replica.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://x/s3/lost", nil))
+			return rec.Body.String()
+		}).Should(Equal("<p>lost</p>"))
+	})
+
 	It("keeps the last good page when the store is down, says why, and recovers", func() {
 		o := newOrigin("v1")
 		p := newS3Page("s3-down", "/s3/down", o.URL)
@@ -217,4 +262,12 @@ func waitReady(p *pagesv1alpha1.StaticPage) *pagesv1alpha1.StaticPage {
 
 func objectKey(p *pagesv1alpha1.StaticPage, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: p.Namespace, Name: name}
+}
+
+// s3Options point at the suite's store, under the prefix "isr".
+func s3Options(store *s3test.Server) storage.S3Options {
+	o := storage.DefaultS3Options()
+	o.Endpoint, o.Bucket, o.Prefix = store.Endpoint, store.Bucket, "isr"
+	o.PathStyle, o.AllowHTTP, o.Timeout = true, true, 2*time.Second
+	return o
 }
