@@ -1,10 +1,13 @@
 package controllers
 
 import (
+	"crypto/rand"
+	"fmt"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sync"
 
 	"context"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -159,26 +162,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		}
 
 		By("starting a new server replica, which must load every page")
-		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-			Scheme:                 kube.Scheme(),
-			Cache:                  withNamespace(kube.ServerCacheOptions(nil), s3Namespace),
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
-			Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		})
-		Expect(err).NotTo(HaveOccurred())
-		sopts := server.DefaultOptions()
-		sopts.ListenAddress = ""
-		sopts.Storage, sopts.S3 = "s3", s3Options(store)
-		rctx, stop := context.WithCancel(context.Background())
-		DeferCleanup(stop)
-		replica, err := server.Setup(rctx, mgr, sopts)
-		Expect(err).NotTo(HaveOccurred())
-		go func() {
-			defer GinkgoRecover()
-			Expect(mgr.Start(rctx)).To(Succeed())
-		}()
-
+		replica := startReplica(store, "")
 		Eventually(func() string {
 			return fetch(Default, p).Annotations[pagesv1alpha1.RevalidateAnnotation]
 		}).Should(HavePrefix("missing-"), "the replica asked for a new publish")
@@ -188,6 +172,63 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 			replica.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://x/s3/lost", nil))
 			return rec.Body.String()
 		}).Should(Equal("<p>lost</p>"))
+	})
+
+	It("holds no more bodies than --cache-size, and loads a page once however many requests wait", func() {
+		const pageSize, pages = 20 << 10, 6
+		bodies := map[string]string{}
+		for i := range pages {
+			noise := make([]byte, pageSize/2)
+			_, _ = rand.Read(noise)
+			body := fmt.Sprintf("%x", noise) // incompressible text: every coding is about pageSize
+			route := fmt.Sprintf("/s3/cache/%d", i)
+			bodies[route] = body
+			create(newS3Page("s3-cache", route, newOrigin(body).URL))
+		}
+		Eventually(func(g Gomega) {
+			list := &pagesv1alpha1.StaticPageList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(s3Namespace))).To(Succeed())
+			n := 0
+			for i := range list.Items {
+				if strings.HasPrefix(list.Items[i].Spec.Route, "/s3/cache/") && list.Items[i].Status.Digest != "" {
+					n++
+				}
+			}
+			g.Expect(n).To(Equal(pages))
+		}).Should(Succeed())
+
+		replica := startReplica(store, "50Ki")
+		serve := func(route string) *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			replica.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://x"+route, nil))
+			return rec
+		}
+		for route, body := range bodies {
+			Eventually(func() string { return serve(route).Body.String() }).Should(Equal(body), route)
+			Expect(replica.Sync.HeldBytes()).To(BeNumerically("<=", 50<<10))
+		}
+
+		By("sending many requests at once for a page that is not in memory")
+		cold := ""
+		for route := range bodies {
+			if !replica.Table.Held("x", route) {
+				cold = route
+			}
+		}
+		Expect(cold).NotTo(BeEmpty(), "six pages of 20 KiB do not fit in 50 KiB")
+		before := replica.Sync.Loads()
+		var wg sync.WaitGroup
+		codes := make([]int, 20)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = serve(cold).Code
+			}()
+		}
+		wg.Wait()
+		Expect(codes).To(HaveEach(http.StatusOK))
+		Expect(replica.Sync.Loads()-before).To(BeEquivalentTo(1), "one load for 20 requests")
 	})
 
 	It("keeps the last good page when the store is down, says why, and recovers", func() {
@@ -270,4 +311,30 @@ func s3Options(store *s3test.Server) storage.S3Options {
 	o.Endpoint, o.Bucket, o.Prefix = store.Endpoint, store.Bucket, "isr"
 	o.PathStyle, o.AllowHTTP, o.Timeout = true, true, 2*time.Second
 	return o
+}
+
+// startReplica starts another server on the object store, as cmd/server
+// assembles one, with its own manager and cache, until the spec ends.
+func startReplica(store *s3test.Server, cacheSize string) *server.Server {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 kube.Scheme(),
+		Cache:                  withNamespace(kube.ServerCacheOptions(nil), s3Namespace),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	sopts := server.DefaultOptions()
+	sopts.ListenAddress = ""
+	sopts.Storage, sopts.S3, sopts.CacheSize = "s3", s3Options(store), cacheSize
+	rctx, stop := context.WithCancel(context.Background())
+	DeferCleanup(stop)
+	replica, err := server.Setup(rctx, mgr, sopts)
+	Expect(err).NotTo(HaveOccurred())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(rctx)).To(Succeed())
+	}()
+	Eventually(func() error { return replica.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+	return replica
 }

@@ -118,6 +118,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		lastModified:     e.lastModified,
 		lastModifiedTime: e.lastModifiedTime,
 		Unavailable:      e.Unavailable,
+		cold:             e.cold,
 	}
 	if page.Status.RenderedAt != nil {
 		n.RenderedAt = page.Status.RenderedAt.Time

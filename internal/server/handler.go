@@ -34,6 +34,9 @@ type Handler struct {
 	Log logr.Logger
 	// BaseContext bounds background revalidation requests.
 	BaseContext context.Context
+	// Load gives a cold entry (over --cache-size) its bodies; nil when
+	// every page is held.
+	Load func(ctx context.Context, e *Entry) (*Entry, error)
 }
 
 var (
@@ -42,7 +45,9 @@ var (
 	nosniff     = []string{"nosniff"}
 	textPlain   = []string{"text/plain; charset=utf-8"}
 	retryAfter  = []string{"5"}
-	noStore     = []string{"no-store"}
+	// unavailableEntry answers for a page that could not be loaded.
+	unavailableEntry = &Entry{Unavailable: true}
+	noStore          = []string{"no-store"}
 )
 
 // ServeHTTP implements http.Handler.
@@ -60,7 +65,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		missCounter.Inc()
 		return
 	}
-	if e.Unavailable {
+	if e.cold && h.Load != nil {
+		// Over --cache-size: the bodies come back from the store, one load
+		// however many requests wait.
+		if loaded, err := h.Load(r.Context(), e); err == nil {
+			e = loaded
+		} else {
+			h.Log.V(1).Info("loading a page from the store", "page", e.Page, "error", err.Error())
+			e = unavailableEntry
+		}
+	}
+	if e.Unavailable || e.cold {
 		// The page exists; its store is down. Never a 404: a CDN would
 		// cache that.
 		hdr["Retry-After"] = retryAfter
@@ -68,6 +83,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusServiceUnavailable, "page temporarily unavailable\n")
 		unavailableCounter.Inc()
 		return
+	}
+	if !e.referenced.Load() {
+		e.referenced.Store(true)
 	}
 
 	now := h.Clock.Now()

@@ -45,6 +45,26 @@ var (
 	})
 )
 
+// The body cache (--cache-size, with an object store).
+var (
+	// cacheBytes is what the bodies held take, against --cache-size.
+	cacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "isr_server_cache_bytes",
+		Help: "Bytes of page bodies held in memory (bounded by --cache-size with an object store).",
+	})
+	// evictionsTotal counts pages whose bodies were dropped for room: a
+	// steady rise means --cache-size is smaller than the pages in demand.
+	evictionsTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "isr_server_cache_evictions_total",
+		Help: "Pages whose bodies were dropped from memory to stay within --cache-size.",
+	})
+	// coldLoadsTotal counts loads of a page's bodies on its request.
+	coldLoadsTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "isr_server_cache_loads_total",
+		Help: "Loads of page bodies from the object store on a request for a page not in memory.",
+	})
+)
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge)
+	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sync"
 	"time"
 
@@ -40,6 +41,10 @@ type Options struct {
 	// S3 is the object store, with Storage "s3" (--s3-* flags); the server
 	// only reads it.
 	S3 storage.S3Options
+	// CacheSize bounds the memory page bodies take, as a Kubernetes
+	// quantity, with Storage "s3": pages over it are loaded from the store
+	// on request (--cache-size).
+	CacheSize string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -57,6 +62,7 @@ func DefaultOptions() Options {
 		ShutdownDelay:       5 * time.Second,
 		ShutdownGracePeriod: 15 * time.Second,
 		Storage:             "configmap",
+		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
 	}
 }
@@ -72,6 +78,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "After SIGTERM, how long /readyz fails while new connections are still served (with Connection: close), so load balancers stop sending here before the listener closes.")
 	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are read from, as the manager keeps them: configmap or s3 (--s3-* flags; the server only reads).")
 	o.S3.BindFlags(fs)
+	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 }
 
@@ -92,6 +99,9 @@ func (o Options) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--storage must be configmap or s3, got %q", o.Storage))
+	}
+	if _, err := o.cacheBytes(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
@@ -139,6 +149,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 			return nil, fmt.Errorf("--storage=s3: %w", err)
 		}
 		s.Sync.Store, s.Sync.ObjectStore = store, true
+		s.Sync.CacheSize, _ = o.cacheBytes()
 	}
 	// Revalidation requests outlive the request that triggered them, and
 	// the stop signal: they end on their own timeout or the drain's end.
@@ -150,6 +161,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}
 	if err := s.Sync.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the route table: %w", err)
+	}
+	if s.Sync.CacheSize > 0 {
+		s.Handler.Load = s.Sync.Load
 	}
 	if o.ListenAddress != "" {
 		if err := mgr.Add(s.Shutdown.Listener(o.ListenAddress, s.Handler, s.Revalidator.Wait)); err != nil {
@@ -194,4 +208,16 @@ func (a *AnnotationRevalidator) Wait(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// cacheBytes parses CacheSize; empty means no bound.
+func (o Options) cacheBytes() (int64, error) {
+	if o.CacheSize == "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(o.CacheSize)
+	if err != nil || q.Sign() < 0 {
+		return 0, fmt.Errorf("--cache-size %q must be a quantity such as 256Mi", o.CacheSize)
+	}
+	return q.Value(), nil
 }

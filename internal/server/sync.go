@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"sync"
 	"sync/atomic"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,8 +36,15 @@ type RouteSync struct {
 	ObjectStore bool
 	// Revalidator asks for that new publish; nil leaves it to the manager.
 	Revalidator Revalidator
+	// CacheSize bounds the bytes of bodies held, with an object store; 0
+	// holds every page.
+	CacheSize int64
 
-	ready atomic.Bool
+	ready    atomic.Bool
+	cache    *bodyCache
+	flightMu sync.Mutex
+	flights  map[string]*flight
+	loads    atomic.Int64
 }
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch
@@ -45,6 +53,9 @@ type RouteSync struct {
 // SetupWithManager watches StaticPages and page ConfigMaps, and fills the
 // table once the caches have synced before the server reports ready.
 func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
+	if s.ObjectStore && s.CacheSize > 0 {
+		s.cache = newBodyCache(s.CacheSize)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{})
 	if !s.ObjectStore {
@@ -120,6 +131,11 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		s.put(cur.withPage(page, s.Policy))
 		return nil
 	}
+	if s.cache != nil && (cur == nil || cur.cold) && s.cache.full() {
+		// No room: served, and loaded, on its first request.
+		s.put((&Entry{Digest: page.Status.Digest, cold: true}).withPage(page, s.Policy))
+		return nil
+	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
 	switch {
 	case errors.Is(err, storage.ErrNotStored):
@@ -128,14 +144,7 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		if cur != nil {
 			s.put(cur.withPage(page, s.Policy))
 		}
-		if s.ObjectStore && s.Revalidator != nil {
-			token := "missing-" + strings.TrimPrefix(page.Status.Digest, "sha256:")[:16]
-			if page.Annotations[pagesv1alpha1.RevalidateAnnotation] != token {
-				if err := s.Revalidator.Revalidate(ctx, name, token); err != nil {
-					return fmt.Errorf("asking for %s to be published again: %w", name, err)
-				}
-			}
-		}
+		s.askPublish(ctx, page)
 		return nil
 	case errors.Is(err, storage.ErrUnavailable):
 		// Keep serving what is held; a page not held answers 503 until the
@@ -157,12 +166,36 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 	return nil
 }
 
+// put serves e, within the body budget when there is one.
 func (s *RouteSync) put(e *Entry) {
-	s.Table.Put(e)
+	if s.cache == nil {
+		s.Table.Put(e)
+	} else {
+		s.cache.mu.Lock()
+		if e.cold || e.Unavailable {
+			s.cache.drop(e.Page)
+		} else {
+			s.cache.set(e.Page, e.size())
+		}
+		s.Table.Put(e)
+		s.cache.evict(s.Table, e.Page)
+		cacheBytes.Set(float64(s.cache.used))
+		s.cache.mu.Unlock()
+	}
 	pagesGauge.Set(float64(s.Table.Len()))
 }
 
 func (s *RouteSync) remove(name types.NamespacedName) {
-	s.Table.Delete(name)
+	if s.cache != nil {
+		s.cache.mu.Lock()
+		s.cache.drop(name)
+		s.Table.Delete(name)
+		cacheBytes.Set(float64(s.cache.used))
+		s.cache.mu.Unlock()
+	} else {
+		s.Table.Delete(name)
+	}
 	pagesGauge.Set(float64(s.Table.Len()))
 }
+
+func (s *RouteSync) log(ctx context.Context) logr.Logger { return log.FromContext(ctx) }

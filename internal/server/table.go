@@ -36,6 +36,13 @@ type Entry struct {
 	// it is answered 503 with Retry-After until it loads.
 	Unavailable bool
 
+	// cold is set on an entry without bodies (over --cache-size): its next
+	// request loads them.
+	cold bool
+	// referenced is set when the entry is served, for the body cache's
+	// CLOCK: a page served since the hand passed keeps its bodies.
+	referenced atomic.Bool
+
 	// reps holds the body in each coding; has says which exist.
 	reps             [numCodings]representation
 	has              [numCodings]bool
@@ -84,6 +91,13 @@ func (t *Table) Put(e *Entry) {
 
 // Delete removes a page's entry.
 func (t *Table) Delete(page types.NamespacedName) { t.idx.Delete(page) }
+
+// Held is true when the page a request for host and path is answered with
+// has its bodies in memory (not cold, over --cache-size).
+func (t *Table) Held(host, path string) bool {
+	e := t.Lookup(host, path)
+	return e != nil && !e.cold && !e.Unavailable
+}
 
 // ServedPage names the page a request for host and path is answered with.
 func (t *Table) ServedPage(host, path string) (types.NamespacedName, bool) {
