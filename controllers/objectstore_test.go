@@ -47,6 +47,8 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 	)
 
 	BeforeAll(func() {
+		SetDefaultEventuallyTimeout(20 * time.Second)
+		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 		var err error
 		store, err = s3test.Start(s3test.Options{})
 		Expect(err).NotTo(HaveOccurred())
@@ -316,9 +318,17 @@ func s3Options(store *s3test.Server) storage.S3Options {
 // startReplica starts another server on the object store, as cmd/server
 // assembles one, with its own manager and cache, until the spec ends.
 func startReplica(store *s3test.Server, cacheSize string) *server.Server {
+	srv, _ := startServerIn(s3Namespace, StorageS3, s3Options(store), cacheSize)
+	return srv
+}
+
+// startServerIn starts a server for namespace on the given storage, with
+// its own manager and cache, and returns once it is ready; stop ends it
+// (or the spec's end does).
+func startServerIn(namespace, storageName string, s3opts storage.S3Options, cacheSize string) (srv *server.Server, stop func()) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme(),
-		Cache:                  withNamespace(kube.ServerCacheOptions(nil), s3Namespace),
+		Cache:                  withNamespace(kube.ServerCacheOptions(nil), namespace),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
@@ -326,15 +336,15 @@ func startReplica(store *s3test.Server, cacheSize string) *server.Server {
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""
-	sopts.Storage, sopts.S3, sopts.CacheSize = "s3", s3Options(store), cacheSize
-	rctx, stop := context.WithCancel(context.Background())
-	DeferCleanup(stop)
-	replica, err := server.Setup(rctx, mgr, sopts)
+	sopts.Storage, sopts.S3, sopts.CacheSize = storageName, s3opts, cacheSize
+	rctx, cancel := context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+	srv, err = server.Setup(rctx, mgr, sopts)
 	Expect(err).NotTo(HaveOccurred())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(rctx)).To(Succeed())
 	}()
-	Eventually(func() error { return replica.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
-	return replica
+	Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+	return srv, cancel
 }
