@@ -70,6 +70,15 @@ fuzz: ## Run each fuzz target for FUZZTIME (seed corpora in testdata/fuzz run in
 	go test -run '^$$' -fuzz '^FuzzRequestPath$$' -fuzztime $(FUZZTIME) ./internal/route/
 	go test -run '^$$' -fuzz '^FuzzPatternMatch$$' -fuzztime $(FUZZTIME) ./internal/route/
 
+# Pages, storage and server cache of `make bench-scale`.
+PAGES ?= 10000
+STORAGE ?= s3
+CACHE_SIZE ?= 64Mi
+
+.PHONY: bench-scale
+bench-scale: tools build ## Apply PAGES pages on a local control plane and versitygw; print served-all time, etcd growth, memory, restarts, annotate-to-live.
+	go run ./hack/bench-scale -pages $(PAGES) -storage $(STORAGE) -cache-size $(CACHE_SIZE) -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

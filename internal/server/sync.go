@@ -131,8 +131,10 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		s.put(cur.withPage(page, s.Policy))
 		return nil
 	}
-	if s.cache != nil && (cur == nil || cur.cold) && s.cache.full() {
-		// No room: served, and loaded, on its first request.
+	if s.cache != nil && (cur == nil || cur.cold) && (s.cache.full() || !s.ready.Load()) {
+		// No room, or still starting (a replica is ready sooner when it
+		// knows every page and loads each on its first request, the way it
+		// would past --cache-size anyway): served, and loaded, on request.
 		s.put((&Entry{Digest: page.Status.Digest, cold: true}).withPage(page, s.Policy))
 		return nil
 	}

@@ -1,0 +1,473 @@
+// Command bench-scale measures isr-operator with many pages on a local
+// control plane and a real S3 server (versitygw): how long until every page
+// is served, what etcd and the server's memory grow by, how fast a page not
+// in memory is served, what restarts cost, and how long a label-selected
+// re-render of many pages takes to go live. It prints one table; run it with
+// `make bench-scale` (PAGES, STORAGE, CACHE_SIZE).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+)
+
+// options are the flags.
+type options struct {
+	pages, annotate, coldRequests int
+	pageSize                      int
+	storage, cacheSize, bin, work string
+	timeout                       time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.pages, "pages", 10000, "StaticPages to apply.")
+	flag.IntVar(&o.pageSize, "page-size", 20<<10, "Bytes of each page.")
+	flag.IntVar(&o.annotate, "annotate", 1000, "Pages re-rendered at once by one label-selected annotation.")
+	flag.IntVar(&o.coldRequests, "cold-requests", 500, "Requests for random pages, to time pages not in memory.")
+	flag.StringVar(&o.storage, "storage", "s3", "configmap or s3.")
+	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
+	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-scale:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one row of the table.
+type result struct{ what, value string }
+
+func run(o options) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "bench-scale-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(work) }()
+	var results []result
+	add := func(what, format string, args ...any) {
+		r := result{what, fmt.Sprintf(format, args...)}
+		results = append(results, r)
+		fmt.Printf("  %-58s %s\n", r.what, r.value)
+	}
+
+	fmt.Println("starting the control plane")
+	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane (KUBEBUILDER_ASSETS=%s): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	defer func() { _ = env.Stop() }()
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := admin.KubeConfig()
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(work, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	if err != nil {
+		return err
+	}
+	etcdDir := env.ControlPlane.Etcd.DataDir
+	etcdBefore := dbSize(etcdDir)
+
+	origin, version := startOrigin(o.pageSize)
+	defer origin.Close()
+
+	var storeEnv, storeArgs []string
+	if o.storage == "s3" {
+		fmt.Println("starting versitygw")
+		store, err := s3test.Start(s3test.Options{})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = store.Close() }()
+		storeEnv = store.Env()
+		storeArgs = []string{"--storage=s3", "--s3-endpoint=" + store.Endpoint, "--s3-bucket=" + store.Bucket,
+			"--s3-prefix=bench", "--s3-path-style", "--s3-allow-http"}
+	}
+
+	pagesPort, probePort, metricsPort := freePort(), freePort(), freePort()
+	pagesURL := fmt.Sprintf("http://127.0.0.1:%d", pagesPort)
+	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), env: storeEnv, log: filepath.Join(work, "manager.log"),
+		args: append([]string{"--kubeconfig=" + kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8"}, storeArgs...)}
+	serverArgs := append([]string{"--kubeconfig=" + kubeconfig, fmt.Sprintf("--listen-address=127.0.0.1:%d", pagesPort),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
+		"--shutdown-delay=0s"}, storeArgs...)
+	if o.storage == "s3" {
+		serverArgs = append(serverArgs, "--cache-size="+o.cacheSize)
+	}
+	server := &proc{name: "server", bin: filepath.Join(o.bin, "server"), env: storeEnv, log: filepath.Join(work, "server.log"), args: serverArgs}
+	for _, p := range []*proc{manager, server} {
+		if err := p.start(); err != nil {
+			return err
+		}
+		defer p.stop()
+	}
+	if err := waitFor(o.timeout, func() bool { return get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)) == http.StatusOK }); err != nil {
+		return fmt.Errorf("server not ready: %w", err)
+	}
+
+	fmt.Printf("applying %d StaticPages (%d bytes each, storage %s)\n", o.pages, o.pageSize, o.storage)
+	start := time.Now()
+	if err := parallel(o.pages, 16, func(i int) error {
+		p := &pagesv1alpha1.StaticPage{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("p-%d", i),
+				Labels: map[string]string{"bench": label(i < o.annotate)}},
+			Spec: pagesv1alpha1.StaticPageSpec{Route: fmt.Sprintf("/p/%d", i), Origin: pagesv1alpha1.Origin{URL: fmt.Sprintf("%s/p/%d", origin.URL, i)},
+				Revalidate: &metav1.Duration{Duration: time.Hour}},
+		}
+		return c.Create(ctx, p)
+	}); err != nil {
+		return err
+	}
+	applied := time.Since(start)
+	if err := waitFor(o.timeout, func() bool { return servedAll(pagesURL, o.pages) }); err != nil {
+		return fmt.Errorf("not every page served: %w", err)
+	}
+	add("pages applied, then all served 200", "%d in %s (applied in %s)", o.pages, time.Since(start).Round(time.Second), applied.Round(time.Second))
+	add("etcd database growth", "%s", mib(dbSize(etcdDir)-etcdBefore))
+	rss, peak := memory(server.cmd.Process.Pid)
+	add("server RSS / peak", "%s / %s (--cache-size %s)", mib(rss), mib(peak), o.cacheSize)
+	mrss, mpeak := memory(manager.cmd.Process.Pid)
+	add("manager RSS / peak", "%s / %s", mib(mrss), mib(mpeak))
+
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	loadsBefore := metric(metricsURL, "isr_server_cache_loads_total")
+	lat := make([]time.Duration, 0, o.coldRequests)
+	for range o.coldRequests {
+		t0 := time.Now()
+		if code := get(fmt.Sprintf("%s/p/%d", pagesURL, rand.IntN(o.pages))); code != http.StatusOK {
+			return fmt.Errorf("a random page answered %d", code)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	add(fmt.Sprintf("%d random pages: p50 / p99 (loaded from the store)", o.coldRequests), "%s / %s (%.0f)",
+		pct(lat, 50), pct(lat, 99), metric(metricsURL, "isr_server_cache_loads_total")-loadsBefore)
+
+	renders := version.renders.Load()
+	manager.stop()
+	if err := manager.start(); err != nil {
+		return err
+	}
+	time.Sleep(20 * time.Second) // the window a restarted manager would re-render in
+	add("origin renders in the 20s after a manager restart", "%d", version.renders.Load()-renders)
+
+	server.stop()
+	t0 := time.Now()
+	if err := server.start(); err != nil {
+		return err
+	}
+	if err := waitFor(o.timeout, func() bool { return get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)) == http.StatusOK }); err != nil {
+		return err
+	}
+	add("server restart until ready and serving", "%s", time.Since(t0).Round(10*time.Millisecond))
+
+	n := min(o.annotate, o.pages)
+	version.v.Add(1)
+	want := fmt.Sprintf("v%06d ", version.v.Load())
+	t0 = time.Now()
+	token := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	kubectl := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "--kubeconfig", kubeconfig,
+		"annotate", "staticpages", "-l", "bench=annotate", pagesv1alpha1.RevalidateAnnotation+"="+token, "--overwrite")
+	if out, err := kubectl.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl annotate: %w: %s", err, out)
+	}
+	if err := waitFor(o.timeout, func() bool { return liveAll(pagesURL, n, want) }); err != nil {
+		return fmt.Errorf("new content not live on every annotated page: %w", err)
+	}
+	add(fmt.Sprintf("annotate %d pages, until all new content live", n), "%s", time.Since(t0).Round(100*time.Millisecond))
+
+	fmt.Printf("\n| figure (%d pages of %d bytes, storage %s) | value |\n| --- | --- |\n", o.pages, o.pageSize, o.storage)
+	for _, r := range results {
+		fmt.Printf("| %s | %s |\n", r.what, r.value)
+	}
+	return nil
+}
+
+// origin serves every page at a version, counting renders.
+type originState struct {
+	v       atomic.Int64
+	renders atomic.Int64
+	size    int
+}
+
+func (s *originState) body(i int) string {
+	head := fmt.Sprintf("v%06d page %d ", s.v.Load(), i)
+	r := rand.New(rand.NewPCG(uint64(i), 1))
+	var b strings.Builder
+	b.WriteString(head)
+	for b.Len() < s.size {
+		b.WriteString(strconv.FormatUint(r.Uint64(), 36))
+	}
+	return b.String()[:s.size]
+}
+
+func startOrigin(size int) (*httpServer, *originState) {
+	st := &originState{size: size}
+	st.v.Store(1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/p/"))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		st.renders.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, st.body(i))
+	})
+	return newHTTPServer(mux), st
+}
+
+type httpServer struct {
+	URL string
+	srv *http.Server
+}
+
+func newHTTPServer(h http.Handler) *httpServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	s := &httpServer{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s
+}
+
+func (s *httpServer) Close() { _ = s.srv.Close() }
+
+// proc is a binary run with its log in a file.
+type proc struct {
+	name, bin, log string
+	env, args      []string
+	cmd            *exec.Cmd
+}
+
+func (p *proc) start() error {
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s (run make build): %w", p.name, err)
+	}
+	return nil
+}
+
+func (p *proc) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	p.cmd = nil
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func get(url string) int {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// servedAll is true when every page answers 200.
+func servedAll(base string, n int) bool {
+	var bad atomic.Int64
+	_ = parallel(n, 32, func(i int) error {
+		if bad.Load() == 0 && get(fmt.Sprintf("%s/p/%d", base, i)) != http.StatusOK {
+			bad.Add(1)
+		}
+		return nil
+	})
+	return bad.Load() == 0
+}
+
+// liveAll is true when the first n pages serve content starting with want.
+func liveAll(base string, n int, want string) bool {
+	var bad atomic.Int64
+	_ = parallel(n, 32, func(i int) error {
+		if bad.Load() > 0 {
+			return nil
+		}
+		resp, err := httpClient.Get(fmt.Sprintf("%s/p/%d", base, i))
+		if err != nil {
+			bad.Add(1)
+			return nil
+		}
+		head := make([]byte, len(want))
+		_, _ = io.ReadFull(resp.Body, head)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if string(head) != want {
+			bad.Add(1)
+		}
+		return nil
+	})
+	return bad.Load() == 0
+}
+
+func parallel(n, workers int, f func(i int) error) error {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(slices.Collect(func(yield func(error) bool) {
+		for e := range errs {
+			if !yield(e) {
+				return
+			}
+		}
+	})...)
+}
+
+func waitFor(timeout time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", timeout)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return nil
+}
+
+// dbSize is the size of etcd's database file under dir.
+func dbSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && filepath.Base(path) == "db" {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+// memory reads a process's resident set and its peak, in bytes.
+func memory(pid int) (rss, peak int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "VmRSS:":
+				rss = v << 10
+			case "VmHWM:":
+				peak = v << 10
+			}
+		}
+	}
+	return rss, peak
+}
+
+func label(annotated bool) string {
+	if annotated {
+		return "annotate"
+	}
+	return "rest"
+}
+
+// metric reads one unlabelled sample from a Prometheus text endpoint.
+func metric(url, name string) float64 {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)].Round(10 * time.Microsecond)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
