@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +18,6 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
-	"github.com/isr-operator/isr-operator/internal/storage/s3test"
 )
 
 // migrateNamespace holds the pages moved from ConfigMaps to S3.
@@ -36,21 +33,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)
 		SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 		ctx := context.Background()
-		store, err := s3test.Start(s3test.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-		for _, kv := range store.Env() {
-			k, v, _ := strings.Cut(kv, "=")
-			prev, had := os.LookupEnv(k)
-			Expect(os.Setenv(k, v)).To(Succeed())
-			DeferCleanup(func() {
-				if had {
-					_ = os.Setenv(k, prev)
-				} else {
-					_ = os.Unsetenv(k)
-				}
-			})
-		}
+		store := startStore()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: migrateNamespace}})).To(Succeed())
 
 		By("serving 200 pages from ConfigMaps")

@@ -49,23 +49,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(20 * time.Second)
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
-		var err error
-		store, err = s3test.Start(s3test.Options{})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-		// Credentials come from the standard chain only, as in a pod.
-		for _, kv := range store.Env() {
-			k, v, _ := strings.Cut(kv, "=")
-			prev, had := os.LookupEnv(k)
-			Expect(os.Setenv(k, v)).To(Succeed())
-			DeferCleanup(func() {
-				if had {
-					_ = os.Setenv(k, prev)
-				} else {
-					_ = os.Unsetenv(k)
-				}
-			})
-		}
+		store = startStore()
 		bucket = store.Client()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 
@@ -347,4 +331,26 @@ func startServerIn(namespace, storageName string, s3opts storage.S3Options, cach
 	}()
 	Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
 	return srv, cancel
+}
+
+// startStore starts a versitygw for the spec (or container) and puts its
+// credentials in the environment, where the standard chain finds them, as
+// in a pod; both go when it ends.
+func startStore() *s3test.Server {
+	store, err := s3test.Start(s3test.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
+	for _, kv := range store.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		prev, had := os.LookupEnv(k)
+		Expect(os.Setenv(k, v)).To(Succeed())
+		DeferCleanup(func() {
+			if had {
+				_ = os.Setenv(k, prev)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		})
+	}
+	return store
 }

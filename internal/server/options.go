@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -150,6 +152,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		}
 		s.Sync.Store, s.Sync.ObjectStore = store, true
 		s.Sync.CacheSize, _ = o.cacheBytes()
+		if s.Sync.CacheSize > 0 && os.Getenv("GOMEMLIMIT") == "" {
+			// Without a limit Go lets the heap grow to twice what is live
+			// before collecting; with one, the bodies bound the memory.
+			limit := s.Sync.CacheSize + memoryHeadroom
+			debug.SetMemoryLimit(limit)
+			log.Info("memory limit set from --cache-size", "GOMEMLIMIT", limit)
+		}
 	}
 	// Revalidation requests outlive the request that triggered them, and
 	// the stop signal: they end on their own timeout or the drain's end.
@@ -209,6 +218,11 @@ func (a *AnnotationRevalidator) Wait(ctx context.Context) {
 	case <-ctx.Done():
 	}
 }
+
+// memoryHeadroom is what a server needs beyond its page bodies (the
+// StaticPage cache, the route table, buffers): the soft memory limit is
+// --cache-size plus this, unless GOMEMLIMIT says otherwise.
+const memoryHeadroom = 64 << 20
 
 // cacheBytes parses CacheSize; empty means no bound.
 func (o Options) cacheBytes() (int64, error) {
