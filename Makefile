@@ -92,9 +92,12 @@ build: ## Build the manager, server, demo origin and local control plane into bi
 	go build -o $(BIN)/demo-origin ./hack/demo-origin
 	go build -o $(BIN)/controlplane ./hack/controlplane
 
+# Where `make demo` keeps pages: configmap, or s3 (a local versitygw).
+STORAGE ?= configmap
+
 .PHONY: demo
-demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples.
-	hack/demo.sh
+demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw).
+	STORAGE=$(STORAGE) hack/demo.sh
 
 ##@ Tools
 
