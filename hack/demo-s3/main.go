@@ -26,7 +26,7 @@ func main() {
 	region := flag.String("region", "us-east-1", "Region of the bucket.")
 	wait := flag.Duration("wait", 15*time.Second, "How long mb waits for the store to answer.")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] mb | ls [prefix]\n", os.Args[0])
+		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] mb | ls [prefix]\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
