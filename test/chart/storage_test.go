@@ -18,6 +18,7 @@ var s3Values = []string{
 	"storage.s3.sweepInterval=2m",
 	"storage.s3.sweepGrace=3m",
 	"storage.s3.finalizeTimeout=30s",
+	"storage.s3.cacheSize=64Mi",
 	"storage.s3.manager.existingSecret=s3-manager",
 	"storage.s3.server.existingSecret=s3-server",
 }
@@ -86,6 +87,14 @@ func TestS3StorageFlagsReachBothContainers(t *testing.T) {
 			for _, a := range args(server) {
 				if strings.HasPrefix(a, "--s3-sweep") || strings.HasPrefix(a, "--s3-finalize") {
 					t.Errorf("server got the manager's flag %s", a)
+				}
+			}
+			if !slices.Contains(args(server), "--cache-size=64Mi") {
+				t.Errorf("server args lack --cache-size=64Mi: %v", args(server))
+			}
+			for _, a := range args(manager) {
+				if strings.HasPrefix(a, "--cache-size") {
+					t.Errorf("manager got the server's flag %s", a)
 				}
 			}
 		})
@@ -330,5 +339,60 @@ func TestS3ValuesAreChecked(t *testing.T) {
 				t.Errorf("helm template %v: %s, want it to name %q", c.sets, out, c.want)
 			}
 		})
+	}
+}
+
+// hasS3Flags reports whether c got any --s3-* flag.
+func hasS3Flags(c object) bool {
+	for _, a := range args(c) {
+		if strings.HasPrefix(a, "--s3-") || strings.HasPrefix(a, "--cache-size") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestServerTypeHoldsTheServersOnTheOldStoreDuringAMove(t *testing.T) {
+	for _, mode := range []string{"deployment", "sidecar"} {
+		t.Run("to S3, "+mode, func(t *testing.T) {
+			ms := render(t, append(s3Values, "storage.serverType=configmap", "server.mode="+mode)...)
+			manager, server, _, _ := workloads(t, ms, mode)
+			if !slices.Contains(args(manager), "--storage=s3") || !hasS3Flags(manager) || len(secretEnv(manager)) != 2 {
+				t.Errorf("manager is not on S3 with its credentials: args %v, env %v", args(manager), secretEnv(manager))
+			}
+			if !slices.Contains(args(server), "--storage=configmap") || hasS3Flags(server) || len(secretEnv(server)) != 0 {
+				t.Errorf("server is not on ConfigMaps alone: args %v, env %v", args(server), secretEnv(server))
+			}
+			managerRole, serverRole := ms.get(t, "ClusterRole", fullname+"-manager"), ms.get(t, "ClusterRole", fullname+"-server")
+			if verbs, _ := configMapVerbs(managerRole); !slices.Equal(verbs, []string{"get", "list", "watch"}) {
+				t.Errorf("manager on S3: ConfigMap verbs = %v, want only get, list, watch", verbs)
+			}
+			if verbs, _ := configMapVerbs(serverRole); !slices.Equal(verbs, []string{"get", "list", "watch"}) {
+				t.Errorf("server on ConfigMaps: ConfigMap verbs = %v, want get, list, watch", verbs)
+			}
+		})
+	}
+
+	t.Run("back to ConfigMaps", func(t *testing.T) {
+		ms := render(t, append(s3Values, "storage.type=configmap", "storage.serverType=s3")...)
+		manager, server, _, _ := workloads(t, ms, "deployment")
+		if !slices.Contains(args(manager), "--storage=configmap") || hasS3Flags(manager) || len(secretEnv(manager)) != 0 {
+			t.Errorf("manager is not on ConfigMaps alone: args %v, env %v", args(manager), secretEnv(manager))
+		}
+		if !slices.Contains(args(server), "--storage=s3") || !slices.Contains(args(server), "--s3-bucket=pages") || len(secretEnv(server)) != 2 {
+			t.Errorf("server is not on S3 with its credentials: args %v, env %v", args(server), secretEnv(server))
+		}
+		managerRole, serverRole := ms.get(t, "ClusterRole", fullname+"-manager"), ms.get(t, "ClusterRole", fullname+"-server")
+		if verbs, _ := configMapVerbs(managerRole); !slices.Contains(verbs, "create") {
+			t.Errorf("manager on ConfigMaps: ConfigMap verbs = %v, want it to write them", verbs)
+		}
+		if verbs, found := configMapVerbs(serverRole); found {
+			t.Errorf("server on S3: ConfigMap verbs = %v, want none", verbs)
+		}
+	})
+
+	out, err := helmTemplate(t, namespace, "storage.serverType=s3")
+	if err == nil || !strings.Contains(out, "/storage/s3/endpoint") {
+		t.Errorf("storage.serverType=s3 without an endpoint: err %v, %s", err, out)
 	}
 }
