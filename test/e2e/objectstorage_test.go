@@ -51,7 +51,12 @@ func objectStorageSpecs() {
 		}
 	})
 
-	It("moves to an object store with helm upgrade: the manager may no longer write ConfigMaps", func() {
+	can := func(sa, verb, resource string, flags ...string) string {
+		out, _ := run(kubectlBin, append([]string{"auth", "can-i", verb, resource, "--as=system:serviceaccount:" + namespace + ":" + sa, "-n", "default"}, flags...)...)
+		return strings.TrimSpace(out)
+	}
+
+	It("moves the manager to an object store with helm upgrade, the servers staying on ConfigMaps", func() {
 		var err error
 		store, err = s3test.Start(s3test.Options{Bucket: "isr-pages"})
 		Expect(err).NotTo(HaveOccurred())
@@ -64,6 +69,7 @@ func objectStorageSpecs() {
 		}
 		helm("upgrade", release, chart, "-n", namespace, "--reuse-values",
 			"--set", "storage.type=s3",
+			"--set", "storage.serverType=configmap",
 			"--set", "storage.s3.endpoint="+store.Endpoint,
 			"--set", "storage.s3.bucket="+store.Bucket,
 			"--set", "storage.s3.prefix="+s3Prefix,
@@ -74,26 +80,19 @@ func objectStorageSpecs() {
 			"--set", "storage.s3.manager.existingSecret=isr-s3-manager",
 			"--set", "storage.s3.server.existingSecret=isr-s3-server")
 
-		managerSA, _ := workload("manager")
-		serverSA, _ := workload("server")
-		can := func(sa, verb, resource string, flags ...string) string {
-			out, _ := run(kubectlBin, append([]string{"auth", "can-i", verb, resource, "--as=system:serviceaccount:" + namespace + ":" + sa, "-n", "default"}, flags...)...)
-			return strings.TrimSpace(out)
-		}
+		managerSA, managerArgs := workload("manager")
+		serverSA, serverArgs := workload("server")
 		for _, verb := range []string{"create", "update", "patch", "delete"} {
 			Expect(can(managerSA, verb, "configmaps")).To(Equal("no"), "the manager may %s ConfigMaps in S3 mode", verb)
 		}
 		Expect(can(managerSA, "watch", "configmaps")).To(Equal("yes"), "the manager still watches page ConfigMaps")
 		Expect(can(managerSA, "patch", "staticpages")).To(Equal("yes"), "the manager sets its storage finalizer")
 		Expect(can(managerSA, "update", "staticpages", "--subresource=finalizers")).To(Equal("yes"))
-		Expect(can(serverSA, "get", "configmaps")).To(Equal("no"), "the server reads no ConfigMap in S3 mode")
-	})
+		Expect(can(serverSA, "watch", "configmaps")).To(Equal("yes"), "the servers still serve ConfigMaps")
+		Expect(serverArgs).To(ContainElement("--storage=configmap"))
 
-	It("runs the manager and a server with the chart's flags, ServiceAccounts and credentials", func() {
-		By("stopping the ConfigMap manager, as a rollout replaces its pod")
+		By("replacing the ConfigMap manager, as the rollout replaces its pod")
 		stopProcess("manager")
-
-		managerSA, managerArgs := workload("manager")
 		Expect(managerArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket,
 			"--s3-prefix="+s3Prefix, "--s3-allow-http=true", "--s3-path-style=true", "--s3-timeout=2s"))
 		managerEnv := containerEnv("manager")
@@ -108,12 +107,22 @@ func objectStorageSpecs() {
 			return code
 		}).Should(Equal(http.StatusOK))
 
+		By("publishing the pages it finds missing from the bucket")
+		Eventually(func() []string {
+			return objectKeys(store, kubectl("get", "staticpage", "about", "-o", "jsonpath={.status.digest}"))
+		}).Should(ContainElement(HaveSuffix("/meta.json")))
+	})
+
+	It("rolls the servers to the object store with their own credentials and no ConfigMap access", func() {
+		helm("upgrade", release, chart, "-n", namespace, "--reuse-values", "--set", "storage.serverType=")
 		serverSA, serverArgs := workload("server")
-		Expect(serverArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket))
+		Expect(can(serverSA, "get", "configmaps")).To(Equal("no"), "the server reads no ConfigMap in S3 mode")
+		Expect(serverArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket, "--cache-size=256Mi"))
 		serverEnv := containerEnv("server")
 		Expect(serverEnv).To(ContainElements("AWS_ACCESS_KEY_ID="+store.AccessKey, "AWS_SECRET_ACCESS_KEY="+store.SecretKey),
 			"the server's credentials come from its own Secret")
 		server = startServerEnv("server-s3", append(serverEnv, "KUBECONFIG="+serviceAccountKubeconfig(namespace, serverSA), "POD_NAMESPACE="+namespace), serverArgs)
+		Eventually(func() int { c, _, _ := page(server.url + "/about"); return c }).Should(Equal(http.StatusOK), "a page published by the move is served from the bucket")
 	})
 
 	It("renders a page into the bucket and serves it from there", func() {
