@@ -92,9 +92,14 @@ build: ## Build the manager, server, demo origin and local control plane into bi
 	go build -o $(BIN)/demo-origin ./hack/demo-origin
 	go build -o $(BIN)/controlplane ./hack/controlplane
 
+# Where `make demo` keeps pages: STORAGE=configmap unless given on the command
+# line or in the environment (STORAGE=s3: a local versitygw); the default
+# above is bench-scale's.
+DEMO_STORAGE = $(if $(filter command line environment,$(origin STORAGE)),$(STORAGE),configmap)
+
 .PHONY: demo
-demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples.
-	hack/demo.sh
+demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw).
+	STORAGE=$(DEMO_STORAGE) hack/demo.sh
 
 ##@ Tools
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Runs isr-operator locally: a control plane from bin/k8s, the manager, the
 # server, a demo origin, and the sample pages. Ctrl-C stops all of it.
-# Ports can be changed with DEMO_SERVER_PORT and DEMO_ORIGIN_PORT.
+# Ports can be changed with DEMO_SERVER_PORT, DEMO_ORIGIN_PORT, DEMO_API_PORT
+# and DEMO_S3_PORT.
+#
+# STORAGE=configmap (the default) keeps pages in ConfigMaps. STORAGE=s3 also
+# starts versitygw (bin/versitygw, from hack/build-tools.sh) with its posix
+# backend in .demo/s3 and generated root credentials, creates the bucket
+# "pages", and runs the manager and the server with --storage=s3.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +17,15 @@ DEMO=$ROOT/.demo
 SERVER_PORT=${DEMO_SERVER_PORT:-8000}
 ORIGIN_PORT=${DEMO_ORIGIN_PORT:-8088}
 API_PORT=${DEMO_API_PORT:-8001}
+S3_PORT=${DEMO_S3_PORT:-9000}
+STORAGE=${STORAGE:-configmap}
+case "$STORAGE" in
+configmap | s3) ;;
+*)
+	echo "STORAGE must be configmap or s3, got $STORAGE" >&2
+	exit 1
+	;;
+esac
 # The revalidate API's bearer token in the demo; a real one comes from a
 # random generator.
 API_TOKEN=demo-token
@@ -31,9 +46,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-for port in "$SERVER_PORT" "$ORIGIN_PORT" "$API_PORT"; do
+ports=("$SERVER_PORT" "$ORIGIN_PORT" "$API_PORT")
+[ "$STORAGE" = s3 ] && ports+=("$S3_PORT")
+for port in "${ports[@]}"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT to free ones" >&2
+		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT / DEMO_S3_PORT to free ones" >&2
 		exit 1
 	fi
 done
@@ -50,16 +67,48 @@ done
 
 "$BIN/demo-origin" --listen "127.0.0.1:$ORIGIN_PORT" >"$DEMO/origin.log" 2>&1 &
 pids+=($!)
+
+# Flags both binaries get for the store; none with ConfigMaps, the default.
+storage_flags=()
+if [ "$STORAGE" = s3 ]; then
+	[ -x "$BIN/versitygw" ] || { echo "no $BIN/versitygw: run hack/build-tools.sh (make tools)" >&2; exit 1; }
+	go build -o "$BIN/demo-s3" ./hack/demo-s3
+	S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+	S3_BUCKET=pages
+	S3_PREFIX=demo
+	S3_REGION=us-east-1
+	# Fresh root credentials each run, passed through the environment only:
+	# versitygw reads ROOT_*, the manager, the server and demo-s3 read the
+	# standard AWS_* variables. (A real install gives the server read-only
+	# credentials of its own.)
+	AWS_ACCESS_KEY_ID=demo$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	AWS_SECRET_ACCESS_KEY=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+	AWS_REGION=$S3_REGION
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+	# The control plane starts empty each run, so the store does too.
+	rm -rf "$DEMO/s3"
+	mkdir -p "$DEMO/s3"
+	ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY VGW_REGION=$S3_REGION \
+		"$BIN/versitygw" --port "127.0.0.1:$S3_PORT" --health /healthz posix "$DEMO/s3" >"$DEMO/versitygw.log" 2>&1 &
+	pids+=($!)
+	"$BIN/demo-s3" --endpoint "$S3_ENDPOINT" --bucket "$S3_BUCKET" --region "$S3_REGION" mb ||
+		{ echo "versitygw did not start; see .demo/versitygw.log" >&2; exit 1; }
+	# http:// only for a store on this host (--s3-allow-http); versitygw
+	# wants the bucket in the path.
+	storage_flags+=(--storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-allow-http --s3-path-style
+		--s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --s3-region "$S3_REGION")
+fi
 # The demo origin listens on loopback, which the origin guard refuses unless
 # allowed, exactly as a user allows a same-pod origin.
 "$BIN/manager" --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
-	--allow-origin 127.0.0.1 \
+	--allow-origin 127.0.0.1 "${storage_flags[@]}" \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
 "$KUBECTL" create secret generic isr-revalidate --from-literal=token="$API_TOKEN" >/dev/null
 "$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address 127.0.0.1:0 \
 	--health-probe-bind-address 127.0.0.1:0 \
 	--revalidate-bind-address "127.0.0.1:$API_PORT" --revalidate-secret default/isr-revalidate \
+	"${storage_flags[@]}" \
 	>"$DEMO/server.log" 2>&1 &
 pids+=($!)
 
@@ -88,5 +137,17 @@ isr-operator is running. In another terminal:
 
 Logs: .demo/*.log. Press Ctrl-C to stop everything.
 EOT
+if [ "$STORAGE" = s3 ]; then
+	cat <<EOT
+
+Pages are kept in s3://$S3_BUCKET/$S3_PREFIX/ on versitygw at $S3_ENDPOINT (posix backend:
+files under .demo/s3/$S3_BUCKET/). List the bucket:
+
+  AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \\
+    $BIN/demo-s3 --endpoint $S3_ENDPOINT --bucket $S3_BUCKET ls $S3_PREFIX/
+  find .demo/s3/$S3_BUCKET -type f              # the same objects, as files
+  kubectl get staticpage home -o jsonpath='{.status.digest}'   # names <prefix>/pages/sha256/<hex>/
+EOT
+fi
 wait -n "${pids[@]}" || true
 echo "a demo process exited; see .demo/*.log" >&2

@@ -125,27 +125,33 @@ func newBalancer(backends ...*serverProc) *balancer {
 		}
 		b.proxies = append(b.proxies, rp)
 	}
+	probe := &http.Client{Timeout: time.Second}
+	probeAll := func() {
+		for i, s := range b.backends {
+			// As a kubelet probe with a failure threshold above one: a
+			// probe that only timed out on a busy machine changes
+			// nothing; an answer other than 200, or a refused
+			// connection, takes the backend out at once.
+			resp, err := probe.Get(s.probe)
+			switch {
+			case err == nil:
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				b.ready[i].Store(resp.StatusCode == http.StatusOK)
+			case errors.Is(err, syscall.ECONNREFUSED):
+				b.ready[i].Store(false)
+			}
+		}
+	}
+	// Probed once before it takes requests, as endpoints list only pods
+	// already found ready: a request sent at once finds its backends.
+	probeAll()
 	ctx, stop := context.WithCancel(context.Background())
 	go func() {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
-		probe := &http.Client{Timeout: time.Second}
 		for {
-			for i, s := range b.backends {
-				// As a kubelet probe with a failure threshold above one: a
-				// probe that only timed out on a busy machine changes
-				// nothing; an answer other than 200, or a refused
-				// connection, takes the backend out at once.
-				resp, err := probe.Get(s.probe)
-				switch {
-				case err == nil:
-					_, _ = io.Copy(io.Discard, resp.Body)
-					_ = resp.Body.Close()
-					b.ready[i].Store(resp.StatusCode == http.StatusOK)
-				case errors.Is(err, syscall.ECONNREFUSED):
-					b.ready[i].Store(false)
-				}
-			}
+			probeAll()
 			select {
 			case <-ctx.Done():
 				return

@@ -109,6 +109,13 @@ var _ = Describe("the chart", func() {
 			"--set", "server.autoscaling.enabled=true", "--set", "server.podDisruptionBudget.enabled=true"),
 		Entry("a list of watched namespaces", []string{"shop", "blog"}, "--set", "watchNamespaces={shop,blog}"),
 		Entry("ingress and two managers", nil, "--set", "ingress.enabled=true", "--set", "manager.replicas=2"),
+		Entry("object storage with a Secret per component and a CA bundle, in both server modes", nil,
+			"--set", "storage.type=s3", "--set", "storage.s3.endpoint=https://s3.example.com", "--set", "storage.s3.bucket=pages",
+			"--set", "storage.s3.manager.existingSecret=s3-manager", "--set", "storage.s3.server.existingSecret=s3-server",
+			"--set", "storage.s3.ca.configMap=s3-ca"),
+		Entry("object storage, server as a sidecar, watched namespaces", []string{"shop"}, "--set", "server.mode=sidecar",
+			"--set", "watchNamespaces={shop}", "--set", "storage.type=s3", "--set", "storage.s3.endpoint=https://s3.example.com",
+			"--set", "storage.s3.bucket=pages", "--set", "storage.s3.ca.secret=s3-ca"),
 	)
 
 	It("refuses unknown and mistyped values", func() {
@@ -406,6 +413,10 @@ var _ = Describe("a user's day", Ordered, func() {
 		Expect(l.failures.Load()).To(BeZero(), "failures: %v", l.kinds)
 		Expect(lb.failed.Load()).To(BeZero())
 	})
+
+	// With the ConfigMap flows done: the same install moved to an object
+	// store (objectstorage_test.go).
+	objectStorageSpecs()
 
 	It("answers 404 once a page is deleted", func() {
 		kubectl("delete", "staticpage", "home")

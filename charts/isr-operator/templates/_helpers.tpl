@@ -139,6 +139,127 @@ topologySpreadConstraints:
 {{- end }}
 {{- end }}
 
+{{/*
+The storage one component uses: storage.type, or for the server
+storage.serverType while an install moves between stores. Call with (dict
+"ctx" $ "component" "server").
+*/}}
+{{- define "isr-operator.storageType" -}}
+{{- if and (eq .component "server") .ctx.Values.storage.serverType }}
+{{- .ctx.Values.storage.serverType }}
+{{- else }}
+{{- .ctx.Values.storage.type }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when either component uses the object store. */}}
+{{- define "isr-operator.usesS3" -}}
+{{- if or (eq .Values.storage.type "s3") (eq .Values.storage.serverType "s3") }}true{{ end }}
+{{- end }}
+
+{{/*
+Storage flags of one component (storage.*): --storage, and with the object
+store its --s3-* flags. The CA bundle from storage.s3.ca is mounted at
+isr-operator.s3CADir. Call with (dict "ctx" $ "component" "manager").
+*/}}
+{{- define "isr-operator.storageArgs" -}}
+{{- $s3 := .ctx.Values.storage.s3 }}
+{{- $type := include "isr-operator.storageType" . }}
+- --storage={{ $type }}
+{{- if eq $type "s3" }}
+- --s3-endpoint={{ required "storage.s3.endpoint is required when storage.type or storage.serverType is s3" $s3.endpoint }}
+- --s3-bucket={{ required "storage.s3.bucket is required when storage.type or storage.serverType is s3" $s3.bucket }}
+{{- with $s3.prefix }}
+- --s3-prefix={{ . }}
+{{- end }}
+{{- with $s3.region }}
+- --s3-region={{ . }}
+{{- end }}
+- --s3-path-style={{ $s3.pathStyle }}
+- --s3-allow-http={{ $s3.allowHTTP }}
+{{- with include "isr-operator.s3CAFile" .ctx }}
+- --s3-ca-file={{ . }}
+{{- end }}
+- --s3-timeout={{ $s3.timeout }}
+{{- if eq .component "manager" }}
+- --s3-sweep-interval={{ $s3.sweepInterval }}
+- --s3-sweep-grace={{ $s3.sweepGrace }}
+- --s3-finalize-timeout={{ $s3.finalizeTimeout }}
+{{- else }}
+- --cache-size={{ $s3.cacheSize }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Where storage.s3.ca is mounted in both containers. */}}
+{{- define "isr-operator.s3CADir" -}}
+/etc/isr-operator/s3-ca
+{{- end }}
+
+{{/* The --s3-ca-file path: storage.s3.caFile, or the mounted storage.s3.ca bundle; empty for neither. */}}
+{{- define "isr-operator.s3CAFile" -}}
+{{- $s3 := .Values.storage.s3 }}
+{{- if and (include "isr-operator.usesS3" .) (or $s3.ca.configMap $s3.ca.secret) }}
+{{- if or (and $s3.ca.configMap $s3.ca.secret) $s3.caFile }}
+{{- fail "storage.s3: set one of caFile, ca.configMap and ca.secret" }}
+{{- end }}
+{{- printf "%s/%s" (include "isr-operator.s3CADir" .) $s3.ca.key }}
+{{- else if include "isr-operator.usesS3" . }}
+{{- $s3.caFile }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment of one container for the object store; call with (dict "ctx" $
+"component" "manager"). The component's existingSecret gives the standard
+chain's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; each component has its
+own, so the server never holds the manager's.
+*/}}
+{{- define "isr-operator.s3Env" -}}
+{{- $s3 := .ctx.Values.storage.s3 }}
+{{- if eq (include "isr-operator.storageType" .) "s3" }}
+{{- with (get $s3 .component).existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: AWS_ACCESS_KEY_ID
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: AWS_SECRET_ACCESS_KEY
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The CA bundle's mount and volume, wherever a component uses the object store. */}}
+{{- define "isr-operator.s3CAVolumeMount" -}}
+{{- $s3 := .Values.storage.s3 }}
+{{- if and (include "isr-operator.usesS3" .) (or $s3.ca.configMap $s3.ca.secret) }}
+- name: s3-ca
+  mountPath: {{ include "isr-operator.s3CADir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "isr-operator.s3CAVolume" -}}
+{{- $s3 := .Values.storage.s3 }}
+{{- if and (include "isr-operator.usesS3" .) (or $s3.ca.configMap $s3.ca.secret) }}
+- name: s3-ca
+  {{- if $s3.ca.configMap }}
+  configMap:
+    name: {{ $s3.ca.configMap }}
+  {{- else }}
+  secret:
+    secretName: {{ $s3.ca.secret }}
+  {{- end }}
+    items:
+      - key: {{ $s3.ca.key }}
+        path: {{ $s3.ca.key }}
+{{- end }}
+{{- end }}
+
 {{/* The manager container. */}}
 {{- define "isr-operator.managerContainer" -}}
 - name: manager
@@ -166,6 +287,7 @@ topologySpreadConstraints:
     {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
+    {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
     - --zap-log-level={{ .Values.logLevel }}
     {{- with .Values.manager.extraArgs }}
     {{- toYaml . | nindent 4 }}
@@ -175,6 +297,9 @@ topologySpreadConstraints:
       valueFrom:
         fieldRef:
           fieldPath: metadata.namespace
+    {{- with include "isr-operator.s3Env" (dict "ctx" . "component" "manager") | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
   ports:
     - name: healthz
       containerPort: 8081
@@ -196,6 +321,10 @@ topologySpreadConstraints:
     {{- toYaml .Values.securityContext | nindent 4 }}
   resources:
     {{- toYaml .Values.manager.resources | nindent 4 }}
+  {{- with include "isr-operator.s3CAVolumeMount" . | trim }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end }}
 
 {{/* The server container. */}}
@@ -217,6 +346,7 @@ topologySpreadConstraints:
     - --on-demand-max-age={{ .Values.server.onDemandMaxAge }}
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
+    {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
     {{- end }}
@@ -239,6 +369,9 @@ topologySpreadConstraints:
       valueFrom:
         fieldRef:
           fieldPath: metadata.namespace
+    {{- with include "isr-operator.s3Env" (dict "ctx" . "component" "server") | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
   ports:
     - name: http
       containerPort: 8000
@@ -268,15 +401,21 @@ topologySpreadConstraints:
     {{- toYaml .Values.securityContext | nindent 4 }}
   resources:
     {{- toYaml .Values.server.resources | nindent 4 }}
-  {{- if eq .Values.server.mode "sidecar" }}
-  {{- /*
-  Over the pod's token path, in this container only: the server
-  authenticates as its own ServiceAccount, and the manager's token, which
-  the API server mounts into the other container, is not here.
-  */}}
+  {{- $caMount := include "isr-operator.s3CAVolumeMount" . | trim }}
+  {{- if or (eq .Values.server.mode "sidecar") $caMount }}
   volumeMounts:
+    {{- if eq .Values.server.mode "sidecar" }}
+    {{- /*
+    Over the pod's token path, in this container only: the server
+    authenticates as its own ServiceAccount, and the manager's token, which
+    the API server mounts into the other container, is not here.
+    */}}
     - name: server-token
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
       readOnly: true
+    {{- end }}
+    {{- with $caMount }}
+    {{- . | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end }}

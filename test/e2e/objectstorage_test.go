@@ -1,0 +1,310 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+)
+
+// s3Prefix is the key prefix the chart is given, under which
+// <prefix>/pages/sha256/<hex>/ holds each page's objects.
+const s3Prefix = "e2e"
+
+// objectStorageSpecs move the user's install to an object store with helm
+// upgrade (storage.type=s3, a versitygw the test starts), run the manager
+// and a server with the chart's flags, ServiceAccounts and Secrets, and
+// follow one page through render, serving, a store that hangs, recovery
+// and deletion. They run inside "a user's day", after its ConfigMap specs.
+func objectStorageSpecs() {
+	var (
+		store     *s3test.Server
+		server    *serverProc
+		origin    *httptest.Server
+		version   atomic.Int64 // the origin's content changes when it moves
+		firstBody string
+	)
+	const pageName, route = "s3-page", "/s3/page"
+
+	// The store and the origin serve the specs below in turn.
+	AfterAll(func() {
+		if origin != nil {
+			origin.Close()
+		}
+		if store != nil {
+			Expect(store.Close()).To(Succeed())
+		}
+	})
+
+	can := func(sa, verb, resource string, flags ...string) string {
+		out, _ := run(kubectlBin, append([]string{"auth", "can-i", verb, resource, "--as=system:serviceaccount:" + namespace + ":" + sa, "-n", "default"}, flags...)...)
+		return strings.TrimSpace(out)
+	}
+
+	It("moves the manager to an object store with helm upgrade, the servers staying on ConfigMaps", func() {
+		var err error
+		store, err = s3test.Start(s3test.Options{Bucket: "isr-pages"})
+		Expect(err).NotTo(HaveOccurred())
+
+		// One Secret per component, as the chart expects; versitygw has
+		// root credentials only, so both hold them.
+		for _, name := range []string{"isr-s3-manager", "isr-s3-server"} {
+			kubectl("create", "secret", "generic", name, "-n", namespace,
+				"--from-literal=AWS_ACCESS_KEY_ID="+store.AccessKey, "--from-literal=AWS_SECRET_ACCESS_KEY="+store.SecretKey)
+		}
+		helm("upgrade", release, chart, "-n", namespace, "--reuse-values",
+			"--set", "storage.type=s3",
+			"--set", "storage.serverType=configmap",
+			"--set", "storage.s3.endpoint="+store.Endpoint,
+			"--set", "storage.s3.bucket="+store.Bucket,
+			"--set", "storage.s3.prefix="+s3Prefix,
+			"--set", "storage.s3.region="+store.Region,
+			"--set", "storage.s3.pathStyle=true",
+			"--set", "storage.s3.allowHTTP=true",
+			"--set", "storage.s3.timeout=2s",
+			"--set", "storage.s3.manager.existingSecret=isr-s3-manager",
+			"--set", "storage.s3.server.existingSecret=isr-s3-server")
+
+		managerSA, managerArgs := workload("manager")
+		serverSA, serverArgs := workload("server")
+		for _, verb := range []string{"create", "update", "patch", "delete"} {
+			Expect(can(managerSA, verb, "configmaps")).To(Equal("no"), "the manager may %s ConfigMaps in S3 mode", verb)
+		}
+		Expect(can(managerSA, "watch", "configmaps")).To(Equal("yes"), "the manager still watches page ConfigMaps")
+		Expect(can(managerSA, "patch", "staticpages")).To(Equal("yes"), "the manager sets its storage finalizer")
+		Expect(can(managerSA, "update", "staticpages", "--subresource=finalizers")).To(Equal("yes"))
+		Expect(can(serverSA, "watch", "configmaps")).To(Equal("yes"), "the servers still serve ConfigMaps")
+		Expect(serverArgs).To(ContainElement("--storage=configmap"))
+
+		By("replacing the ConfigMap manager, as the rollout replaces its pod")
+		stopProcess("manager")
+		Expect(managerArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket,
+			"--s3-prefix="+s3Prefix, "--s3-allow-http=true", "--s3-path-style=true", "--s3-timeout=2s"))
+		managerEnv := containerEnv("manager")
+		Expect(managerEnv).To(ContainElements("AWS_ACCESS_KEY_ID="+store.AccessKey, "AWS_SECRET_ACCESS_KEY="+store.SecretKey),
+			"the manager's credentials come from its Secret")
+		managerProbe := freePort()
+		startEnv("manager-s3", append(managerEnv, "KUBECONFIG="+serviceAccountKubeconfig(namespace, managerSA), "POD_NAMESPACE="+namespace),
+			filepath.Join(workDir, "manager"),
+			append(managerArgs, "--metrics-bind-address=0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", managerProbe))...)
+		Eventually(func() int {
+			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", managerProbe))
+			return code
+		}).Should(Equal(http.StatusOK))
+
+		By("publishing the pages it finds missing from the bucket")
+		Eventually(func() []string {
+			return objectKeys(store, kubectl("get", "staticpage", "about", "-o", "jsonpath={.status.digest}"))
+		}).Should(ContainElement(HaveSuffix("/meta.json")))
+	})
+
+	It("rolls the servers to the object store with their own credentials and no ConfigMap access", func() {
+		helm("upgrade", release, chart, "-n", namespace, "--reuse-values", "--set", "storage.serverType=")
+		serverSA, serverArgs := workload("server")
+		Expect(can(serverSA, "get", "configmaps")).To(Equal("no"), "the server reads no ConfigMap in S3 mode")
+		Expect(serverArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket, "--cache-size=256Mi"))
+		serverEnv := containerEnv("server")
+		Expect(serverEnv).To(ContainElements("AWS_ACCESS_KEY_ID="+store.AccessKey, "AWS_SECRET_ACCESS_KEY="+store.SecretKey),
+			"the server's credentials come from its own Secret")
+		server = startServerEnv("server-s3", append(serverEnv, "KUBECONFIG="+serviceAccountKubeconfig(namespace, serverSA), "POD_NAMESPACE="+namespace), serverArgs)
+		Eventually(func() int { c, _, _ := page(server.url + "/about"); return c }).Should(Equal(http.StatusOK), "a page published by the move is served from the bucket")
+	})
+
+	It("renders a page into the bucket and serves it from there", func() {
+		origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = fmt.Fprintf(w, "<html><body>object storage page, version %d</body></html>\n", version.Load())
+		}))
+		manifest := fmt.Sprintf("apiVersion: pages.isr-operator.io/v1alpha1\nkind: StaticPage\nmetadata: {name: %s}\nspec:\n  route: %s\n  origin: {url: %q}\n",
+			pageName, route, origin.URL+route)
+		out, err := runEnv(adminKube, []byte(manifest), kubectlBin, "apply", "-f", "-")
+		Expect(err).NotTo(HaveOccurred(), out)
+		kubectl("wait", "--for=condition=Ready", "staticpage/"+pageName, "--timeout=60s")
+
+		digest := kubectl("get", "staticpage", pageName, "-o", "jsonpath={.status.digest}")
+		Expect(objectKeys(store, digest)).To(ContainElement(HaveSuffix("/meta.json")), "the page's manifest is in the bucket")
+		Expect(objectKeys(store, digest)).To(ContainElement(HaveSuffix("/identity")))
+		Expect(kubectl("get", "staticpage", pageName, "-o", "jsonpath={.metadata.finalizers}")).To(ContainSubstring("pages.isr-operator.io/storage"))
+		out, _ = run(kubectlBin, "get", "configmap", "isr-"+pageName, "-n", "default")
+		Expect(out).To(ContainSubstring("NotFound"), "no ConfigMap holds the page")
+
+		Eventually(func(g Gomega) {
+			code, body, hdr := page(server.url + route)
+			g.Expect(code).To(Equal(http.StatusOK))
+			g.Expect(body).To(ContainSubstring("version 0"))
+			g.Expect(hdr.Get("ETag")).To(ContainSubstring(strings.TrimPrefix(digest, "sha256:")))
+		}).Should(Succeed())
+		_, firstBody, _ = page(server.url + route)
+	})
+
+	It("keeps serving the page while the store hangs, with Ready False for StorageUnavailable, and recovers", func() {
+		version.Store(1)
+		Expect(store.Pause()).To(Succeed())
+		paused := true
+		DeferCleanup(func() {
+			if paused {
+				_ = store.Resume()
+			}
+		})
+		kubectl("annotate", "staticpage", pageName, "isr-operator.io/revalidate=s3-paused", "--overwrite")
+
+		Eventually(func(g Gomega) {
+			g.Expect(kubectl("get", "staticpage", pageName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)).To(Equal("False"))
+			g.Expect(kubectl("get", "staticpage", pageName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].reason}`)).To(Equal("StorageUnavailable"))
+		}).WithTimeout(60 * time.Second).Should(Succeed())
+		report("object store paused: Ready=False (%s)",
+			kubectl("get", "staticpage", pageName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`))
+
+		By("serving the last good page from memory meanwhile")
+		for range 3 {
+			t0 := time.Now()
+			code, body, _ := page(server.url + route)
+			Expect(code).To(Equal(http.StatusOK))
+			Expect(body).To(Equal(firstBody))
+			Expect(time.Since(t0)).To(BeNumerically("<", time.Second), "a held page does not wait on the store")
+			time.Sleep(200 * time.Millisecond)
+		}
+
+		By("recovering once the store answers again")
+		Expect(store.Resume()).To(Succeed())
+		paused = false
+		Eventually(func(g Gomega) {
+			g.Expect(kubectl("get", "staticpage", pageName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)).To(Equal("True"))
+			g.Expect(kubectl("get", "staticpage", pageName, "-o", "jsonpath={.status.lastHandledRevalidate}")).To(Equal("s3-paused"))
+		}).WithTimeout(120 * time.Second).Should(Succeed())
+		digest := kubectl("get", "staticpage", pageName, "-o", "jsonpath={.status.digest}")
+		Expect(objectKeys(store, digest)).To(ContainElement(HaveSuffix("/meta.json")))
+		Eventually(func() string { _, b, _ := page(server.url + route); return b }).Should(ContainSubstring("version 1"))
+	})
+
+	It("removes a deleted page's objects from the bucket", func() {
+		digest := kubectl("get", "staticpage", pageName, "-o", "jsonpath={.status.digest}")
+		Expect(objectKeys(store, digest)).NotTo(BeEmpty())
+		kubectl("delete", "staticpage", pageName, "--timeout=60s")
+		Eventually(func() []string { return objectKeys(store, digest) }).Should(BeEmpty())
+		Eventually(func() int { c, _, _ := page(server.url + route); return c }).Should(Equal(http.StatusNotFound))
+	})
+}
+
+// objectKeys lists the bucket's objects of one digest.
+func objectKeys(store *s3test.Server, digest string) []string {
+	hex := strings.TrimPrefix(digest, "sha256:")
+	ExpectWithOffset(1, hex).NotTo(BeEmpty(), "no digest")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var keys []string
+	for info := range store.Client().ListObjects(ctx, store.Bucket, minio.ListObjectsOptions{
+		Prefix: s3Prefix + "/pages/sha256/" + hex + "/", Recursive: true,
+	}) {
+		ExpectWithOffset(1, info.Err).NotTo(HaveOccurred())
+		keys = append(keys, info.Key)
+	}
+	return keys
+}
+
+// containerEnv is the environment the installed container gets from
+// Secrets and literal values (secretKeyRef and value entries), as the
+// kubelet would set it.
+func containerEnv(container string) []string {
+	var list struct {
+		Items []struct {
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Name string `json:"name"`
+							Env  []struct {
+								Name      string `json:"name"`
+								Value     string `json:"value"`
+								ValueFrom *struct {
+									SecretKeyRef *struct {
+										Name string `json:"name"`
+										Key  string `json:"key"`
+									} `json:"secretKeyRef"`
+								} `json:"valueFrom"`
+							} `json:"env"`
+						} `json:"containers"`
+					} `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	Expect(json.Unmarshal([]byte(kubectl("get", "deployments", "-n", namespace, "-o", "json")), &list)).To(Succeed())
+	for _, d := range list.Items {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name != container {
+				continue
+			}
+			var env []string
+			for _, e := range c.Env {
+				switch {
+				case e.ValueFrom == nil:
+					env = append(env, e.Name+"="+e.Value)
+				case e.ValueFrom.SecretKeyRef != nil:
+					ref := e.ValueFrom.SecretKeyRef
+					enc := kubectl("get", "secret", ref.Name, "-n", namespace, "-o", "jsonpath={.data."+ref.Key+"}")
+					v, err := base64.StdEncoding.DecodeString(enc)
+					Expect(err).NotTo(HaveOccurred())
+					env = append(env, e.Name+"="+string(v))
+				}
+			}
+			return env
+		}
+	}
+	Fail("no container " + container + " in the release")
+	return nil
+}
+
+// startServerEnv is startServer with more environment (credentials).
+func startServerEnv(name string, env, chartArgs []string) *serverProc {
+	p, probe, api := freePort(), freePort(), freePort()
+	s := &serverProc{
+		name: name, bin: filepath.Join(workDir, "server"), env: env,
+		url:   fmt.Sprintf("http://127.0.0.1:%d", p),
+		probe: fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
+		api:   fmt.Sprintf("http://127.0.0.1:%d/revalidate", api),
+	}
+	s.args = append(append([]string{}, chartArgs...),
+		fmt.Sprintf("--listen-address=127.0.0.1:%d", p),
+		fmt.Sprintf("--revalidate-bind-address=127.0.0.1:%d", api),
+		"--metrics-bind-address=0",
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))
+	s.start()
+	return s
+}
+
+// stopProcess interrupts the suite's process of that name, as the kubelet
+// stops a replaced pod, and waits until it has exited.
+func stopProcess(name string) {
+	for _, p := range procs {
+		if p.name != name {
+			continue
+		}
+		Expect(p.cmd.Process.Signal(os.Interrupt)).To(Succeed())
+		done := make(chan struct{})
+		go func() { _ = p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-done
+		}
+		return
+	}
+	Fail("no process " + name)
+}
