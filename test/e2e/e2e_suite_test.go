@@ -145,19 +145,25 @@ func startEnv(name string, env []string, bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// interrupt stops p as the kubelet stops a pod, SIGKILL after 20s, and
+// waits for it.
+func (p *proc) interrupt() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
 // stopAll interrupts every process, newest first, and waits for it.
 func stopAll() {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
+		p.interrupt()
 		_ = p.log.Close()
 	}
 	procs = nil

@@ -45,9 +45,15 @@ type serverProc struct {
 // startServer runs a server with the chart's args and identity, plus extra
 // flags, on free loopback ports, and waits until it is ready.
 func startServer(name, kubeconfig string, chartArgs []string, extra ...string) *serverProc {
+	return startServerEnv(name, []string{"KUBECONFIG=" + kubeconfig}, chartArgs, extra...)
+}
+
+// startServerEnv is startServer with the environment given whole
+// (kubeconfig and credentials).
+func startServerEnv(name string, env, chartArgs []string, extra ...string) *serverProc {
 	p, probe, api := freePort(), freePort(), freePort()
 	s := &serverProc{
-		name: name, bin: filepath.Join(workDir, "server"), env: []string{"KUBECONFIG=" + kubeconfig},
+		name: name, bin: filepath.Join(workDir, "server"), env: env,
 		url:   fmt.Sprintf("http://127.0.0.1:%d", p),
 		probe: fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
 		api:   fmt.Sprintf("http://127.0.0.1:%d/revalidate", api),

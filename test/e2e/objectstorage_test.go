@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -270,24 +269,6 @@ func containerEnv(container string) []string {
 	return nil
 }
 
-// startServerEnv is startServer with more environment (credentials).
-func startServerEnv(name string, env, chartArgs []string) *serverProc {
-	p, probe, api := freePort(), freePort(), freePort()
-	s := &serverProc{
-		name: name, bin: filepath.Join(workDir, "server"), env: env,
-		url:   fmt.Sprintf("http://127.0.0.1:%d", p),
-		probe: fmt.Sprintf("http://127.0.0.1:%d/readyz", probe),
-		api:   fmt.Sprintf("http://127.0.0.1:%d/revalidate", api),
-	}
-	s.args = append(append([]string{}, chartArgs...),
-		fmt.Sprintf("--listen-address=127.0.0.1:%d", p),
-		fmt.Sprintf("--revalidate-bind-address=127.0.0.1:%d", api),
-		"--metrics-bind-address=0",
-		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))
-	s.start()
-	return s
-}
-
 // stopProcess interrupts the suite's process of that name, as the kubelet
 // stops a replaced pod, and waits until it has exited.
 func stopProcess(name string) {
@@ -295,15 +276,7 @@ func stopProcess(name string) {
 		if p.name != name {
 			continue
 		}
-		Expect(p.cmd.Process.Signal(os.Interrupt)).To(Succeed())
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
+		p.interrupt()
 		return
 	}
 	Fail("no process " + name)
