@@ -69,7 +69,7 @@ func compressBrotli(body []byte, gzipLen int) []byte {
 	var buf bytes.Buffer
 	buf.Grow(gzipLen)
 	// A new writer each time, not a pooled one: a pooled writer would keep
-	// its 1.5 MiB hasher live between renders, and a server of a few pages
+	// its 1.3 MiB hasher live between renders, and a server of a few pages
 	// would carry twice that in heap headroom.
 	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: brotliWindow(len(body))})
 	_, err := w.Write(body)
