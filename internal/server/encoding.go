@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/andybalholm/brotli"
 )
@@ -41,7 +40,7 @@ func newRepresentation(body []byte, etag string, enc string) representation {
 }
 
 // smallBrotliWindow is the LGWin of every body up to 64 KiB. Brotli picks
-// its match finder by window: up to 16 a hasher of about 1 MiB, above 16 (at
+// its match finder by window: up to 16 a hasher of 1.3 MiB, above 16 (at
 // quality 9) one of 32 MiB whatever the input size, which made loading a
 // 20 KiB page allocate 32 MiB. 16 also has the shortest stream header.
 const smallBrotliWindow = 16
@@ -64,27 +63,15 @@ func brotliWindow(n int) int {
 // windowBytes is how far back a brotli window of lgwin reaches.
 func windowBytes(lgwin int) int { return 1<<lgwin - 16 }
 
-// smallBrotliWriters keeps writers of the small window between pages: a
-// Reset writer keeps its hasher, so a server loading thousands of pages
-// does not allocate and clear a new one for each.
-var smallBrotliWriters = sync.Pool{New: func() any {
-	return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliQuality, LGWin: smallBrotliWindow})
-}}
-
 // compressBrotli returns body in brotli, or nil when that is no smaller
 // than gzip, so it is never worth sending.
 func compressBrotli(body []byte, gzipLen int) []byte {
 	var buf bytes.Buffer
 	buf.Grow(gzipLen)
-	lgwin := brotliWindow(len(body))
-	var w *brotli.Writer
-	if lgwin == smallBrotliWindow {
-		w = smallBrotliWriters.Get().(*brotli.Writer)
-		defer smallBrotliWriters.Put(w)
-		w.Reset(&buf)
-	} else {
-		w = brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: lgwin})
-	}
+	// A new writer each time, not a pooled one: a pooled writer would keep
+	// its 1.3 MiB hasher live between renders, and a server of a few pages
+	// would carry twice that in heap headroom.
+	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: brotliWindow(len(body))})
 	_, err := w.Write(body)
 	if cerr := w.Close(); err == nil {
 		err = cerr

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestServeAllocatesNothing keeps the hit paths free of allocations (net/http's
@@ -14,6 +17,11 @@ func TestServeAllocatesNothing(t *testing.T) {
 		t.Skip("counts allocations")
 	}
 	h, clk, _ := newTestHandler(t)
+	// The re-render request waits until the end, so that its goroutine
+	// allocates nothing while the requests are counted.
+	rv := &blockingRevalidator{called: make(chan struct{}, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(rv.release) })
+	h.Revalidator = rv
 	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
 	cases := []struct {
 		name, target string
@@ -45,6 +53,9 @@ func TestServeAllocatesNothing(t *testing.T) {
 			// The first request fills the per-second values and, when
 			// stale, asks for the re-render.
 			h.ServeHTTP(w, req)
+			if c.name == "stale OnRequest" {
+				<-rv.called
+			}
 			if n := testing.AllocsPerRun(100, func() {
 				clear(w.h)
 				h.ServeHTTP(w, req)
@@ -53,6 +64,18 @@ func TestServeAllocatesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blockingRevalidator signals a call on called and returns once release is
+// closed.
+type blockingRevalidator struct {
+	called, release chan struct{}
+}
+
+func (b *blockingRevalidator) Revalidate(context.Context, types.NamespacedName, string) error {
+	b.called <- struct{}{}
+	<-b.release
+	return nil
 }
 
 func TestIsToken(t *testing.T) {
