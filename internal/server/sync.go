@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -90,19 +91,62 @@ func (s *RouteSync) Ready(_ *httpRequest) error {
 	return nil
 }
 
-// loadAll puts every StaticPage in the table.
+// loadAll puts every StaticPage in the table. A page whose ConfigMap the
+// cache does not hold at its status' digest yet (the two informers are not
+// ordered: a page re-rendered a moment ago has its new digest before its
+// new ConfigMap) is tried again until it loads or loadWait passes, so a
+// server that turns ready serves every page that has content.
 func (s *RouteSync) loadAll(ctx context.Context) error {
 	pages := &pagesv1alpha1.StaticPageList{}
 	if err := s.Client.List(ctx, pages); err != nil {
 		return fmt.Errorf("listing StaticPages: %w", err)
 	}
+	var missing []types.NamespacedName
 	for i := range pages.Items {
-		if err := s.sync(ctx, &pages.Items[i]); err != nil {
-			log.FromContext(ctx).Error(err, "loading page", "page", client.ObjectKeyFromObject(&pages.Items[i]))
+		p := &pages.Items[i]
+		if err := s.sync(ctx, p); err != nil {
+			log.FromContext(ctx).Error(err, "loading page", "page", client.ObjectKeyFromObject(p))
 		}
+		if p.Status.Digest != "" && s.Table.Get(client.ObjectKeyFromObject(p)) == nil {
+			missing = append(missing, client.ObjectKeyFromObject(p))
+		}
+	}
+	if s.ObjectStore {
+		// Content missing from an object store was asked for again; it
+		// comes back through the page's status.
+		return nil
+	}
+	deadline := time.Now().Add(loadWait)
+	for len(missing) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+		left := missing[:0]
+		for _, name := range missing {
+			p := &pagesv1alpha1.StaticPage{}
+			if err := s.Client.Get(ctx, name, p); err != nil {
+				continue // deleted meanwhile
+			}
+			if err := s.sync(ctx, p); err != nil {
+				log.FromContext(ctx).Error(err, "loading page", "page", name)
+			}
+			if p.Status.Digest != "" && s.Table.Get(name) == nil {
+				left = append(left, name)
+			}
+		}
+		missing = left
+	}
+	if len(missing) > 0 {
+		log.FromContext(ctx).Info("ready without pages whose content is not stored yet", "pages", missing)
 	}
 	return nil
 }
+
+// loadWait bounds how long a starting server waits for the content of
+// pages whose ConfigMap is behind their status.
+const loadWait = 10 * time.Second
 
 // Reconcile brings one page's entry up to date.
 func (s *RouteSync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
