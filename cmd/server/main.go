@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -83,6 +84,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
+	setMemoryLimit(o.server)
 	ctx := ctrl.SetupSignalHandler()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
@@ -103,4 +105,18 @@ func run(o options) error {
 	}
 	setupLog.Info("starting server", "version", version.Version, "listen", o.server.ListenAddress, "namespaces", nss)
 	return mgr.Start(ctx)
+}
+
+// setMemoryLimit bounds Go's heap by the page bodies a server on an object
+// store may hold: without a limit Go lets the heap grow to twice what is
+// live before collecting. It is a process-wide setting, so the binary sets
+// it, not the server's Setup, and GOMEMLIMIT, when set, wins.
+func setMemoryLimit(o server.Options) {
+	size, _ := o.CacheBytes()
+	if o.Storage != "s3" || size <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := size + server.MemoryHeadroom
+	debug.SetMemoryLimit(limit)
+	ctrl.Log.WithName("setup").Info("memory limit set from --cache-size", "GOMEMLIMIT", limit)
 }

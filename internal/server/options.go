@@ -5,12 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -102,7 +100,7 @@ func (o Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--storage must be configmap or s3, got %q", o.Storage))
 	}
-	if _, err := o.cacheBytes(); err != nil {
+	if _, err := o.CacheBytes(); err != nil {
 		errs = append(errs, err)
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
@@ -151,14 +149,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 			return nil, fmt.Errorf("--storage=s3: %w", err)
 		}
 		s.Sync.Store, s.Sync.ObjectStore = store, true
-		s.Sync.CacheSize, _ = o.cacheBytes()
-		if s.Sync.CacheSize > 0 && os.Getenv("GOMEMLIMIT") == "" {
-			// Without a limit Go lets the heap grow to twice what is live
-			// before collecting; with one, the bodies bound the memory.
-			limit := s.Sync.CacheSize + memoryHeadroom
-			debug.SetMemoryLimit(limit)
-			log.Info("memory limit set from --cache-size", "GOMEMLIMIT", limit)
-		}
+		s.Sync.CacheSize, _ = o.CacheBytes()
 	}
 	// Revalidation requests outlive the request that triggered them, and
 	// the stop signal: they end on their own timeout or the drain's end.
@@ -219,13 +210,13 @@ func (a *AnnotationRevalidator) Wait(ctx context.Context) {
 	}
 }
 
-// memoryHeadroom is what a server needs beyond its page bodies (the
-// StaticPage cache, the route table, buffers): the soft memory limit is
-// --cache-size plus this, unless GOMEMLIMIT says otherwise.
-const memoryHeadroom = 64 << 20
+// MemoryHeadroom is what a server needs beyond its page bodies (the
+// StaticPage cache, the route table, buffers): cmd/server sets Go's soft
+// memory limit to --cache-size plus this, unless GOMEMLIMIT says otherwise.
+const MemoryHeadroom = 64 << 20
 
-// cacheBytes parses CacheSize; empty means no bound.
-func (o Options) cacheBytes() (int64, error) {
+// CacheBytes parses CacheSize; empty means no bound.
+func (o Options) CacheBytes() (int64, error) {
 	if o.CacheSize == "" {
 		return 0, nil
 	}
