@@ -46,7 +46,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 			defer GinkgoRecover()
 			Expect(cmMgr.Start(cmCtx)).To(Succeed())
 		}()
-		cmServer, stopCMServer := startServerIn(migrateNamespace, StorageConfigMap, storage.S3Options{}, "")
+		cmServer, stopCMServer := startServerIn(migrateNamespace, storage.BackendConfigMap, storage.S3Options{}, "")
 		routes := make([]string, pages)
 		for i := range pages {
 			routes[i] = fmt.Sprintf("/moved/%d", i)
@@ -92,7 +92,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		s3opts.Prefix = "migrate"
 		// The ConfigMap manager stops; its servers go on serving.
 		stopCMManager()
-		s3Mgr := newManager(migrateNamespace, func(o *Options) { o.Storage, o.S3 = StorageS3, s3opts })
+		s3Mgr := newManager(migrateNamespace, func(o *Options) { o.Storage, o.S3 = storage.BackendS3, s3opts })
 		s3Ctx, stopS3 := context.WithCancel(context.Background())
 		DeferCleanup(stopS3)
 		go func() {
@@ -113,7 +113,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		}).Should(Succeed())
 
 		By("starting a server on the bucket; once ready, it takes the traffic and the ConfigMap server stops")
-		replica, _ := startServerIn(migrateNamespace, StorageS3, s3opts, "")
+		replica, _ := startServerIn(migrateNamespace, storage.BackendS3, s3opts, "")
 		for _, r := range routes {
 			Expect(replica.Table.Held("x", r)).To(BeTrue(), "ready only once every page is held: %s", r)
 		}

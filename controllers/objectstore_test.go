@@ -55,12 +55,12 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 
 		s3opts := s3Options(store)
 		mgr := newManager(s3Namespace, func(o *Options) {
-			o.Storage, o.S3 = StorageS3, s3opts
+			o.Storage, o.S3 = storage.BackendS3, s3opts
 			o.FinalizeTimeout = 5 * time.Second
 		})
 		sopts := server.DefaultOptions()
 		sopts.ListenAddress = ""
-		sopts.Storage, sopts.S3 = "s3", s3opts
+		sopts.Storage, sopts.S3 = storage.BackendS3, s3opts
 		sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: testMaxBody}
 		mctx, stop := context.WithCancel(context.Background())
 		DeferCleanup(stop)
@@ -302,7 +302,7 @@ func s3Options(store *s3test.Server) storage.S3Options {
 // startReplica starts another server on the object store, as cmd/server
 // assembles one, with its own manager and cache, until the spec ends.
 func startReplica(store *s3test.Server, cacheSize string) *server.Server {
-	srv, _ := startServerIn(s3Namespace, StorageS3, s3Options(store), cacheSize)
+	srv, _ := startServerIn(s3Namespace, storage.BackendS3, s3Options(store), cacheSize)
 	return srv
 }
 

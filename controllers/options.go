@@ -62,14 +62,6 @@ type Options struct {
 	Clock clock.PassiveClock
 }
 
-// Storage backends.
-const (
-	// StorageConfigMap keeps each page gzipped in a ConfigMap it owns.
-	StorageConfigMap = "configmap"
-	// StorageS3 keeps pages in an S3-compatible object store, by digest.
-	StorageS3 = "s3"
-)
-
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
 	return Options{
@@ -80,7 +72,7 @@ func DefaultOptions() Options {
 		RetryBaseDelay:              time.Second,
 		RetryMaxDelay:               5 * time.Minute,
 		MaxRedirects:                5,
-		Storage:                     StorageConfigMap,
+		Storage:                     storage.BackendConfigMap,
 		S3:                          storage.DefaultS3Options(),
 		SweepInterval:               10 * time.Minute,
 		SweepGrace:                  10 * time.Minute,
@@ -125,17 +117,11 @@ func (o Options) Validate() error {
 	if o.RetryBaseDelay <= 0 || o.RetryMaxDelay < o.RetryBaseDelay {
 		errs = append(errs, fmt.Errorf("--retry-base-delay must be positive and at most --retry-max-delay, got %s and %s", o.RetryBaseDelay, o.RetryMaxDelay))
 	}
-	switch o.Storage {
-	case "", StorageConfigMap:
-	case StorageS3:
-		if err := o.S3.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-		if o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0 {
-			errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("--storage must be %s or %s, got %q", StorageConfigMap, StorageS3, o.Storage))
+	if err := storage.ValidateBackend(o.Storage, o.S3); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Storage == storage.BackendS3 && (o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0) {
+		errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -158,7 +144,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		return nil, fmt.Errorf("--allowed-content-types: %w", err)
 	}
 	var store storage.Store = &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()}
-	if o.Storage == StorageS3 {
+	if o.Storage == storage.BackendS3 {
 		s3, err := storage.NewS3(context.Background(), o.S3)
 		if err != nil {
 			return nil, fmt.Errorf("--storage=s3: %w", err)

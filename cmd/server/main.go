@@ -20,6 +20,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/version"
 )
 
@@ -113,7 +114,7 @@ func run(o options) error {
 // it, not the server's Setup, and GOMEMLIMIT, when set, wins.
 func setMemoryLimit(o server.Options) {
 	size, _ := o.CacheBytes()
-	if o.Storage != "s3" || size <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+	if o.Storage != storage.BackendS3 || size <= 0 || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	limit := size + server.MemoryHeadroom

@@ -61,7 +61,7 @@ func DefaultOptions() Options {
 		},
 		ShutdownDelay:       5 * time.Second,
 		ShutdownGracePeriod: 15 * time.Second,
-		Storage:             "configmap",
+		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
 	}
@@ -91,14 +91,8 @@ func (o Options) Validate() error {
 	if o.Cache.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body-size must be positive, got %d", o.Cache.MaxBodyBytes))
 	}
-	switch o.Storage {
-	case "", "configmap":
-	case "s3":
-		if err := o.S3.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-	default:
-		errs = append(errs, fmt.Errorf("--storage must be configmap or s3, got %q", o.Storage))
+	if err := storage.ValidateBackend(o.Storage, o.S3); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := o.CacheBytes(); err != nil {
 		errs = append(errs, err)
@@ -142,7 +136,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		Table:  s.Table,
 		Policy: o.Cache,
 	}
-	if o.Storage == "s3" {
+	if o.Storage == storage.BackendS3 {
 		o.S3.MaxBodyBytes = o.Cache.MaxBodyBytes
 		store, err := storage.NewS3(ctx, o.S3)
 		if err != nil {

@@ -19,6 +19,27 @@ import (
 	"github.com/isr-operator/isr-operator/internal/render"
 )
 
+// Backends a --storage flag names; the manager and the servers name the
+// same one.
+const (
+	// BackendConfigMap keeps each page gzipped in a ConfigMap it owns.
+	BackendConfigMap = "configmap"
+	// BackendS3 keeps pages in an S3-compatible object store, by digest.
+	BackendS3 = "s3"
+)
+
+// ValidateBackend checks a --storage value ("" is BackendConfigMap) and,
+// for s3, the --s3-* flags, in the flags' terms.
+func ValidateBackend(backend string, s3 S3Options) error {
+	switch backend {
+	case "", BackendConfigMap:
+		return nil
+	case BackendS3:
+		return s3.Validate()
+	}
+	return fmt.Errorf("--storage must be %s or %s, got %q", BackendConfigMap, BackendS3, backend)
+}
+
 // ErrNotStored means storage holds no page with the asked-for digest (yet).
 var ErrNotStored = errors.New("page not stored")
 
