@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 // ObjectStore is a content-addressed store (S3): objects are keyed by
@@ -113,18 +114,8 @@ type Sweeper struct {
 
 // Start sweeps every Every until ctx ends.
 func (s *Sweeper) Start(ctx context.Context) error {
-	t := time.NewTicker(s.Every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := s.Sweep(ctx); err != nil {
-				log.FromContext(ctx).Error(err, "sweeping the object store")
-			}
-		}
-	}
+	kube.Periodically(ctx, s.Every, "sweeping the object store", s.Sweep)
+	return nil
 }
 
 // Sweep runs one sweep. Never is an object a StaticPage points to removed:

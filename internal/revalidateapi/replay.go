@@ -13,7 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 // ReplayStore records used signatures so that a signed call is accepted
@@ -109,18 +110,7 @@ func (l *LeaseReplays) Sweep(ctx context.Context) error {
 // Start sweeps every interval until ctx ends; every replica sweeps, and a
 // Lease another replica deleted first is no error.
 func (l *LeaseReplays) Start(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := l.Sweep(ctx); err != nil {
-				log.FromContext(ctx).Error(err, "sweeping used signatures")
-			}
-		}
-	}
+	kube.Periodically(ctx, every, "sweeping used signatures", l.Sweep)
 }
 
 // MemoryReplays records used signatures in this process only: for tests

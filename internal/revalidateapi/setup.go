@@ -140,7 +140,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options, serving Serving,
 		}
 	}
 	sweepEvery := max(o.SignatureWindow/2, 10*time.Second)
-	if err := mgr.Add(everyReplica(func(ctx context.Context) error {
+	if err := mgr.Add(kube.EveryReplica(func(ctx context.Context) error {
 		replays.Start(ctx, sweepEvery)
 		return nil
 	})); err != nil {
@@ -148,13 +148,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options, serving Serving,
 	}
 	return h, nil
 }
-
-// everyReplica is a manager runnable that runs on every replica, not only
-// the leader.
-type everyReplica func(ctx context.Context) error
-
-func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
-func (f everyReplica) NeedLeaderElection() bool        { return false }
 
 // ParseSecretRef reads --revalidate-secret: "namespace/name", or a bare name
 // in the pod's namespace (the POD_NAMESPACE environment variable).

@@ -13,17 +13,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 type httpRequest = http.Request
-
-// noLeader is a manager runnable that runs on every replica.
-type noLeader func(ctx context.Context) error
-
-func (f noLeader) Start(ctx context.Context) error { return f(ctx) }
-func (f noLeader) NeedLeaderElection() bool        { return false }
-
-var _ manager.LeaderElectionRunnable = noLeader(nil)
 
 func controllerOptions() controller.TypedOptions[reconcile.Request] {
 	f := false
@@ -86,7 +80,7 @@ func (s *Shutdown) closeWhenDraining(h http.Handler) http.Handler {
 // phases of s. wait, if set, is background work to let finish in the grace
 // period (it must return when its context ends).
 func (s *Shutdown) Listener(addr string, h http.Handler, wait func(context.Context)) manager.Runnable {
-	return noLeader(func(ctx context.Context) error {
+	return kube.EveryReplica(func(ctx context.Context) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", addr, err)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -69,7 +70,7 @@ func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	return mgr.Add(noLeader(func(ctx context.Context) error {
+	return mgr.Add(kube.EveryReplica(func(ctx context.Context) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("caches did not sync")
 		}
