@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/storage"
@@ -200,7 +201,7 @@ func (s *RouteSync) askPublish(ctx context.Context, page *pagesv1alpha1.StaticPa
 	}
 	name := types.NamespacedName{Namespace: page.Namespace, Name: page.Name}
 	if err := s.Revalidator.Revalidate(ctx, name, token); err != nil {
-		s.log(ctx).Error(err, "asking for a page missing from the store to be published again", "page", name)
+		log.FromContext(ctx).Error(err, "asking for a page missing from the store to be published again", "page", name)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -104,12 +103,8 @@ func (s *RouteSync) loadAll(ctx context.Context) error {
 	}
 	var missing []types.NamespacedName
 	for i := range pages.Items {
-		p := &pages.Items[i]
-		if err := s.sync(ctx, p); err != nil {
-			log.FromContext(ctx).Error(err, "loading page", "page", client.ObjectKeyFromObject(p))
-		}
-		if p.Status.Digest != "" && s.Table.Get(client.ObjectKeyFromObject(p)) == nil {
-			missing = append(missing, client.ObjectKeyFromObject(p))
+		if s.load(ctx, &pages.Items[i]) {
+			missing = append(missing, client.ObjectKeyFromObject(&pages.Items[i]))
 		}
 	}
 	if s.ObjectStore {
@@ -117,8 +112,7 @@ func (s *RouteSync) loadAll(ctx context.Context) error {
 		// comes back through the page's status.
 		return nil
 	}
-	deadline := time.Now().Add(loadWait)
-	for len(missing) > 0 && time.Now().Before(deadline) {
+	for deadline := time.Now().Add(loadWait); len(missing) > 0 && time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():
 			return nil
@@ -127,13 +121,7 @@ func (s *RouteSync) loadAll(ctx context.Context) error {
 		left := missing[:0]
 		for _, name := range missing {
 			p := &pagesv1alpha1.StaticPage{}
-			if err := s.Client.Get(ctx, name, p); err != nil {
-				continue // deleted meanwhile
-			}
-			if err := s.sync(ctx, p); err != nil {
-				log.FromContext(ctx).Error(err, "loading page", "page", name)
-			}
-			if p.Status.Digest != "" && s.Table.Get(name) == nil {
+			if err := s.Client.Get(ctx, name, p); err == nil && s.load(ctx, p) {
 				left = append(left, name)
 			}
 		}
@@ -143,6 +131,16 @@ func (s *RouteSync) loadAll(ctx context.Context) error {
 		log.FromContext(ctx).Info("ready without pages whose content is not stored yet", "pages", missing)
 	}
 	return nil
+}
+
+// load syncs page at start-up and reports whether it has content the table
+// does not hold yet.
+func (s *RouteSync) load(ctx context.Context, page *pagesv1alpha1.StaticPage) (missing bool) {
+	name := client.ObjectKeyFromObject(page)
+	if err := s.sync(ctx, page); err != nil {
+		log.FromContext(ctx).Error(err, "loading page", "page", name)
+	}
+	return page.Status.Digest != "" && s.Table.Get(name) == nil
 }
 
 // loadWait bounds how long a starting server waits for the content of
@@ -244,5 +242,3 @@ func (s *RouteSync) remove(name types.NamespacedName) {
 	}
 	pagesGauge.Set(float64(s.Table.Len()))
 }
-
-func (s *RouteSync) log(ctx context.Context) logr.Logger { return log.FromContext(ctx) }
