@@ -355,6 +355,8 @@ func liveAll(base string, n int, want string) bool {
 	return bad.Load() == 0
 }
 
+// parallel runs f for 0..n-1 on workers goroutines; a worker stops at its
+// first error, and every error is returned.
 func parallel(n, workers int, f func(i int) error) error {
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -377,13 +379,11 @@ func parallel(n, workers int, f func(i int) error) error {
 	}
 	wg.Wait()
 	close(errs)
-	return errors.Join(slices.Collect(func(yield func(error) bool) {
-		for e := range errs {
-			if !yield(e) {
-				return
-			}
-		}
-	})...)
+	var all []error
+	for e := range errs {
+		all = append(all, e)
+	}
+	return errors.Join(all...)
 }
 
 func waitFor(timeout time.Duration, ok func() bool) error {
