@@ -89,3 +89,52 @@ const (
 	// LiveUnknown: the page could not be read.
 	LiveUnknown = "Unknown"
 )
+
+// Reasons of a set child's Ready condition, when the set cannot render it.
+const (
+	// ReasonSetNotFound (Ready=False, bad): the page names a StaticPageSet
+	// that does not exist; nothing is rendered.
+	ReasonSetNotFound = "SetNotFound"
+	// ReasonOutsideSet (Ready=False, bad): the page's route or host is not
+	// one its set's pattern matches (a path parameter refused, or a forged
+	// page); nothing is rendered.
+	ReasonOutsideSet = "OutsideSet"
+)
+
+// Conditions and reasons of a StaticPageSet. Its Ready condition: True
+// (good) when its pages are prerendered and served and new paths may be
+// created; False when the set serves nothing new (its existing pages stay
+// served).
+const (
+	// ReasonServing (Ready=True, good): the set's pattern is valid and its
+	// own; prerendered paths have pages and, with fallback Blocking, new
+	// paths are rendered on request.
+	ReasonServing = "Serving"
+	// ReasonConflict (Ready=False, bad): an older set claims the same
+	// pattern on the same host; this one creates no page until it is
+	// changed or the other goes.
+	ReasonConflict = "Conflict"
+	// ReasonInvalidSpec (Ready=False, bad): the route pattern or origin
+	// template is one the API server accepted but the controller cannot
+	// use; the message says why.
+	ReasonInvalidSpec = "InvalidSpec"
+
+	// FullCondition (abnormal-true) is True when the set holds maxPages
+	// pages: a request for a new path gets 503 until pages expire or
+	// maxPages is raised.
+	FullCondition = "Full"
+	// ReasonMaxPages (Full=True, bad): the set has reached spec.maxPages.
+	ReasonMaxPages = "MaxPagesReached"
+	// ReasonBelowMaxPages (Full=False, good): there is room for new pages.
+	ReasonBelowMaxPages = "BelowMaxPages"
+
+	// PrerenderedCondition is True when every prerender path (listed or
+	// from the sitemap) has a page.
+	PrerenderedCondition = "Prerendered"
+	// ReasonPrerendered (Prerendered=True, good): every prerender path has
+	// a page.
+	ReasonPrerendered = "Prerendered"
+	// ReasonSitemapError (Prerendered=False, bad, retried): the sitemap
+	// could not be fetched or read; pages made from it before stay.
+	ReasonSitemapError = "SitemapError"
+)

@@ -1,6 +1,11 @@
 package v1alpha1
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
 
 // RevalidateInterval is the page's freshness lifetime; 0 means on demand only.
 func (p *StaticPage) RevalidateInterval() time.Duration {
@@ -22,4 +27,88 @@ func (p *StaticPage) Mode() RevalidateMode {
 // Suspended reports whether spec.suspend is set to true.
 func (p *StaticPage) Suspended() bool {
 	return p.Spec.Suspend != nil && *p.Spec.Suspend
+}
+
+// OwnerSet is the StaticPageSet the page belongs to, "" for a page with its
+// own origin.
+func (p *StaticPage) OwnerSet() string {
+	if p.Spec.Set == nil {
+		return ""
+	}
+	return p.Spec.Set.Name
+}
+
+// Pages is status.pages, 0 when unset.
+func (s *StaticPageSet) Pages() int32 {
+	if s.Status.Pages == nil {
+		return 0
+	}
+	return *s.Status.Pages
+}
+
+// FallbackMode is spec.fallback with the API default applied.
+func (s *StaticPageSet) FallbackMode() Fallback {
+	if s.Spec.Fallback == "" {
+		return FallbackBlocking
+	}
+	return s.Spec.Fallback
+}
+
+// PageLimit is spec.maxPages with the API default applied.
+func (s *StaticPageSet) PageLimit() int32 {
+	if s.Spec.MaxPages <= 0 {
+		return 10000
+	}
+	return s.Spec.MaxPages
+}
+
+// CreationRate is spec.maxCreationRate with the API default applied.
+func (s *StaticPageSet) CreationRate() int32 {
+	if s.Spec.MaxCreationRate <= 0 {
+		return 10
+	}
+	return s.Spec.MaxCreationRate
+}
+
+// Mode is the set's revalidate mode with the API default applied.
+func (s *StaticPageSet) Mode() RevalidateMode {
+	if s.Spec.RevalidateMode == "" {
+		return RevalidateInterval
+	}
+	return s.Spec.RevalidateMode
+}
+
+// ChildName is the name of the StaticPage that set gives route: the same
+// for every creator (the set's controller, each server replica), so that two
+// creators of one path collide instead of making two pages. It is the set's
+// name and a readable form of the route, each cut short, and a hash of both,
+// within the 253 characters of a Kubernetes name.
+func ChildName(set, route string) string {
+	sum := sha256.Sum256([]byte(set + "\x00" + route))
+	var slug strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(route) {
+		ok := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		switch {
+		case ok:
+			slug.WriteRune(c)
+			dash = false
+		case !dash && slug.Len() > 0:
+			slug.WriteByte('-')
+			dash = true
+		}
+		if slug.Len() >= 40 {
+			break
+		}
+	}
+	s := strings.Trim(slug.String(), "-")
+	prefix := set
+	if len(prefix) > 60 {
+		prefix = strings.TrimRight(prefix[:60], "-.")
+	}
+	name := prefix + "-"
+	if s != "" {
+		name += s + "-"
+	}
+	return name + hex.EncodeToString(sum[:5])
 }

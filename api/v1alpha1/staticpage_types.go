@@ -39,6 +39,7 @@ type Origin struct {
 }
 
 // StaticPageSpec declares one route and how it is kept up to date.
+// +kubebuilder:validation:XValidation:rule="has(self.origin) != has(self.set)",message="exactly one of origin and set must be given: a page is rendered from its own origin, or from its StaticPageSet's"
 type StaticPageSpec struct {
 	// route is the path the page is served at, decoded (/café, not
 	// /caf%C3%A9): absolute, no query or fragment, no '.', '..' or empty
@@ -65,9 +66,17 @@ type StaticPageSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[^:]*:[0-9]{1,5}$') || (int(self.substring(self.indexOf(':') + 1)) >= 1 && int(self.substring(self.indexOf(':') + 1)) <= 65535)",message="host port must be a number from 1 to 65535"
 	Host string `json:"host,omitempty"`
 
-	// origin is where the page is rendered from.
-	// +required
+	// origin is where the page is rendered from; a page of a StaticPageSet
+	// has none (its set's template gives it one).
+	// +optional
 	Origin Origin `json:"origin,omitzero"`
+
+	// set makes this page a child of a StaticPageSet, rendered from the
+	// set's origin template with the parameters the set's route pattern
+	// gives spec.route, and with the set's revalidate settings.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="set is immutable: delete the page and create it again"
+	Set *SetReference `json:"set,omitempty"`
 
 	// revalidate is how long a rendered page stays fresh; unset means the page
 	// is re-rendered only on demand (the revalidate annotation).
