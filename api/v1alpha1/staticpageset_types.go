@@ -87,7 +87,7 @@ type Prerender struct {
 
 // StaticPageSetSpec declares a route pattern whose pages are rendered from
 // one origin URL template: some upfront, the rest on first request.
-// +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*([.][.][.])?[}]').all(t, self.route.contains('{' + t.substring(1, size(t) - 1).replace('...', ”) + '}') || self.route.contains('{' + t.substring(1, size(t) - 1).replace('...', ”) + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
+// +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
 type StaticPageSetSpec struct {
 	// route is the pattern of the set's paths, such as /products/{id}: a
 	// route as on a StaticPage in which some segments are a whole {name}
