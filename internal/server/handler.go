@@ -10,8 +10,6 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
-
-	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // Revalidator asks the controller to re-render a page.
@@ -84,48 +82,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		unavailableCounter.Inc()
 		return
 	}
-	if !e.referenced.Load() {
-		e.referenced.Store(true)
-	}
-
-	now := h.Clock.Now()
-	stale, ttl := e.Stale(now)
-	if stale && e.Mode == pagesv1alpha1.RevalidateOnRequest {
-		h.trigger(e)
-	}
-	age := now.Sub(e.RenderedAt)
-	if age < 0 {
-		age = 0
-	}
-
-	rep := &e.reps[negotiate(r.Header["Accept-Encoding"], e.has)]
-	hdr["Vary"] = varyHeader
-	hdr["Cache-Control"] = e.cacheControl
-	hdr["Age"] = ageValues.get(int64(age/time.Second), formatAge)
-	hdr["Cache-Status"] = cacheStatus(stale, ttl, e.Revalidate > 0)
-	hdr["Last-Modified"] = e.lastModified
-	hdr["Etag"] = rep.etag
-
-	if notModified(r, e) {
+	a := h.hit(e, r.Header["Accept-Encoding"], r.Header["If-None-Match"], r.Header["If-Modified-Since"])
+	a.setHeaders(netHeader(hdr))
+	if a.notModified {
 		w.WriteHeader(http.StatusNotModified)
-		notModifiedCounter.Inc()
+		a.count()
 		return
 	}
-	hdr["Content-Type"] = e.contentType
-	hdr["X-Content-Type-Options"] = nosniff
-	if rep.contentEncoding != nil {
-		hdr["Content-Encoding"] = rep.contentEncoding
-	}
-	hdr["Content-Length"] = rep.length
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(rep.body)
+		_, _ = w.Write(a.rep.body)
 	}
-	if stale {
-		staleCounter.Inc()
-	} else {
-		hitCounter.Inc()
-	}
+	a.count()
 }
 
 // trigger asks for one re-render of a stale OnRequest page, however many
@@ -200,10 +168,10 @@ func formatStatus(key int64) string {
 func formatAge(sec int64) string { return strconv.FormatInt(sec, 10) }
 
 // notModified evaluates If-None-Match (any representation of the content
-// matches) and, without it, If-Modified-Since.
-func notModified(r *http.Request, e *Entry) bool {
-	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
-		for _, v := range inm {
+// matches) and, without it, If-Modified-Since, given the values of each.
+func notModified(ifNoneMatch, ifModifiedSince []string, e *Entry) bool {
+	if len(ifNoneMatch) > 0 {
+		for _, v := range ifNoneMatch {
 			// Walked with Cut, not Split: this runs on every revalidation.
 			for rest := v; rest != ""; {
 				var tag string
@@ -222,10 +190,8 @@ func notModified(r *http.Request, e *Entry) bool {
 		}
 		return false
 	}
-	// Indexed, not Get: the key is already canonical, and Get would
-	// canonicalise it again on every request.
-	if ims := r.Header["If-Modified-Since"]; len(ims) > 0 && ims[0] != "" {
-		t, err := http.ParseTime(ims[0])
+	if len(ifModifiedSince) > 0 && ifModifiedSince[0] != "" {
+		t, err := http.ParseTime(ifModifiedSince[0])
 		return err == nil && !e.lastModifiedTime.After(t)
 	}
 	return false

@@ -47,6 +47,10 @@ type Options struct {
 	CacheSize string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
+	// HTTPServer is the page port's HTTP server: HTTPServerFast or
+	// HTTPServerNet (--http-server); empty is HTTPServerFast. Both answer
+	// alike; the revalidate API is always on net/http.
+	HTTPServer string
 }
 
 // DefaultOptions are the flags' defaults.
@@ -64,6 +68,7 @@ func DefaultOptions() Options {
 		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
+		HTTPServer:          HTTPServerFast,
 	}
 }
 
@@ -80,6 +85,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
+	fs.StringVar(&o.HTTPServer, "http-server", o.HTTPServer, "HTTP server of the page port: fasthttp (one write and no allocation per hit) or net (Go's net/http). Both answer alike, with the same limits.")
 }
 
 // Validate says, in terms of the flags, what is wrong with o.
@@ -99,6 +105,9 @@ func (o Options) Validate() error {
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
+	}
+	if o.HTTPServer != "" && o.HTTPServer != HTTPServerFast && o.HTTPServer != HTTPServerNet {
+		errs = append(errs, fmt.Errorf("--http-server must be %s or %s, got %q", HTTPServerFast, HTTPServerNet, o.HTTPServer))
 	}
 	return errors.Join(errs...)
 }
@@ -160,7 +169,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		s.Handler.Load = s.Sync.Load
 	}
 	if o.ListenAddress != "" {
-		if err := mgr.Add(s.Shutdown.Listener(o.ListenAddress, s.Handler, s.Revalidator.Wait)); err != nil {
+		if err := mgr.Add(s.Shutdown.PageListener(o.ListenAddress, o.HTTPServer, s.Handler, s.Revalidator.Wait)); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/valyala/fasthttp"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -76,21 +77,99 @@ func (s *Shutdown) closeWhenDraining(h http.Handler) http.Handler {
 	})
 }
 
-// Listener serves h on addr until the manager stops, then shuts down in the
-// phases of s. wait, if set, is background work to let finish in the grace
-// period (it must return when its context ends).
+// connLimits bound what a client may make a page-port or API listener
+// hold: the request header's size and how long it may take to send it, and
+// how long an idle keep-alive connection stays open.
+type connLimits struct {
+	maxHeaderBytes int
+	readHeader     time.Duration
+	idle           time.Duration
+}
+
+// listenerLimits are every listener's limits.
+var listenerLimits = connLimits{maxHeaderBytes: 64 << 10, readHeader: 10 * time.Second, idle: 120 * time.Second}
+
+// httpServer is what the phased stop drives: net/http's server or
+// fasthttp's.
+type httpServer interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+// Listener serves h on addr with net/http until the manager stops, then
+// shuts down in the phases of s. wait, if set, is background work to let
+// finish in the grace period (it must return when its context ends).
 func (s *Shutdown) Listener(addr string, h http.Handler, wait func(context.Context)) manager.Runnable {
+	return s.listen(addr, func(base context.Context) httpServer { return s.netServer(h, base, listenerLimits) }, wait)
+}
+
+// PageListener serves the pages of h on addr with the HTTP server named by
+// kind (HTTPServerNet, else HTTPServerFast), with the limits and the phased
+// stop of Listener.
+func (s *Shutdown) PageListener(addr, kind string, h *Handler, wait func(context.Context)) manager.Runnable {
+	if kind == HTTPServerNet {
+		return s.Listener(addr, h, wait)
+	}
+	return s.listen(addr, func(base context.Context) httpServer { return s.fastServer(h, base, listenerLimits) }, wait)
+}
+
+// netServer is a net/http server of h.
+func (s *Shutdown) netServer(h http.Handler, base context.Context, l connLimits) *http.Server {
+	return &http.Server{
+		Handler:           s.closeWhenDraining(h),
+		ReadHeaderTimeout: l.readHeader,
+		IdleTimeout:       l.idle,
+		MaxHeaderBytes:    l.maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+}
+
+// fasthttpServer gives fasthttp's server the Shutdown of httpServer.
+type fasthttpServer struct{ *fasthttp.Server }
+
+// Shutdown stops accepting, closes idle connections and waits for the
+// others until ctx ends.
+func (f fasthttpServer) Shutdown(ctx context.Context) error { return f.ShutdownWithContext(ctx) }
+
+// fastServer is a fasthttp server of h's pages, with net/http's limits
+// and answers.
+func (s *Shutdown) fastServer(h *Handler, base context.Context, l connLimits) fasthttpServer {
+	pages := &fastPages{h: h, shutdown: s, base: base}
+	return fasthttpServer{&fasthttp.Server{
+		Handler: pages.serve,
+		// fasthttp needs the whole header in its read buffer; net/http
+		// reads up to MaxHeaderBytes plus 4096 bytes before refusing.
+		// Each connection holds this buffer while open.
+		ReadBufferSize: l.maxHeaderBytes + 4096,
+		// From the first byte of a request to its last: a page request
+		// has no body, so this is net/http's ReadHeaderTimeout.
+		ReadTimeout: l.readHeader,
+		IdleTimeout: l.idle,
+		// A body is never read into memory, nor a multipart form onto
+		// disk: the Handler reads no body, and net/http reads none either.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		// Responses are what net/http sends: no Server header, no default
+		// Content-Type, Connection: close once stopping.
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		CloseOnShutdown:       true,
+		Logger:                fastLogger{log: s.Log.WithName("fasthttp")},
+	}}
+}
+
+// listen serves what newServer makes on addr until the manager stops, then
+// shuts down in the phases of s. The server's requests get a context that
+// ends with the drain, not with the stop signal.
+func (s *Shutdown) listen(addr string, newServer func(base context.Context) httpServer, wait func(context.Context)) manager.Runnable {
 	return kube.EveryReplica(func(ctx context.Context) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", addr, err)
 		}
-		srv := &http.Server{
-			Handler:           s.closeWhenDraining(h),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-		}
+		base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancelRequests()
+		srv := newServer(base)
 		done := make(chan error, 1)
 		go func() { done <- srv.Serve(ln) }()
 		select {
@@ -102,6 +181,8 @@ func (s *Shutdown) Listener(addr string, h http.Handler, wait func(context.Conte
 		sctx, cancel := context.WithTimeout(context.Background(), s.Grace)
 		defer cancel()
 		err = srv.Shutdown(sctx)
+		// A server stopped before it took the listener still returns.
+		_ = ln.Close()
 		if wait != nil {
 			wait(sctx)
 		}
