@@ -92,9 +92,12 @@ func do(h http.Handler, method, target string, hdr ...string) *httptest.Response
 	return rec
 }
 
-func TestFreshHit(t *testing.T) {
+func TestFreshHit(t *testing.T) { forEachServer(t, testFreshHit) }
+
+func testFreshHit(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, rv := newTestHandler(t)
-	rec := do(h, "GET", "http://any.example/")
+	srv := serve(h)
+	rec := do(srv, "GET", "http://any.example/")
 	if rec.Code != 200 || rec.Body.String() != "<h1>home</h1>" {
 		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
 	}
@@ -121,10 +124,13 @@ func TestFreshHit(t *testing.T) {
 	}
 }
 
-func TestStaleServedAtOnce(t *testing.T) {
+func TestStaleServedAtOnce(t *testing.T) { forEachServer(t, testStaleServedAtOnce) }
+
+func testStaleServedAtOnce(t *testing.T, serve func(*Handler) http.Handler) {
 	h, clk, rv := newTestHandler(t)
+	srv := serve(h)
 	clk.SetTime(t0.Add(90 * time.Second))
-	rec := do(h, "GET", "http://x/")
+	rec := do(srv, "GET", "http://x/")
 	if rec.Code != 200 || rec.Body.String() != "<h1>home</h1>" {
 		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
 	}
@@ -141,10 +147,13 @@ func TestStaleServedAtOnce(t *testing.T) {
 	}
 }
 
-func TestOnDemandPage(t *testing.T) {
+func TestOnDemandPage(t *testing.T) { forEachServer(t, testOnDemandPage) }
+
+func testOnDemandPage(t *testing.T, serve func(*Handler) http.Handler) {
 	h, clk, _ := newTestHandler(t)
+	srv := serve(h)
 	clk.SetTime(t0.Add(48 * time.Hour))
-	rec := do(h, "GET", "http://x/manual")
+	rec := do(srv, "GET", "http://x/manual")
 	if got := rec.Header().Get("Cache-Status"); got != "isr-operator; hit" {
 		t.Errorf("Cache-Status = %q", got)
 	}
@@ -153,10 +162,13 @@ func TestOnDemandPage(t *testing.T) {
 	}
 }
 
-func TestGzip(t *testing.T) {
+func TestGzip(t *testing.T) { forEachServer(t, testGzip) }
+
+func testGzip(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, _ := newTestHandler(t)
+	srv := serve(h)
 	for _, ae := range []string{"gzip", "br;q=0.5, gzip", "br;q=0, *", "deflate, GZIP"} {
-		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
+		rec := do(srv, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "gzip" {
 			t.Fatalf("Accept-Encoding %q: no gzip", ae)
 		}
@@ -176,7 +188,7 @@ func TestGzip(t *testing.T) {
 		}
 	}
 	for _, ae := range []string{"", "gzip;q=0", "identity", "*;q=0", "br;q=0, gzip;q=0", "compress"} {
-		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
+		rec := do(srv, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != "<h1>home</h1>" {
 			t.Errorf("Accept-Encoding %q: got encoding %q", ae, rec.Header().Get("Content-Encoding"))
 		}
@@ -185,10 +197,13 @@ func TestGzip(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func TestBrotli(t *testing.T) {
+func TestBrotli(t *testing.T) { forEachServer(t, testBrotli) }
+
+func testBrotli(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, _ := newTestHandler(t)
+	srv := serve(h)
 	for _, ae := range []string{"br", "gzip, br", "br, gzip", "*", "gzip;q=0.8, br;q=0.9"} {
-		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
+		rec := do(srv, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "br" {
 			t.Fatalf("Accept-Encoding %q: encoding %q, want br", ae, rec.Header().Get("Content-Encoding"))
 		}
@@ -207,8 +222,8 @@ func TestBrotli(t *testing.T) {
 		}
 	}
 	// A brotli ETag revalidates the same content in any coding.
-	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
-	if rec := do(h, "GET", "http://x/", "If-None-Match", etag); rec.Code != http.StatusNotModified {
+	etag := do(srv, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	if rec := do(srv, "GET", "http://x/", "If-None-Match", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("If-None-Match with the brotli ETag: %d", rec.Code)
 	}
 }
@@ -239,12 +254,15 @@ func TestNegotiate(t *testing.T) {
 	}
 }
 
-func TestConditional(t *testing.T) {
+func TestConditional(t *testing.T) { forEachServer(t, testConditional) }
+
+func testConditional(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, _ := newTestHandler(t)
-	first := do(h, "GET", "http://x/", "Accept-Encoding", "gzip")
+	srv := serve(h)
+	first := do(srv, "GET", "http://x/", "Accept-Encoding", "gzip")
 	etag := first.Header().Get("Etag")
 	for _, inm := range []string{etag, `"nope", ` + etag, "W/" + etag, "*"} {
-		rec := do(h, "GET", "http://x/", "Accept-Encoding", "gzip", "If-None-Match", inm)
+		rec := do(srv, "GET", "http://x/", "Accept-Encoding", "gzip", "If-None-Match", inm)
 		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
 			t.Errorf("If-None-Match %s: %d with %d bytes", inm, rec.Code, rec.Body.Len())
 		}
@@ -253,30 +271,36 @@ func TestConditional(t *testing.T) {
 		}
 	}
 	// An identity client revalidating a gzip ETag: same content, 304.
-	if rec := do(h, "GET", "http://x/", "If-None-Match", etag); rec.Code != http.StatusNotModified {
+	if rec := do(srv, "GET", "http://x/", "If-None-Match", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("cross-encoding revalidation: %d", rec.Code)
 	}
-	if rec := do(h, "GET", "http://x/", "If-None-Match", `"other"`); rec.Code != 200 {
+	if rec := do(srv, "GET", "http://x/", "If-None-Match", `"other"`); rec.Code != 200 {
 		t.Errorf("mismatched ETag: %d", rec.Code)
 	}
-	if rec := do(h, "GET", "http://x/", "If-Modified-Since", "Tue, 24 Nov 2026 11:59:00 GMT"); rec.Code != http.StatusNotModified {
+	if rec := do(srv, "GET", "http://x/", "If-Modified-Since", "Tue, 24 Nov 2026 11:59:00 GMT"); rec.Code != http.StatusNotModified {
 		t.Errorf("If-Modified-Since at Last-Modified: %d", rec.Code)
 	}
-	if rec := do(h, "GET", "http://x/", "If-Modified-Since", "Tue, 24 Nov 2026 11:58:59 GMT"); rec.Code != 200 {
+	if rec := do(srv, "GET", "http://x/", "If-Modified-Since", "Tue, 24 Nov 2026 11:58:59 GMT"); rec.Code != 200 {
 		t.Errorf("If-Modified-Since before Last-Modified: %d", rec.Code)
 	}
 }
 
-func TestHead(t *testing.T) {
+func TestHead(t *testing.T) { forEachServer(t, testHead) }
+
+func testHead(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, _ := newTestHandler(t)
-	rec := do(h, "HEAD", "http://x/")
+	srv := serve(h)
+	rec := do(srv, "HEAD", "http://x/")
 	if rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != "13" || rec.Header().Get("Etag") == "" {
 		t.Fatalf("HEAD: %d, %d bytes, headers %v", rec.Code, rec.Body.Len(), rec.Header())
 	}
 }
 
-func TestRouting(t *testing.T) {
+func TestRouting(t *testing.T) { forEachServer(t, testRouting) }
+
+func testRouting(t *testing.T, serve func(*Handler) http.Handler) {
 	h, _, _ := newTestHandler(t)
+	srv := serve(h)
 	cases := []struct{ target, host, want string }{
 		{"/", "shop.example.com", "<h1>shop</h1>"},
 		{"/", "SHOP.example.com:8080", "<h1>shop</h1>"},
@@ -288,18 +312,18 @@ func TestRouting(t *testing.T) {
 		req := httptest.NewRequest("GET", c.target, nil)
 		req.Host = c.host
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		srv.ServeHTTP(rec, req)
 		if rec.Body.String() != c.want {
 			t.Errorf("%s %s = %q, want %q", c.host, c.target, rec.Body.String(), c.want)
 		}
 	}
 	for _, target := range []string{"http://x/nope", "http://x/lazy/", "http://shop.example.com/unknown"} {
-		if rec := do(h, "GET", target); rec.Code != http.StatusNotFound {
+		if rec := do(srv, "GET", target); rec.Code != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", target, rec.Code)
 		}
 	}
 	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
-		rec := do(h, m, "http://x/")
+		rec := do(srv, m, "http://x/")
 		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s: %d Allow=%q", m, rec.Code, rec.Header().Get("Allow"))
 		}
@@ -307,16 +331,21 @@ func TestRouting(t *testing.T) {
 }
 
 func TestOnRequestTriggersOncePerRendition(t *testing.T) {
+	forEachServer(t, testOnRequestTriggersOncePerRendition)
+}
+
+func testOnRequestTriggersOncePerRendition(t *testing.T, serve func(*Handler) http.Handler) {
 	h, clk, rv := newTestHandler(t)
+	srv := serve(h)
 	// Fresh: nothing.
-	do(h, "GET", "http://x/lazy")
+	do(srv, "GET", "http://x/lazy")
 	clk.SetTime(t0.Add(2 * time.Minute))
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if rec := do(h, "GET", "http://x/lazy"); rec.Code != 200 {
+			if rec := do(srv, "GET", "http://x/lazy"); rec.Code != 200 {
 				t.Errorf("stale hit: %d", rec.Code)
 			}
 		}()
@@ -334,12 +363,12 @@ func TestOnRequestTriggersOncePerRendition(t *testing.T) {
 	p, obj := testPage("lazy", "", "/lazy", "<h1>lazy</h1>", time.Minute, pagesv1alpha1.RevalidateOnRequest)
 	p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "stale-" + itoa(int(t0.Unix()))}
 	h.Table.Put(mustEntry(t, p, obj))
-	do(h, "GET", "http://x/lazy")
+	do(srv, "GET", "http://x/lazy")
 	// A new render makes a new rendition, which may ask once more.
 	p.Status.RenderedAt = &metav1.Time{Time: t0.Add(2 * time.Minute)}
 	h.Table.Put(mustEntry(t, p, obj))
 	clk.SetTime(t0.Add(4 * time.Minute))
-	do(h, "GET", "http://x/lazy")
+	do(srv, "GET", "http://x/lazy")
 	waitFor(t, func() bool { return rv.calls.Load() >= 2 })
 	if n := rv.calls.Load(); n != 2 {
 		t.Fatalf("%d re-render requests after a second rendition went stale, want 2", n)
