@@ -3,10 +3,13 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"unsafe"
 
 	"github.com/go-logr/logr"
@@ -53,9 +56,34 @@ func (f *fastPages) serve(ctx *fasthttp.RequestCtx) {
 		ctx.Response.SetBodyString("400 Bad Request: malformed Host header")
 		return
 	}
+	// net/http's server answers this itself, whatever the handler.
+	if ctx.IsOptions() && string(ctx.Request.Header.RequestURI()) == "*" {
+		ctx.Response.Header.SetContentLength(0)
+		return
+	}
 	if !f.serveHit(ctx) {
 		f.delegate(ctx)
 	}
+}
+
+// fastError answers a request fasthttp could not read with net/http's
+// answer to it; fasthttp closes the connection after it.
+func fastError(ctx *fasthttp.RequestCtx, err error) {
+	code, msg := http.StatusBadRequest, "400 Bad Request"
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		code, msg = http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		// net/http closes without an answer; a 408 says why.
+		code, msg = http.StatusRequestTimeout, "408 Request Timeout"
+	case strings.Contains(err.Error(), "missing required host header"):
+		msg += ": missing required Host header"
+	}
+	ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+	ctx.Response.SetStatusCode(code)
+	ctx.Response.SetBodyString(msg)
 }
 
 // serveHit answers a GET or HEAD for a page held in memory, allocating

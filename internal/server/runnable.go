@@ -136,7 +136,8 @@ func (f fasthttpServer) Shutdown(ctx context.Context) error { return f.ShutdownW
 func (s *Shutdown) fastServer(h *Handler, base context.Context, l connLimits) fasthttpServer {
 	pages := &fastPages{h: h, shutdown: s, base: base}
 	return fasthttpServer{&fasthttp.Server{
-		Handler: pages.serve,
+		Handler:      pages.serve,
+		ErrorHandler: fastError,
 		// fasthttp needs the whole header in its read buffer; net/http
 		// reads up to MaxHeaderBytes plus 4096 bytes before refusing.
 		// Each connection holds this buffer while open.

@@ -3,12 +3,17 @@ package server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // pageServers are the ways the tests reach a Handler: called directly, and
@@ -127,4 +132,221 @@ func (l *loopback) conn() (*clientConn, error) {
 	}
 	l.t.Cleanup(func() { _ = c.Close() })
 	return &clientConn{Conn: c, r: bufio.NewReader(c)}, nil
+}
+
+// exchange sends raw on a new connection to addr and reads one response
+// to a request of method.
+func exchange(t *testing.T, addr, method, raw string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%q: reading the body: %v", raw, err)
+	}
+	return resp, string(body)
+}
+
+// TestServersAgree sends the same requests, as they come off the wire, to
+// net/http and fasthttp: the answers must be the same, header for header
+// (but Date), including those of the paths fasthttp hands to the Handler.
+func TestServersAgree(t *testing.T) {
+	h, _, _ := newTestHandler(t)
+	h.Table.Put(newTestEntry(t, "cafe", "", "/café", "<h1>café</h1>", time.Minute, pagesv1alpha1.RevalidateInterval))
+	down, _ := testPage("down", "", "/down", "down", time.Minute, pagesv1alpha1.RevalidateInterval)
+	h.Table.Put(unavailable(down, policy))
+	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	addrs := map[string]string{}
+	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+		addrs[kind] = startPageServer(t, kind, h, listenerLimits)
+	}
+	const host = "Host: x\r\n"
+	for _, c := range []struct{ name, method, raw string }{
+		{"identity", "GET", "GET / HTTP/1.1\r\n" + host + "\r\n"},
+		{"gzip", "GET", "GET / HTTP/1.1\r\n" + host + "Accept-Encoding: gzip, deflate\r\n\r\n"},
+		{"br", "GET", "GET / HTTP/1.1\r\n" + host + "Accept-Encoding: gzip, deflate, br, zstd\r\n\r\n"},
+		{"Accept-Encoding twice", "GET", "GET / HTTP/1.1\r\n" + host + "Accept-Encoding: gzip;q=0.5\r\nAccept-Encoding: br;q=0.1, identity;q=0.9\r\n\r\n"},
+		{"If-None-Match", "GET", "GET / HTTP/1.1\r\n" + host + "If-None-Match: \"other\", " + etag + "\r\n\r\n"},
+		{"If-None-Match twice", "GET", "GET / HTTP/1.1\r\n" + host + "If-None-Match: \"other\"\r\nIf-None-Match: " + etag + "\r\n\r\n"},
+		{"If-None-Match mismatch", "GET", "GET / HTTP/1.1\r\n" + host + "If-None-Match: \"other\"\r\n\r\n"},
+		{"If-Modified-Since", "GET", "GET / HTTP/1.1\r\n" + host + "If-Modified-Since: Tue, 24 Nov 2026 11:59:00 GMT\r\n\r\n"},
+		{"If-Modified-Since earlier", "GET", "GET / HTTP/1.1\r\n" + host + "If-Modified-Since: Tue, 24 Nov 2026 11:58:59 GMT\r\n\r\n"},
+		{"HEAD", "HEAD", "HEAD / HTTP/1.1\r\n" + host + "\r\n"},
+		{"HEAD 304", "HEAD", "HEAD / HTTP/1.1\r\n" + host + "If-None-Match: *\r\n\r\n"},
+		{"host route", "GET", "GET / HTTP/1.1\r\nHost: SHOP.example.com.:8080\r\n\r\n"},
+		{"query", "GET", "GET /lazy?utm=1&a=%zz HTTP/1.1\r\n" + host + "\r\n"},
+		{"escaped route", "GET", "GET /caf%C3%A9 HTTP/1.1\r\n" + host + "\r\n"},
+		{"escaped slash", "GET", "GET /%2F HTTP/1.1\r\n" + host + "\r\n"},
+		{"bad escape", "GET", "GET /%zz HTTP/1.1\r\n" + host + "\r\n"},
+		{"absolute form", "GET", "GET http://shop.example.com/ HTTP/1.1\r\nHost: other\r\n\r\n"},
+		{"HTTP/1.0", "GET", "GET / HTTP/1.0\r\n\r\n"},
+		{"HTTP/1.0 keep-alive", "GET", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"},
+		{"Connection: close", "GET", "GET / HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n"},
+		{"miss", "GET", "GET /nope HTTP/1.1\r\n" + host + "\r\n"},
+		{"HEAD miss", "HEAD", "HEAD /nope HTTP/1.1\r\n" + host + "\r\n"},
+		{"trailing slash", "GET", "GET /lazy/ HTTP/1.1\r\n" + host + "\r\n"},
+		{"unavailable", "GET", "GET /down HTTP/1.1\r\n" + host + "\r\n"},
+		{"POST", "POST", "POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\n\r\nhello"},
+		{"OPTIONS *", "OPTIONS", "OPTIONS * HTTP/1.1\r\n" + host + "\r\n"},
+		{"DELETE", "DELETE", "DELETE / HTTP/1.1\r\n" + host + "\r\n"},
+		{"missing Host", "GET", "GET / HTTP/1.1\r\n\r\n"},
+		{"malformed Host", "GET", "GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			netResp, netBody := exchange(t, addrs[HTTPServerNet], c.method, c.raw)
+			fastResp, fastBody := exchange(t, addrs[HTTPServerFast], c.method, c.raw)
+			if netResp.StatusCode != fastResp.StatusCode || netBody != fastBody {
+				t.Errorf("net/http: %d %q; fasthttp: %d %q", netResp.StatusCode, netBody, fastResp.StatusCode, fastBody)
+			}
+			if netResp.Close != fastResp.Close {
+				t.Errorf("closes the connection: net/http %v, fasthttp %v", netResp.Close, fastResp.Close)
+			}
+			netResp.Header.Del("Date")
+			fastResp.Header.Del("Date")
+			if netResp.Close && netResp.Header.Get("Content-Length") == "" {
+				// net/http ends an error's body by closing; fasthttp
+				// frames it as well.
+				fastResp.Header.Del("Content-Length")
+			}
+			if !reflect.DeepEqual(netResp.Header, fastResp.Header) {
+				t.Errorf("headers differ:\nnet/http %v\nfasthttp %v", netResp.Header, fastResp.Header)
+			}
+		})
+	}
+}
+
+// TestKeepAliveAndPipelining serves several requests on one connection,
+// one after another and then two written before either answer is read.
+func TestKeepAliveAndPipelining(t *testing.T) {
+	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+		t.Run(kind, func(t *testing.T) {
+			h, _, _ := newTestHandler(t)
+			c, err := net.Dial("tcp", startPageServer(t, kind, h, listenerLimits))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = c.Close() }()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(c)
+			read := func(method, want string) {
+				t.Helper()
+				resp, err := http.ReadResponse(r, &http.Request{Method: method})
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != http.StatusOK || string(body) != want || resp.Close {
+					t.Fatalf("%s: %d %q (close %v), %v", method, resp.StatusCode, body, resp.Close, err)
+				}
+			}
+			for range 3 {
+				if _, err := io.WriteString(c, "GET /lazy HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				read("GET", "<h1>lazy</h1>")
+			}
+			pipelined := "GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD /manual HTTP/1.1\r\nHost: x\r\n\r\nGET /manual HTTP/1.1\r\nHost: x\r\n\r\n"
+			if _, err := io.WriteString(c, pipelined); err != nil {
+				t.Fatal(err)
+			}
+			read("GET", "<h1>home</h1>")
+			read("HEAD", "")
+			read("GET", "<h1>manual</h1>")
+		})
+	}
+}
+
+// TestHeaderLimits accepts a request header up to the limit of net/http
+// (64 KiB, with its 4 KiB of slack) and refuses a larger one with 431.
+func TestHeaderLimits(t *testing.T) {
+	limit := listenerLimits.maxHeaderBytes + 4096
+	head := func(n int) string {
+		const start = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "
+		return start + strings.Repeat("a", n-len(start))
+	}
+	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+		t.Run(kind, func(t *testing.T) {
+			h, _, _ := newTestHandler(t)
+			addr := startPageServer(t, kind, h, listenerLimits)
+			if resp, _ := exchange(t, addr, "GET", head(limit-100)+"\r\n\r\n"); resp.StatusCode != http.StatusOK {
+				t.Errorf("a header of %d bytes: %d, want 200", limit-96, resp.StatusCode)
+			}
+			// Exactly the limit, without the end of the header: the
+			// server reads it all, so its answer is not lost to a reset.
+			if resp, _ := exchange(t, addr, "GET", head(limit)); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !resp.Close {
+				t.Errorf("a header over %d bytes: %d (close %v), want 431 and close", limit, resp.StatusCode, resp.Close)
+			}
+		})
+	}
+}
+
+// TestConnectionTimeouts closes a connection whose request header is not
+// complete within the read-header timeout, and one idle for longer than
+// the idle timeout.
+func TestConnectionTimeouts(t *testing.T) {
+	l := connLimits{maxHeaderBytes: 64 << 10, readHeader: 300 * time.Millisecond, idle: 600 * time.Millisecond}
+	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+		t.Run(kind, func(t *testing.T) {
+			h, _, _ := newTestHandler(t)
+			addr := startPageServer(t, kind, h, l)
+			closedWithin := func(c net.Conn, d time.Duration) bool {
+				_ = c.SetReadDeadline(time.Now().Add(d))
+				_, err := io.Copy(io.Discard, c)
+				var netErr net.Error
+				return !errors.As(err, &netErr) || !netErr.Timeout()
+			}
+
+			slow, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = slow.Close() }()
+			if _, err := io.WriteString(slow, "GET / HTTP/1.1\r\nHost: x\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if !closedWithin(slow, 5*time.Second) {
+				t.Error("an unfinished header kept its connection open")
+			}
+
+			idle, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = idle.Close() }()
+			if _, err := io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			r := bufio.NewReader(idle)
+			resp, err := http.ReadResponse(r, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			// Idle past the read-header timeout but within the idle one:
+			// still open.
+			time.Sleep(400 * time.Millisecond)
+			if _, err := io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := http.ReadResponse(r, &http.Request{Method: "GET"}); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("a connection idle for less than the idle timeout: %v", err)
+			} else {
+				_, _ = io.Copy(io.Discard, resp.Body)
+			}
+			if !closedWithin(idle, 5*time.Second) {
+				t.Error("an idle connection stayed open past the idle timeout")
+			}
+		})
+	}
 }
