@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -89,16 +90,16 @@ func BenchmarkServeStaleOnRequest(b *testing.B) {
 // keep-alive loopback connection, with a client that allocates nothing, so
 // allocs/op is what net/http and the handler allocate per request together
 // (the handler's own share is BenchmarkServeFresh's).
-func BenchmarkServeHTTP1(b *testing.B) {
+func BenchmarkServeHTTP1(b *testing.B) { benchLoopback(b, HTTPServerNet) }
+
+// BenchmarkServeFastHTTP1 is BenchmarkServeHTTP1 through fasthttp.
+func BenchmarkServeFastHTTP1(b *testing.B) { benchLoopback(b, HTTPServerFast) }
+
+// benchLoopback serves the identity page through the page server kind
+// over one keep-alive loopback connection.
+func benchLoopback(b *testing.B, kind string) {
 	h, _ := benchHandler(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Close() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", startPageServer(b, kind, h, listenerLimits))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,6 +128,45 @@ func BenchmarkServeHTTP1(b *testing.B) {
 	for b.Loop() {
 		roundTrip()
 	}
+}
+
+// runFastBench serves raw with the fasthttp page handler, without a
+// connection: allocs/op is our code's share of a fasthttp request.
+func runFastBench(b *testing.B, h *Handler, raw string) {
+	f := &fastPages{h: h, shutdown: &Shutdown{}, base: context.Background()}
+	ctx := fastRequest(b, raw)
+	f.serve(ctx)
+	if code := ctx.Response.StatusCode(); code != http.StatusOK && code != http.StatusNotModified {
+		b.Fatalf("status %d", code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Response.Reset()
+		f.serve(ctx)
+	}
+}
+
+func BenchmarkFastServeFresh(b *testing.B) {
+	h, _ := benchHandler(b)
+	runFastBench(b, h, "GET /products/500 HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+func BenchmarkFastServeGzip(b *testing.B) {
+	h, _ := benchHandler(b)
+	runFastBench(b, h, "GET /products/500 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
+}
+
+func BenchmarkFastServeBrotli(b *testing.B) {
+	h, _ := benchHandler(b)
+	runFastBench(b, h, "GET /products/500 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n\r\n")
+}
+
+func BenchmarkFastServeNotModified(b *testing.B) {
+	h, _ := benchHandler(b)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "http://x/products/500", nil))
+	runFastBench(b, h, "GET /products/500 HTTP/1.1\r\nHost: x\r\nIf-None-Match: "+rec.Header().Get("Etag")+"\r\n\r\n")
 }
 
 // responseLen is the length of the response at the start of p, once its

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -121,5 +124,68 @@ func TestValueCache(t *testing.T) {
 		if got := cacheStatus(tt.stale, tt.ttl, true)[0]; got != tt.want {
 			t.Errorf("cacheStatus(%v, %v) = %q, want %q", tt.stale, tt.ttl, got, tt.want)
 		}
+	}
+}
+
+// fastRequest is a request as the fasthttp page server hands it over,
+// read from raw.
+func fastRequest(t testing.TB, raw string) *fasthttp.RequestCtx {
+	t.Helper()
+	var req fasthttp.Request
+	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		t.Fatal(err)
+	}
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, nil, nil)
+	return ctx
+}
+
+// TestFastServeAllocatesNothing keeps fasthttp's hit paths free of
+// allocations in our code, as TestServeAllocatesNothing does net/http's.
+func TestFastServeAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations")
+	}
+	h, clk, _ := newTestHandler(t)
+	rv := &blockingRevalidator{called: make(chan struct{}, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(rv.release) })
+	h.Revalidator = rv
+	f := &fastPages{h: h, shutdown: &Shutdown{}, base: context.Background()}
+	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	cases := []struct {
+		name, raw string
+		at        time.Duration
+		code      int
+	}{
+		{"identity", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10 * time.Second, 200},
+		{"gzip", "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n", 10 * time.Second, 200},
+		{"br", "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n\r\n", 10 * time.Second, 200},
+		{"304", "GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"other\", " + etag + "\r\n\r\n", 10 * time.Second, 304},
+		{"If-Modified-Since", "GET / HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Tue, 24 Nov 2026 11:59:00 GMT\r\n\r\n", 10 * time.Second, 304},
+		{"stale", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2 * time.Minute, 200},
+		{"stale OnRequest", "GET /lazy HTTP/1.1\r\nHost: x\r\n\r\n", 2 * time.Minute, 200},
+		{"on demand", "GET /manual?utm=1 HTTP/1.1\r\nHost: x\r\n\r\n", 48 * time.Hour, 200},
+		{"HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 10 * time.Second, 200},
+		{"draining", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 10 * time.Second, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clk.SetTime(t0.Add(c.at))
+			f.shutdown.draining.Store(c.name == "draining")
+			ctx := fastRequest(t, c.raw)
+			f.serve(ctx)
+			if c.name == "stale OnRequest" {
+				<-rv.called
+			}
+			if got := ctx.Response.StatusCode(); got != c.code {
+				t.Fatalf("status %d, want %d", got, c.code)
+			}
+			if n := testing.AllocsPerRun(100, func() {
+				ctx.Response.Reset()
+				f.serve(ctx)
+			}); n != 0 {
+				t.Errorf("%.1f allocations per request, want 0", n)
+			}
+		})
 	}
 }
