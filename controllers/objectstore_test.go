@@ -195,38 +195,6 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		Expect(replica.Sync.Loads()-before).To(BeEquivalentTo(1), "one load for 20 requests")
 	})
 
-	It("keeps the last good page when the store is down, says why, and recovers", func() {
-		o := newOrigin("v1")
-		p := newS3Page("s3-down", "/s3/down", o.URL)
-		create(p)
-		waitReady(p)
-		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v1"))
-
-		Expect(store.Pause()).To(Succeed())
-		resumed := false
-		DeferCleanup(func() {
-			if !resumed {
-				_ = store.Resume()
-			}
-		})
-		o.Set(http.StatusOK, "v2")
-		annotate(p, "while-down")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonStorageUnavailable))
-			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		Expect(getS3("/s3/down").Body.String()).To(Equal("v1"), "the last good page stays served")
-
-		Expect(store.Resume()).To(Succeed())
-		resumed = true
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v2"))
-	})
-
 	It("withdraws a page the origin says is gone, and removes a deleted page's objects", func() {
 		o := newOrigin("<p>short-lived</p>")
 		p := newS3Page("s3-gone", "/s3/gone", o.URL)
