@@ -27,9 +27,10 @@ const s3Prefix = "e2e"
 
 // objectStorageSpecs move the user's install to an object store with helm
 // upgrade (storage.type=s3, a versitygw the test starts), run the manager
-// and a server with the chart's flags, ServiceAccounts and Secrets, and
-// follow one page through render, serving, a store that hangs, recovery
-// and deletion. They run inside "a user's day", after its ConfigMap specs.
+// and a server with the chart's flags, ServiceAccounts and Secrets, follow
+// one page through render, serving, a store that hangs, recovery and
+// deletion, and run the core flows of pageFlowSpecs there. They run inside
+// "a user's day", after its ConfigMap specs.
 func objectStorageSpecs() {
 	var (
 		store     *s3test.Server
@@ -150,6 +151,9 @@ func objectStorageSpecs() {
 		}).Should(Succeed())
 		_, firstBody, _ = page(server.url + route)
 	})
+
+	// The core flows of one page, as on ConfigMaps, now on the store.
+	pageFlowSpecs("S3", func() string { return server.url }, func() string { return server.api })
 
 	It("keeps serving the page while the store hangs, with Ready False for StorageUnavailable, and recovers", func() {
 		version.Store(1)
