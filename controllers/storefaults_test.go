@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,6 +236,33 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 			}
 		}),
 	)
+
+	It("has a server that starts while the store is down answer 503 for the pages it knows, never 404, and serve them once it is back", func() {
+		route := "/faults/" + uniqueName("cold-start")
+		body := strings.Repeat("<p>loaded once the store is back</p>\n", 20)
+		p := newPage(strings.TrimPrefix(route, "/faults/"), route, newOrigin(body).URL, 0)
+		p.Namespace = faultsNamespace
+		create(p)
+		good := waitReady(p)
+		Eventually(func() string { return serve(route) }).Should(Equal(body))
+
+		Expect(store.Stop()).To(Succeed())
+		restarted := sync.OnceFunc(func() { Expect(store.Restart()).To(Succeed()) })
+		DeferCleanup(restarted)
+		replica, _ := startServerIn(faultsNamespace, storage.BackendS3, s3Options(store), "")
+		answer := func() *httptest.ResponseRecorder { return serveWith(replica.Handler)("x", route) }
+		Consistently(func(g Gomega) {
+			rec := answer()
+			g.Expect(rec.Code).To(Equal(http.StatusServiceUnavailable), "a known page is unavailable, not missing: a CDN would cache a 404")
+			g.Expect(rec.Header().Get("Retry-After")).NotTo(BeEmpty())
+			g.Expect(rec.Header().Get("Cache-Control")).To(Equal("no-store"))
+			g.Expect(serve(route)).To(Equal(body), "a server that holds the page keeps serving it")
+		}).WithTimeout(time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+
+		restarted()
+		Eventually(func() string { return answer().Body.String() }).Should(Equal(body))
+		Expect(fetch(Default, p).Status.Digest).To(Equal(good.Status.Digest))
+	})
 
 	It("publishes again every page a deleted bucket took, once the bucket is back and a server asks for them", func() {
 		bodies := map[*pagesv1alpha1.StaticPage]string{}
