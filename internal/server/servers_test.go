@@ -254,15 +254,15 @@ func TestKeepAliveAndPipelining(t *testing.T) {
 				if _, err := io.WriteString(c, "GET /lazy HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 					t.Fatal(err)
 				}
-				read("GET", "<h1>lazy</h1>")
+				read("GET", lazyBody)
 			}
 			pipelined := "GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD /manual HTTP/1.1\r\nHost: x\r\n\r\nGET /manual HTTP/1.1\r\nHost: x\r\n\r\n"
 			if _, err := io.WriteString(c, pipelined); err != nil {
 				t.Fatal(err)
 			}
-			read("GET", "<h1>home</h1>")
+			read("GET", homeBody)
 			read("HEAD", "")
-			read("GET", "<h1>manual</h1>")
+			read("GET", manualBody)
 		})
 	}
 }
