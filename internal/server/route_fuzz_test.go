@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,7 +17,7 @@ import (
 // FuzzRoutePath checks that every route a page may have is reached through
 // its escaped form, both by route.RequestPath (what the revalidate API
 // decodes a path with; its agreement with net/http is route's own fuzz
-// target) and by a real request to the handler.
+// target) and by a real request to the handler, and to fasthttp's hit path.
 func FuzzRoutePath(f *testing.F) {
 	for _, p := range []string{
 		"/", "/products/42", "/caf%C3%A9", "/café", "/a%2Fb", "//double", "/100%25", "/100%",
@@ -49,6 +50,12 @@ func FuzzRoutePath(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("route %q requested as %q: %d", r, escaped, rec.Code)
+		}
+		// fasthttp's page server decodes the target itself, the same way.
+		f := &fastPages{h: h, base: context.Background()}
+		ctx := fastRequest(t, "GET "+escaped+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !f.serveHit(ctx) {
+			t.Fatalf("route %q requested as %q from fasthttp: not served as a hit", r, escaped)
 		}
 	})
 }
