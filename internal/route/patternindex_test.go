@@ -46,7 +46,7 @@ func TestPatternIndexMatch(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, host, path, want string
-		params               map[string]string
+		params                 map[string]string
 	}{
 		{"literal segment wins", "other.example", "/products/42", "any-products", map[string]string{"id": "42"}},
 		{"falls back to fewer literals", "other.example", "/things/42", "any-kinds", map[string]string{"kind": "things", "id": "42"}},
