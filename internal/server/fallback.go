@@ -45,7 +45,7 @@ type Fallback struct {
 	// requested-at patches.
 	BaseContext context.Context
 
-	mu      sync.Mutex
+	mu    sync.Mutex
 	waits map[types.NamespacedName]*pageWait
 }
 
