@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/server"
@@ -71,6 +72,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		name, prefix := unique()
 		set := newSet(name, prefix, origin.URL, nil)
 
+		creates := createAttempts()
 		const n = 50
 		codes := make([]int, n)
 		bodies := make([]string, n)
@@ -93,6 +95,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		}
 		Expect(origin.Count()).To(Equal(1))
 		Expect(children(set)).To(HaveLen(1))
+		Expect(createAttempts()-creates).To(BeNumerically("<=", 2), "more than one create per replica")
 	})
 
 	It("answers 404 when the origin has no such page, and again without asking it", func() {
@@ -277,3 +280,21 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		}).WithTimeout(300 * time.Millisecond).Should(Equal(p.Annotations[pagesv1alpha1.RequestedAtAnnotation]))
 	})
 })
+
+// createAttempts is the sum of isr_server_fallback_creates_total over its
+// outcomes, in this process (both replicas).
+func createAttempts() float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != "isr_server_fallback_creates_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}

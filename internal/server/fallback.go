@@ -271,7 +271,9 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 
 // check looks at the path's page once and decides.
 func (f *Fallback) check(ctx context.Context, set *setEntry, name types.NamespacedName, path string, mem flightMemory) outcome {
-	if e := f.Table.Get(name); e != nil && e.Route == path && !e.Unavailable {
+	if e := f.Table.Get(name); e != nil && e.Route == path {
+		// Served as any page: one whose store is down answers 503, one
+		// over --cache-size is loaded.
 		return outcome{decision: decServe, entry: e}
 	}
 	var st childState
