@@ -21,7 +21,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=delete
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=create;delete
 
 // defaultAbsentFor is how long a path a visitor asked for, which the origin
 // says does not exist, is remembered as absent when its set has no
