@@ -21,7 +21,9 @@ type Revalidator interface {
 }
 
 // Handler serves pages from the table. It never waits on an origin or on
-// the Kubernetes API.
+// the Kubernetes API for a page the table holds; only a request for a
+// StaticPageSet's path with no page yet waits, in Fallback, for the page to
+// be created and rendered.
 type Handler struct {
 	// Table holds the pages.
 	Table *Table

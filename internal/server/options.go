@@ -174,7 +174,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		Clock: o.Clock, Log: log.WithName("fallback"), BaseContext: context.WithoutCancel(ctx),
 	}
 	s.Handler.Fallback = s.Fallback
-	s.Sync.Sets = &SetSync{Client: mgr.GetClient(), Sets: s.Sets}
+	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets}
 	s.Sync.Fallback = s.Fallback
 	if err := s.Sync.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the route table: %w", err)

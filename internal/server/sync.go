@@ -40,9 +40,9 @@ type RouteSync struct {
 	// CacheSize bounds the bytes of bodies held, with an object store; 0
 	// holds every page.
 	CacheSize int64
-	// Sets, when set, is loaded before the server reports ready, counts
-	// each StaticPageSet's pages, and is kept in step with the sets.
-	Sets *SetSync
+	// SetSync, when set, loads the StaticPageSets before the server reports
+	// ready and keeps them in step; its Sets count each set's pages.
+	SetSync *SetSync
 	// Fallback, when set, is told of every change of a set's page, so that
 	// requests waiting for it wake.
 	Fallback *Fallback
@@ -76,15 +76,15 @@ func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	if s.Sets != nil {
-		if err := s.Sets.SetupWithManager(mgr); err != nil {
+	if s.SetSync != nil {
+		if err := s.SetSync.SetupWithManager(mgr); err != nil {
 			return err
 		}
 		inf, err := mgr.GetCache().GetInformer(context.Background(), &pagesv1alpha1.StaticPage{})
 		if err != nil {
 			return fmt.Errorf("watching StaticPages: %w", err)
 		}
-		if _, err := inf.AddEventHandler(childEvents{sets: s.Sets.Sets, fallback: s.Fallback}); err != nil {
+		if _, err := inf.AddEventHandler(childEvents{sets: s.SetSync.Sets, fallback: s.Fallback}); err != nil {
 			return fmt.Errorf("watching StaticPages: %w", err)
 		}
 	}
@@ -92,8 +92,8 @@ func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("caches did not sync")
 		}
-		if s.Sets != nil {
-			if err := s.Sets.loadAll(ctx); err != nil {
+		if s.SetSync != nil {
+			if err := s.SetSync.loadAll(ctx); err != nil {
 				return err
 			}
 		}
