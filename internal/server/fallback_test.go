@@ -1,8 +1,10 @@
 package server
 
 import (
+	"flag"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +117,22 @@ func TestAnswer(t *testing.T) {
 		if got := w.Header().Get("Content-Type"); got != "text/plain; charset=utf-8" {
 			t.Errorf("%s: Content-Type %q", name, got)
 		}
+	}
+}
+
+func TestFallbackTimeoutFlag(t *testing.T) {
+	o := DefaultOptions()
+	if o.FallbackTimeout != 10*time.Second {
+		t.Errorf("default --fallback-timeout %s, want 10s", o.FallbackTimeout)
+	}
+	o.FallbackTimeout = -time.Second
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--fallback-timeout") {
+		t.Errorf("Validate of a negative --fallback-timeout: %v", err)
+	}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	o = DefaultOptions()
+	o.BindFlags(fs)
+	if err := fs.Parse([]string{"--fallback-timeout=3s"}); err != nil || o.FallbackTimeout != 3*time.Second {
+		t.Errorf("--fallback-timeout=3s gives %s, %v", o.FallbackTimeout, err)
 	}
 }

@@ -47,11 +47,15 @@ type Options struct {
 	CacheSize string
 	// FallbackTimeout bounds how long a request for a StaticPageSet's path
 	// with no page yet (fallback Blocking) waits for the page to be created
-	// and rendered before it gets 504 (--fallback-timeout).
+	// and rendered before it gets 504 (--fallback-timeout); 0 means
+	// DefaultFallbackTimeout.
 	FallbackTimeout time.Duration
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
+
+// DefaultFallbackTimeout is --fallback-timeout's default.
+const DefaultFallbackTimeout = 10 * time.Second
 
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
@@ -65,7 +69,7 @@ func DefaultOptions() Options {
 		},
 		ShutdownDelay:       5 * time.Second,
 		ShutdownGracePeriod: 15 * time.Second,
-		FallbackTimeout:     10 * time.Second,
+		FallbackTimeout:     DefaultFallbackTimeout,
 		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
@@ -85,7 +89,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
-	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests.")
+	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 }
 
 // Validate says, in terms of the flags, what is wrong with o.
@@ -106,8 +110,8 @@ func (o Options) Validate() error {
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
 	}
-	if o.FallbackTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("--fallback-timeout must be positive, got %s", o.FallbackTimeout))
+	if o.FallbackTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--fallback-timeout must not be negative, got %s", o.FallbackTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -140,6 +144,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.FallbackTimeout == 0 {
+		o.FallbackTimeout = DefaultFallbackTimeout
 	}
 	log := ctrl.Log.WithName("server")
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
