@@ -22,7 +22,8 @@ type hit struct {
 
 // hit decides the answer for a held entry e (neither cold nor unavailable)
 // and a request's Accept-Encoding, If-None-Match and If-Modified-Since
-// values. It marks e served, for the body cache, and asks for a re-render
+// values. It marks e served, for the body cache and, for a page a
+// StaticPageSet's request caused, for its expiry; it asks for a re-render
 // of a stale OnRequest page. It allocates nothing.
 func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []string) hit {
 	if !e.referenced.Load() {
@@ -34,7 +35,7 @@ func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []s
 		h.trigger(e)
 	}
 	age := max(now.Sub(e.RenderedAt), 0)
-	return hit{
+	a := hit{
 		e:           e,
 		rep:         &e.reps[negotiate(acceptEncoding, e.has)],
 		age:         ageValues.get(int64(age/time.Second), formatAge),
@@ -42,6 +43,11 @@ func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []s
 		stale:       stale,
 		notModified: notModified(ifNoneMatch, ifModifiedSince, e),
 	}
+	if !a.notModified && e.requestSet != "" && h.Fallback != nil {
+		// A page a request caused is kept while it is served.
+		h.Fallback.touch(e, now)
+	}
+	return a
 }
 
 // headerSetter receives a response's header fields, under their canonical
