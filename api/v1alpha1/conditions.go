@@ -138,3 +138,21 @@ const (
 	// could not be fetched or read; pages made from it before stay.
 	ReasonSitemapError = "SitemapError"
 )
+
+// Event reasons of a StaticPageSet that are not condition reasons.
+const (
+	// EventPagesCreated: child pages were created for prerender paths.
+	EventPagesCreated = "PagesCreated"
+	// EventPagesRemoved: prerendered child pages were deleted because their
+	// paths left spec.prerender (or an explicit StaticPage took them).
+	EventPagesRemoved = "PagesRemoved"
+	// EventPagesExpired: child pages created by requests were deleted
+	// because no server served them for spec.expireAfter.
+	EventPagesExpired = "PagesExpired"
+	// EventPagesEvicted: child pages created by requests were deleted
+	// because the set held more than spec.maxPages.
+	EventPagesEvicted = "PagesEvicted"
+	// EventPathsSkipped: listed prerender paths that do not match the
+	// set's route pattern; they get no page.
+	EventPathsSkipped = "PathsSkipped"
+)
