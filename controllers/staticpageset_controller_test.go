@@ -463,7 +463,10 @@ var _ = Describe("StaticPageSet controller", func() {
 		createSet(s)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/s/1", "/s/2"}))
 
+		// A sitemap moved to where nothing answers: its paths are unknown
+		// (none were ever read from there), yet no page goes.
 		sm.Set(http.StatusInternalServerError, "down")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Prerender.Sitemap = sm.URL + "/moved.xml" })
 		Eventually(func(g Gomega) {
 			g.Expect(setCondition(fetchSet(g, s), pagesv1alpha1.PrerenderedCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
 				"Status": Equal(metav1.ConditionFalse), "Reason": Equal(pagesv1alpha1.ReasonSitemapError),
