@@ -40,7 +40,10 @@ func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
 	if Requested(page) {
 		return Decision{Render: true, Why: DueRequested}
 	}
-	if page.Status.ObservedGeneration != page.Generation {
+	if page.Status.ObservedGeneration != page.Generation ||
+		page.Status.OriginURL != "" && page.Status.OriginURL != page.Spec.Origin.URL {
+		// The second test catches a StaticPageSet's new template, which
+		// changes no generation of its pages.
 		return Decision{Render: true, Why: DueSpecChanged}
 	}
 	if page.Status.RenderedAt == nil {

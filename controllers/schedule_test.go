@@ -19,6 +19,7 @@ func TestDecide(t *testing.T) {
 	page := func(mut func(p *pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
 		p := &pagesv1alpha1.StaticPage{}
 		p.Generation = 2
+		p.Spec.Origin.URL = "http://origin.example/42"
 		p.Spec.Revalidate = &metav1.Duration{Duration: time.Minute}
 		p.Status.ObservedGeneration = 2
 		p.Status.RenderedAt = &metav1.Time{Time: now.Add(-10 * time.Second)}
@@ -41,6 +42,11 @@ func TestDecide(t *testing.T) {
 			Decision{Render: true, Why: DueFirstRender}},
 		{"spec changed", page(func(p *pagesv1alpha1.StaticPage) { p.Generation = 3 }),
 			Decision{Render: true, Why: DueSpecChanged}},
+		{"origin changed without a generation (a set's new template)", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Status.OriginURL = "http://origin.example/old/42"
+		}), Decision{Render: true, Why: DueSpecChanged}},
+		{"origin as last rendered", page(func(p *pagesv1alpha1.StaticPage) { p.Status.OriginURL = p.Spec.Origin.URL }),
+			Decision{After: 50 * time.Second}},
 		{"new annotation", page(func(p *pagesv1alpha1.StaticPage) {
 			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "2"}
 			p.Status.LastHandledRevalidate = "1"

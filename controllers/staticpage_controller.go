@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	crhandler "sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -79,6 +80,9 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 			DeleteFunc:  func(event.DeleteEvent) bool { return true },
 			GenericFunc: func(event.GenericEvent) bool { return false },
 		})).
+		// A set's new template or interval reaches its pages at once.
+		Watches(&pagesv1alpha1.StaticPageSet{}, crhandler.EnqueueRequestsFromMapFunc(r.setPages),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
 		Named("staticpage").
 		Complete(r)
@@ -97,6 +101,14 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	if err := r.ensureFinalizer(ctx, page); err != nil {
 		return ctrl.Result{}, err
+	}
+	// A StaticPageSet's page gets its origin and interval from its set;
+	// from here on it is handled like any other page.
+	if ok, err := r.resolveSet(ctx, page); !ok || err != nil {
+		return ctrl.Result{}, err
+	}
+	if res, done, err := r.expireAbsent(ctx, page); done || err != nil {
+		return res, err
 	}
 
 	now := r.Clock.Now()
@@ -135,6 +147,11 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		// Expected trouble with an origin or storage is no controller
 		// error: status, an Event and this line say what happened; the
 		// retry backs off.
+		if requestChild(page) && page.Status.RenderedAt == nil {
+			log.FromContext(ctx).Info("render of a requested path failed; forgetting it", "reason", failure.Reason, "error", failure.Error())
+			r.retries.Forget(req)
+			return ctrl.Result{}, r.dropFailedRequest(ctx, page)
+		}
 		after := r.retries.When(req)
 		log.FromContext(ctx).Info("render failed; keeping the last good page", "reason", failure.Reason, "error", failure.Error(), "retryIn", after)
 		return ctrl.Result{RequeueAfter: after}, nil
@@ -195,6 +212,7 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.Digest = result.Digest
 	page.Status.Size = int64(len(result.Body))
 	page.Status.ContentType = result.ContentType
+	page.Status.OriginURL = page.Spec.Origin.URL
 	r.handled(page)
 	setReady(page, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
 		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
@@ -218,6 +236,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	page.Status.Digest = ""
 	page.Status.Size = 0
 	page.Status.ContentType = ""
+	page.Status.OriginURL = page.Spec.Origin.URL
 	r.handled(page)
 	setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
 		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
@@ -283,9 +302,13 @@ func (r *StaticPageReconciler) patchStatus(ctx context.Context, base, page *page
 	for i := range page.Status.Conditions {
 		page.Status.Conditions[i].ObservedGeneration = page.Generation
 	}
+	// The patch answers with the stored object; the spec in memory may
+	// hold what a StaticPageSet resolved for its page, which is kept.
+	spec := page.Spec
 	if err := r.Status().Patch(ctx, page, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("updating status of %s/%s: %w", page.Namespace, page.Name, err)
 	}
+	page.Spec = spec
 	// Later steps diff against what is now stored.
 	base.Status = *page.Status.DeepCopy()
 	return nil

@@ -118,6 +118,17 @@ for f in config/samples/*.yaml; do
 	sed "s#http://127.0.0.1:8088#http://127.0.0.1:$ORIGIN_PORT#" "$f"
 done | "$KUBECTL" apply -f -
 "$KUBECTL" wait --for=condition=Ready staticpage --all --timeout=60s
+"$KUBECTL" wait --for=condition=Ready staticpageset --all --timeout=60s
+"$KUBECTL" get staticpagesets
+# Wait for the server to be ready, then ask for a product nobody built yet.
+for _ in $(seq 1 60); do
+	curl -sf -o /dev/null "http://127.0.0.1:$SERVER_PORT/products/42" && break
+	sleep 0.5
+done
+echo
+echo "a product page never built before, rendered on its first request:"
+echo "  curl -s -w '%{http_code} in %{time_total}s' http://127.0.0.1:$SERVER_PORT/products/777"
+curl -s -w '  -> %{http_code} in %{time_total}s\n' "http://127.0.0.1:$SERVER_PORT/products/777" | sed 's/^/  /' || true
 
 cat <<EOT
 
@@ -132,6 +143,10 @@ isr-operator is running. In another terminal:
   kubectl annotate staticpage product-42 isr-operator.io/revalidate="\$(date +%s)" --overwrite
   kubectl annotate staticpage -l shop=products isr-operator.io/revalidate="\$(date +%s)" --overwrite
   kubectl describe staticpage home                # conditions and events
+  kubectl get staticpages -l pages.isr-operator.io/set=products   # the set's pages (prerendered so far)
+  curl -s -o /dev/null -w '%{http_code} in %{time_total}s\n' http://127.0.0.1:$SERVER_PORT/products/777
+                                                  # never built: rendered on this first request
+  curl -i http://127.0.0.1:$SERVER_PORT/products/99999999   # no such product: 404, remembered for the set's interval
   curl -s -X POST http://127.0.0.1:$API_PORT/revalidate -H 'Authorization: Bearer $API_TOKEN' \
     -H 'Content-Type: application/json' -d '{"paths": ["/products/42"], "wait": true}'   # as a CMS would
 

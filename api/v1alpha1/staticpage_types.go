@@ -138,6 +138,14 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:MaxLength=1024
 	ContentType string `json:"contentType,omitempty"`
 
+	// originURL is the URL the page was last rendered from: spec.origin.url,
+	// or for a StaticPageSet's page its set's template filled in; when the
+	// set's template changes the page renders again.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=8192
+	OriginURL string `json:"originURL,omitempty"`
+
 	// lastHandledRevalidate is the last revalidate annotation value acted on.
 	// +optional
 	// +kubebuilder:validation:MinLength=1

@@ -161,6 +161,28 @@ func (p *Pattern) Match(escapedPath string) (map[string]string, bool) {
 	return params, true
 }
 
+// MatchRoute matches a decoded route (as spec.route holds it) against the
+// pattern, as Match matches the request path that route is served at; the
+// route must also be the one Path gives back for the values, so that one
+// path has one spelling.
+func (p *Pattern) MatchRoute(decoded string) (map[string]string, bool) {
+	if !strings.HasPrefix(decoded, "/") {
+		return nil, false
+	}
+	segs := strings.Split(decoded[1:], "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	params, ok := p.Match("/" + strings.Join(segs, "/"))
+	if !ok {
+		return nil, false
+	}
+	if again, err := p.Path(params); err != nil || again != decoded {
+		return nil, false
+	}
+	return params, true
+}
+
 // checkValue accepts one segment's worth of parameter value.
 func checkValue(v string) error {
 	switch {

@@ -353,3 +353,31 @@ func FuzzPatternMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchRoute(t *testing.T) {
+	p, err := ParsePattern("/products/{id}/{rest...}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		route string
+		want  map[string]string
+	}{
+		{"/products/42/a", map[string]string{"id": "42", "rest": "a"}},
+		{"/products/café/a/b", map[string]string{"id": "café", "rest": "a/b"}},
+		{"/products/a b/c", nil}, // whitespace is no route
+		{"/products/100%/c", map[string]string{"id": "100%", "rest": "c"}},
+		{"/products/42", nil},
+		{"/products/../a", nil},
+		{"/products/42/a/", nil},
+		{"/products//a", nil},
+		{"/products/a\x00/b", nil},
+		{"products/42/a", nil},
+		{"/other/42/a", nil},
+	} {
+		got, ok := p.MatchRoute(tc.route)
+		if ok != (tc.want != nil) || ok && !maps.Equal(got, tc.want) {
+			t.Errorf("MatchRoute(%q) = %v, %v; want %v", tc.route, got, ok, tc.want)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type Origin struct {
 	ctype    string
 	held     chan struct{} // closed to let held requests answer
 
+	// paths are the request URIs asked for, in order.
+	paths []string
+
 	hits     atomic.Int32
 	inflight atomic.Int32
 	peak     atomic.Int32
@@ -50,6 +53,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	o.mu.Lock()
+	o.paths = append(o.paths, r.URL.RequestURI())
 	status, body, delay, counting, ctype, held := o.status, o.body, o.delay, o.counting, o.ctype, o.held
 	o.mu.Unlock()
 	if held != nil {
@@ -126,3 +130,22 @@ func (o *Origin) Count() int { return int(o.hits.Load()) }
 
 // Peak is the most requests that were in flight at once.
 func (o *Origin) Peak() int { return int(o.peak.Load()) }
+
+// Paths are the request URIs (path and query, as sent) the origin was
+// asked for, in order.
+func (o *Origin) Paths() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.paths...)
+}
+
+// CountPath is how many requests asked for uri (path and query, as sent).
+func (o *Origin) CountPath(uri string) int {
+	n := 0
+	for _, p := range o.Paths() {
+		if p == uri {
+			n++
+		}
+	}
+	return n
+}

@@ -200,9 +200,6 @@ var _ = Describe("a user's day", Ordered, func() {
 		Expect(strings.TrimSpace(out)).To(Equal("yes"), "the server reads its API credentials")
 		out, _ = run(kubectlBin, "auth", "can-i", "get", "secrets/other", as, "-n", namespace)
 		Expect(strings.TrimSpace(out)).To(Equal("no"), "and no other Secret")
-		as = "--as=system:serviceaccount:" + namespace + ":" + managerSA
-		out, _ = run(kubectlBin, "auth", "can-i", "delete", "staticpages", as, "-n", "default")
-		Expect(strings.TrimSpace(out)).To(Equal("no"), "the manager never deletes StaticPages")
 	})
 
 	// Before the samples, so that everything the binaries write from here
@@ -222,6 +219,9 @@ var _ = Describe("a user's day", Ordered, func() {
 		out := kubectl("get", "staticpages")
 		Expect(out).To(MatchRegexp(`product-42\s+/products/42\s+10s\s+True`))
 	})
+
+	// The sample StaticPageSet (pageset_test.go).
+	pageSetSpecs(&serverURL, &serverKube, &serverArgs)
 
 	It("re-renders on kubectl annotate, one page or many", func() {
 		_, before, _ := page(serverURL + "/about")

@@ -200,6 +200,34 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		})
 	})
 
+	It("may create and delete a StaticPageSet's page", func() {
+		child := setPage("products", "/products/"+uniqueName("id"))
+		Expect(manager.Create(ctx, child)).To(Succeed())
+		Expect(manager.Delete(ctx, child)).To(Succeed())
+	})
+
+	It("may not delete a page a user applied", func() {
+		refused(manager.Delete(ctx, page), "may create and delete only StaticPageSet pages (spec.set given, no spec.origin): deleting StaticPage shop/"+page.Name)
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(page), &pagesv1alpha1.StaticPage{})).To(Succeed())
+	})
+
+	DescribeTable("may not create a page that is not a StaticPageSet's",
+		func(p *pagesv1alpha1.StaticPage, why string) {
+			refused(manager.Create(ctx, p), why)
+		},
+		Entry("one with an origin of its own", newPage("made-by-manager"), "creating StaticPage shop/made-by-manager is refused"),
+		Entry("a set's page without the set label", func() *pagesv1alpha1.StaticPage {
+			p := setPage("products", "/products/unlabelled")
+			p.Labels = nil
+			return p
+		}(), "labelled pages.isr-operator.io/set=products"),
+		Entry("a set's page labelled with another set", func() *pagesv1alpha1.StaticPage {
+			p := setPage("products", "/products/mislabelled")
+			p.Labels[pagesv1alpha1.SetLabel] = "other"
+			return p
+		}(), "labelled pages.isr-operator.io/set=products"),
+	)
+
 	It("may not turn a page ConfigMap into something else", func() {
 		cm := pageConfigMap(page)
 		Expect(manager.Create(ctx, cm)).To(Succeed())
@@ -207,6 +235,19 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		refused(manager.Patch(ctx, cm, mergePatch(`{"metadata":{"ownerReferences":null}}`)), "controlled by a StaticPage")
 	})
 })
+
+// setPage is the page a StaticPageSet named set has for route: labelled
+// with the set, naming it, with no origin.
+func setPage(set, route string) *pagesv1alpha1.StaticPage {
+	return &pagesv1alpha1.StaticPage{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: userNamespace,
+			Name:      pagesv1alpha1.ChildName(set, route),
+			Labels:    map[string]string{pagesv1alpha1.SetLabel: set, pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByPrerender},
+		},
+		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: &pagesv1alpha1.SetReference{Name: set}},
+	}
+}
 
 // pageConfigMap is the ConfigMap the manager stores page's content in:
 // labelled as a page and controlled by the StaticPage.

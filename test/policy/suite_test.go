@@ -95,6 +95,10 @@ var _ = BeforeSuite(func() {
 		n++
 		return manager.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: userNamespace, Name: fmt.Sprintf("probe-%d", n)}})
 	}).WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("page ConfigMaps")))
+	Eventually(func() error {
+		n++
+		return manager.Create(ctx, newPage(fmt.Sprintf("probe-%d", n)))
+	}).WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("only StaticPageSet pages")))
 })
 
 var _ = AfterSuite(func() {

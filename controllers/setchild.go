@@ -1,0 +1,167 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/route"
+)
+
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=create;delete
+
+// defaultAbsentFor is how long a path a visitor asked for, which the origin
+// says does not exist, is remembered as absent when its set has no
+// revalidate interval.
+const defaultAbsentFor = time.Minute
+
+// errOutsideSet is why a page cannot be rendered for its set.
+var errOutsideSet = errors.New("not a page of its set")
+
+// resolveSet gives a StaticPageSet's page, in memory only, what its set
+// decides: the origin (the set's template filled with the parameters the
+// set's pattern gives the page's route), the timeout and the revalidate
+// settings. Nothing else decides where a set's page is fetched from, so a
+// page created by the internet-facing server, which names a set and a path
+// but never an origin, can make the manager fetch only what the set allows.
+// ok is false when the page cannot be rendered: its status then says why.
+func (r *StaticPageReconciler) resolveSet(ctx context.Context, page *pagesv1alpha1.StaticPage) (ok bool, err error) {
+	name := page.OwnerSet()
+	if name == "" {
+		return true, nil
+	}
+	set := &pagesv1alpha1.StaticPageSet{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: page.Namespace, Name: name}, set); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("reading StaticPageSet %s/%s: %w", page.Namespace, name, err)
+		}
+		return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonSetNotFound,
+			fmt.Sprintf("StaticPageSet %q does not exist; nothing is rendered until it does", name))
+	}
+	url, err := setOrigin(set, page)
+	if err != nil {
+		return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonOutsideSet, err.Error())
+	}
+	page.Spec.Origin = pagesv1alpha1.Origin{URL: url, Timeout: set.Spec.Origin.Timeout}
+	page.Spec.Revalidate = set.Spec.Revalidate
+	page.Spec.RevalidateMode = set.Mode()
+	return true, nil
+}
+
+// setOrigin is the origin URL set gives page, or why it gives none: the
+// page's host must be the set's and its route one the set's pattern
+// matches, with parameter values the pattern accepts.
+func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage) (string, error) {
+	pattern, err := route.ParsePattern(set.Spec.Route)
+	if err != nil {
+		return "", fmt.Errorf("StaticPageSet %q has an invalid route: %w", set.Name, err)
+	}
+	if route.NormalizeHost(page.Spec.Host) != route.NormalizeHost(set.Spec.Host) {
+		return "", fmt.Errorf("%w: host %q is not StaticPageSet %q's host %q", errOutsideSet, page.Spec.Host, set.Name, set.Spec.Host)
+	}
+	params, ok := pattern.MatchRoute(page.Spec.Route)
+	if !ok {
+		return "", fmt.Errorf("%w: route %q does not match StaticPageSet %q's pattern %s", errOutsideSet, page.Spec.Route, set.Name, set.Spec.Route)
+	}
+	url, err := route.Expand(set.Spec.Origin.URL, params)
+	if err != nil {
+		return "", fmt.Errorf("StaticPageSet %q: %w", set.Name, err)
+	}
+	return url, nil
+}
+
+// notRendered records why a page is not rendered at all, once per reason,
+// with a Warning Event.
+func (r *StaticPageReconciler) notRendered(ctx context.Context, page *pagesv1alpha1.StaticPage, why, msg string) error {
+	c := meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition)
+	if c != nil && c.Reason == why && c.Message == msg && page.Status.ObservedGeneration == page.Generation {
+		return nil
+	}
+	base := page.DeepCopy()
+	setReady(page, metav1.ConditionFalse, why, msg)
+	if err := r.patchStatus(ctx, base, page); err != nil {
+		return err
+	}
+	r.event(page, corev1.EventTypeWarning, why, "%s", msg)
+	return nil
+}
+
+// requestChild is true for a page a server created for a visitor's request.
+func requestChild(page *pagesv1alpha1.StaticPage) bool {
+	return page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest
+}
+
+// absentFor is how long a requested path the origin withdrew is kept as a
+// page, which every server replica answers 404 for without asking the
+// origin: the set's interval, or defaultAbsentFor.
+func absentFor(page *pagesv1alpha1.StaticPage) time.Duration {
+	if d := page.RevalidateInterval(); d > 0 {
+		return d
+	}
+	return defaultAbsentFor
+}
+
+// expireAbsent deletes a requested page the origin withdrew once it has
+// been remembered as absent for absentFor, instead of asking the origin
+// again: the next request for the path starts afresh. Before then it says
+// when to look again. done is false for any other page.
+func (r *StaticPageReconciler) expireAbsent(ctx context.Context, page *pagesv1alpha1.StaticPage) (res ctrl.Result, done bool, err error) {
+	if !requestChild(page) || page.Status.Digest != "" || reason(page) != pagesv1alpha1.ReasonWithdrawn ||
+		page.Status.RenderedAt == nil || Requested(page) || page.Status.ObservedGeneration != page.Generation {
+		return ctrl.Result{}, false, nil
+	}
+	left := page.Status.RenderedAt.Add(absentFor(page)).Sub(r.Clock.Now())
+	if left > 0 {
+		return ctrl.Result{RequeueAfter: left}, true, nil
+	}
+	log.FromContext(ctx).V(1).Info("forgetting a requested path the origin does not have", "route", page.Spec.Route)
+	return ctrl.Result{}, true, r.deleteChild(ctx, page)
+}
+
+// dropFailedRequest deletes a requested page whose first render failed:
+// nothing is stored for it, the visitor got the error, and a later request
+// tries again, instead of the manager retrying a path nobody may ask for
+// again.
+func (r *StaticPageReconciler) dropFailedRequest(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	if !requestChild(page) || page.Status.RenderedAt != nil {
+		return nil
+	}
+	return r.deleteChild(ctx, page)
+}
+
+// deleteChild deletes page unless it changed since it was read.
+func (r *StaticPageReconciler) deleteChild(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	err := r.Delete(ctx, page, client.Preconditions{UID: &page.UID, ResourceVersion: &page.ResourceVersion})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting page %s/%s of StaticPageSet %s: %w", page.Namespace, page.Name, page.OwnerSet(), err)
+	}
+	return nil
+}
+
+// setPages maps a StaticPageSet to its pages, so that a new template or
+// interval reaches them at once.
+func (r *StaticPageReconciler) setPages(ctx context.Context, obj client.Object) []reconcile.Request {
+	pages := &pagesv1alpha1.StaticPageList{}
+	if err := r.List(ctx, pages, client.InNamespace(obj.GetNamespace()), client.MatchingLabels{pagesv1alpha1.SetLabel: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing a StaticPageSet's pages", "set", obj.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(pages.Items))
+	for i := range pages.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pages.Items[i])})
+	}
+	return reqs
+}

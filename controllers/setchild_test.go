@@ -1,0 +1,182 @@
+package controllers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+)
+
+// newSet is a StaticPageSet rendering route pattern from template.
+func newSet(name, pattern, template string, revalidate time.Duration) *pagesv1alpha1.StaticPageSet {
+	s := &pagesv1alpha1.StaticPageSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: name},
+		Spec: pagesv1alpha1.StaticPageSetSpec{
+			Route:  pattern,
+			Origin: pagesv1alpha1.Origin{URL: template},
+		},
+	}
+	if revalidate > 0 {
+		s.Spec.Revalidate = &metav1.Duration{Duration: revalidate}
+	}
+	return s
+}
+
+func createSet(s *pagesv1alpha1.StaticPageSet) {
+	Expect(k8sClient.Create(context.Background(), s)).To(Succeed())
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), s))).To(Succeed())
+	})
+}
+
+// newChild is the page a server creates for a visitor's request of route:
+// it names the set and carries no origin.
+func newChild(set *pagesv1alpha1.StaticPageSet, route, createdBy string) *pagesv1alpha1.StaticPage {
+	return &pagesv1alpha1.StaticPage{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: set.Namespace,
+			Name:      pagesv1alpha1.ChildName(set.Name, route),
+			Labels:    map[string]string{pagesv1alpha1.SetLabel: set.Name, pagesv1alpha1.CreatedByLabel: createdBy},
+		},
+		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: &pagesv1alpha1.SetReference{Name: set.Name}},
+	}
+}
+
+func gone(p *pagesv1alpha1.StaticPage) func(Gomega) {
+	return func(g Gomega) {
+		err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(p), &pagesv1alpha1.StaticPage{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "page %s still exists", p.Name)
+	}
+}
+
+var _ = Describe("A StaticPageSet's page", func() {
+	It("is rendered from its set's template with its route's parameters, and again when the template changes", func() {
+		o := newOrigin("product page")
+		set := newSet(uniqueName("shop"), "/set1/{id}/{rest...}", o.URL+"/render/{id}?path={rest}", time.Hour)
+		createSet(set)
+		child := newChild(set, "/set1/café/a/b", pagesv1alpha1.CreatedByRequest)
+		create(child)
+
+		Eventually(func(g Gomega) {
+			p := fetch(g, child)
+			g.Expect(ready(p)).NotTo(BeNil())
+			g.Expect(ready(p).Reason).To(Equal(pagesv1alpha1.ReasonRendered))
+			g.Expect(p.Status.OriginURL).To(Equal(o.URL + "/render/caf%C3%A9?path=a%2Fb"))
+		}).Should(Succeed())
+		Expect(o.Paths()).To(ConsistOf("/render/caf%C3%A9?path=a%2Fb"))
+		Eventually(func(g Gomega) {
+			res := get("example.com", "/set1/caf%C3%A9/a/b")
+			g.Expect(res.Code).To(Equal(http.StatusOK))
+			g.Expect(res.Body.String()).To(Equal("product page"))
+		}).Should(Succeed())
+
+		By("changing the set's template, which changes no generation of the page")
+		Eventually(func(g Gomega) {
+			cur := &pagesv1alpha1.StaticPageSet{}
+			g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(set), cur)).To(Succeed())
+			cur.Spec.Origin.URL = o.URL + "/v2/{id}"
+			g.Expect(k8sClient.Update(context.Background(), cur)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(fetch(g, child).Status.OriginURL).To(Equal(o.URL + "/v2/caf%C3%A9"))
+		}).Should(Succeed())
+		Expect(o.CountPath("/v2/caf%C3%A9")).To(Equal(1))
+	})
+
+	DescribeTable("is not rendered when its set gives it no origin",
+		func(pattern, route, host, why string) {
+			o := newOrigin("never")
+			set := newSet(uniqueName("shop"), pattern, o.URL+"/render/{id}", 0)
+			createSet(set)
+			child := newChild(set, route, pagesv1alpha1.CreatedByRequest)
+			child.Spec.Host = host
+			create(child)
+			Eventually(func(g Gomega) {
+				c := ready(fetch(g, child))
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Reason).To(Equal(why))
+			}).Should(Succeed())
+			Consistently(o.Count).WithTimeout(300 * time.Millisecond).Should(BeZero())
+		},
+		Entry("a route outside the pattern", "/set2/{id}", "/other/42", "", pagesv1alpha1.ReasonOutsideSet),
+		Entry("a route with one segment too many", "/set3/{id}", "/set3/42/x", "", pagesv1alpha1.ReasonOutsideSet),
+		Entry("another host than the set's", "/set4/{id}", "/set4/42", "evil.example", pagesv1alpha1.ReasonOutsideSet),
+	)
+
+	It("waits for a set that does not exist", func() {
+		set := newSet(uniqueName("missing"), "/set5/{id}", "http://127.0.0.1:1/{id}", 0)
+		child := newChild(set, "/set5/1", pagesv1alpha1.CreatedByRequest)
+		create(child)
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, child))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonSetNotFound))
+		}).Should(Succeed())
+	})
+
+	It("is remembered as absent for the set's interval when the origin has no such path, then forgotten", func() {
+		o := newOrigin("")
+		o.Set(http.StatusNotFound, "no such product")
+		set := newSet(uniqueName("shop"), "/set6/{id}", o.URL+"/p/{id}", 2*time.Second)
+		createSet(set)
+		child := newChild(set, "/set6/404", pagesv1alpha1.CreatedByRequest)
+		create(child)
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, child))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonWithdrawn))
+		}).Should(Succeed())
+		Eventually(gone(child)).WithTimeout(10 * time.Second).Should(Succeed())
+		// Forgotten, not asked again: the next request starts afresh.
+		Expect(o.Count()).To(Equal(1))
+		Expect(get("example.com", "/set6/404").Code).To(Equal(http.StatusNotFound))
+	})
+
+	It("is forgotten when its first render fails, if a request made it, and retried if prerendered", func() {
+		o := newOrigin("")
+		o.Set(http.StatusInternalServerError, "boom")
+		set := newSet(uniqueName("shop"), "/set7/{id}", o.URL+"/p/{id}", time.Hour)
+		createSet(set)
+		requested := newChild(set, "/set7/1", pagesv1alpha1.CreatedByRequest)
+		prerendered := newChild(set, "/set7/2", pagesv1alpha1.CreatedByPrerender)
+		create(requested)
+		create(prerendered)
+		Eventually(gone(requested)).Should(Succeed())
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, prerendered))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonOriginError))
+		}).Should(Succeed())
+		Eventually(func() int { return o.CountPath("/p/2") }).Should(BeNumerically(">=", 2), "the prerendered page is retried")
+		Expect(o.CountPath("/p/1")).To(Equal(1), "the requested path is not retried")
+		Consistently(gone(prerendered)).WithTimeout(300 * time.Millisecond).ShouldNot(Succeed())
+	})
+
+	It("may not carry an origin of its own", func() {
+		set := newSet(uniqueName("shop"), "/set8/{id}", "http://origin.example/{id}", 0)
+		child := newChild(set, "/set8/1", pagesv1alpha1.CreatedByRequest)
+		child.Spec.Origin = pagesv1alpha1.Origin{URL: "http://evil.example/"}
+		err := k8sClient.Create(context.Background(), child)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("exactly one of origin and set"))
+		child.Spec.Origin = pagesv1alpha1.Origin{}
+		child.Spec.Suspend = ptr.To(true)
+		create(child)
+		Eventually(func(g Gomega) {
+			cur := fetch(g, child)
+			cur.Spec.Set = &pagesv1alpha1.SetReference{Name: "another"}
+			err := k8sClient.Update(context.Background(), cur)
+			g.Expect(apierrors.IsConflict(err)).To(BeFalse(), "the controller wrote the page meanwhile")
+			g.Expect(err).To(HaveOccurred())
+			g.Expect(err.Error()).To(ContainSubstring("set is immutable"))
+		}).Should(Succeed())
+	})
+})
