@@ -223,7 +223,7 @@ func (r *StaticPageSetReconciler) setsMatchingPage(ctx context.Context, o client
 			continue
 		}
 		if p, err := route.ParsePattern(set.Spec.Route); err == nil {
-			if _, ok := matchRoute(p, page.Spec.Route); ok {
+			if _, ok := p.MatchRoute(page.Spec.Route); ok {
 				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(set)})
 			}
 		}
@@ -454,7 +454,7 @@ func (r *StaticPageSetReconciler) resolvePaths(ctx context.Context, run *setRun)
 		return nil
 	}
 	for _, path := range run.set.Spec.Prerender.Paths {
-		if _, ok := matchRoute(run.pattern, path); !ok {
+		if _, ok := run.pattern.MatchRoute(path); !ok {
 			run.skipped = append(run.skipped, path)
 			continue
 		}
@@ -575,20 +575,6 @@ func sitemapRoute(p *route.Pattern, host, loc string) (string, bool) {
 	}
 	path, err := p.Path(params)
 	return path, err == nil
-}
-
-// matchRoute reports whether the pattern matches a route as spec.route
-// holds it (decoded), and returns the route as the pattern spells it.
-func matchRoute(p *route.Pattern, path string) (string, bool) {
-	if route.ValidateRoute(path) != nil {
-		return "", false
-	}
-	params, ok := p.Match((&url.URL{Path: path}).EscapedPath())
-	if !ok {
-		return "", false
-	}
-	got, err := p.Path(params)
-	return got, err == nil && got == path
 }
 
 // prune deletes the prerendered children whose path is no longer a

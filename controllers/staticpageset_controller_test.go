@@ -27,15 +27,17 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
-// newSet is a set in the suite's namespace on its own host, so that specs
-// running side by side never conflict.
-func newSet(name, pattern string, change func(*pagesv1alpha1.StaticPageSet)) *pagesv1alpha1.StaticPageSet {
+// testSet is a set in the suite's namespace on its own host, so that specs
+// running side by side never conflict, rendering {id} from a real origin
+// (a page a request created is deleted if its first render fails).
+func testSet(name, pattern string, change func(*pagesv1alpha1.StaticPageSet)) *pagesv1alpha1.StaticPageSet {
+	o := newOrigin("page of " + name)
 	s := &pagesv1alpha1.StaticPageSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: name},
 		Spec: pagesv1alpha1.StaticPageSetSpec{
 			Route:  pattern,
 			Host:   name + ".example",
-			Origin: pagesv1alpha1.Origin{URL: "http://origin.invalid/page?id={id}"},
+			Origin: pagesv1alpha1.Origin{URL: o.URL + "/p/{id}"},
 		},
 	}
 	if change != nil {
@@ -44,9 +46,9 @@ func newSet(name, pattern string, change func(*pagesv1alpha1.StaticPageSet)) *pa
 	return s
 }
 
-// createSet creates the set and, when the spec ends, deletes it and its
+// createTestSet creates the set and, when the spec ends, deletes it and its
 // children: envtest runs no garbage collector.
-func createSet(s *pagesv1alpha1.StaticPageSet) {
+func createTestSet(s *pagesv1alpha1.StaticPageSet) {
 	ctx := context.Background()
 	ExpectWithOffset(1, k8sClient.Create(ctx, s)).To(Succeed())
 	DeferCleanup(func() {
@@ -109,10 +111,10 @@ func routesOf(g Gomega, s *pagesv1alpha1.StaticPageSet) []string {
 	return out
 }
 
-// requestChild creates the page a server creates for a visitor's request
+// createRequestChild creates the page a server creates for a visitor's request
 // of path: labelled created-by=request, owned by the set without
 // blockOwnerDeletion.
-func requestChild(s *pagesv1alpha1.StaticPageSet, path string, change func(*pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
+func createRequestChild(s *pagesv1alpha1.StaticPageSet, path string, change func(*pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
 	got := fetchSet(Default, s)
 	c := &pagesv1alpha1.StaticPage{
 		ObjectMeta: metav1.ObjectMeta{
@@ -196,7 +198,7 @@ var _ = Describe("StaticPageSet controller", func() {
 			"https://"+host+"/products/s4/reviews",
 			"https://"+host+"/products/1", // listed too: one page
 		)
-		s := newSet(name, "/products/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(name, "/products/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Revalidate = &metav1.Duration{Duration: 10 * time.Minute}
 			s.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
 			s.Spec.Prerender = pagesv1alpha1.Prerender{
@@ -204,7 +206,7 @@ var _ = Describe("StaticPageSet controller", func() {
 				Sitemap: sm.URL + "/sitemap.xml",
 			}
 		})
-		createSet(s)
+		createTestSet(s)
 
 		Eventually(func(g Gomega) {
 			g.Expect(routesOf(g, s)).To(Equal([]string{"/products/1", "/products/2", "/products/s1", "/products/s2"}))
@@ -234,7 +236,7 @@ var _ = Describe("StaticPageSet controller", func() {
 			got := fetchSet(g, s)
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 			g.Expect(got.Status.Pages).To(Equal(ptr.To[int32](4)))
-			g.Expect(got.Status.ReadyPages).NotTo(BeNil())
+			g.Expect(got.Status.ReadyPages).To(Equal(ptr.To[int32](4)), "every page rendered")
 			g.Expect(setCondition(got, pagesv1alpha1.ReadyCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
 				"Status": Equal(metav1.ConditionTrue), "Reason": Equal(pagesv1alpha1.ReasonServing)}))
 			g.Expect(setCondition(got, pagesv1alpha1.PrerenderedCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
@@ -249,12 +251,12 @@ var _ = Describe("StaticPageSet controller", func() {
 	})
 
 	It("removes a prerendered page whose path leaves the list, and keeps pages created by requests", func() {
-		s := newSet(uniqueName("prune"), "/items/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("prune"), "/items/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Prerender.Paths = []string{"/items/1", "/items/2"}
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/1", "/items/2"}))
-		requested := requestChild(s, "/items/9", nil)
+		requested := createRequestChild(s, "/items/9", nil)
 
 		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Prerender.Paths = []string{"/items/1"} })
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/1", "/items/9"}))
@@ -275,7 +277,7 @@ var _ = Describe("StaticPageSet controller", func() {
 
 	It("gives no page to a path a StaticPage of its own serves, and one once that page goes", func() {
 		o := newOrigin("explicit")
-		s := newSet(uniqueName("explicit"), "/items/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("explicit"), "/items/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Prerender.Paths = []string{"/items/7", "/items/8"}
 		})
 		explicit := newPage(uniqueName("explicit-page"), "/items/7", o.URL, 0)
@@ -285,7 +287,7 @@ var _ = Describe("StaticPageSet controller", func() {
 		elsewhere := newPage(uniqueName("elsewhere"), "/items/8", o.URL, 0)
 		elsewhere.Spec.Host = "elsewhere.example"
 		create(elsewhere)
-		createSet(s)
+		createTestSet(s)
 
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/8"}))
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/8"}))
@@ -298,11 +300,11 @@ var _ = Describe("StaticPageSet controller", func() {
 	})
 
 	It("refuses a pattern that names a parameter twice with InvalidSpec, and creates nothing", func() {
-		s := newSet(uniqueName("invalid"), "/x/{id}/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("invalid"), "/x/{id}/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Prerender.Paths = []string{"/x/1/1"}
 		})
 		// The API server accepts it: only the controller can tell.
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) {
 			got := fetchSet(g, s)
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
@@ -325,20 +327,20 @@ var _ = Describe("StaticPageSet controller", func() {
 
 	It("lets the older of two overlapping sets on a host serve, and the other once it goes", func() {
 		host := uniqueName("conflict") + ".example"
-		older := newSet(uniqueName("a-conflict"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		older := testSet(uniqueName("a-conflict"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Host = host
 			s.Spec.Prerender.Paths = []string{"/c/1"}
 		})
-		createSet(older)
+		createTestSet(older)
 		Eventually(func(g Gomega) []string { return routesOf(g, older) }).Should(Equal([]string{"/c/1"}))
 		// Its name sorts after the older one's too, for when both are
 		// created within the same second.
-		later := newSet(uniqueName("b-conflict"), "/c/{slug}", func(s *pagesv1alpha1.StaticPageSet) {
+		later := testSet(uniqueName("b-conflict"), "/c/{slug}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Host = host
-			s.Spec.Origin.URL = "http://origin.invalid/c/{slug}"
+			s.Spec.Origin.URL = strings.Replace(s.Spec.Origin.URL, "{id}", "{slug}", 1)
 			s.Spec.Prerender.Paths = []string{"/c/2"}
 		})
-		createSet(later)
+		createTestSet(later)
 
 		Eventually(func(g Gomega) {
 			g.Expect(setCondition(fetchSet(g, later), pagesv1alpha1.ReadyCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
@@ -361,12 +363,12 @@ var _ = Describe("StaticPageSet controller", func() {
 
 	It("keeps a non-overlapping pattern on the same host, and the same pattern on another host, out of conflict", func() {
 		host := uniqueName("noconflict") + ".example"
-		a := newSet(uniqueName("a-noconflict"), "/n/{id}", func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Host = host })
-		b := newSet(uniqueName("b-noconflict"), "/n/{id}/more", func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Host = host })
-		c := newSet(uniqueName("c-noconflict"), "/n/{id}", nil)
-		createSet(a)
-		createSet(b)
-		createSet(c)
+		a := testSet(uniqueName("a-noconflict"), "/n/{id}", func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Host = host })
+		b := testSet(uniqueName("b-noconflict"), "/n/{id}/more", func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Host = host })
+		c := testSet(uniqueName("c-noconflict"), "/n/{id}", nil)
+		createTestSet(a)
+		createTestSet(b)
+		createTestSet(c)
 		for _, s := range []*pagesv1alpha1.StaticPageSet{a, b, c} {
 			Eventually(func(g Gomega) string {
 				return setCondition(fetchSet(g, s), pagesv1alpha1.ReadyCondition).Reason
@@ -375,11 +377,11 @@ var _ = Describe("StaticPageSet controller", func() {
 	})
 
 	It("never holds more than maxPages: prerenders up to it, reports Full, and evicts pages created by requests beyond it", func() {
-		s := newSet(uniqueName("full"), "/m/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("full"), "/m/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.MaxPages = 3
 			s.Spec.Prerender.Paths = []string{"/m/1", "/m/2", "/m/3", "/m/4"}
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) {
 			g.Expect(routesOf(g, s)).To(Equal([]string{"/m/1", "/m/2", "/m/3"}))
 			got := fetchSet(g, s)
@@ -391,8 +393,8 @@ var _ = Describe("StaticPageSet controller", func() {
 		}).Should(Succeed())
 
 		By("deleting what a misbehaving server created beyond maxPages, never a prerendered page")
-		requestChild(s, "/m/10", nil)
-		requestChild(s, "/m/11", nil)
+		createRequestChild(s, "/m/10", nil)
+		createRequestChild(s, "/m/11", nil)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/m/1", "/m/2", "/m/3"}))
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/m/1", "/m/2", "/m/3"}))
 		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(HavePrefix("Warning " + pagesv1alpha1.EventPagesEvicted)))
@@ -406,9 +408,9 @@ var _ = Describe("StaticPageSet controller", func() {
 		Eventually(func(g Gomega) string {
 			return setCondition(fetchSet(g, s), pagesv1alpha1.FullCondition).Reason
 		}).Should(Equal(pagesv1alpha1.ReasonBelowMaxPages))
-		requestChild(s, "/m/20", nil)
+		createRequestChild(s, "/m/20", nil)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(HaveLen(2))
-		requestChild(s, "/m/21", nil)
+		createRequestChild(s, "/m/21", nil)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(HaveLen(3))
 		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxPages = 2 })
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(ConsistOf("/m/1", Or(Equal("/m/20"), Equal("/m/21"))))
@@ -416,13 +418,13 @@ var _ = Describe("StaticPageSet controller", func() {
 	})
 
 	It("keeps the children's revalidate settings and host equal to the set's", func() {
-		s := newSet(uniqueName("sync"), "/r/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("sync"), "/r/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Revalidate = &metav1.Duration{Duration: time.Minute}
 			s.Spec.Prerender.Paths = []string{"/r/1"}
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/r/1"}))
-		requestChild(s, "/r/2", func(c *pagesv1alpha1.StaticPage) {
+		createRequestChild(s, "/r/2", func(c *pagesv1alpha1.StaticPage) {
 			c.Spec.Revalidate = &metav1.Duration{Duration: time.Hour}
 			c.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
 			c.Spec.Host = "wrong.example"
@@ -455,12 +457,12 @@ var _ = Describe("StaticPageSet controller", func() {
 		name := uniqueName("smfail")
 		host := name + ".example"
 		sm := sitemapOrigin("https://"+host+"/s/1", "https://"+host+"/s/2")
-		s := newSet(name, "/s/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(name, "/s/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			// The sitemap is read again at each revalidate interval.
 			s.Spec.Revalidate = &metav1.Duration{Duration: time.Second}
 			s.Spec.Prerender.Sitemap = sm.URL + "/sitemap.xml"
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/s/1", "/s/2"}))
 
 		// A sitemap moved to where nothing answers: its paths are unknown
@@ -502,11 +504,11 @@ var _ = Describe("StaticPageSet controller", func() {
 		srv.Start()
 		DeferCleanup(srv.Close)
 
-		s := newSet(name, "/s/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(name, "/s/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Prerender.Paths = []string{"/s/listed"}
 			s.Spec.Prerender.Sitemap = srv.URL + "/sitemap.xml"
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) {
 			g.Expect(setCondition(fetchSet(g, s), pagesv1alpha1.PrerenderedCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
 				"Status": Equal(metav1.ConditionFalse), "Reason": Equal(pagesv1alpha1.ReasonSitemapError),
@@ -544,15 +546,15 @@ var _ = Describe("StaticPageSet expiry", Ordered, func() {
 
 	It("deletes pages created by requests that no server served for expireAfter, and never prerendered ones", func() {
 		start := clk.Now()
-		s := newSet(uniqueName("expire"), "/e/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+		s := testSet(uniqueName("expire"), "/e/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Namespace = setClockNamespace
 			s.Spec.ExpireAfter = &metav1.Duration{Duration: time.Hour}
 			s.Spec.Prerender.Paths = []string{"/e/pre"}
 		})
-		createSet(s)
+		createTestSet(s)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/e/pre"}))
-		requestChild(s, "/e/idle", nil)
-		requestChild(s, "/e/served", func(c *pagesv1alpha1.StaticPage) {
+		createRequestChild(s, "/e/idle", nil)
+		createRequestChild(s, "/e/served", func(c *pagesv1alpha1.StaticPage) {
 			// A server served it 30 minutes after the spec began.
 			c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: start.Add(30 * time.Minute).UTC().Format(time.RFC3339)}
 		})

@@ -166,28 +166,3 @@ func TestSitemapRoute(t *testing.T) {
 		}
 	}
 }
-
-func TestMatchRoute(t *testing.T) {
-	p, err := route.ParsePattern("/docs/{lang}/{path...}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		path string
-		ok   bool
-	}{
-		{"/docs/en/intro", true},
-		{"/docs/en/a/b/c", true},
-		{"/docs/fr/café au lait", false}, // whitespace: not a route
-		{"/docs/fr/café", true},
-		{"/docs/en", false},
-		{"/docs/en/", false},
-		{"/docs/en/a%2Fb", false},
-		{"/blog/en/x", false},
-	} {
-		got, ok := matchRoute(p, tc.path)
-		if ok != tc.ok || ok && got != tc.path {
-			t.Errorf("matchRoute(%q) = %q, %v; want %v", tc.path, got, ok, tc.ok)
-		}
-	}
-}
