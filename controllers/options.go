@@ -16,9 +16,9 @@ import (
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
-// Options configure the StaticPage controller. cmd/manager binds them to
-// flags and the test suites fill them in code; Setup is the one place that
-// assembles the controller from them.
+// Options configure the StaticPage and StaticPageSet controllers.
+// cmd/manager binds them to flags and the test suites fill them in code;
+// Setup is the one place that assembles the controllers from them.
 type Options struct {
 	// MaxBodyBytes is the largest origin body accepted (--max-body-size).
 	MaxBodyBytes int64

@@ -975,6 +975,9 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 		return metav1.ConditionFalse, pagesv1alpha1.ReasonPrerendered,
 			fmt.Sprintf("%d prerender paths have no page yet%s", run.missing, suffix)
 	}
+	if len(run.paths) == 0 {
+		return metav1.ConditionTrue, pagesv1alpha1.ReasonPrerendered, "no path to prerender" + suffix
+	}
 	return metav1.ConditionTrue, pagesv1alpha1.ReasonPrerendered,
 		fmt.Sprintf("all %d prerender paths have pages%s", len(run.paths), suffix)
 }
