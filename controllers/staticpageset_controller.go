@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -304,12 +302,14 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		r.validate,
 		r.checkConflicts,
 		r.listChildren,
+		// Before any delete: the admission policy lets the manager delete
+		// only pages labelled with their set, which this step ensures.
+		r.syncChildren,
 		r.resolvePaths,
 		r.prune,
 		r.expire,
 		r.evict,
 		r.prerender,
-		r.syncChildren,
 	} {
 		if err := step(ctx, run); err != nil {
 			return ctrl.Result{}, err
@@ -328,29 +328,6 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 func (r *StaticPageSetReconciler) validate(_ context.Context, run *setRun) error {
 	run.pattern, run.invalid = ValidateSet(run.set)
 	return nil
-}
-
-// ValidateSet parses a set's route pattern and checks its origin template
-// against it; the error says what is wrong, for the InvalidSpec condition.
-func ValidateSet(set *pagesv1alpha1.StaticPageSet) (*route.Pattern, error) {
-	if errs := validation.IsValidLabelValue(set.Name); len(errs) > 0 {
-		return nil, fmt.Errorf("the set's name must be a valid label value, the value of %s on its pages: %s",
-			pagesv1alpha1.SetLabel, strings.Join(errs, "; "))
-	}
-	p, err := route.ParsePattern(set.Spec.Route)
-	if err != nil {
-		return nil, fmt.Errorf("spec.route: %w", err)
-	}
-	names, err := route.TemplateNames(set.Spec.Origin.URL)
-	if err != nil {
-		return nil, fmt.Errorf("spec.origin.url: %w", err)
-	}
-	for _, n := range names {
-		if !slices.Contains(p.Names(), n) {
-			return nil, fmt.Errorf("spec.origin.url refers to {%s}, which route %q does not define", n, set.Spec.Route)
-		}
-	}
-	return p, nil
 }
 
 // checkConflicts finds an older set (creationTimestamp, then
@@ -558,25 +535,6 @@ func (r *StaticPageSetReconciler) forget(req ctrl.Request) {
 	r.retries.Forget(req)
 }
 
-// sitemapRoute is the route of a sitemap URL if the set serves it: an
-// http(s) URL for the set's host (any host when the set has none) whose
-// path matches the pattern. The query, if any, is not part of a route.
-func sitemapRoute(p *route.Pattern, host, loc string) (string, bool) {
-	u, err := url.Parse(loc)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", false
-	}
-	if host != "" && !route.HostMatches(host, u.Host) {
-		return "", false
-	}
-	params, ok := p.Match(u.EscapedPath())
-	if !ok {
-		return "", false
-	}
-	path, err := p.Path(params)
-	return path, err == nil
-}
-
 // prune deletes the prerendered children whose path is no longer a
 // prerender path. Nothing is deleted when the sitemap could not be read:
 // its paths are then unknown, and a sitemap that fails must not take the
@@ -641,41 +599,6 @@ func (r *StaticPageSetReconciler) expire(ctx context.Context, run *setRun) error
 	return nil
 }
 
-// Expired returns the children created by requests whose last use (the
-// later of creation and the requested-at annotation) is expireAfter or
-// more before now, and how long until the next of the others expires (0
-// when none will).
-func Expired(children []*pagesv1alpha1.StaticPage, expireAfter time.Duration, now time.Time) (due []*pagesv1alpha1.StaticPage, next time.Duration) {
-	for _, c := range children {
-		if createdBy(c) != pagesv1alpha1.CreatedByRequest {
-			continue
-		}
-		deadline := lastUsed(c).Add(expireAfter)
-		if !now.Before(deadline) {
-			due = append(due, c)
-			continue
-		}
-		if left := deadline.Sub(now); next == 0 || left < next {
-			next = left
-		}
-	}
-	slices.SortFunc(due, func(a, b *pagesv1alpha1.StaticPage) int { return strings.Compare(a.Name, b.Name) })
-	return due, next
-}
-
-// lastUsed is when a child was last known to be wanted: its creation, or
-// the last time a server served it, whichever is later. An unreadable
-// annotation counts as no annotation.
-func lastUsed(c *pagesv1alpha1.StaticPage) time.Time {
-	last := c.CreationTimestamp.Time
-	if v := c.Annotations[pagesv1alpha1.RequestedAtAnnotation]; v != "" {
-		if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(last) {
-			last = t
-		}
-	}
-	return last
-}
-
 // evict deletes the newest children created by requests while the set
 // holds more than maxPages, whatever the servers did: the bound is kept by
 // the cluster, not only by their good behaviour. Prerendered children are
@@ -696,29 +619,6 @@ func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error 
 			"removed %d pages created by requests beyond maxPages (%d): %s", len(gone), run.set.PageLimit(), listSome(gone))
 	}
 	return nil
-}
-
-// Evictions returns the children to delete so that at most limit remain:
-// the newest created by requests (by creation time, then name), never a
-// prerendered one.
-func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1.StaticPage {
-	excess := len(children) - limit
-	if excess <= 0 {
-		return nil
-	}
-	var requested []*pagesv1alpha1.StaticPage
-	for _, c := range children {
-		if createdBy(c) == pagesv1alpha1.CreatedByRequest {
-			requested = append(requested, c)
-		}
-	}
-	slices.SortFunc(requested, func(a, b *pagesv1alpha1.StaticPage) int {
-		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(b.Name, a.Name)
-	})
-	return requested[:min(excess, len(requested))]
 }
 
 // prerender creates a page for each prerender path that has none, as long
