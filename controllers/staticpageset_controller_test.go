@@ -521,20 +521,26 @@ var _ = Describe("StaticPageSet controller", func() {
 	})
 })
 
-// setClockNamespace is watched only by the manager with a fake clock.
-const setClockNamespace = "isr-set-clock"
+// setClockNamespace and setOtherNamespace are watched only by the manager
+// with a fake clock.
+const (
+	setClockNamespace = "isr-set-clock"
+	setOtherNamespace = "isr-set-other"
+)
 
-var _ = Describe("StaticPageSet expiry", Ordered, func() {
+var _ = Describe("StaticPageSet controller over two namespaces, with a fake clock", Ordered, func() {
 	var clk *clocktesting.FakePassiveClock
 
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(20 * time.Second)
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 		SetDefaultConsistentlyDuration(2 * time.Second)
-		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: setClockNamespace}})).To(Succeed())
+		for _, ns := range []string{setClockNamespace, setOtherNamespace} {
+			Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		}
 		clk = clocktesting.NewFakePassiveClock(time.Now())
 		mctx, stop := context.WithCancel(context.Background())
-		mgr := newManager(setClockNamespace, func(o *Options) { o.Clock = clk })
+		mgr := newManagerFor([]string{setClockNamespace, setOtherNamespace}, func(o *Options) { o.Clock = clk })
 		done := make(chan struct{})
 		go func() {
 			defer GinkgoRecover()
@@ -542,6 +548,38 @@ var _ = Describe("StaticPageSet expiry", Ordered, func() {
 			Expect(mgr.Start(mctx)).To(Succeed())
 		}()
 		DeferCleanup(func() { stop(); <-done })
+	})
+
+	It("settles a conflict between sets of two namespaces: the servers' route table spans them", func() {
+		host := uniqueName("crossns") + ".example"
+		// Sets created within one second are ordered by namespace/name:
+		// the older one's namespace sorts first too.
+		older := testSet(uniqueName("a-crossns"), "/x/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Namespace = setClockNamespace
+			s.Spec.Host = host
+			s.Spec.Prerender.Paths = []string{"/x/1"}
+		})
+		createTestSet(older)
+		Eventually(func(g Gomega) []string { return routesOf(g, older) }).Should(Equal([]string{"/x/1"}))
+		later := testSet(uniqueName("b-crossns"), "/x/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Namespace = setOtherNamespace
+			s.Spec.Host = host
+			s.Spec.Prerender.Paths = []string{"/x/1"}
+		})
+		createTestSet(later)
+		Eventually(func(g Gomega) {
+			g.Expect(setCondition(fetchSet(g, later), pagesv1alpha1.ReadyCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
+				"Reason": Equal(pagesv1alpha1.ReasonConflict), "Message": ContainSubstring(setClockNamespace + "/" + older.Name)}))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) []string { return routesOf(g, later) }).Should(BeEmpty())
+
+		By("serving once the older set moves to another pattern")
+		updateSet(older, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Route = "/y/{id}"; s.Spec.Prerender.Paths = []string{"/y/1"} })
+		Eventually(func(g Gomega) {
+			g.Expect(setCondition(fetchSet(g, later), pagesv1alpha1.ReadyCondition).Reason).To(Equal(pagesv1alpha1.ReasonServing))
+			g.Expect(routesOf(g, later)).To(Equal([]string{"/x/1"}))
+			g.Expect(routesOf(g, older)).To(Equal([]string{"/y/1"}))
+		}).Should(Succeed())
 	})
 
 	It("deletes pages created by requests that no server served for expireAfter, and never prerendered ones", func() {
