@@ -53,35 +53,13 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		bucket = store.Client()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 
-		s3opts := s3Options(store)
-		mgr := newManager(s3Namespace, func(o *Options) {
-			o.Storage, o.S3 = storage.BackendS3, s3opts
+		served = startS3Manager(s3Namespace, s3Options(store), func(o *Options) {
 			o.FinalizeTimeout = 5 * time.Second
-		})
-		sopts := server.DefaultOptions()
-		sopts.ListenAddress = ""
-		sopts.Storage, sopts.S3 = storage.BackendS3, s3opts
-		sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: testMaxBody}
-		mctx, stop := context.WithCancel(context.Background())
-		DeferCleanup(stop)
-		srv, err := server.Setup(mctx, mgr, sopts)
-		Expect(err).NotTo(HaveOccurred())
-		served = srv.Handler
-		go func() {
-			defer GinkgoRecover()
-			Expect(mgr.Start(mctx)).To(Succeed())
-		}()
-		Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+		}).Handler
 	})
 
 	getS3 := func(path string, hdr ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "http://x"+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		served.ServeHTTP(rec, req)
-		return rec
+		return serveWith(served)("x", path, hdr...)
 	}
 	// objects lists the bucket's keys for a digest.
 	objects := func(digest string) []string {
@@ -215,38 +193,6 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		wg.Wait()
 		Expect(codes).To(HaveEach(http.StatusOK))
 		Expect(replica.Sync.Loads()-before).To(BeEquivalentTo(1), "one load for 20 requests")
-	})
-
-	It("keeps the last good page when the store is down, says why, and recovers", func() {
-		o := newOrigin("v1")
-		p := newS3Page("s3-down", "/s3/down", o.URL)
-		create(p)
-		waitReady(p)
-		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v1"))
-
-		Expect(store.Pause()).To(Succeed())
-		resumed := false
-		DeferCleanup(func() {
-			if !resumed {
-				_ = store.Resume()
-			}
-		})
-		o.Set(http.StatusOK, "v2")
-		annotate(p, "while-down")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonStorageUnavailable))
-			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		Expect(getS3("/s3/down").Body.String()).To(Equal("v1"), "the last good page stays served")
-
-		Expect(store.Resume()).To(Succeed())
-		resumed = true
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		Eventually(func() string { return getS3("/s3/down").Body.String() }).Should(Equal("v2"))
 	})
 
 	It("withdraws a page the origin says is gone, and removes a deleted page's objects", func() {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -150,19 +149,6 @@ var _ = Describe("StaticPage controller", func() {
 		}).Should(Succeed())
 		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.ReasonRendered)) }).Should(Succeed())
 		Expect(o.Count()).To(Equal(1))
-
-		By("serving it from the sidecar's route table")
-		Eventually(func(g Gomega) {
-			rec := get("any.example", "/hello")
-			g.Expect(rec.Code).To(Equal(http.StatusOK))
-			g.Expect(rec.Body.String()).To(Equal("<h1>hello</h1>"))
-			g.Expect(rec.Header().Get("Cache-Status")).To(HavePrefix("isr-operator; hit; ttl="))
-			g.Expect(rec.Header().Get("Cache-Control")).To(ContainSubstring("s-maxage=3600"))
-		}).Should(Succeed())
-
-		By("withdrawing the route when the page is deleted")
-		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
-		Eventually(func() int { return get("any.example", "/hello").Code }).Should(Equal(http.StatusNotFound))
 	})
 
 	It("publishes a page again at once when its ConfigMap is deleted by hand", func() {
@@ -178,36 +164,6 @@ var _ = Describe("StaticPage controller", func() {
 			g.Expect(storedBody(g, again)).To(Equal("kept"))
 		}).Should(Succeed())
 		Eventually(func() string { return get("x", "/deleted-cm").Body.String() }).Should(Equal("kept"))
-	})
-
-	It("re-renders every interval", func() {
-		o := newOrigin("tick")
-		o.SetCounting(true)
-		p := newPage(uniqueName("interval"), "/tick", o.URL, time.Second)
-		create(p)
-		Eventually(o.Count).Should(BeNumerically(">=", 3))
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(got.Status.Digest).NotTo(Equal(render.Digest([]byte("tick #1"))))
-			g.Expect(storedBody(g, pageConfigMap(g, p))).To(MatchRegexp(`^tick #[2-9]`))
-		}).Should(Succeed())
-	})
-
-	It("re-renders on a new revalidate annotation and echoes it", func() {
-		o := newOrigin("v1")
-		p := newPage(uniqueName("annotate"), "/annotate", o.URL, 0)
-		create(p)
-		waitRendered(p, "v1")
-
-		o.Set(http.StatusOK, "v2")
-		annotate(p, "1763900000")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(got.Status.LastHandledRevalidate).To(Equal("1763900000"))
-			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v2"))))
-		}).Should(Succeed())
-		Eventually(func() string { return get("x", "/annotate").Body.String() }).Should(Equal("v2"))
-		Consistently(o.Count).Should(Equal(2), "an on-demand page is rendered only when asked")
 	})
 
 	It("does not rewrite storage when the content is unchanged", func() {
@@ -231,44 +187,6 @@ var _ = Describe("StaticPage controller", func() {
 		Consistently(func(g Gomega) {
 			g.Expect(pageConfigMap(g, p).ResourceVersion).To(Equal(rv))
 		}, time.Second).Should(Succeed())
-	})
-
-	It("keeps the last good page when the origin fails, backs off, and recovers", func() {
-		o := newOrigin("good")
-		p := newPage(uniqueName("failing"), "/failing", o.URL, 0)
-		create(p)
-		good := waitRendered(p, "good")
-
-		o.Set(http.StatusInternalServerError, "<h1>500 oops</h1>")
-		annotate(p, "break")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginError))
-			g.Expect(ready(got).Message).To(ContainSubstring("500"))
-			g.Expect(ready(got).Message).To(ContainSubstring("still serving"))
-			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
-		}).Should(Succeed())
-		Expect(storedBody(Default, pageConfigMap(Default, p))).To(Equal("good"))
-		Eventually(func() string { return get("x", "/failing").Body.String() }).Should(Equal("good"))
-		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.ReasonOriginError)) }).Should(Succeed())
-
-		By("retrying with a growing delay")
-		Eventually(o.Count).Should(BeNumerically(">=", 4))
-		before := o.Count()
-		time.Sleep(2 * time.Second) // a window to count retries in, not a wait for a result
-		// 100ms doubling to a 1s cap: about 2 retries in 2s; without backoff, hundreds.
-		Expect(o.Count() - before).To(BeNumerically("<=", 5))
-
-		By("recovering when the origin answers again")
-		o.Set(http.StatusOK, "fixed")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("fixed"))))
-			g.Expect(got.Status.LastHandledRevalidate).To(Equal("break"))
-		}).Should(Succeed())
-		Eventually(func(g Gomega) { g.Expect(eventReasons(g, p)).To(ContainElement(pagesv1alpha1.EventRecovered)) }).Should(Succeed())
 	})
 
 	It("refuses an origin on a forbidden address and keeps the last good page", func() {
@@ -426,27 +344,6 @@ var _ = Describe("StaticPage controller", func() {
 		}, pagesv1alpha1.ReasonStorageTooLarge, "over the"),
 	)
 
-	It("withdraws a page the origin says is gone", func() {
-		o := newOrigin("here")
-		p := newPage(uniqueName("withdrawn"), "/withdrawn", o.URL, 0)
-		create(p)
-		waitRendered(p, "here")
-		Eventually(func() int { return get("x", "/withdrawn").Code }).Should(Equal(http.StatusOK))
-
-		o.Set(http.StatusNotFound, "<h1>not found</h1>")
-		annotate(p, "gone")
-		Eventually(func(g Gomega) {
-			got := fetch(g, p)
-			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonWithdrawn))
-			g.Expect(got.Status.Digest).To(BeEmpty())
-			g.Expect(got.Status.LastHandledRevalidate).To(Equal("gone"))
-			cm := &corev1.ConfigMap{}
-			err := k8sClient.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: storage.ConfigMapName(p)}, cm)
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
-		}).Should(Succeed())
-		Eventually(func() int { return get("x", "/withdrawn").Code }).Should(Equal(http.StatusNotFound))
-	})
-
 	It("renders nothing while suspended", func() {
 		o := newOrigin("s1")
 		p := newPage(uniqueName("suspend"), "/suspend", o.URL, time.Second)
@@ -487,39 +384,6 @@ var _ = Describe("StaticPage controller", func() {
 		waitRendered(p, "hosted")
 		Eventually(func() int { return get("shop.example.com", "/hosted").Code }).Should(Equal(http.StatusOK))
 		Expect(get("blog.example.com", "/hosted").Code).To(Equal(http.StatusNotFound))
-	})
-
-	It("sends one re-render request per stale rendition of an OnRequest page", func() {
-		o := newOrigin("lazy")
-		o.SetCounting(true)
-		p := newPage(uniqueName("onrequest"), "/lazy", o.URL, 2*time.Second)
-		p.Spec.RevalidateMode = pagesv1alpha1.RevalidateOnRequest
-		create(p)
-		waitRendered(p, "lazy #1")
-		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #1"))
-		Consistently(o.Count, 3*time.Second).Should(Equal(1), "an OnRequest page is not re-rendered by time alone")
-		Expect(get("x", "/lazy").Header().Get("Cache-Status")).To(ContainSubstring("detail=stale"))
-
-		By("hitting the stale page from many clients at once")
-		var wg sync.WaitGroup
-		for range 100 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer GinkgoRecover()
-				rec := get("x", "/lazy")
-				Expect(rec.Code).To(Equal(http.StatusOK))
-				Expect(rec.Body.String()).To(HavePrefix("lazy #"), "stale hits are served at once")
-			}()
-		}
-		wg.Wait()
-		Eventually(func() string { return get("x", "/lazy").Body.String() }).Should(Equal("lazy #2"))
-		name := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
-		Expect(revalidations.tokens(name)).To(HaveLen(1))
-		Expect(o.Count()).To(Equal(2))
-		got := fetch(Default, p)
-		Expect(got.Status.LastHandledRevalidate).To(Equal(revalidations.tokens(name)[0]))
-		Expect(got.Annotations[pagesv1alpha1.RevalidateAnnotation]).To(HavePrefix("stale-"))
 	})
 
 	It("renders nothing that is not due after a restart", func() {

@@ -27,9 +27,14 @@ var seq atomic.Int32
 // page creates a Ready page served at route (for host, if set) and returns
 // it with its origin.
 func page(route, host string, lbls map[string]string) (*pagesv1alpha1.StaticPage, *testorigin.Origin) {
+	return pageIn(ns, route, host, lbls)
+}
+
+// pageIn is page in namespace.
+func pageIn(namespace, route, host string, lbls map[string]string) (*pagesv1alpha1.StaticPage, *testorigin.Origin) {
 	o := newOrigin("v1 of " + route)
 	p := &pagesv1alpha1.StaticPage{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("page-%d", seq.Add(1)), Labels: lbls},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("page-%d", seq.Add(1)), Labels: lbls},
 		Spec:       pagesv1alpha1.StaticPageSpec{Route: route, Host: host, Origin: pagesv1alpha1.Origin{URL: o.URL}},
 	}
 	Expect(k8sClient.Create(context.Background(), p)).To(Succeed())
@@ -52,9 +57,12 @@ func annotation(p *pagesv1alpha1.StaticPage) func(Gomega) string {
 }
 
 // served is what a visitor gets for host and path.
-func served(host, path string) string {
+func served(host, path string) string { return servedFrom(pages, host, path) }
+
+// servedFrom is what a visitor of h gets for host and path.
+func servedFrom(h http.Handler, host, path string) string {
 	rec := httptest.NewRecorder()
-	pages.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://"+host+path, nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://"+host+path, nil))
 	return rec.Body.String()
 }
 
@@ -171,18 +179,6 @@ var _ = Describe("POST /revalidate", func() {
 		Consistently(annotation(a)).Should(BeEmpty())
 	})
 
-	It("with wait, returns once the new content is served here", func() {
-		p, o := page("/live", "", nil)
-		o.Set(http.StatusOK, "v2 of /live")
-		got := bearer(`{"paths": ["/live"], "wait": true}`).do()
-		Expect(got.code).To(Equal(http.StatusOK), got.raw)
-		Expect(got.resp.Pages).To(HaveLen(1))
-		Expect(*got.resp.Pages[0].Live).To(BeTrue())
-		// No Eventually: the call returned only once this was true.
-		Expect(served("any.example", "/live")).To(Equal("v2 of /live"))
-		Expect(get(Default, p).Status.LastHandledRevalidate).To(Equal(got.resp.Token))
-	})
-
 	It("with wait, satisfies two calls in a row that were rendered once", func() {
 		p, o := page("/twice", "", nil)
 		setSuspend := func(v bool) {
@@ -219,16 +215,6 @@ var _ = Describe("POST /revalidate", func() {
 		Expect(a.resp.Token).To(Equal(firstToken))
 		Expect(get(Default, p).Status.LastHandledRevalidate).To(Equal(b.resp.Token), "one render handled both")
 		Expect(served("x", "/twice")).To(Equal("v2 of /twice"))
-	})
-
-	It("with wait, says which page is not live when the timeout passes", func() {
-		_, o := page("/broken", "", nil)
-		o.Set(http.StatusInternalServerError, "oops")
-		got := bearer(`{"paths": ["/broken"], "wait": true, "timeout": "1s"}`).do()
-		Expect(got.code).To(Equal(http.StatusGatewayTimeout), got.raw)
-		Expect(*got.resp.Pages[0].Live).To(BeFalse())
-		Expect(got.resp.Pages[0].Reason).To(BeElementOf(pagesv1alpha1.ReasonOriginError, pagesv1alpha1.LiveRendering))
-		Expect(served("x", "/broken")).To(Equal("v1 of /broken"), "the last good page stays")
 	})
 
 	It("accepts an HMAC-signed call once", func() {

@@ -34,6 +34,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
@@ -62,10 +63,8 @@ func TestRevalidateAPI(t *testing.T) {
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	var err error
-	var cfg *rest.Config
-	testEnv, cfg, k8sClient, err = testenv.Start()
+	testEnv, restCfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
-	restCfg = cfg
 	ctx := context.Background()
 	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.Secret{
@@ -73,14 +72,36 @@ var _ = BeforeSuite(func() {
 		Data:       map[string][]byte{revalidateapi.TokenKey: []byte("s3cret\n"), revalidateapi.HMACKey: []byte("hmac-key")},
 	})).To(Succeed())
 
-	// One manager runs what the manager and the server pods run: the
-	// controller, the route table and the API, each assembled by its Setup
-	// as cmd/manager and cmd/server assemble them.
-	cacheOpts, err := apiOptions().CacheOptions(kube.CacheOptions([]string{ns}))
+	st := assemble(ns, storage.BackendConfigMap, storage.S3Options{})
+	api, apiHandler, pages, cancel = st.api, st.handler, st.pages, st.stop
+})
+
+// A stack is what the manager and the server pods run, in one manager:
+// the controller, the route table and the API, each assembled by its Setup
+// as cmd/manager and cmd/server assemble them, keeping pages in one storage
+// backend and serving one namespace.
+type stack struct {
+	namespace string
+	// api is the revalidate API over real HTTP, and handler its handler.
+	api     *httptest.Server
+	handler *revalidateapi.Handler
+	// pages is the serving handler that visitors reach.
+	pages *server.Handler
+	// stop ends the manager.
+	stop context.CancelFunc
+}
+
+// assemble starts a stack for namespace on the given storage; its API
+// takes the suite's credentials.
+func assemble(namespace, backend string, s3 storage.S3Options) *stack {
+	o := apiOptions()
+	o.Namespaces = []string{namespace}
+	cacheOpts, err := o.CacheOptions(kube.CacheOptions([]string{namespace}))
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme: kube.Scheme(), Cache: cacheOpts,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	copts := controllers.DefaultOptions()
@@ -88,27 +109,31 @@ var _ = BeforeSuite(func() {
 	copts.MaxBodyBytes = 1 << 20
 	copts.MaxRedirects = 2
 	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	copts.Storage, copts.S3 = backend, s3
 	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""
 	sopts.DisableOnRequestRevalidation = true
 	sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: 1 << 20}
+	sopts.Storage, sopts.S3 = backend, s3
 	srv, err := server.Setup(context.Background(), mgr, sopts)
 	Expect(err).NotTo(HaveOccurred())
-	pages = srv.Handler
-	apiHandler, err = revalidateapi.Setup(context.Background(), mgr, apiOptions(), srv.Table, nil)
+	st := &stack{namespace: namespace, pages: srv.Handler}
+	st.handler, err = revalidateapi.Setup(context.Background(), mgr, o, srv.Table, nil)
 	Expect(err).NotTo(HaveOccurred())
-	api = httptest.NewServer(apiHandler)
+	st.api = httptest.NewServer(st.handler)
 
 	var mctx context.Context
-	mctx, cancel = context.WithCancel(context.Background())
+	mctx, st.stop = context.WithCancel(context.Background())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(mctx)).To(Succeed())
 	}()
 	Expect(mgr.GetCache().WaitForCacheSync(mctx)).To(BeTrue())
-})
+	Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
+	return st
+}
 
 // apiOptions are the suite's revalidate API options.
 func apiOptions() revalidateapi.Options {

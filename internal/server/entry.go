@@ -124,6 +124,12 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		n.RenderedAt = page.Status.RenderedAt.Time
 	}
 	n.cacheControl = []string{policy.cacheControl(n.Revalidate)}
+	if page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest {
+		n.requestSet = page.OwnerSet()
+		// Unset or unreadable: the page was never marked served, so the
+		// first serve marks it.
+		n.requestedAt, _ = time.Parse(time.RFC3339, page.Annotations[pagesv1alpha1.RequestedAtAnnotation])
+	}
 	return n
 }
 

@@ -21,7 +21,9 @@ type Revalidator interface {
 }
 
 // Handler serves pages from the table. It never waits on an origin or on
-// the Kubernetes API.
+// the Kubernetes API for a page the table holds; only a request for a
+// StaticPageSet's path with no page yet waits, in Fallback, for the page to
+// be created and rendered.
 type Handler struct {
 	// Table holds the pages.
 	Table *Table
@@ -37,6 +39,10 @@ type Handler struct {
 	// Load gives a cold entry (over --cache-size) its bodies; nil when
 	// every page is held.
 	Load func(ctx context.Context, e *Entry) (*Entry, error)
+	// Fallback answers requests the table has no page for whose path a
+	// StaticPageSet's pattern matches, and records when the pages it
+	// caused are served; nil answers them 404.
+	Fallback *Fallback
 }
 
 var (
@@ -61,9 +67,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e := h.Table.Lookup(r.Host, r.URL.Path)
 	if e == nil {
-		plain(w, http.StatusNotFound, "not found\n")
-		missCounter.Inc()
-		return
+		if e = h.fallback(w, r); e == nil {
+			return
+		}
 	}
 	if e.cold && h.Load != nil {
 		// Over --cache-size: the bodies come back from the store, one load
@@ -126,6 +132,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		hitCounter.Inc()
 	}
+	if e.requestSet != "" && h.Fallback != nil {
+		h.Fallback.touch(e, now)
+	}
+}
+
+// fallback answers a request the table has no page for: through
+// h.Fallback when a StaticPageSet's pattern matches its path, else 404. It
+// returns the entry to serve, or nil once it has answered.
+func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) *Entry {
+	if h.Fallback != nil {
+		if out, matched := h.Fallback.resolve(r); matched {
+			if out.decision == decServe {
+				fallbackTotal.WithLabelValues(decisionResult[decServe]).Inc()
+				return out.entry
+			}
+			answer(w, out)
+			return nil
+		}
+	}
+	plain(w, http.StatusNotFound, "not found\n")
+	missCounter.Inc()
+	return nil
 }
 
 // trigger asks for one re-render of a stale OnRequest page, however many

@@ -65,6 +65,27 @@ var (
 	})
 )
 
+// The fallback of StaticPageSets (requests for paths with no page yet).
+var (
+	// fallbackTotal counts the answers to requests for a set's path that
+	// had no page in the table, by result.
+	fallbackTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_fallback_total",
+		Help: "Requests for a StaticPageSet's path with no page in memory, by result (served, withdrawn, not_found, failed, full, rate_limited, timeout, canceled, error).",
+	}, []string{"result"})
+	// createsTotal counts the pages this replica created for visitors.
+	createsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_fallback_creates_total",
+		Help: "StaticPages created for a requested path of a StaticPageSet, by outcome (created; exists: another replica or request had; error).",
+	}, []string{"outcome"})
+	// requestedAtTotal counts the requested-at annotations set.
+	requestedAtTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_requested_at_updates_total",
+		Help: "Updates of the requested-at annotation of served pages that visitors caused, by outcome.",
+	}, []string{"outcome"})
+)
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal)
+	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal,
+		fallbackTotal, createsTotal, requestedAtTotal)
 }

@@ -45,9 +45,17 @@ type Options struct {
 	// quantity, with Storage "s3": pages over it are loaded from the store
 	// on request (--cache-size).
 	CacheSize string
+	// FallbackTimeout bounds how long a request for a StaticPageSet's path
+	// with no page yet (fallback Blocking) waits for the page to be created
+	// and rendered before it gets 504 (--fallback-timeout); 0 means
+	// DefaultFallbackTimeout.
+	FallbackTimeout time.Duration
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
+
+// DefaultFallbackTimeout is --fallback-timeout's default.
+const DefaultFallbackTimeout = 10 * time.Second
 
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
@@ -61,6 +69,7 @@ func DefaultOptions() Options {
 		},
 		ShutdownDelay:       5 * time.Second,
 		ShutdownGracePeriod: 15 * time.Second,
+		FallbackTimeout:     DefaultFallbackTimeout,
 		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
@@ -80,6 +89,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
+	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 }
 
 // Validate says, in terms of the flags, what is wrong with o.
@@ -100,6 +110,9 @@ func (o Options) Validate() error {
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
 	}
+	if o.FallbackTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--fallback-timeout must not be negative, got %s", o.FallbackTimeout))
+	}
 	return errors.Join(errs...)
 }
 
@@ -115,10 +128,14 @@ type Server struct {
 	Shutdown *Shutdown
 	// Revalidator annotates stale OnRequest pages; nil when disabled.
 	Revalidator *AnnotationRevalidator
+	// Sets routes requests for paths with no page to their StaticPageSet.
+	Sets *Sets
+	// Fallback creates and waits for the pages of those paths.
+	Fallback *Fallback
 }
 
 // Setup assembles the page server from o and registers it with mgr: the
-// route table sync, the page listener (unless o.ListenAddress is empty) and
+// route table sync, the StaticPageSets' fallback, the page listener (unless o.ListenAddress is empty) and
 // the readiness checks "routes" (every page known at start is loaded) and
 // "shutdown" (fails from SIGTERM on).
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
@@ -127,6 +144,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.FallbackTimeout == 0 {
+		o.FallbackTimeout = DefaultFallbackTimeout
 	}
 	log := ctrl.Log.WithName("server")
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
@@ -153,6 +173,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		s.Handler.Revalidator = s.Revalidator
 		s.Sync.Revalidator = s.Revalidator
 	}
+	// Requests for a StaticPageSet's path with no page: the waits are no
+	// single request's, and end on their own timeout.
+	s.Sets = NewSets()
+	s.Fallback = &Fallback{
+		Client: mgr.GetClient(), Sets: s.Sets, Table: s.Table, Timeout: o.FallbackTimeout,
+		Clock: o.Clock, Log: log.WithName("fallback"), BaseContext: context.WithoutCancel(ctx),
+	}
+	s.Handler.Fallback = s.Fallback
+	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets}
+	s.Sync.Fallback = s.Fallback
 	if err := s.Sync.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the route table: %w", err)
 	}

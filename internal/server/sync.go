@@ -40,6 +40,12 @@ type RouteSync struct {
 	// CacheSize bounds the bytes of bodies held, with an object store; 0
 	// holds every page.
 	CacheSize int64
+	// SetSync, when set, loads the StaticPageSets before the server reports
+	// ready and keeps them in step; its Sets count each set's pages.
+	SetSync *SetSync
+	// Fallback, when set, is told of every change of a set's page, so that
+	// requests waiting for it wake.
+	Fallback *Fallback
 
 	ready    atomic.Bool
 	cache    *bodyCache
@@ -48,7 +54,8 @@ type RouteSync struct {
 	loads    atomic.Int64
 }
 
-// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch;create
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 
 // SetupWithManager watches StaticPages and page ConfigMaps, and fills the
@@ -69,9 +76,26 @@ func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	if s.SetSync != nil {
+		if err := s.SetSync.SetupWithManager(mgr); err != nil {
+			return err
+		}
+		inf, err := mgr.GetCache().GetInformer(context.Background(), &pagesv1alpha1.StaticPage{})
+		if err != nil {
+			return fmt.Errorf("watching StaticPages: %w", err)
+		}
+		if _, err := inf.AddEventHandler(childEvents{sets: s.SetSync.Sets, fallback: s.Fallback}); err != nil {
+			return fmt.Errorf("watching StaticPages: %w", err)
+		}
+	}
 	return mgr.Add(kube.EveryReplica(func(ctx context.Context) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("caches did not sync")
+		}
+		if s.SetSync != nil {
+			if err := s.SetSync.loadAll(ctx); err != nil {
+				return err
+			}
 		}
 		if err := s.loadAll(ctx); err != nil {
 			return err
@@ -149,6 +173,11 @@ const loadWait = 10 * time.Second
 
 // Reconcile brings one page's entry up to date.
 func (s *RouteSync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if s.Fallback != nil {
+		// Requests waiting for the page look again at it once its entry
+		// is up to date.
+		defer s.Fallback.notify(req.NamespacedName)
+	}
 	page := &pagesv1alpha1.StaticPage{}
 	if err := s.Client.Get(ctx, req.NamespacedName, page); err != nil {
 		if client.IgnoreNotFound(err) == nil {

@@ -54,6 +54,14 @@ type Entry struct {
 	// triggered is set once the stale entry has asked for a re-render; the
 	// next render replaces the entry, and with it the flag.
 	triggered atomic.Bool
+
+	// requestSet names the StaticPageSet of a page a visitor's request
+	// created, "" for any other page; requestedAt is its requested-at
+	// annotation, and touched is set once a newer one was asked for (the
+	// annotation's change replaces the entry, and with it the flag).
+	requestSet  string
+	requestedAt time.Time
+	touched     atomic.Bool
 }
 
 // Table maps host and route to entries, with the routing rules of

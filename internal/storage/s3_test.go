@@ -574,6 +574,54 @@ func TestS3SharedCredentialsFile(t *testing.T) {
 	mustGet(t, s3, p)
 }
 
+// TestS3ReadOnlyCredentials: with the server's policy from the README
+// (s3:GetObject on the prefix, s3:ListBucket under it), a reader loads
+// what the manager published, finds a missing digest not stored rather
+// than denied, and can write or delete nothing.
+func TestS3ReadOnlyCredentials(t *testing.T) {
+	writer, srv := newS3(t)
+	if err := srv.AddReader(ctxT(t), "isr-reader", "reader-secret-0123456789", prefix); err != nil {
+		t.Fatal(err)
+	}
+	p := htmlPage(34)
+	mustPut(t, writer, p)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", "isr-reader")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "reader-secret-0123456789")
+	reader, err := storage.NewS3(ctxT(t), options(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Check(ctxT(t)); err != nil {
+		t.Fatalf("Check with read-only credentials: %v", err)
+	}
+	mustGet(t, reader, p)
+	if has, err := reader.Has(ctxT(t), staticPage, p.Digest); err != nil || !has {
+		t.Fatalf("Has with read-only credentials = %v, %v", has, err)
+	}
+	missing := htmlPage(35)
+	if _, err := reader.Get(ctxT(t), staticPage, missing.Digest); !errors.Is(err, storage.ErrNotStored) {
+		t.Fatalf("Get of a digest never stored, read-only = %v, want ErrNotStored", err)
+	}
+
+	// The same keys write nothing: the reader is no writer in disguise.
+	if _, err := reader.Put(ctxT(t), staticPage, missing); !errors.Is(err, storage.ErrDenied) {
+		t.Errorf("Put with read-only credentials = %v, want ErrDenied", err)
+	}
+	if err := reader.Delete(ctxT(t), p.Digest); !errors.Is(err, storage.ErrDenied) {
+		t.Errorf("Delete with read-only credentials = %v, want ErrDenied", err)
+	}
+	mustGet(t, writer, p)
+	// Nor does it read outside the prefix.
+	if _, err := srv.Client().PutObject(ctxT(t), srv.Bucket, "elsewhere/x", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = srv.ClientAs("isr-reader", "reader-secret-0123456789").StatObject(ctxT(t), srv.Bucket, "elsewhere/x", minio.StatObjectOptions{})
+	if minio.ToErrorResponse(err).StatusCode != 403 {
+		t.Errorf("reading outside the prefix, read-only = %v, want 403", err)
+	}
+}
+
 func TestS3BucketDeleted(t *testing.T) {
 	s3, srv := newS3(t)
 	p := htmlPage(31)

@@ -175,7 +175,7 @@ func TestServerAndManagerMustNotShareAServiceAccount(t *testing.T) {
 
 // policyNames are the admission policies config/admission declares, named
 // after the release in the chart.
-var policyNames = []string{"server-staticpages", "server-leases", "manager-configmaps", "manager-staticpages"}
+var policyNames = []string{"server-staticpages", "server-staticpage-creates", "server-leases", "manager-configmaps", "manager-staticpages"}
 
 func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
 	for _, tc := range []struct {
@@ -192,10 +192,11 @@ func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ms := renderIn(t, tc.ns, tc.sets...)
 			want := map[string]string{
-				"server-staticpages":  "system:serviceaccount:" + tc.ns + ":" + tc.server,
-				"server-leases":       "system:serviceaccount:" + tc.ns + ":" + tc.server,
-				"manager-configmaps":  "system:serviceaccount:" + tc.ns + ":" + tc.manager,
-				"manager-staticpages": "system:serviceaccount:" + tc.ns + ":" + tc.manager,
+				"server-staticpages":        "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"server-staticpage-creates": "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"server-leases":             "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"manager-configmaps":        "system:serviceaccount:" + tc.ns + ":" + tc.manager,
+				"manager-staticpages":       "system:serviceaccount:" + tc.ns + ":" + tc.manager,
 			}
 			if n := len(ms.all("ValidatingAdmissionPolicy")); n != len(policyNames) {
 				t.Errorf("%d policies rendered, want %d", n, len(policyNames))

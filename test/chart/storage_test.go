@@ -243,8 +243,9 @@ func TestS3StorageGrantsNoConfigMapWrites(t *testing.T) {
 					t.Errorf("S3 mode: manager may not %s %s", want[2], want[1])
 				}
 			}
-			if !grants(server, "pages.isr-operator.io", "staticpages", "watch") || !grants(server, "pages.isr-operator.io", "staticpages", "patch") {
-				t.Errorf("S3 mode: server lost its StaticPage rules: %v", server.list("rules"))
+			if !grants(server, "pages.isr-operator.io", "staticpages", "watch") || !grants(server, "pages.isr-operator.io", "staticpages", "patch") ||
+				!grants(server, "pages.isr-operator.io", "staticpages", "create") || !grants(server, "pages.isr-operator.io", "staticpagesets", "watch") {
+				t.Errorf("S3 mode: server lost its StaticPage or StaticPageSet rules: %v", server.list("rules"))
 			}
 
 			ms = render(t, c.sets...)

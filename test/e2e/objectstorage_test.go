@@ -25,11 +25,17 @@ import (
 // <prefix>/pages/sha256/<hex>/ holds each page's objects.
 const s3Prefix = "e2e"
 
+// serverAccess and serverSecret are the keys of the store's read-only user,
+// which the servers get.
+const serverAccess, serverSecret = "isr-server", "isr-server-secret-0123456789"
+
 // objectStorageSpecs move the user's install to an object store with helm
 // upgrade (storage.type=s3, a versitygw the test starts), run the manager
-// and a server with the chart's flags, ServiceAccounts and Secrets, and
-// follow one page through render, serving, a store that hangs, recovery
-// and deletion. They run inside "a user's day", after its ConfigMap specs.
+// and a server with the chart's flags, ServiceAccounts and Secrets (the
+// server's keys only read), follow one page through render, serving, a
+// store that hangs, recovery and deletion, and run the core flows of
+// pageFlowSpecs there. They run inside "a user's day", after its ConfigMap
+// specs.
 func objectStorageSpecs() {
 	var (
 		store     *s3test.Server
@@ -60,12 +66,14 @@ func objectStorageSpecs() {
 		store, err = s3test.Start(s3test.Options{Bucket: "isr-pages"})
 		Expect(err).NotTo(HaveOccurred())
 
-		// One Secret per component, as the chart expects; versitygw has
-		// root credentials only, so both hold them.
-		for _, name := range []string{"isr-s3-manager", "isr-s3-server"} {
-			kubectl("create", "secret", "generic", name, "-n", namespace,
-				"--from-literal=AWS_ACCESS_KEY_ID="+store.AccessKey, "--from-literal=AWS_SECRET_ACCESS_KEY="+store.SecretKey)
-		}
+		// One Secret per component, as the chart expects: the manager's
+		// holds the store's root keys, the servers' those of a user who
+		// may only read and list the prefix, with the README's policy.
+		Expect(store.AddReader(context.Background(), serverAccess, serverSecret, s3Prefix)).To(Succeed())
+		kubectl("create", "secret", "generic", "isr-s3-manager", "-n", namespace,
+			"--from-literal=AWS_ACCESS_KEY_ID="+store.AccessKey, "--from-literal=AWS_SECRET_ACCESS_KEY="+store.SecretKey)
+		kubectl("create", "secret", "generic", "isr-s3-server", "-n", namespace,
+			"--from-literal=AWS_ACCESS_KEY_ID="+serverAccess, "--from-literal=AWS_SECRET_ACCESS_KEY="+serverSecret)
 		helm("upgrade", release, chart, "-n", namespace, "--reuse-values",
 			"--set", "storage.type=s3",
 			"--set", "storage.serverType=configmap",
@@ -118,8 +126,11 @@ func objectStorageSpecs() {
 		Expect(can(serverSA, "get", "configmaps")).To(Equal("no"), "the server reads no ConfigMap in S3 mode")
 		Expect(serverArgs).To(ContainElements("--storage=s3", "--s3-endpoint="+store.Endpoint, "--s3-bucket="+store.Bucket, "--cache-size=256Mi"))
 		serverEnv := containerEnv("server")
-		Expect(serverEnv).To(ContainElements("AWS_ACCESS_KEY_ID="+store.AccessKey, "AWS_SECRET_ACCESS_KEY="+store.SecretKey),
+		Expect(serverEnv).To(ContainElements("AWS_ACCESS_KEY_ID="+serverAccess, "AWS_SECRET_ACCESS_KEY="+serverSecret),
 			"the server's credentials come from its own Secret")
+		_, err := store.ClientAs(serverAccess, serverSecret).PutObject(context.Background(), store.Bucket, s3Prefix+"/written-by-the-server",
+			strings.NewReader("x"), 1, minio.PutObjectOptions{})
+		Expect(minio.ToErrorResponse(err).Code).To(Equal("AccessDenied"), "the server's keys write nothing: %v", err)
 		server = startServerEnv("server-s3", append(serverEnv, "KUBECONFIG="+serviceAccountKubeconfig(namespace, serverSA), "POD_NAMESPACE="+namespace), serverArgs)
 		Eventually(func() int { c, _, _ := page(server.url + "/about"); return c }).Should(Equal(http.StatusOK), "a page published by the move is served from the bucket")
 	})
@@ -150,6 +161,9 @@ func objectStorageSpecs() {
 		}).Should(Succeed())
 		_, firstBody, _ = page(server.url + route)
 	})
+
+	// The core flows of one page, as on ConfigMaps, now on the store.
+	pageFlowSpecs("S3", func() string { return server.url }, func() string { return server.api })
 
 	It("keeps serving the page while the store hangs, with Ready False for StorageUnavailable, and recovers", func() {
 		version.Store(1)

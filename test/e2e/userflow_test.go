@@ -265,6 +265,10 @@ var _ = Describe("a user's day", Ordered, func() {
 		Expect(kubectl("get", "staticpage", "product-42", "-o", "jsonpath={.status.lastHandledRevalidate}")).To(Equal(resp.Token))
 	})
 
+	// The core flows of one page on ConfigMaps; objectStorageSpecs runs
+	// them again on the object store.
+	pageFlowSpecs("ConfigMaps", func() string { return serverURL }, func() string { return apiURL })
+
 	DescribeTable("refuses invalid StaticPages at apply time and creates nothing",
 		func(spec, message string) {
 			name := "invalid-" + fmt.Sprint(GinkgoRandomSeed()%1000)

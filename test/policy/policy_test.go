@@ -2,16 +2,19 @@ package policy
 
 import (
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 var _ = Describe("the server's ServiceAccount", func() {
@@ -65,11 +68,100 @@ var _ = Describe("the server's ServiceAccount", func() {
 		Entry("an owner", `{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"x","uid":"6f1c1c1e-0000-4000-8000-000000000000"}]}}`, "may not change the ownerReferences or finalizers"),
 	)
 
-	It("may not write a StaticPage's status, create or delete StaticPages (RBAC)", func() {
+	It("may set the requested-at annotation of a StaticPage, and still no other", func() {
+		Expect(server.Patch(ctx, page, mergePatch(`{"metadata":{"annotations":{"pages.isr-operator.io/requested-at":"2026-11-23T20:00:00Z"}}}`))).To(Succeed())
+		got := &pagesv1alpha1.StaticPage{}
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(page), got)).To(Succeed())
+		Expect(got.Annotations).To(HaveKeyWithValue(pagesv1alpha1.RequestedAtAnnotation, "2026-11-23T20:00:00Z"))
+		Expect(kube.AnnotateRequestedAt(ctx, server, client.ObjectKeyFromObject(page), time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))).To(Succeed())
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(page), got)).To(Succeed())
+		Expect(got.Annotations).To(HaveKeyWithValue(pagesv1alpha1.RequestedAtAnnotation, "2026-11-24T08:00:00Z"))
+
+		refused(server.Patch(ctx, page, mergePatch(`{"metadata":{"annotations":{"pages.isr-operator.io/requested-at":"2026-11-25T00:00:00Z","pages.isr-operator.io/other":"x"}}}`)),
+			"this request changes pages.isr-operator.io/other")
+		refused(server.Patch(ctx, page, mergePatch(`{"metadata":{"annotations":{"pages.isr-operator.io/requested-at":"2026-11-25T00:00:00Z"}},"spec":{"route":"/x"}}`)),
+			"may not change the spec")
+	})
+
+	It("may not write a StaticPage's status, nor delete StaticPages (RBAC)", func() {
 		page.Status.Digest = "sha256:0000"
 		refused(server.Status().Update(ctx, page), "forbidden")
-		refused(server.Create(ctx, newPage(uniqueName("page"))), "forbidden")
 		refused(server.Delete(ctx, page), "forbidden")
+	})
+
+	Describe("creating StaticPages", func() {
+		var set *pagesv1alpha1.StaticPageSet
+
+		BeforeEach(func() {
+			set = newSet(uniqueName("products"))
+			Expect(admin.Create(ctx, set)).To(Succeed())
+		})
+
+		// absent proves a refused create left nothing behind.
+		absent := func(p *pagesv1alpha1.StaticPage) {
+			GinkgoHelper()
+			err := admin.Get(ctx, client.ObjectKeyFromObject(p), &pagesv1alpha1.StaticPage{})
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the refused page exists: %v", err)
+		}
+
+		It("may create a child page of a StaticPageSet, as it builds them", func() {
+			child := kube.RequestedChild(set, "/products/42")
+			Expect(server.Create(ctx, child)).To(Succeed())
+			got := &pagesv1alpha1.StaticPage{}
+			Expect(admin.Get(ctx, client.ObjectKeyFromObject(child), got)).To(Succeed())
+			Expect(got.Spec.Set).To(Equal(&pagesv1alpha1.SetReference{Name: set.Name}))
+			Expect(got.Spec.Origin).To(BeZero())
+			Expect(got.Labels).To(Equal(map[string]string{pagesv1alpha1.SetLabel: set.Name, pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByRequest}))
+			Expect(got.OwnerReferences).To(ConsistOf(HaveField("UID", set.UID)))
+
+			By("colliding with itself, as a second replica does, instead of making a second page")
+			err := server.Create(ctx, kube.RequestedChild(set, "/products/42"))
+			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "%v", err)
+		})
+
+		It("may not create a child with an origin (the CRD refuses it before the policy would)", func() {
+			child := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+			child.Spec.Origin.URL = "http://attacker.example/"
+			err := server.Create(ctx, child)
+			Expect(apierrors.IsInvalid(err) || apierrors.IsForbidden(err)).To(BeTrue(), "not refused: %v", err)
+			Expect(err.Error()).To(Or(ContainSubstring("exactly one of origin and set"), ContainSubstring("may not give a StaticPage an origin")))
+			absent(child)
+		})
+
+		DescribeTable("may create no other StaticPage",
+			func(mutate func(*pagesv1alpha1.StaticPage), why string) {
+				child := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+				mutate(child)
+				refused(server.Create(ctx, child), why)
+				absent(child)
+			},
+			Entry("a page of its own, with a forged origin", func(p *pagesv1alpha1.StaticPage) {
+				*p = *newPage(p.Name)
+				p.Spec.Origin.URL = "http://attacker.example/"
+			}, "may create only child pages of a StaticPageSet, which name it in spec.set: StaticPage shop/"),
+			Entry("a child without the set label", func(p *pagesv1alpha1.StaticPage) {
+				delete(p.Labels, pagesv1alpha1.SetLabel)
+			}, "labelled pages.isr-operator.io/set="),
+			Entry("a child labelled with another set", func(p *pagesv1alpha1.StaticPage) {
+				p.Labels[pagesv1alpha1.SetLabel] = "other"
+			}, "labelled pages.isr-operator.io/set="),
+			Entry("a child not labelled created-by=request", func(p *pagesv1alpha1.StaticPage) {
+				p.Labels[pagesv1alpha1.CreatedByLabel] = pagesv1alpha1.CreatedByPrerender
+			}, "labelled pages.isr-operator.io/created-by=request"),
+			Entry("a child without an owner", func(p *pagesv1alpha1.StaticPage) {
+				p.OwnerReferences = nil
+			}, "owned by StaticPageSet"),
+			Entry("a child owned by another set", func(p *pagesv1alpha1.StaticPage) {
+				p.OwnerReferences[0].Name = "other"
+			}, "owned by StaticPageSet"),
+			Entry("a child owned by something else too", func(p *pagesv1alpha1.StaticPage) {
+				p.OwnerReferences = append(p.OwnerReferences, metav1.OwnerReference{
+					APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "6f1c1c1e-0000-4000-8000-000000000000"})
+			}, "and by nothing else"),
+			Entry("a child with a finalizer", func(p *pagesv1alpha1.StaticPage) {
+				p.Finalizers = []string{"example.com/hold"}
+			}, "may not create a StaticPage with finalizers"),
+		)
 	})
 
 	It("may write no ConfigMap, a page or not (RBAC)", func() {

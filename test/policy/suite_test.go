@@ -89,6 +89,10 @@ var _ = BeforeSuite(func() {
 	}).WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("may not change the labels")))
 	Eventually(func() error {
 		n++
+		return server.Create(ctx, newPage(fmt.Sprintf("policy-probe-%d", n)))
+	}).WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("may create only child pages")))
+	Eventually(func() error {
+		n++
 		return server.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: fmt.Sprintf("probe-%d", n)}})
 	}).WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("isr-sig-")))
 	Eventually(func() error {
@@ -162,6 +166,17 @@ func newPage(name string) *pagesv1alpha1.StaticPage {
 		Spec: pagesv1alpha1.StaticPageSpec{
 			Route:  "/" + name,
 			Origin: pagesv1alpha1.Origin{URL: "http://shop.shop.svc/" + name},
+		},
+	}
+}
+
+// newSet is a StaticPageSet in userNamespace for /products/{id}.
+func newSet(name string) *pagesv1alpha1.StaticPageSet {
+	return &pagesv1alpha1.StaticPageSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: userNamespace, Name: name},
+		Spec: pagesv1alpha1.StaticPageSetSpec{
+			Route:  "/products/{id}",
+			Origin: pagesv1alpha1.Origin{URL: "http://shop.shop.svc/products/{id}"},
 		},
 	}
 }

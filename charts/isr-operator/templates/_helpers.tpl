@@ -346,6 +346,7 @@ own, so the server never holds the manager's.
     - --on-demand-max-age={{ .Values.server.onDemandMaxAge }}
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
+    - --fallback-timeout={{ .Values.server.fallbackTimeout }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation

@@ -1,6 +1,7 @@
 // Package s3test runs a real S3 server for tests: versitygw with its posix
 // backend in a temporary directory, on a free loopback port, with generated
-// root credentials. It can be stopped and started again, or paused and
+// root credentials, and its internal IAM, so that tests can add users with
+// less than root's rights. It can be stopped and started again, or paused and
 // resumed, on the same port and data, to show what clients do while the
 // store is down. There is no mock here: tests talk S3 to a real server.
 package s3test
@@ -61,8 +62,8 @@ type Server struct {
 	Region string
 	// AccessKey and SecretKey are the root credentials the server was given.
 	AccessKey, SecretKey string
-	// Dir holds the server's log, versitygw.log, and its posix backend's
-	// root, data/, with one directory per bucket.
+	// Dir holds the server's log, versitygw.log, its posix backend's
+	// root, data/, with one directory per bucket, and its users, iam/.
 	Dir string
 
 	binary  string
@@ -122,9 +123,10 @@ func Start(o Options) (*Server, error) {
 		s.ownsDir = true
 	}
 	s.logPath = filepath.Join(s.Dir, "versitygw.log")
-	data := filepath.Join(s.Dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the versitygw data directory: %w", err)
+	for _, d := range []string{"data", "iam"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating the versitygw %s directory: %w", d, err)
+		}
 	}
 
 	// A port found free may be taken before versitygw binds it: try a few.
@@ -165,7 +167,8 @@ func (s *Server) Restart() error {
 		return fmt.Errorf("opening the versitygw log: %w", err)
 	}
 	defer func() { _ = logf.Close() }()
-	cmd := exec.Command(s.binary, "--port", s.addr, "--health", healthPath, "--quiet", "posix", filepath.Join(s.Dir, "data"))
+	cmd := exec.Command(s.binary, "--port", s.addr, "--health", healthPath, "--quiet",
+		"--iam-dir", filepath.Join(s.Dir, "iam"), "posix", filepath.Join(s.Dir, "data"))
 	cmd.Env = append(os.Environ(),
 		"ROOT_ACCESS_KEY_ID="+s.AccessKey,
 		"ROOT_SECRET_ACCESS_KEY="+s.SecretKey,
@@ -329,9 +332,36 @@ func (s *Server) SetEnv(t testing.TB) {
 
 // Client is a root client of the server, for tests to arrange and inspect
 // the bucket behind the code under test.
-func (s *Server) Client() *minio.Client {
+func (s *Server) Client() *minio.Client { return s.ClientAs(s.AccessKey, s.SecretKey) }
+
+// AddReader adds a user with the given keys who may only read the
+// bucket's objects under prefix and list them, with the bucket policy the
+// README gives a server: s3:GetObject on <bucket>/<prefix>/*, and
+// s3:ListBucket on the bucket for keys under <prefix>/. Any other request
+// of the user's is denied. It replaces the bucket's policy.
+func (s *Server) AddReader(ctx context.Context, access, secret, prefix string) error {
+	cmd := exec.CommandContext(ctx, s.binary, "admin", "--endpoint-url", s.Endpoint,
+		"create-user", "--access", access, "--secret", secret, "--role", "user")
+	// The root keys go through the environment, as for the server itself.
+	cmd.Env = append(os.Environ(), "ADMIN_ACCESS_KEY_ID="+s.AccessKey, "ADMIN_SECRET_ACCESS_KEY="+s.SecretKey, "ADMIN_REGION="+s.Region)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("creating user %s: %w: %s", access, err, bytes.TrimSpace(out))
+	}
+	policy := fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::%[2]s/%[3]s/*"]},
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::%[2]s"],
+   "Condition": {"StringLike": {"s3:prefix": [%[4]q]}}}
+]}`, access, s.Bucket, prefix, prefix+"/*")
+	if err := s.Client().SetBucketPolicy(ctx, s.Bucket, policy); err != nil {
+		return fmt.Errorf("setting the policy of bucket %s: %w", s.Bucket, err)
+	}
+	return nil
+}
+
+// ClientAs is a client of the server with the given keys.
+func (s *Server) ClientAs(access, secret string) *minio.Client {
 	c, err := minio.New(s.addr, &minio.Options{
-		Creds:        credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Creds:        credentials.NewStaticV4(access, secret, ""),
 		Region:       s.Region,
 		BucketLookup: minio.BucketLookupPath,
 		MaxRetries:   1,

@@ -1,0 +1,300 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
+)
+
+// setSeq gives each spec's set its own name and paths.
+var setSeq atomic.Int32
+
+// unique returns a set name and a path prefix no other spec uses.
+func unique() (name, prefix string) {
+	n := setSeq.Add(1)
+	return fmt.Sprintf("set-%d", n), fmt.Sprintf("/s%d", n)
+}
+
+var _ = Describe("a request for a StaticPageSet's path with no page", func() {
+	ctx := context.Background()
+
+	It("creates the page, waits for its render and serves it as any page", func() {
+		origin := testorigin.New("<h1>product 42</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Revalidate = &metav1.Duration{Duration: time.Hour}
+		})
+
+		w := get(replicas[0], prefix+"/42")
+		Expect(w.Code).To(Equal(http.StatusOK), w.Body.String())
+		Expect(w.Body.String()).To(Equal("<h1>product 42</h1>"))
+		Expect(w.Header().Get("Cache-Control")).To(HavePrefix("public, max-age=0, s-maxage=3600"))
+		Expect(w.Header().Get("Etag")).NotTo(BeEmpty())
+		Expect(w.Header().Get("Age")).NotTo(BeEmpty())
+		Expect(w.Header().Get("Cache-Status")).To(HavePrefix("isr-operator; hit"))
+		Expect(origin.CountPath(prefix + "/42")).To(Equal(1))
+
+		By("having created the page the cluster's policy admits")
+		p := child(set, prefix+"/42")
+		Expect(p).NotTo(BeNil())
+		Expect(p.Spec.Set).To(Equal(&pagesv1alpha1.SetReference{Name: name}))
+		Expect(p.Spec.Origin).To(BeZero())
+		Expect(p.Spec.Route).To(Equal(prefix + "/42"))
+		Expect(p.Labels).To(HaveKeyWithValue(pagesv1alpha1.SetLabel, name))
+		Expect(p.Labels).To(HaveKeyWithValue(pagesv1alpha1.CreatedByLabel, pagesv1alpha1.CreatedByRequest))
+		Expect(p.OwnerReferences).To(ConsistOf(And(
+			HaveField("Kind", "StaticPageSet"), HaveField("Name", name), HaveField("UID", set.UID),
+			HaveField("Controller", ptr.To(true)), HaveField("BlockOwnerDeletion", BeNil()))))
+
+		By("serving it from memory on the other replica, with no new fetch")
+		Eventually(func() int { return get(replicas[1], prefix+"/42").Code }).Should(Equal(http.StatusOK))
+		Expect(origin.Count()).To(Equal(1))
+	})
+
+	It("fetches the origin once for 50 concurrent first requests over two replicas", func() {
+		origin := testorigin.New("<h1>popular</h1>")
+		release := origin.Hold()
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+
+		creates := createAttempts()
+		const n = 50
+		codes := make([]int, n)
+		bodies := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				defer GinkgoRecover()
+				w := get(replicas[i%2], prefix+"/7")
+				codes[i], bodies[i] = w.Code, w.Body.String()
+			})
+		}
+		By("holding the render while every request waits")
+		Eventually(origin.InFlight).Should(Equal(1))
+		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+		release()
+		wg.Wait()
+		for i := range n {
+			Expect(codes[i]).To(Equal(http.StatusOK), "request %d: %s", i, bodies[i])
+			Expect(bodies[i]).To(Equal("<h1>popular</h1>"))
+		}
+		Expect(origin.Count()).To(Equal(1))
+		Expect(children(set)).To(HaveLen(1))
+		Expect(createAttempts()-creates).To(BeNumerically("<=", 2), "more than one create per replica")
+	})
+
+	It("answers 404 when the origin has no such page, and again without asking it", func() {
+		origin := testorigin.New("")
+		origin.Set(http.StatusNotFound, "no such product")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+
+		w := get(replicas[0], prefix+"/404")
+		Expect(w.Code).To(Equal(http.StatusNotFound), w.Body.String())
+		Expect(origin.Count()).To(Equal(1))
+		Eventually(func(g Gomega) {
+			p := child(set, prefix+"/404")
+			g.Expect(p).NotTo(BeNil())
+			g.Expect(meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition)).
+				To(HaveField("Reason", pagesv1alpha1.ReasonWithdrawn))
+		}).Should(Succeed())
+
+		By("answering 404 on both replicas from the kept page, with no origin fetch")
+		for _, r := range replicas {
+			Eventually(func(g Gomega) {
+				w := get(r, prefix+"/404")
+				g.Expect(w.Code).To(Equal(http.StatusNotFound))
+				g.Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[0-9]+$`))
+			}).Should(Succeed())
+		}
+		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+	})
+
+	It("answers 502 when the first render fails, and stores nothing", func() {
+		origin := testorigin.New("")
+		origin.Set(http.StatusInternalServerError, "boom")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+
+		w := get(replicas[1], prefix+"/500")
+		Expect(w.Code).To(Equal(http.StatusBadGateway), w.Body.String())
+		Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		Eventually(func() []pagesv1alpha1.StaticPage { return children(set) }).Should(BeEmpty())
+		Expect(replicas[1].Table.Lookup("shop.example", prefix+"/500")).To(BeNil())
+
+		By("trying again on a later request, which the origin now answers")
+		origin.Set(http.StatusOK, "<h1>back</h1>")
+		Eventually(func() int { return get(replicas[1], prefix+"/500").Code }).Should(Equal(http.StatusOK))
+	})
+
+	It("answers 504 when the page is not rendered within --fallback-timeout", func() {
+		origin := testorigin.New("<h1>slow</h1>")
+		release := origin.Hold()
+		o := serverOptions()
+		o.FallbackTimeout = 200 * time.Millisecond
+		rctx, stop := context.WithCancel(ctx)
+		DeferCleanup(stop)
+		impatient := startReplica(rctx, o)
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		Eventually(func() bool { _, _, ok := impatient.Sets.Match("", prefix+"/1"); return ok }).Should(BeTrue())
+
+		w := get(impatient, prefix+"/slow")
+		Expect(w.Code).To(Equal(http.StatusGatewayTimeout), w.Body.String())
+		Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+
+		By("serving the page once it is rendered")
+		release()
+		Eventually(func() int { return get(impatient, prefix+"/slow").Code }).Should(Equal(http.StatusOK))
+		Expect(origin.Count()).To(Equal(1))
+		Expect(children(set)).To(HaveLen(1))
+	})
+
+	It("answers 503 with Retry-After past maxCreationRate", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxCreationRate = 1 })
+
+		n := 0
+		Eventually(func(g Gomega) {
+			n++
+			w := get(replicas[0], fmt.Sprintf("%s/p%d", prefix, n))
+			g.Expect(w.Code).To(Equal(http.StatusServiceUnavailable))
+			g.Expect(w.Header().Get("Retry-After")).To(MatchRegexp(`^[1-9][0-9]*$`))
+			g.Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		}).Should(Succeed())
+		Expect(len(children(set))).To(BeNumerically("<", n), "a refused path got a page")
+	})
+
+	It("answers 503 with Retry-After when the set holds maxPages pages", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxPages = 1 })
+
+		Expect(get(replicas[0], prefix+"/first").Code).To(Equal(http.StatusOK))
+		Eventually(func(g Gomega) {
+			w := get(replicas[0], prefix+"/second")
+			g.Expect(w.Code).To(Equal(http.StatusServiceUnavailable))
+			g.Expect(w.Header().Get("Retry-After")).To(Equal("60"))
+			g.Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		}).Should(Succeed())
+		Expect(children(set)).To(HaveLen(1))
+		Expect(origin.CountPath(prefix + "/second")).To(BeZero())
+	})
+
+	It("answers 404 with fallback NotFound, creating nothing", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Fallback = pagesv1alpha1.FallbackNotFound })
+
+		w := get(replicas[0], prefix+"/new")
+		Expect(w.Code).To(Equal(http.StatusNotFound))
+		Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		Consistently(func() []pagesv1alpha1.StaticPage { return children(set) }).WithTimeout(300 * time.Millisecond).Should(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
+	It("creates nothing for a path with '..', an encoded slash or a control character", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+
+		for _, path := range []string{"/..", "/%2e%2e", "/a%2Fb", "/a%00b", "/a%0Ab", "/a/b", "/"} {
+			w := get(replicas[0], prefix+path)
+			Expect(w.Code).To(Equal(http.StatusNotFound), path)
+		}
+		Consistently(func() []pagesv1alpha1.StaticPage { return children(set) }).WithTimeout(300 * time.Millisecond).Should(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
+	It("creates nothing for a set that is not serving (Conflict, InvalidSpec)", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		setReady(set, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict)
+		Eventually(func() bool { _, _, ok := replicas[0].Sets.Match("", prefix+"/x"); return ok }).Should(BeFalse())
+
+		Expect(get(replicas[0], prefix+"/new").Code).To(Equal(http.StatusNotFound))
+		Consistently(func() []pagesv1alpha1.StaticPage { return children(set) }).WithTimeout(300 * time.Millisecond).Should(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
+	It("leaves a path an explicit StaticPage serves to that page", func() {
+		own := testorigin.New("<h1>special</h1>")
+		origin := testorigin.New("<h1>from the set</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		page := &pagesv1alpha1.StaticPage{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-special"},
+			Spec:       pagesv1alpha1.StaticPageSpec{Route: prefix + "/special", Origin: pagesv1alpha1.Origin{URL: own.URL + "/special"}},
+		}
+		Expect(k8sClient.Create(ctx, page)).To(Succeed())
+		Eventually(func() *server.Entry { return replicas[0].Table.Lookup("shop.example", prefix+"/special") }).ShouldNot(BeNil())
+
+		w := get(replicas[0], prefix+"/special")
+		Expect(w.Code).To(Equal(http.StatusOK))
+		Expect(w.Body.String()).To(Equal("<h1>special</h1>"))
+		Expect(children(set)).To(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
+	It("records when a page a visitor caused is served, with expireAfter", func() {
+		origin := testorigin.New("<h1>page</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.ExpireAfter = &metav1.Duration{Duration: time.Hour}
+		})
+		Expect(get(replicas[0], prefix+"/seen").Code).To(Equal(http.StatusOK))
+		Eventually(func(g Gomega) {
+			p := child(set, prefix+"/seen")
+			g.Expect(p).NotTo(BeNil())
+			at, err := time.Parse(time.RFC3339, p.Annotations[pagesv1alpha1.RequestedAtAnnotation])
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(at).To(BeTemporally("~", time.Now(), time.Minute))
+		}).Should(Succeed())
+
+		By("not again within a tenth of expireAfter")
+		p := child(set, prefix+"/seen")
+		for range 5 {
+			Expect(get(replicas[0], prefix+"/seen").Code).To(Equal(http.StatusOK))
+		}
+		Consistently(func() string {
+			cur := &pagesv1alpha1.StaticPage{}
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), cur)).To(Succeed())
+			return cur.Annotations[pagesv1alpha1.RequestedAtAnnotation]
+		}).WithTimeout(300 * time.Millisecond).Should(Equal(p.Annotations[pagesv1alpha1.RequestedAtAnnotation]))
+	})
+})
+
+// createAttempts is the sum of isr_server_fallback_creates_total over its
+// outcomes, in this process (both replicas).
+func createAttempts() float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != "isr_server_fallback_creates_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
