@@ -574,7 +574,10 @@ var _ = Describe("StaticPageSet controller over two namespaces, with a fake cloc
 		Consistently(func(g Gomega) []string { return routesOf(g, later) }).Should(BeEmpty())
 
 		By("serving once the older set moves to another pattern")
-		updateSet(older, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Route = "/y/{id}"; s.Spec.Prerender.Paths = []string{"/y/1"} })
+		updateSet(older, func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Route = "/y/{id}"
+			s.Spec.Prerender.Paths = []string{"/y/1"}
+		})
 		Eventually(func(g Gomega) {
 			g.Expect(setCondition(fetchSet(g, later), pagesv1alpha1.ReadyCondition).Reason).To(Equal(pagesv1alpha1.ReasonServing))
 			g.Expect(routesOf(g, later)).To(Equal([]string{"/x/1"}))
