@@ -385,7 +385,9 @@ func hostName(h string) string {
 // which are not being deleted.
 func (r *StaticPageSetReconciler) listChildren(ctx context.Context, run *setRun) error {
 	list := &pagesv1alpha1.StaticPageList{}
-	if err := r.List(ctx, list, client.InNamespace(run.set.Namespace), client.MatchingFields{childOfIndex: run.set.Name}); err != nil {
+	// A set may have a hundred thousand pages: they are read without a
+	// copy, and copied only to be changed.
+	if err := r.List(ctx, list, client.InNamespace(run.set.Namespace), client.MatchingFields{childOfIndex: run.set.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing the pages of StaticPageSet %s: %w", run.req.NamespacedName, err)
 	}
 	run.children = make(map[string]*pagesv1alpha1.StaticPage, len(list.Items))
@@ -634,7 +636,7 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 	for _, path := range run.paths {
 		if c, ok := run.children[path]; ok {
 			if createdBy(c) != pagesv1alpha1.CreatedByPrerender {
-				if err := r.patchChild(ctx, c, func(c *pagesv1alpha1.StaticPage) {
+				if err := r.patchChild(ctx, run, c, func(c *pagesv1alpha1.StaticPage) {
 					c.Labels[pagesv1alpha1.CreatedByLabel] = pagesv1alpha1.CreatedByPrerender
 				}); err != nil {
 					return err
@@ -712,7 +714,7 @@ func (r *StaticPageSetReconciler) syncChildren(ctx context.Context, run *setRun)
 		if inSync(set, c) {
 			continue
 		}
-		if err := r.patchChild(ctx, c, func(c *pagesv1alpha1.StaticPage) {
+		if err := r.patchChild(ctx, run, c, func(c *pagesv1alpha1.StaticPage) {
 			c.Spec.Host = set.Spec.Host
 			c.Spec.RevalidateMode = set.Mode()
 			c.Spec.Revalidate = nil
@@ -743,20 +745,23 @@ func revalidateOf(set *pagesv1alpha1.StaticPageSet) time.Duration {
 	return set.Spec.Revalidate.Duration
 }
 
-// patchChild changes a child with a merge patch of what change did, and
-// keeps run's copy current.
-func (r *StaticPageSetReconciler) patchChild(ctx context.Context, c *pagesv1alpha1.StaticPage, change func(*pagesv1alpha1.StaticPage)) error {
-	base := c.DeepCopy()
-	if c.Labels == nil {
-		c.Labels = map[string]string{}
+// patchChild changes a copy of a child with a merge patch of what change
+// did, and puts the patched copy in run: children are read from the cache
+// without a copy, and must not be changed in place.
+func (r *StaticPageSetReconciler) patchChild(ctx context.Context, run *setRun, c *pagesv1alpha1.StaticPage, change func(*pagesv1alpha1.StaticPage)) error {
+	changed := c.DeepCopy()
+	if changed.Labels == nil {
+		changed.Labels = map[string]string{}
 	}
-	change(c)
-	if err := r.Patch(ctx, c, client.MergeFrom(base)); err != nil {
+	change(changed)
+	if err := r.Patch(ctx, changed, client.MergeFrom(c)); err != nil {
 		if apierrors.IsNotFound(err) {
+			delete(run.children, c.Spec.Route)
 			return nil
 		}
 		return fmt.Errorf("updating page %s/%s: %w", c.Namespace, c.Name, err)
 	}
+	run.children[changed.Spec.Route] = changed
 	return nil
 }
 
