@@ -283,6 +283,10 @@ func (run *setRun) usable() bool { return run.pattern != nil && run.conflict == 
 type setStep func(ctx context.Context, run *setRun) error
 
 // Reconcile runs the steps of a set's reconcile, then writes its status.
+// A set that is invalid or in conflict creates and prunes no page, but the
+// pages it has are still kept in sync with it, expired and evicted, and
+// counted. It is looked at again when its sitemap is due or its next page
+// expires, and otherwise only when something it watches changes.
 func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	set := &pagesv1alpha1.StaticPageSet{}
 	if err := r.Get(ctx, req.NamespacedName, set); err != nil {
