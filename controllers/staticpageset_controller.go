@@ -108,7 +108,7 @@ type sitemapRead struct {
 	next time.Time
 }
 
-// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;create;patch;delete
@@ -298,7 +298,10 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, fmt.Errorf("getting StaticPageSet %s: %w", req.NamespacedName, err)
 	}
 	if !set.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return r.finalize(ctx, set)
+	}
+	if err := r.ensureFinalizer(ctx, set); err != nil {
+		return ctrl.Result{}, err
 	}
 	base := set.DeepCopy()
 	run := &setRun{req: req, set: set, now: r.Clock.Now()}
@@ -323,6 +326,60 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: run.after}, nil
+}
+
+// ensureFinalizer adds PagesFinalizer to a set, so that deleting it deletes
+// its pages first.
+func (r *StaticPageSetReconciler) ensureFinalizer(ctx context.Context, set *pagesv1alpha1.StaticPageSet) error {
+	if controllerutil.ContainsFinalizer(set, pagesv1alpha1.PagesFinalizer) {
+		return nil
+	}
+	base := set.DeepCopy()
+	controllerutil.AddFinalizer(set, pagesv1alpha1.PagesFinalizer)
+	if err := r.Patch(ctx, set, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("adding the pages finalizer to StaticPageSet %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	return nil
+}
+
+// setGoneRetry is how soon a deleted set whose pages are still going (an
+// object store removing their content) is looked at again.
+const setGoneRetry = time.Second
+
+// finalize deletes a deleted set's pages, then releases the set. The pages'
+// own finalizers remove their content from an object store; the set waits
+// for them, so that nothing it made outlives it.
+func (r *StaticPageSetReconciler) finalize(ctx context.Context, set *pagesv1alpha1.StaticPageSet) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(set, pagesv1alpha1.PagesFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	pages := &pagesv1alpha1.StaticPageList{}
+	if err := r.List(ctx, pages, client.InNamespace(set.Namespace), client.MatchingLabels{pagesv1alpha1.SetLabel: set.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the pages of deleted StaticPageSet %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	left := 0
+	for i := range pages.Items {
+		p := &pages.Items[i]
+		if p.OwnerSet() != set.Name {
+			continue
+		}
+		left++
+		if p.DeletionTimestamp.IsZero() {
+			if err := r.deleteChild(ctx, p, false); err != nil && !apierrors.IsConflict(err) {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	if left > 0 {
+		log.FromContext(ctx).V(1).Info("waiting for a deleted set's pages to go", "pages", left)
+		return ctrl.Result{RequeueAfter: setGoneRetry}, nil
+	}
+	base := set.DeepCopy()
+	controllerutil.RemoveFinalizer(set, pagesv1alpha1.PagesFinalizer)
+	if err := r.Patch(ctx, set, client.MergeFrom(base)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("releasing StaticPageSet %s/%s: %w", set.Namespace, set.Name, err))
+	}
+	return ctrl.Result{}, nil
 }
 
 // validate checks what the API server's rules cannot: the pattern as the
@@ -695,7 +752,7 @@ func (r *StaticPageSetReconciler) newChild(set *pagesv1alpha1.StaticPageSet, pat
 		Spec: pagesv1alpha1.StaticPageSpec{
 			Route:          path,
 			Host:           set.Spec.Host,
-			Set:            &pagesv1alpha1.SetReference{Name: set.Name},
+			Set:            pagesv1alpha1.SetReference{Name: set.Name},
 			RevalidateMode: set.Mode(),
 		},
 	}

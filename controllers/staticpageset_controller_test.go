@@ -135,7 +135,7 @@ func createRequestChild(s *pagesv1alpha1.StaticPageSet, path string, change func
 		Spec: pagesv1alpha1.StaticPageSpec{
 			Route:          path,
 			Host:           got.Spec.Host,
-			Set:            &pagesv1alpha1.SetReference{Name: got.Name},
+			Set:            pagesv1alpha1.SetReference{Name: got.Name},
 			Revalidate:     got.Spec.Revalidate,
 			RevalidateMode: got.Mode(),
 		},
@@ -225,7 +225,7 @@ var _ = Describe("StaticPageSet controller", func() {
 			Expect(ref.Kind).To(Equal("StaticPageSet"))
 			Expect(ref.Name).To(Equal(s.Name))
 			Expect(ref.UID).To(Equal(got.UID))
-			Expect(c.Spec.Set).To(Equal(&pagesv1alpha1.SetReference{Name: s.Name}))
+			Expect(c.Spec.Set).To(Equal(pagesv1alpha1.SetReference{Name: s.Name}))
 			Expect(c.Spec.Origin).To(Equal(pagesv1alpha1.Origin{}))
 			Expect(c.Spec.Host).To(Equal(host))
 			Expect(c.Spec.Revalidate).To(Equal(&metav1.Duration{Duration: 10 * time.Minute}))

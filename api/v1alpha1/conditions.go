@@ -79,6 +79,11 @@ const (
 // objects are removed (or left, after a bounded wait, to the sweep).
 const StorageFinalizer = "pages.isr-operator.io/storage"
 
+// PagesFinalizer holds a deleted StaticPageSet until its pages are deleted,
+// so that they, and what they stored, go with it even where no garbage
+// collector follows ownerReferences at once.
+const PagesFinalizer = "pages.isr-operator.io/pages"
+
 // States the revalidate API reports for a page that is not live yet; they
 // are not condition reasons, since they describe one server's view.
 const (
