@@ -16,9 +16,9 @@ import (
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
-// Options configure the StaticPage controller. cmd/manager binds them to
-// flags and the test suites fill them in code; Setup is the one place that
-// assembles the controller from them.
+// Options configure the StaticPage and StaticPageSet controllers.
+// cmd/manager binds them to flags and the test suites fill them in code;
+// Setup is the one place that assembles the controllers from them.
 type Options struct {
 	// MaxBodyBytes is the largest origin body accepted (--max-body-size).
 	MaxBodyBytes int64
@@ -130,7 +130,8 @@ func (o Options) Validate() error {
 }
 
 // Setup assembles the StaticPage controller from o (origin guard, fetcher,
-// ConfigMap storage, per-host cap) and registers it with mgr.
+// ConfigMap storage, per-host cap) and the StaticPageSet controller (which
+// fetches sitemaps through the same guard), and registers both with mgr.
 func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -154,10 +155,11 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			return nil, err
 		}
 	}
+	origins := render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: o.MaxRedirects})
 	r := &StaticPageReconciler{
 		Client: mgr.GetClient(),
 		Fetcher: &render.Fetcher{
-			Client:       render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: o.MaxRedirects}),
+			Client:       origins,
 			MaxBodyBytes: o.MaxBodyBytes,
 			ContentTypes: types,
 		},
@@ -170,6 +172,23 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)
+	}
+	// Sitemaps are fetched like pages (same guard, redirects and body cap)
+	// but are XML whatever --allowed-content-types allows pages to be.
+	sitemapTypes, err := render.ParseContentTypes(render.SitemapContentTypes)
+	if err != nil {
+		return nil, err
+	}
+	sets := &StaticPageSetReconciler{
+		Client:         mgr.GetClient(),
+		Scheme:         mgr.GetScheme(),
+		Sitemaps:       &render.Fetcher{Client: origins, MaxBodyBytes: o.MaxBodyBytes, ContentTypes: sitemapTypes},
+		Recorder:       mgr.GetEventRecorder("isr-operator"),
+		Clock:          o.Clock,
+		DefaultTimeout: o.DefaultOriginTimeout,
+	}
+	if err := sets.SetupWithManager(mgr, o); err != nil {
+		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)
 	}
 	return r, nil
 }

@@ -40,10 +40,10 @@ func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
 	if Requested(page) {
 		return Decision{Render: true, Why: DueRequested}
 	}
-	if page.Status.ObservedGeneration != page.Generation ||
-		page.Status.OriginURL != "" && page.Status.OriginURL != page.Spec.Origin.URL {
-		// The second test catches a StaticPageSet's new template, which
-		// changes no generation of its pages.
+	originChanged := page.Status.OriginURL != "" && page.Status.OriginURL != page.Spec.Origin.URL
+	if originChanged || page.Status.ObservedGeneration != page.Generation && !setSettingsOnly(page) {
+		// A StaticPageSet's new template changes no generation of its
+		// pages, but their origin.
 		return Decision{Render: true, Why: DueSpecChanged}
 	}
 	if page.Status.RenderedAt == nil {
@@ -62,6 +62,16 @@ func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
 		return Decision{Render: true, Why: DueInterval}
 	}
 	return Decision{After: due.Sub(now)}
+}
+
+// setSettingsOnly is true for a StaticPageSet's page, rendered before from
+// the origin its set gives it now: a new generation then only carries the
+// set's revalidate settings, copied by the set's controller, which change
+// when the page is next due, not now. Without this, changing a set's
+// interval would re-render every one of its pages at once.
+func setSettingsOnly(page *pagesv1alpha1.StaticPage) bool {
+	return page.OwnerSet() != "" && page.Status.RenderedAt != nil &&
+		page.Status.OriginURL != "" && page.Status.OriginURL == page.Spec.Origin.URL
 }
 
 // Requested is true when the revalidate annotation holds a value not yet

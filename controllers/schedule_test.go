@@ -47,6 +47,15 @@ func TestDecide(t *testing.T) {
 		}), Decision{Render: true, Why: DueSpecChanged}},
 		{"origin as last rendered", page(func(p *pagesv1alpha1.StaticPage) { p.Status.OriginURL = p.Spec.Origin.URL }),
 			Decision{After: 50 * time.Second}},
+		{"a set's page with only its settings changed waits for its interval", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Generation = 3
+			p.Spec.Set.Name = "products"
+			p.Status.OriginURL = p.Spec.Origin.URL
+		}), Decision{After: 50 * time.Second}},
+		{"a set's page never rendered from its origin renders", page(func(p *pagesv1alpha1.StaticPage) {
+			p.Generation = 3
+			p.Spec.Set.Name = "products"
+		}), Decision{Render: true, Why: DueSpecChanged}},
 		{"new annotation", page(func(p *pagesv1alpha1.StaticPage) {
 			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "2"}
 			p.Status.LastHandledRevalidate = "1"

@@ -46,7 +46,7 @@ func newChild(set *pagesv1alpha1.StaticPageSet, route, createdBy string) *pagesv
 			Name:      pagesv1alpha1.ChildName(set.Name, route),
 			Labels:    map[string]string{pagesv1alpha1.SetLabel: set.Name, pagesv1alpha1.CreatedByLabel: createdBy},
 		},
-		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: &pagesv1alpha1.SetReference{Name: set.Name}},
+		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: pagesv1alpha1.SetReference{Name: set.Name}},
 	}
 }
 
@@ -172,11 +172,59 @@ var _ = Describe("A StaticPageSet's page", func() {
 		create(child)
 		Eventually(func(g Gomega) {
 			cur := fetch(g, child)
-			cur.Spec.Set = &pagesv1alpha1.SetReference{Name: "another"}
+			cur.Spec.Set = pagesv1alpha1.SetReference{Name: "another"}
 			err := k8sClient.Update(context.Background(), cur)
 			g.Expect(apierrors.IsConflict(err)).To(BeFalse(), "the controller wrote the page meanwhile")
 			g.Expect(err).To(HaveOccurred())
 			g.Expect(err.Error()).To(ContainSubstring("set is immutable"))
 		}).Should(Succeed())
+	})
+})
+
+var _ = Describe("A StaticPageSet's pages, as the set changes", func() {
+	It("follow a new interval without a render, and go with the set when it is deleted", func() {
+		o := newOrigin("prerendered")
+		set := newSet(uniqueName("shop"), "/set9/{id}", o.URL+"/p/{id}", time.Hour)
+		set.Spec.Prerender.Paths = []string{"/set9/1", "/set9/2"}
+		createSet(set)
+		children := func(g Gomega) []pagesv1alpha1.StaticPage {
+			list := &pagesv1alpha1.StaticPageList{}
+			g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(testNamespace),
+				client.MatchingLabels{pagesv1alpha1.SetLabel: set.Name})).To(Succeed())
+			return list.Items
+		}
+		Eventually(func(g Gomega) {
+			pages := children(g)
+			g.Expect(pages).To(HaveLen(2))
+			for i := range pages {
+				g.Expect(ready(&pages[i])).NotTo(BeNil())
+				g.Expect(ready(&pages[i]).Reason).To(Equal(pagesv1alpha1.ReasonRendered))
+			}
+		}).Should(Succeed())
+		Expect(o.Count()).To(Equal(2))
+
+		By("changing the set's interval")
+		Eventually(func(g Gomega) {
+			cur := &pagesv1alpha1.StaticPageSet{}
+			g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(set), cur)).To(Succeed())
+			cur.Spec.Revalidate = &metav1.Duration{Duration: 2 * time.Hour}
+			g.Expect(k8sClient.Update(context.Background(), cur)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			for _, p := range children(g) {
+				g.Expect(p.Spec.Revalidate).To(Equal(&metav1.Duration{Duration: 2 * time.Hour}))
+				g.Expect(p.Status.ObservedGeneration).To(Equal(p.Generation), "the page's status catches up")
+			}
+		}).Should(Succeed())
+		Consistently(o.Count).WithTimeout(time.Second).Should(Equal(2), "a new interval renders nothing now")
+
+		By("deleting the set")
+		Expect(k8sClient.Delete(context.Background(), set)).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(children(g)).To(BeEmpty()) }).Should(Succeed())
+		Eventually(func() bool {
+			err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(set), &pagesv1alpha1.StaticPageSet{})
+			return apierrors.IsNotFound(err)
+		}).Should(BeTrue(), "the set is released once its pages are gone")
+		Eventually(func() int { return get("example.com", "/set9/1").Code }).Should(Equal(http.StatusNotFound))
 	})
 })

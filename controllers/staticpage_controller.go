@@ -270,13 +270,13 @@ func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1al
 }
 
 // recordIdle keeps observedGeneration current when a spec change needs no
-// render (such as suspending the page).
+// render (suspending the page; a StaticPageSet's new interval).
 func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	if !page.Suspended() || page.Status.ObservedGeneration == page.Generation {
+	if page.Status.ObservedGeneration == page.Generation {
 		return nil
 	}
 	base := page.DeepCopy()
-	if page.Status.RenderedAt == nil {
+	if page.Suspended() && page.Status.RenderedAt == nil {
 		setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
 	}
 	return r.patchStatus(ctx, base, page)

@@ -97,10 +97,16 @@ var _ = AfterSuite(func() {
 // newManager builds a manager running the StaticPage controller in one
 // namespace, as cmd/manager wires it.
 func newManager(namespace string, tweaks ...func(*Options)) ctrl.Manager {
+	return newManagerFor([]string{namespace}, tweaks...)
+}
+
+// newManagerFor builds a manager running the controllers in the given
+// namespaces (--namespaces), as cmd/manager wires it.
+func newManagerFor(namespaces []string, tweaks ...func(*Options)) ctrl.Manager {
 	skip := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme(),
-		Cache:                  withNamespace(kube.CacheOptions(nil), namespace),
+		Cache:                  kube.CacheOptions(namespaces),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: &skip},

@@ -79,6 +79,11 @@ const (
 // objects are removed (or left, after a bounded wait, to the sweep).
 const StorageFinalizer = "pages.isr-operator.io/storage"
 
+// PagesFinalizer holds a deleted StaticPageSet until its pages are deleted,
+// so that they, and what they stored, go with it even where no garbage
+// collector follows ownerReferences at once.
+const PagesFinalizer = "pages.isr-operator.io/pages"
+
 // States the revalidate API reports for a page that is not live yet; they
 // are not condition reasons, since they describe one server's view.
 const (
@@ -137,4 +142,22 @@ const (
 	// ReasonSitemapError (Prerendered=False, bad, retried): the sitemap
 	// could not be fetched or read; pages made from it before stay.
 	ReasonSitemapError = "SitemapError"
+)
+
+// Event reasons of a StaticPageSet that are not condition reasons.
+const (
+	// EventPagesCreated: child pages were created for prerender paths.
+	EventPagesCreated = "PagesCreated"
+	// EventPagesRemoved: prerendered child pages were deleted because their
+	// paths left spec.prerender (or an explicit StaticPage took them).
+	EventPagesRemoved = "PagesRemoved"
+	// EventPagesExpired: child pages created by requests were deleted
+	// because no server served them for spec.expireAfter.
+	EventPagesExpired = "PagesExpired"
+	// EventPagesEvicted: child pages created by requests were deleted
+	// because the set held more than spec.maxPages.
+	EventPagesEvicted = "PagesEvicted"
+	// EventPathsSkipped: listed prerender paths that do not match the
+	// set's route pattern; they get no page.
+	EventPathsSkipped = "PathsSkipped"
 )

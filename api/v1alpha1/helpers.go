@@ -32,9 +32,6 @@ func (p *StaticPage) Suspended() bool {
 // OwnerSet is the StaticPageSet the page belongs to, "" for a page with its
 // own origin.
 func (p *StaticPage) OwnerSet() string {
-	if p.Spec.Set == nil {
-		return ""
-	}
 	return p.Spec.Set.Name
 }
 

@@ -76,7 +76,7 @@ type StaticPageSpec struct {
 	// gives spec.route, and with the set's revalidate settings.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="set is immutable: delete the page and create it again"
-	Set *SetReference `json:"set,omitempty"`
+	Set SetReference `json:"set,omitzero"`
 
 	// revalidate is how long a rendered page stays fresh; unset means the page
 	// is re-rendered only on demand (the revalidate annotation).

@@ -261,11 +261,7 @@ func (in *StaticPageSetStatus) DeepCopy() *StaticPageSetStatus {
 func (in *StaticPageSpec) DeepCopyInto(out *StaticPageSpec) {
 	*out = *in
 	in.Origin.DeepCopyInto(&out.Origin)
-	if in.Set != nil {
-		in, out := &in.Set, &out.Set
-		*out = new(SetReference)
-		**out = **in
-	}
+	out.Set = in.Set
 	if in.Revalidate != nil {
 		in, out := &in.Revalidate, &out.Revalidate
 		*out = new(v1.Duration)

@@ -77,7 +77,7 @@ func RequestedChild(set *pagesv1alpha1.StaticPageSet, route string) *pagesv1alph
 		Spec: pagesv1alpha1.StaticPageSpec{
 			Route:          route,
 			Host:           set.Spec.Host,
-			Set:            &pagesv1alpha1.SetReference{Name: set.Name},
+			Set:            pagesv1alpha1.SetReference{Name: set.Name},
 			Revalidate:     revalidate,
 			RevalidateMode: set.Mode(),
 		},

@@ -52,7 +52,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		By("having created the page the cluster's policy admits")
 		p := child(set, prefix+"/42")
 		Expect(p).NotTo(BeNil())
-		Expect(p.Spec.Set).To(Equal(&pagesv1alpha1.SetReference{Name: name}))
+		Expect(p.Spec.Set).To(Equal(pagesv1alpha1.SetReference{Name: name}))
 		Expect(p.Spec.Origin).To(BeZero())
 		Expect(p.Spec.Route).To(Equal(prefix + "/42"))
 		Expect(p.Labels).To(HaveKeyWithValue(pagesv1alpha1.SetLabel, name))

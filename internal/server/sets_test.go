@@ -94,7 +94,7 @@ func TestSetsCountChildren(t *testing.T) {
 		p := &pagesv1alpha1.StaticPage{}
 		p.Namespace, p.Name = "default", name
 		if set != "" {
-			p.Spec.Set = &pagesv1alpha1.SetReference{Name: set}
+			p.Spec.Set = pagesv1alpha1.SetReference{Name: set}
 		}
 		return p
 	}

@@ -158,14 +158,14 @@ spec:
 			out, _ = run(kubectlBin, "get", "staticpageset", name)
 			Expect(out).To(ContainSubstring("NotFound"))
 		},
-		Entry("a route with no parameter", "  route: /products/all\n  origin: {url: http://o.example/}\n", "route must have at least one parameter"),
-		Entry("a rest parameter not last", "  route: /docs/{path...}/x\n  origin: {url: http://o.example/}\n", "must be the last segment"),
-		Entry("a parameter inside a segment", "  route: /p-{id}\n  origin: {url: http://o.example/{id}}\n", "must fill a whole segment"),
-		Entry("a template name the route lacks", "  route: /p/{id}\n  origin: {url: http://o.example/{slug}}\n", "origin.url may use only parameters that route defines"),
-		Entry("an origin that is not http(s)", "  route: /p/{id}\n  origin: {url: ftp://o.example/{id}}\n", "origin.url must be an absolute http:// or https:// URL"),
-		Entry("maxPages 0", "  route: /p/{id}\n  origin: {url: http://o.example/{id}}\n  maxPages: 0\n", "maxPages"),
-		Entry("maxPages over the cap", "  route: /p/{id}\n  origin: {url: http://o.example/{id}}\n  maxPages: 100001\n", "maxPages"),
-		Entry("a sitemap that is not http(s)", "  route: /p/{id}\n  origin: {url: http://o.example/{id}}\n  prerender: {sitemap: file:///etc/passwd}\n", "prerender.sitemap must be an absolute http:// or https:// URL"),
+		Entry("a route with no parameter", "  route: /products/all\n  origin: {url: \"http://o.example/\"}\n", "route must have at least one parameter"),
+		Entry("a rest parameter not last", "  route: /docs/{path...}/x\n  origin: {url: \"http://o.example/\"}\n", "must be the last segment"),
+		Entry("a parameter inside a segment", "  route: /p-{id}\n  origin: {url: \"http://o.example/{id}\"}\n", "must fill a whole segment"),
+		Entry("a template name the route lacks", "  route: /p/{id}\n  origin: {url: \"http://o.example/{slug}\"}\n", "origin.url may use only parameters that route defines"),
+		Entry("an origin that is not http(s)", "  route: /p/{id}\n  origin: {url: \"ftp://o.example/{id}\"}\n", "origin.url must be an absolute http:// or https:// URL"),
+		Entry("maxPages 0", "  route: /p/{id}\n  origin: {url: \"http://o.example/{id}\"}\n  maxPages: 0\n", "maxPages"),
+		Entry("maxPages over the cap", "  route: /p/{id}\n  origin: {url: \"http://o.example/{id}\"}\n  maxPages: 100001\n", "maxPages"),
+		Entry("a sitemap that is not http(s)", "  route: /p/{id}\n  origin: {url: \"http://o.example/{id}\"}\n  prerender: {sitemap: file:///etc/passwd}\n", "prerender.sitemap must be an absolute http:// or https:// URL"),
 	)
 
 	It("reports a parameter name used twice as InvalidSpec", func() {

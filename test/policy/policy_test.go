@@ -109,7 +109,7 @@ var _ = Describe("the server's ServiceAccount", func() {
 			Expect(server.Create(ctx, child)).To(Succeed())
 			got := &pagesv1alpha1.StaticPage{}
 			Expect(admin.Get(ctx, client.ObjectKeyFromObject(child), got)).To(Succeed())
-			Expect(got.Spec.Set).To(Equal(&pagesv1alpha1.SetReference{Name: set.Name}))
+			Expect(got.Spec.Set).To(Equal(pagesv1alpha1.SetReference{Name: set.Name}))
 			Expect(got.Spec.Origin).To(BeZero())
 			Expect(got.Labels).To(Equal(map[string]string{pagesv1alpha1.SetLabel: set.Name, pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByRequest}))
 			Expect(got.OwnerReferences).To(ConsistOf(HaveField("UID", set.UID)))
@@ -337,7 +337,7 @@ func setPage(set, route string) *pagesv1alpha1.StaticPage {
 			Name:      pagesv1alpha1.ChildName(set, route),
 			Labels:    map[string]string{pagesv1alpha1.SetLabel: set, pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByPrerender},
 		},
-		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: &pagesv1alpha1.SetReference{Name: set}},
+		Spec: pagesv1alpha1.StaticPageSpec{Route: route, Set: pagesv1alpha1.SetReference{Name: set}},
 	}
 }
 

@@ -1,0 +1,117 @@
+package controllers
+
+// The decisions of the StaticPageSet controller that need no API server:
+// plain functions of a set, its children and the time, tested with tables.
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/route"
+)
+
+// ValidateSet parses a set's route pattern and checks its origin template
+// against it; the error says what is wrong, for the InvalidSpec condition.
+func ValidateSet(set *pagesv1alpha1.StaticPageSet) (*route.Pattern, error) {
+	if errs := validation.IsValidLabelValue(set.Name); len(errs) > 0 {
+		return nil, fmt.Errorf("the set's name must be a valid label value, the value of %s on its pages: %s",
+			pagesv1alpha1.SetLabel, strings.Join(errs, "; "))
+	}
+	p, err := route.ParsePattern(set.Spec.Route)
+	if err != nil {
+		return nil, fmt.Errorf("spec.route: %w", err)
+	}
+	names, err := route.TemplateNames(set.Spec.Origin.URL)
+	if err != nil {
+		return nil, fmt.Errorf("spec.origin.url: %w", err)
+	}
+	for _, n := range names {
+		if !slices.Contains(p.Names(), n) {
+			return nil, fmt.Errorf("spec.origin.url refers to {%s}, which route %q does not define", n, set.Spec.Route)
+		}
+	}
+	return p, nil
+}
+
+// sitemapRoute is the route of a sitemap URL if the set serves it: an
+// http(s) URL for the set's host (any host when the set has none) whose
+// path matches the pattern. The query, if any, is not part of a route.
+func sitemapRoute(p *route.Pattern, host, loc string) (string, bool) {
+	u, err := url.Parse(loc)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	if host != "" && !route.HostMatches(host, u.Host) {
+		return "", false
+	}
+	params, ok := p.Match(u.EscapedPath())
+	if !ok {
+		return "", false
+	}
+	path, err := p.Path(params)
+	return path, err == nil
+}
+
+// Expired returns the children created by requests whose last use (the
+// later of creation and the requested-at annotation) is expireAfter or
+// more before now, and how long until the next of the others expires (0
+// when none will).
+func Expired(children []*pagesv1alpha1.StaticPage, expireAfter time.Duration, now time.Time) (due []*pagesv1alpha1.StaticPage, next time.Duration) {
+	for _, c := range children {
+		if createdBy(c) != pagesv1alpha1.CreatedByRequest {
+			continue
+		}
+		deadline := lastUsed(c).Add(expireAfter)
+		if !now.Before(deadline) {
+			due = append(due, c)
+			continue
+		}
+		if left := deadline.Sub(now); next == 0 || left < next {
+			next = left
+		}
+	}
+	slices.SortFunc(due, func(a, b *pagesv1alpha1.StaticPage) int { return strings.Compare(a.Name, b.Name) })
+	return due, next
+}
+
+// lastUsed is when a child was last known to be wanted: its creation, or
+// the last time a server served it, whichever is later. An unreadable
+// annotation counts as no annotation.
+func lastUsed(c *pagesv1alpha1.StaticPage) time.Time {
+	last := c.CreationTimestamp.Time
+	if v := c.Annotations[pagesv1alpha1.RequestedAtAnnotation]; v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
+
+// Evictions returns the children to delete so that at most limit remain:
+// the newest created by requests (by creation time, then name), never a
+// prerendered one.
+func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1.StaticPage {
+	excess := len(children) - limit
+	if excess <= 0 {
+		return nil
+	}
+	var requested []*pagesv1alpha1.StaticPage
+	for _, c := range children {
+		if createdBy(c) == pagesv1alpha1.CreatedByRequest {
+			requested = append(requested, c)
+		}
+	}
+	slices.SortFunc(requested, func(a, b *pagesv1alpha1.StaticPage) int {
+		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Name, a.Name)
+	})
+	return requested[:min(excess, len(requested))]
+}

@@ -1,0 +1,168 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/route"
+)
+
+// child is a set's page created by, at created, optionally served at
+// requestedAt.
+func child(name, by string, created time.Time, requestedAt string) *pagesv1alpha1.StaticPage {
+	c := &pagesv1alpha1.StaticPage{}
+	c.Name = name
+	c.Spec.Route = "/p/" + name
+	c.Labels = map[string]string{pagesv1alpha1.CreatedByLabel: by}
+	c.CreationTimestamp = metav1.Time{Time: created}
+	if requestedAt != "" {
+		c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: requestedAt}
+	}
+	return c
+}
+
+func names(pages []*pagesv1alpha1.StaticPage) []string {
+	var out []string
+	for _, p := range pages {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func TestExpired(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	stamp := func(d time.Duration) string { return ago(d).Format(time.RFC3339) }
+	const req, pre = pagesv1alpha1.CreatedByRequest, pagesv1alpha1.CreatedByPrerender
+	tests := []struct {
+		name     string
+		children []*pagesv1alpha1.StaticPage
+		due      []string
+		next     time.Duration
+	}{
+		{"nothing", nil, nil, 0},
+		{"created long ago, never served", []*pagesv1alpha1.StaticPage{child("a", req, ago(2*time.Hour), "")}, []string{"a"}, 0},
+		{"exactly at the deadline", []*pagesv1alpha1.StaticPage{child("a", req, ago(time.Hour), "")}, []string{"a"}, 0},
+		{"served recently: the annotation counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(3*time.Hour), stamp(10*time.Minute))}, nil, 50 * time.Minute},
+		{"served long ago", []*pagesv1alpha1.StaticPage{child("a", req, ago(3*time.Hour), stamp(2*time.Hour))}, []string{"a"}, 0},
+		{"annotation older than creation: creation counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(20*time.Minute), stamp(5*time.Hour))}, nil, 40 * time.Minute},
+		{"unreadable annotation: creation counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(2*time.Hour), "yesterday")}, []string{"a"}, 0},
+		{"prerendered pages never expire", []*pagesv1alpha1.StaticPage{child("a", pre, ago(5*time.Hour), "")}, nil, 0},
+		{"unlabelled pages never expire", []*pagesv1alpha1.StaticPage{child("a", "", ago(5*time.Hour), "")}, nil, 0},
+		{"next is the soonest of the rest", []*pagesv1alpha1.StaticPage{
+			child("c", req, ago(50*time.Minute), ""),
+			child("b", req, ago(2*time.Hour), ""),
+			child("a", req, ago(10*time.Minute), ""),
+			child("d", req, ago(3*time.Hour), stamp(61*time.Minute)),
+		}, []string{"b", "d"}, 10 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			due, next := Expired(tc.children, time.Hour, now)
+			if got := names(due); !slices.Equal(got, tc.due) || next != tc.next {
+				t.Errorf("Expired = %v, %s; want %v, %s", got, next, tc.due, tc.next)
+			}
+		})
+	}
+}
+
+func TestEvictions(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	const req, pre = pagesv1alpha1.CreatedByRequest, pagesv1alpha1.CreatedByPrerender
+	pages := []*pagesv1alpha1.StaticPage{
+		child("p1", pre, at(9), ""),
+		child("r1", req, at(1), ""),
+		child("r3", req, at(3), ""),
+		child("p2", pre, at(10), ""),
+		child("r2b", req, at(2), ""),
+		child("r2a", req, at(2), ""),
+	}
+	tests := []struct {
+		limit int
+		want  []string
+	}{
+		{10, nil},
+		{6, nil},
+		{5, []string{"r3"}},
+		// Same creation second: the larger name goes first, as every
+		// replica of the manager would decide.
+		{4, []string{"r3", "r2b"}},
+		{2, []string{"r3", "r2b", "r2a", "r1"}},
+		// Prerendered pages are never evicted, even over the limit.
+		{1, []string{"r3", "r2b", "r2a", "r1"}},
+	}
+	for _, tc := range tests {
+		if got := names(Evictions(pages, tc.limit)); !slices.Equal(got, tc.want) {
+			t.Errorf("Evictions(limit %d) = %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+}
+
+func TestValidateSet(t *testing.T) {
+	set := func(name, route, origin string) *pagesv1alpha1.StaticPageSet {
+		s := &pagesv1alpha1.StaticPageSet{}
+		s.Name, s.Spec.Route, s.Spec.Origin.URL = name, route, origin
+		return s
+	}
+	tests := []struct {
+		set *pagesv1alpha1.StaticPageSet
+		err string
+	}{
+		{set("shop", "/products/{id}", "http://shop.svc/p/{id}?x={id}"), ""},
+		{set("shop", "/docs/{path...}", "http://shop.svc/docs/{path}"), ""},
+		{set("shop", "/docs/{path...}", "http://shop.svc/docs/{path...}"), ""},
+		{set("shop", "/{id}/{id}", "http://shop.svc/p/{id}"), "appears twice"},
+		{set("shop", "/products/{id}", "http://shop.svc/p/{slug}"), "refers to {slug}"},
+		{set("shop", "/products/{id}", "http://shop.svc/p/{id"), "without '}'"},
+		{set("shop", "/products/{id}", "http://{id}.svc/p"), "never in the scheme or host"},
+		{set(strings.Repeat("s", 64), "/products/{id}", "http://shop.svc/p/{id}"), "label value"},
+	}
+	for _, tc := range tests {
+		p, err := ValidateSet(tc.set)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("ValidateSet(%q, %q): %v", tc.set.Spec.Route, tc.set.Spec.Origin.URL, err)
+		case tc.err == "" && p == nil:
+			t.Errorf("ValidateSet(%q, %q) gave no pattern", tc.set.Spec.Route, tc.set.Spec.Origin.URL)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ValidateSet(%q, %q) = %v, want an error about %q", tc.set.Spec.Route, tc.set.Spec.Origin.URL, err, tc.err)
+		}
+	}
+}
+
+func TestSitemapRoute(t *testing.T) {
+	p, err := route.ParsePattern("/products/{id}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host, loc, want string
+	}{
+		{"", "https://any.example/products/42", "/products/42"},
+		{"shop.example", "https://shop.example/products/42", "/products/42"},
+		{"shop.example", "https://SHOP.example./products/42", "/products/42"},
+		{"shop.example", "https://shop.example:443/products/42", "/products/42"},
+		{"shop.example", "https://shop.example/products/42?ref=x", "/products/42"},
+		{"shop.example", "https://shop.example/products/caf%C3%A9", "/products/café"},
+		{"shop.example", "https://other.example/products/42", ""},
+		{"shop.example", "https://shop.example/products/42/reviews", ""},
+		{"shop.example", "https://shop.example/products/a%2Fb", ""},
+		{"shop.example", "https://shop.example/products/..", ""},
+		{"shop.example", "https://shop.example/about", ""},
+		{"shop.example", "ftp://shop.example/products/42", ""},
+		{"shop.example", "/products/42", ""},
+		{"shop.example", "://", ""},
+	}
+	for _, tc := range tests {
+		got, ok := sitemapRoute(p, tc.host, tc.loc)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("sitemapRoute(%q, %q) = %q, %v; want %q", tc.host, tc.loc, got, ok, tc.want)
+		}
+	}
+}
