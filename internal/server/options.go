@@ -95,7 +95,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
-	fs.StringVar(&o.HTTPServer, "http-server", o.HTTPServer, "HTTP server of the page port: fasthttp (one write and no allocation per hit) or net (Go's net/http). Both answer alike, with the same limits.")
+	fs.StringVar(&o.HTTPServer, "http-server", o.HTTPServer, "HTTP server of the page port: fasthttp (one write and no allocation per hit; each open connection holds a 68 KiB read buffer) or net (Go's net/http). Both answer alike, with the same limits; the revalidate API is always on net/http.")
 }
 
 // Validate says, in terms of the flags, what is wrong with o.
