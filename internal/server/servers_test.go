@@ -166,6 +166,11 @@ func TestServersAgree(t *testing.T) {
 	h.Table.Put(newTestEntry(t, "cafe", "", "/café", "<h1>café</h1>", time.Minute, pagesv1alpha1.RevalidateInterval))
 	down, _ := testPage("down", "", "/down", "down", time.Minute, pagesv1alpha1.RevalidateInterval)
 	h.Table.Put(unavailable(down, policy))
+	// A page over --cache-size: its request loads the bodies, through the
+	// Handler on both servers.
+	held := newTestEntry(t, "cold", "", "/cold", homeBody, time.Minute, pagesv1alpha1.RevalidateInterval)
+	h.Table.Put(held.coldCopy())
+	h.Load = func(context.Context, *Entry) (*Entry, error) { return held, nil }
 	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
 	addrs := map[string]string{}
 	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
@@ -197,6 +202,9 @@ func TestServersAgree(t *testing.T) {
 		{"HEAD miss", "HEAD", "HEAD /nope HTTP/1.1\r\n" + host + "\r\n"},
 		{"trailing slash", "GET", "GET /lazy/ HTTP/1.1\r\n" + host + "\r\n"},
 		{"unavailable", "GET", "GET /down HTTP/1.1\r\n" + host + "\r\n"},
+		{"cold", "GET", "GET /cold HTTP/1.1\r\n" + host + "Accept-Encoding: br\r\n\r\n"},
+		{"cold HEAD", "HEAD", "HEAD /cold HTTP/1.1\r\n" + host + "\r\n"},
+		{"cold 304", "GET", "GET /cold HTTP/1.1\r\n" + host + "If-None-Match: *\r\n\r\n"},
 		{"POST", "POST", "POST / HTTP/1.1\r\n" + host + "Content-Length: 5\r\n\r\nhello"},
 		{"OPTIONS *", "OPTIONS", "OPTIONS * HTTP/1.1\r\n" + host + "\r\n"},
 		{"DELETE", "DELETE", "DELETE / HTTP/1.1\r\n" + host + "\r\n"},
