@@ -79,6 +79,10 @@ CACHE_SIZE ?= 64Mi
 bench-scale: tools build ## Apply PAGES pages on a local control plane and versitygw; print served-all time, etcd growth, memory, restarts, annotate-to-live.
 	go run ./hack/bench-scale -pages $(PAGES) -storage $(STORAGE) -cache-size $(CACHE_SIZE) -bin $(BIN)
 
+.PHONY: bench-sets
+bench-sets: tools build ## A StaticPageSet on a local control plane, 2 servers, a 50 ms origin: first-request latency, one fetch for many requests, absent ids.
+	go run ./hack/bench-scale -scenario sets -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

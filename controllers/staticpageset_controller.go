@@ -679,7 +679,7 @@ func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error 
 	if len(gone) > 0 {
 		slices.Sort(gone)
 		r.event(run.set, corev1.EventTypeWarning, pagesv1alpha1.EventPagesEvicted, "Evict",
-			"removed %d pages created by requests beyond maxPages (%d): %s", len(gone), run.set.PageLimit(), listSome(gone))
+			"removed %d pages created by requests (paths the origin lacks first) to keep room under maxPages (%d): %s", len(gone), run.set.PageLimit(), listSome(gone))
 	}
 	return nil
 }

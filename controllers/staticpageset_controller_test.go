@@ -417,6 +417,39 @@ var _ = Describe("StaticPageSet controller", func() {
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(HaveLen(2))
 	})
 
+	It("makes room in a full set by forgetting the paths its origin does not have", func() {
+		o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/p/x") {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte("a product"))
+		}))
+		DeferCleanup(o.Close)
+		s := testSet(uniqueName("room"), "/r/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.MaxPages = 3
+			s.Spec.Origin.URL = o.URL + "/p/{id}"
+		})
+		createTestSet(s)
+		createRequestChild(s, "/r/1", nil)
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/r/1"}))
+		By("filling it with paths the origin does not have")
+		createRequestChild(s, "/r/x1", nil)
+		createRequestChild(s, "/r/x2", nil)
+		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(HavePrefix("Warning " + pagesv1alpha1.EventPagesEvicted)))
+		Eventually(func(g Gomega) {
+			routes := routesOf(g, s)
+			g.Expect(routes).To(ContainElement("/r/1"), "the real page stays")
+			g.Expect(len(routes)).To(BeNumerically("<", 3), "once full, the remembered-absent paths go")
+			g.Expect(setCondition(fetchSet(g, s), pagesv1alpha1.FullCondition).Reason).To(Equal(pagesv1alpha1.ReasonBelowMaxPages))
+		}).Should(Succeed())
+		By("leaving room for a real new path")
+		createRequestChild(s, "/r/2", nil)
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(ContainElements("/r/1", "/r/2"))
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).WithTimeout(time.Second).Should(ContainElements("/r/1", "/r/2"))
+	})
+
 	It("keeps the children's revalidate settings and host equal to the set's", func() {
 		s := testSet(uniqueName("sync"), "/r/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Revalidate = &metav1.Duration{Duration: time.Minute}

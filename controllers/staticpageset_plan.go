@@ -5,6 +5,7 @@ package controllers
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"net/url"
 	"slices"
 	"strings"
@@ -93,19 +94,37 @@ func lastUsed(c *pagesv1alpha1.StaticPage) time.Time {
 	return last
 }
 
-// Evictions returns the children to delete so that at most limit remain:
-// the newest created by requests (by creation time, then name), never a
-// prerendered one.
+// Evictions returns the children to delete so that at most limit remain,
+// and so that a full set has room again. Once the set holds limit pages,
+// every page that only remembers a path the origin does not have (created
+// by a request, withdrawn, no content) goes first, oldest first: a flood of
+// random paths must not fill the set and lock real new paths out, and
+// forgetting such a path costs one origin fetch if it is asked for again.
+// Then, while over the limit, the newest pages created by requests go (by
+// creation time, then name); a prerendered page never does.
 func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1.StaticPage {
-	excess := len(children) - limit
-	if excess <= 0 {
+	if len(children) < limit {
 		return nil
 	}
-	var requested []*pagesv1alpha1.StaticPage
+	var absent, requested []*pagesv1alpha1.StaticPage
 	for _, c := range children {
-		if createdBy(c) == pagesv1alpha1.CreatedByRequest {
+		switch {
+		case createdBy(c) != pagesv1alpha1.CreatedByRequest:
+		case rememberedAbsent(c):
+			absent = append(absent, c)
+		default:
 			requested = append(requested, c)
 		}
+	}
+	slices.SortFunc(absent, func(a, b *pagesv1alpha1.StaticPage) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	excess := len(children) - len(absent) - limit
+	if excess <= 0 {
+		return absent
 	}
 	slices.SortFunc(requested, func(a, b *pagesv1alpha1.StaticPage) int {
 		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
@@ -113,5 +132,12 @@ func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1
 		}
 		return strings.Compare(b.Name, a.Name)
 	})
-	return requested[:min(excess, len(requested))]
+	return append(absent, requested[:min(excess, len(requested))]...)
+}
+
+// rememberedAbsent is true for a page that serves nothing because its
+// origin answered 404 or 410.
+func rememberedAbsent(c *pagesv1alpha1.StaticPage) bool {
+	cond := meta.FindStatusCondition(c.Status.Conditions, pagesv1alpha1.ReadyCondition)
+	return c.Status.Digest == "" && cond != nil && cond.Reason == pagesv1alpha1.ReasonWithdrawn
 }

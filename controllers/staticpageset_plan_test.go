@@ -104,6 +104,43 @@ func TestEvictions(t *testing.T) {
 	}
 }
 
+func TestEvictionsForgetAbsentPathsFirst(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	const req, pre = pagesv1alpha1.CreatedByRequest, pagesv1alpha1.CreatedByPrerender
+	absent := func(name string, created time.Time) *pagesv1alpha1.StaticPage {
+		c := child(name, req, created, "")
+		c.Status.Conditions = []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: pagesv1alpha1.ReasonWithdrawn}}
+		return c
+	}
+	pages := []*pagesv1alpha1.StaticPage{
+		child("p1", pre, at(1), ""),
+		absent("a2", at(5)),
+		child("r1", req, at(2), ""),
+		absent("a1", at(3)),
+		child("r2", req, at(4), ""),
+	}
+	tests := []struct {
+		limit int
+		want  []string
+	}{
+		{6, nil},
+		// Full: the absent paths go, oldest first, and make room.
+		{5, []string{"a1", "a2"}},
+		{4, []string{"a1", "a2"}},
+		{3, []string{"a1", "a2"}},
+		// Still over: then the newest requested page.
+		{2, []string{"a1", "a2", "r2"}},
+		// A prerendered page stays, even over the limit.
+		{0, []string{"a1", "a2", "r2", "r1"}},
+	}
+	for _, tc := range tests {
+		if got := names(Evictions(pages, tc.limit)); !slices.Equal(got, tc.want) {
+			t.Errorf("Evictions(limit %d) = %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+}
+
 func TestValidateSet(t *testing.T) {
 	set := func(name, route, origin string) *pagesv1alpha1.StaticPageSet {
 		s := &pagesv1alpha1.StaticPageSet{}

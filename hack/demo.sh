@@ -144,7 +144,7 @@ isr-operator is running. In another terminal:
   kubectl annotate staticpage -l shop=products isr-operator.io/revalidate="\$(date +%s)" --overwrite
   kubectl describe staticpage home                # conditions and events
   kubectl get staticpages -l pages.isr-operator.io/set=products   # the set's pages (prerendered so far)
-  curl -s -o /dev/null -w '%{http_code} in %{time_total}s\n' http://127.0.0.1:$SERVER_PORT/products/777
+  curl -s -o /dev/null -w '%{http_code} in %{time_total}s\n' http://127.0.0.1:$SERVER_PORT/products/778
                                                   # never built: rendered on this first request
   curl -i http://127.0.0.1:$SERVER_PORT/products/99999999   # no such product: 404, remembered for the set's interval
   curl -s -X POST http://127.0.0.1:$API_PORT/revalidate -H 'Authorization: Bearer $API_TOKEN' \

@@ -4,6 +4,11 @@
 // in memory is served, what restarts cost, and how long a label-selected
 // re-render of many pages takes to go live. It prints one table; run it with
 // `make bench-scale` (PAGES, STORAGE, CACHE_SIZE).
+//
+// With -scenario=sets it measures a StaticPageSet instead (`make
+// bench-sets`): first requests of never-built paths, many requests for one
+// such path over two server replicas, and random paths the origin does not
+// have.
 package main
 
 import (
@@ -40,6 +45,13 @@ type options struct {
 	pageSize                      int
 	storage, cacheSize, bin, work string
 	timeout                       time.Duration
+	// scenario is "pages" (many StaticPages) or "sets" (a StaticPageSet).
+	scenario string
+	// originDelay is how long the origin takes per page, in the sets
+	// scenario.
+	originDelay time.Duration
+	// firsts, together and absent size the sets scenario's three figures.
+	firsts, together, absent int
 }
 
 func main() {
@@ -52,8 +64,17 @@ func main() {
 	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages) or sets (a StaticPageSet's first requests).")
+	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
+	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests.")
+	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
+	flag.IntVar(&o.absent, "absent", 1000, "sets: random paths the origin does not have, requested twice.")
 	flag.Parse()
-	if err := run(o); err != nil {
+	runner := run
+	if o.scenario == "sets" {
+		runner = runSets
+	}
+	if err := runner(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
 		os.Exit(1)
 	}
@@ -76,30 +97,12 @@ func run(o options) error {
 		fmt.Printf("  %-58s %s\n", r.what, r.value)
 	}
 
-	fmt.Println("starting the control plane")
-	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting the control plane (KUBEBUILDER_ASSETS=%s): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
-	}
-	defer func() { _ = env.Stop() }()
-	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	cp, err := startControlPlane(work)
 	if err != nil {
 		return err
 	}
-	kc, err := admin.KubeConfig()
-	if err != nil {
-		return err
-	}
-	kubeconfig := filepath.Join(work, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: kube.Scheme()})
-	if err != nil {
-		return err
-	}
-	etcdDir := env.ControlPlane.Etcd.DataDir
+	defer cp.stop()
+	c, kubeconfig, etcdDir := cp.client, cp.kubeconfig, cp.etcdDir
 	etcdBefore := dbSize(etcdDir)
 
 	origin, version := startOrigin(o.pageSize)
@@ -217,6 +220,43 @@ func run(o options) error {
 	}
 	return nil
 }
+
+// controlPlane is a local kube-apiserver and etcd with the CRDs, and an
+// admin's kubeconfig and client for it.
+type controlPlane struct {
+	env        *envtest.Environment
+	client     client.Client
+	kubeconfig string
+	etcdDir    string
+}
+
+// startControlPlane starts a control plane, writing its kubeconfig in work.
+func startControlPlane(work string) (*controlPlane, error) {
+	fmt.Println("starting the control plane")
+	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting the control plane (KUBEBUILDER_ASSETS=%s): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	cp := &controlPlane{env: env, etcdDir: env.ControlPlane.Etcd.DataDir, kubeconfig: filepath.Join(work, "kubeconfig")}
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err == nil {
+		var kc []byte
+		if kc, err = admin.KubeConfig(); err == nil {
+			err = os.WriteFile(cp.kubeconfig, kc, 0o600)
+		}
+	}
+	if err == nil {
+		cp.client, err = client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	}
+	if err != nil {
+		cp.stop()
+		return nil, err
+	}
+	return cp, nil
+}
+
+func (cp *controlPlane) stop() { _ = cp.env.Stop() }
 
 // origin serves every page at a version, counting renders.
 type originState struct {

@@ -5,10 +5,13 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -147,6 +150,81 @@ spec:
 		code, _, _ := page(*serverURL + "/archive/8")
 		Expect(code).To(Equal(http.StatusNotFound))
 		Expect(originRenders("8")).To(BeZero())
+	})
+
+	It("answers 502, 504 and 503 as the origin and the set's bounds say, and a deleted set takes its pages", func() {
+		// Ids starting with f fail, with s take 3s, any other renders.
+		origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := path.Base(r.URL.Path)
+			switch {
+			case strings.HasPrefix(id, "f"):
+				http.Error(w, "boom", http.StatusInternalServerError)
+				return
+			case strings.HasPrefix(id, "s"):
+				time.Sleep(3 * time.Second)
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = fmt.Fprintf(w, "bounded %s", id)
+		}))
+		DeferCleanup(origin.Close)
+		out, err := applyYAML(fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
+kind: StaticPageSet
+metadata: {name: bounds}
+spec:
+  route: /bounds/{id}
+  origin: {url: "%[1]s/{id}"}
+  maxPages: 2
+---
+apiVersion: pages.isr-operator.io/v1alpha1
+kind: StaticPageSet
+metadata: {name: slow-creations}
+spec:
+  route: /rate/{id}
+  origin: {url: "%[1]s/{id}"}
+  maxCreationRate: 1
+`, origin.URL))
+		Expect(err).NotTo(HaveOccurred(), out)
+		DeferCleanup(func() { _, _ = run(kubectlBin, "delete", "staticpageset", "bounds", "slow-creations", "--ignore-not-found") })
+		kubectl("wait", "--for=condition=Ready", "staticpageset/bounds", "staticpageset/slow-creations", "--timeout=60s")
+		s := startServer("server-set-bounds", *serverKube, *serverArgs, "--fallback-timeout=1s")
+		// A replica routes a set once it has seen it Ready.
+		Eventually(func() int { c, _, _ := page(s.url + "/bounds/1"); return c }).Should(Equal(http.StatusOK))
+
+		By("an origin error: 502, nothing kept")
+		code, _, hdr := page(s.url + "/bounds/f1")
+		Expect(code).To(Equal(http.StatusBadGateway))
+		Expect(hdr.Get("Cache-Control")).To(Equal("no-store"))
+		Eventually(func() string {
+			return kubectl("get", "staticpages", "-l", "pages.isr-operator.io/set=bounds", "-o", "jsonpath={.items[*].spec.route}")
+		}).Should(Equal("/bounds/1"))
+
+		By("an origin slower than --fallback-timeout: 504, then the page serves later requests")
+		code, _, _ = page(s.url + "/bounds/s1")
+		Expect(code).To(Equal(http.StatusGatewayTimeout))
+		Eventually(func() string { _, b, _ := page(s.url + "/bounds/s1"); return b }).Should(Equal("bounded s1"))
+
+		By("a full set: 503 with Retry-After, and Full on the set")
+		code, _, hdr = page(s.url + "/bounds/3")
+		Expect(code).To(Equal(http.StatusServiceUnavailable))
+		Expect(hdr.Get("Retry-After")).NotTo(BeEmpty())
+		kubectl("wait", "staticpageset/bounds", "--for=condition=Full", "--timeout=60s")
+
+		By("over maxCreationRate: 503 with Retry-After")
+		Eventually(func() int { c, _, _ := page(s.url + "/rate/1"); return c }).Should(Equal(http.StatusOK))
+		codes := map[int]int{}
+		for i := 2; i <= 5; i++ {
+			c, _, h := page(fmt.Sprintf("%s/rate/%d", s.url, i))
+			codes[c]++
+			if c == http.StatusServiceUnavailable {
+				Expect(h.Get("Retry-After")).NotTo(BeEmpty())
+			}
+		}
+		Expect(codes[http.StatusServiceUnavailable]).To(BeNumerically(">=", 1), "answers: %v", codes)
+
+		By("deleting the set")
+		kubectl("delete", "staticpageset", "bounds", "--timeout=60s")
+		Expect(kubectl("get", "staticpages", "-l", "pages.isr-operator.io/set=bounds", "-o", "name")).To(BeEmpty())
+		Eventually(func() int { c, _, _ := page(s.url + "/bounds/1"); return c }).Should(Equal(http.StatusNotFound))
 	})
 
 	DescribeTable("refuses invalid StaticPageSets at apply time and creates nothing",
