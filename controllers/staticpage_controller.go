@@ -360,11 +360,17 @@ func originHost(page *pagesv1alpha1.StaticPage) string {
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {
-	if page.Spec.Origin.Timeout != nil && page.Spec.Origin.Timeout.Duration > 0 {
-		return page.Spec.Origin.Timeout.Duration
+	return originTimeout(page.Spec.Origin, r.DefaultTimeout)
+}
+
+// originTimeout bounds a fetch of origin: its own timeout, else the
+// manager's --default-origin-timeout (def), else 10s.
+func originTimeout(origin pagesv1alpha1.Origin, def time.Duration) time.Duration {
+	if origin.Timeout != nil && origin.Timeout.Duration > 0 {
+		return origin.Timeout.Duration
 	}
-	if r.DefaultTimeout > 0 {
-		return r.DefaultTimeout
+	if def > 0 {
+		return def
 	}
 	return 10 * time.Second
 }

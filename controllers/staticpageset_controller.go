@@ -960,13 +960,7 @@ func (r *StaticPageSetReconciler) setCondition(set *pagesv1alpha1.StaticPageSet,
 }
 
 func (r *StaticPageSetReconciler) timeout(set *pagesv1alpha1.StaticPageSet) time.Duration {
-	if set.Spec.Origin.Timeout != nil && set.Spec.Origin.Timeout.Duration > 0 {
-		return set.Spec.Origin.Timeout.Duration
-	}
-	if r.DefaultTimeout > 0 {
-		return r.DefaultTimeout
-	}
-	return 10 * time.Second
+	return originTimeout(set.Spec.Origin, r.DefaultTimeout)
 }
 
 func (r *StaticPageSetReconciler) event(set *pagesv1alpha1.StaticPageSet, kind, why, action, note string, args ...any) {

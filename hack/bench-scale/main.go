@@ -83,6 +83,26 @@ func main() {
 // result is one row of the table.
 type result struct{ what, value string }
 
+// report collects the figures, printing each as it comes, and prints them
+// again as a Markdown table at the end.
+type report struct {
+	width   int
+	results []result
+}
+
+func (r *report) add(what, format string, args ...any) {
+	res := result{what, fmt.Sprintf(format, args...)}
+	r.results = append(r.results, res)
+	fmt.Printf("  %-*s %s\n", r.width, res.what, res.value)
+}
+
+func (r *report) table(title string) {
+	fmt.Printf("\n| %s | value |\n| --- | --- |\n", title)
+	for _, res := range r.results {
+		fmt.Printf("| %s | %s |\n", res.what, res.value)
+	}
+}
+
 func run(o options) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "bench-scale-")
@@ -90,12 +110,8 @@ func run(o options) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	var results []result
-	add := func(what, format string, args ...any) {
-		r := result{what, fmt.Sprintf(format, args...)}
-		results = append(results, r)
-		fmt.Printf("  %-58s %s\n", r.what, r.value)
-	}
+	rep := &report{width: 58}
+	add := rep.add
 
 	cp, err := startControlPlane(work)
 	if err != nil {
@@ -214,10 +230,7 @@ func run(o options) error {
 	}
 	add(fmt.Sprintf("annotate %d pages, until all new content live", n), "%s", time.Since(t0).Round(100*time.Millisecond))
 
-	fmt.Printf("\n| figure (%d pages of %d bytes, storage %s) | value |\n| --- | --- |\n", o.pages, o.pageSize, o.storage)
-	for _, r := range results {
-		fmt.Printf("| %s | %s |\n", r.what, r.value)
-	}
+	rep.table(fmt.Sprintf("figure (%d pages of %d bytes, storage %s)", o.pages, o.pageSize, o.storage))
 	return nil
 }
 

@@ -73,12 +73,8 @@ func runSets(o options) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	var results []result
-	add := func(what, format string, args ...any) {
-		r := result{what, fmt.Sprintf(format, args...)}
-		results = append(results, r)
-		fmt.Printf("  %-62s %s\n", r.what, r.value)
-	}
+	rep := &report{width: 62}
+	add := rep.add
 	cp, err := startControlPlane(work)
 	if err != nil {
 		return err
@@ -206,9 +202,6 @@ func runSets(o options) error {
 	}
 	add("the set's pages at the end (absent ids are kept for the set's interval)", "%d", len(pages.Items))
 
-	fmt.Printf("\n| figure (StaticPageSet, origin %s, %d-byte pages) | value |\n| --- | --- |\n", o.originDelay, o.pageSize)
-	for _, r := range results {
-		fmt.Printf("| %s | %s |\n", r.what, r.value)
-	}
+	rep.table(fmt.Sprintf("figure (StaticPageSet, origin %s, %d-byte pages)", o.originDelay, o.pageSize))
 	return nil
 }
