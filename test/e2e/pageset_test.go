@@ -184,7 +184,9 @@ spec:
   maxCreationRate: 1
 `, origin.URL))
 		Expect(err).NotTo(HaveOccurred(), out)
-		DeferCleanup(func() { _, _ = run(kubectlBin, "delete", "staticpageset", "bounds", "slow-creations", "--ignore-not-found") })
+		DeferCleanup(func() {
+			_, _ = run(kubectlBin, "delete", "staticpageset", "bounds", "slow-creations", "--ignore-not-found")
+		})
 		kubectl("wait", "--for=condition=Ready", "staticpageset/bounds", "staticpageset/slow-creations", "--timeout=60s")
 		s := startServer("server-set-bounds", *serverKube, *serverArgs, "--fallback-timeout=1s")
 		// A replica routes a set once it has seen it Ready.
