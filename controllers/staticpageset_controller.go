@@ -172,6 +172,8 @@ func childChanged() predicate.Funcs {
 			return o.Generation != n.Generation ||
 				!maps.Equal(o.Labels, n.Labels) ||
 				isReady(o) != isReady(n) ||
+				// A full set makes room by forgetting absent paths.
+				rememberedAbsent(o) != rememberedAbsent(n) ||
 				o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero()
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
