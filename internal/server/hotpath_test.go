@@ -132,7 +132,9 @@ func TestValueCache(t *testing.T) {
 func fastRequest(t testing.TB, raw string) *fasthttp.RequestCtx {
 	t.Helper()
 	var req fasthttp.Request
-	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+	// Read with the page listener's buffer, which bounds the request
+	// line and headers there.
+	if err := req.Read(bufio.NewReaderSize(strings.NewReader(raw), listenerLimits.maxHeaderBytes+4096)); err != nil {
 		t.Fatal(err)
 	}
 	ctx := &fasthttp.RequestCtx{}
