@@ -13,7 +13,6 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"time"
 
@@ -286,17 +285,6 @@ func startStore() *s3test.Server {
 	store, err := s3test.Start(s3test.Options{})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-	for _, kv := range store.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		prev, had := os.LookupEnv(k)
-		Expect(os.Setenv(k, v)).To(Succeed())
-		DeferCleanup(func() {
-			if had {
-				_ = os.Setenv(k, prev)
-			} else {
-				_ = os.Unsetenv(k)
-			}
-		})
-	}
+	DeferCleanup(store.ExportEnv())
 	return store
 }

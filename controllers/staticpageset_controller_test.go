@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 // testSet is a set in the suite's namespace on its own host, so that specs
@@ -115,31 +116,7 @@ func routesOf(g Gomega, s *pagesv1alpha1.StaticPageSet) []string {
 // of path: labelled created-by=request, owned by the set without
 // blockOwnerDeletion.
 func createRequestChild(s *pagesv1alpha1.StaticPageSet, path string, change func(*pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
-	got := fetchSet(Default, s)
-	c := &pagesv1alpha1.StaticPage{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: s.Namespace,
-			Name:      pagesv1alpha1.ChildName(s.Name, path),
-			Labels: map[string]string{
-				pagesv1alpha1.SetLabel:       s.Name,
-				pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByRequest,
-			},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: pagesv1alpha1.GroupVersion.String(),
-				Kind:       "StaticPageSet",
-				Name:       got.Name,
-				UID:        got.UID,
-				Controller: ptr.To(true),
-			}},
-		},
-		Spec: pagesv1alpha1.StaticPageSpec{
-			Route:          path,
-			Host:           got.Spec.Host,
-			Set:            pagesv1alpha1.SetReference{Name: got.Name},
-			Revalidate:     got.Spec.Revalidate,
-			RevalidateMode: got.Mode(),
-		},
-	}
+	c := kube.RequestedChild(fetchSet(Default, s), path)
 	if change != nil {
 		change(c)
 	}

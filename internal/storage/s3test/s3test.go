@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -318,6 +319,30 @@ func (s *Server) Env() []string {
 		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
 		"AWS_REGION=" + s.Region,
+	}
+}
+
+// ExportEnv sets Env in this process, for clients that read the standard
+// credential chain in-process, and returns what puts the environment back
+// as it was (a suite's cleanup, where no testing.TB is at hand).
+func (s *Server) ExportEnv() (restore func()) {
+	var undo []func()
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		prev, had := os.LookupEnv(k)
+		_ = os.Setenv(k, v)
+		undo = append(undo, func() {
+			if had {
+				_ = os.Setenv(k, prev)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		})
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
 	}
 }
 
