@@ -101,7 +101,9 @@ func TestFallbackCreatesOnceAndWakesEveryWaiter(t *testing.T) {
 func TestFallbackFailureSeenBeforeTheDelete(t *testing.T) {
 	f, c, _ := testFallback(t, time.Minute)
 	name := types.NamespacedName{Namespace: "default", Name: pagesv1alpha1.ChildName("a", "/p/2")}
-	outs := resolveAll(f, "/p/2", 3)
+	// One request: more could join after the wait ended (on a slow
+	// machine) and start a wait of their own, which no event ends.
+	outs := resolveAll(f, "/p/2", 1)
 	waitFor(t, waiting(f, name))
 	page := created(t, c, name)
 	// The manager's failed render, which it deletes at once, and which the
@@ -110,10 +112,8 @@ func TestFallbackFailureSeenBeforeTheDelete(t *testing.T) {
 	failed := page.DeepCopy()
 	failed.Status.Conditions = []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: pagesv1alpha1.ReasonOriginError}}
 	f.observe(name, failed)
-	for range 3 {
-		if out := <-outs; out.decision != decFailed {
-			t.Fatalf("outcome %v, want failed", decisionResult[out.decision])
-		}
+	if out := <-outs; out.decision != decFailed {
+		t.Fatalf("outcome %v, want failed", decisionResult[out.decision])
 	}
 }
 
