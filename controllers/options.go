@@ -181,7 +181,6 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	}
 	sets := &StaticPageSetReconciler{
 		Client:         mgr.GetClient(),
-		Scheme:         mgr.GetScheme(),
 		Sitemaps:       &render.Fetcher{Client: origins, MaxBodyBytes: o.MaxBodyBytes, ContentTypes: sitemapTypes},
 		Recorder:       mgr.GetEventRecorder("isr-operator"),
 		Clock:          o.Clock,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,11 +21,6 @@ import (
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=create;delete
-
-// defaultAbsentFor is how long a path a visitor asked for, which the origin
-// says does not exist, is remembered as absent when its set has no
-// revalidate interval.
-const defaultAbsentFor = time.Minute
 
 // errOutsideSet is why a page cannot be rendered for its set.
 var errOutsideSet = errors.New("not a page of its set")
@@ -104,26 +98,16 @@ func requestChild(page *pagesv1alpha1.StaticPage) bool {
 	return page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest
 }
 
-// absentFor is how long a requested path the origin withdrew is kept as a
-// page, which every server replica answers 404 for without asking the
-// origin: the set's interval, or defaultAbsentFor.
-func absentFor(page *pagesv1alpha1.StaticPage) time.Duration {
-	if d := page.RevalidateInterval(); d > 0 {
-		return d
-	}
-	return defaultAbsentFor
-}
-
 // expireAbsent deletes a requested page the origin withdrew once it has
-// been remembered as absent for absentFor, instead of asking the origin
+// been remembered as absent for its AbsentFor, instead of asking the origin
 // again: the next request for the path starts afresh. Before then it says
 // when to look again. done is false for any other page.
 func (r *StaticPageReconciler) expireAbsent(ctx context.Context, page *pagesv1alpha1.StaticPage) (res ctrl.Result, done bool, err error) {
-	if !requestChild(page) || page.Status.Digest != "" || reason(page) != pagesv1alpha1.ReasonWithdrawn ||
+	if !requestChild(page) || !rememberedAbsent(page) ||
 		page.Status.RenderedAt == nil || Requested(page) || page.Status.ObservedGeneration != page.Generation {
 		return ctrl.Result{}, false, nil
 	}
-	left := page.Status.RenderedAt.Add(absentFor(page)).Sub(r.Clock.Now())
+	left := page.Status.RenderedAt.Add(page.AbsentFor()).Sub(r.Clock.Now())
 	if left > 0 {
 		return ctrl.Result{RequeueAfter: left}, true, nil
 	}
@@ -144,9 +128,8 @@ func (r *StaticPageReconciler) dropFailedRequest(ctx context.Context, page *page
 
 // deleteChild deletes page unless it changed since it was read.
 func (r *StaticPageReconciler) deleteChild(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	err := r.Delete(ctx, page, client.Preconditions{UID: &page.UID, ResourceVersion: &page.ResourceVersion})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("deleting page %s/%s of StaticPageSet %s: %w", page.Namespace, page.Name, page.OwnerSet(), err)
+	if err := deletePage(ctx, r.Client, page, true); err != nil && !apierrors.IsConflict(err) {
+		return err
 	}
 	return nil
 }

@@ -14,11 +14,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
@@ -73,8 +74,6 @@ const setWorkers = 2
 // and deleting the set removes every child through its ownerReference.
 type StaticPageSetReconciler struct {
 	client.Client
-	// Scheme resolves the set's kind for the children's ownerReference.
-	Scheme *runtime.Scheme
 	// Sitemaps fetches sitemaps through the origin guard, with the body cap.
 	Sitemaps *render.Fetcher
 	// Recorder emits Events when something changes.
@@ -716,10 +715,7 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 			run.missing++
 			continue
 		}
-		child, err := r.newChild(run.set, path)
-		if err != nil {
-			return err
-		}
+		child := prerenderPage(run.set, path)
 		if err := r.Create(ctx, child); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				// A server created it a moment ago; it shows up in the
@@ -739,32 +735,14 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 	return nil
 }
 
-// newChild builds the page of path, as the servers build a child for a
+// prerenderPage builds the page of path, as the servers build a page for a
 // request but created-by=prerender.
-func (r *StaticPageSetReconciler) newChild(set *pagesv1alpha1.StaticPageSet, path string) (*pagesv1alpha1.StaticPage, error) {
-	c := &pagesv1alpha1.StaticPage{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: set.Namespace,
-			Name:      pagesv1alpha1.ChildName(set.Name, path),
-			Labels: map[string]string{
-				pagesv1alpha1.SetLabel:       set.Name,
-				pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByPrerender,
-			},
-		},
-		Spec: pagesv1alpha1.StaticPageSpec{
-			Route:          path,
-			Host:           set.Spec.Host,
-			Set:            pagesv1alpha1.SetReference{Name: set.Name},
-			RevalidateMode: set.Mode(),
-		},
-	}
-	if set.Spec.Revalidate != nil {
-		c.Spec.Revalidate = set.Spec.Revalidate.DeepCopy()
-	}
-	if err := controllerutil.SetControllerReference(set, c, r.Scheme); err != nil {
-		return nil, fmt.Errorf("owning the page of %s: %w", path, err)
-	}
-	return c, nil
+func prerenderPage(set *pagesv1alpha1.StaticPageSet, path string) *pagesv1alpha1.StaticPage {
+	c := kube.SetPage(set, path, pagesv1alpha1.CreatedByPrerender)
+	// The manager may write the set's finalizers: its pages also hold a
+	// foreground deletion of the set back.
+	c.OwnerReferences[0].BlockOwnerDeletion = ptr.To(true)
+	return c
 }
 
 // syncChildren keeps each child's revalidate, revalidateMode and host equal
@@ -828,22 +806,27 @@ func (r *StaticPageSetReconciler) patchChild(ctx context.Context, run *setRun, c
 	return nil
 }
 
-// deleteChild deletes a child, only the very object decided on: the same
-// UID, and with sameVersion the same resourceVersion (a Conflict error
-// then says it changed meanwhile). A child already gone is no error.
 func (r *StaticPageSetReconciler) deleteChild(ctx context.Context, c *pagesv1alpha1.StaticPage, sameVersion bool) error {
-	pre := client.Preconditions{UID: &c.UID}
+	return deletePage(ctx, r.Client, c, sameVersion)
+}
+
+// deletePage deletes a set's page, only the very object decided on: the
+// same UID, and with sameVersion the same resourceVersion (a Conflict error,
+// returned as it is, then says it changed meanwhile). A page already gone is
+// no error.
+func deletePage(ctx context.Context, c client.Writer, p *pagesv1alpha1.StaticPage, sameVersion bool) error {
+	pre := client.Preconditions{UID: &p.UID}
 	if sameVersion {
-		pre.ResourceVersion = &c.ResourceVersion
+		pre.ResourceVersion = &p.ResourceVersion
 	}
-	if err := r.Delete(ctx, c, pre); err != nil {
+	if err := c.Delete(ctx, p, pre); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		if apierrors.IsConflict(err) {
 			return err
 		}
-		return fmt.Errorf("deleting page %s/%s: %w", c.Namespace, c.Name, err)
+		return fmt.Errorf("deleting page %s/%s of StaticPageSet %s: %w", p.Namespace, p.Name, p.OwnerSet(), err)
 	}
 	return nil
 }

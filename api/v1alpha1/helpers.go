@@ -15,6 +15,22 @@ func (p *StaticPage) RevalidateInterval() time.Duration {
 	return p.Spec.Revalidate.Duration
 }
 
+// DefaultAbsentFor is how long a path a visitor asked for, which the origin
+// says does not exist, is remembered when its StaticPageSet has no
+// revalidate interval.
+const DefaultAbsentFor = time.Minute
+
+// AbsentFor is how long a StaticPageSet's page created for a request, whose
+// origin answered 404 or 410, is kept as the cluster's memory of an absent
+// path: the page's interval, or DefaultAbsentFor. The manager deletes it
+// then, and servers tell downstream caches the 404 holds as long.
+func (p *StaticPage) AbsentFor() time.Duration {
+	if d := p.RevalidateInterval(); d > 0 {
+		return d
+	}
+	return DefaultAbsentFor
+}
+
 // Mode is the page's revalidate mode with the API default applied, for
 // objects built in Go that never went through the API server.
 func (p *StaticPage) Mode() RevalidateMode {

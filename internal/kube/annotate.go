@@ -47,13 +47,19 @@ func AnnotateRequestedAt(ctx context.Context, c Patcher, page types.NamespacedNa
 }
 
 // RequestedChild is the StaticPage a server creates when a visitor requests
-// route, a path of set that has no page yet: named ChildName(set, route) in
-// the set's namespace, so that every replica creating it collides instead of
-// duplicating it; labelled with the set and created-by=request; controlled
-// by the set (no blockOwnerDeletion, which would need a write on the set);
-// with the set's host and revalidate settings and no origin, which only the
-// set's template gives. This is what the server's admission policy admits.
+// route, a path of set that has no page yet: SetPage with created-by=request.
+// This is what the server's admission policy admits.
 func RequestedChild(set *pagesv1alpha1.StaticPageSet, route string) *pagesv1alpha1.StaticPage {
+	return SetPage(set, route, pagesv1alpha1.CreatedByRequest)
+}
+
+// SetPage is set's page for route, whoever creates it: named
+// ChildName(set, route) in the set's namespace, so that every creator of one
+// path collides instead of duplicating it; labelled with the set and
+// createdBy; controlled by the set (no blockOwnerDeletion, which would need
+// a write on the set); with the set's host and revalidate settings and no
+// origin, which only the set's template gives.
+func SetPage(set *pagesv1alpha1.StaticPageSet, route, createdBy string) *pagesv1alpha1.StaticPage {
 	var revalidate *metav1.Duration
 	if set.Spec.Revalidate != nil {
 		revalidate = &metav1.Duration{Duration: set.Spec.Revalidate.Duration}
@@ -64,7 +70,7 @@ func RequestedChild(set *pagesv1alpha1.StaticPageSet, route string) *pagesv1alph
 			Name:      pagesv1alpha1.ChildName(set.Name, route),
 			Labels: map[string]string{
 				pagesv1alpha1.SetLabel:       set.Name,
-				pagesv1alpha1.CreatedByLabel: pagesv1alpha1.CreatedByRequest,
+				pagesv1alpha1.CreatedByLabel: createdBy,
 			},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: pagesv1alpha1.GroupVersion.String(),

@@ -310,22 +310,14 @@ func (f *Fallback) check(ctx context.Context, set *setEntry, name types.Namespac
 // pages leave a full set only when they expire or maxPages is raised.
 const fullRetryAfter = 60
 
-// defaultNegativeTTL is how long the manager keeps a withdrawn requested
-// path when its set has no revalidate interval.
-const defaultNegativeTTL = time.Minute
-
 // negativeTTL is how long a withdrawn page still answers 404 without an
-// origin fetch: until the manager deletes it, its interval (or a minute)
-// after the render that found it withdrawn.
+// origin fetch: until the manager deletes it, AbsentFor after the render
+// that found it withdrawn.
 func negativeTTL(page *pagesv1alpha1.StaticPage, now time.Time) time.Duration {
 	if page.Status.RenderedAt == nil {
 		return 0
 	}
-	d := page.RevalidateInterval()
-	if d <= 0 {
-		d = defaultNegativeTTL
-	}
-	left := page.Status.RenderedAt.Add(d).Sub(now)
+	left := page.Status.RenderedAt.Add(page.AbsentFor()).Sub(now)
 	if left < 0 {
 		return 0
 	}
