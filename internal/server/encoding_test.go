@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"io"
 	"math/rand"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
 func TestBrotliWindow(t *testing.T) {
@@ -62,5 +68,39 @@ func TestCompressBrotliAllocs(t *testing.T) {
 	})
 	if got := float64(res.AllocedBytesPerOp()); got > 2<<20 {
 		t.Errorf("compressing a 20 KiB page allocates %.0f bytes, want under 2 MiB", got)
+	}
+}
+
+// TestNoCodingLargerThanTheBody serves a page that gzip and brotli make
+// larger, loaded as a ConfigMap keeps it (gzip only) and as an object store
+// keeps it (every coding worth keeping): a client accepting both gets the
+// identity body, as it would from a store that never held the gzip copy.
+func TestNoCodingLargerThanTheBody(t *testing.T) {
+	const tiny = "<p>hi</p>\n"
+	p, cmObj := testPage("tiny", "", "/", tiny, time.Minute, pagesv1alpha1.RevalidateInterval)
+	if len(cmObj.Gzip) < len(tiny) {
+		t.Fatalf("the test page must not shrink under gzip: %d bytes gzipped, %d plain", len(cmObj.Gzip), len(tiny))
+	}
+	s3Obj, err := storage.Encode(&render.Page{Body: []byte(tiny), ContentType: "text/html; charset=utf-8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, obj := range map[string]*storage.Object{"gzip only": cmObj, "encoded at render": s3Obj} {
+		t.Run(name, func(t *testing.T) {
+			table := NewTable()
+			table.Put(mustEntry(t, p, obj))
+			forEachServer(t, func(t *testing.T, serve func(*Handler) http.Handler) {
+				h, _, _ := handlerFor(table)
+				for _, ae := range []string{"gzip", "br", "gzip, deflate, br", "br;q=1, gzip;q=0.5"} {
+					rec := do(serve(h), "GET", "http://x/", "Accept-Encoding", ae)
+					if rec.Code != 200 || rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != tiny {
+						t.Fatalf("Accept-Encoding %q: %d, encoding %q, body %q", ae, rec.Code, rec.Header().Get("Content-Encoding"), rec.Body.String())
+					}
+					if etag := rec.Header().Get("Etag"); etag != `"`+strings.TrimPrefix(p.Status.Digest, "sha256:")+`"` {
+						t.Errorf("Accept-Encoding %q: ETag %s is not the identity one", ae, etag)
+					}
+				}
+			})
+		})
 	}
 }

@@ -71,9 +71,11 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	// Each coding has its own strong ETag: the bytes differ.
 	e.reps[identity] = newRepresentation(body, `"`+hex+`"`, "")
 	e.has[identity] = true
-	// Brotli is offered when smaller than what a gzip client gets.
+	// Gzip is offered only when smaller than the body: a store that keeps
+	// gzip only (ConfigMaps) holds it even for a tiny page that gzip makes
+	// larger. Brotli is offered when smaller than what a gzip client gets.
 	beat := len(body)
-	if obj.Gzip != nil {
+	if obj.Gzip != nil && len(obj.Gzip) < len(body) {
 		e.reps[codingGzip] = newRepresentation(obj.Gzip, `"`+hex+`-gzip"`, "gzip")
 		e.has[codingGzip] = true
 		beat = len(obj.Gzip)
