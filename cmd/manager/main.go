@@ -19,16 +19,17 @@ import (
 
 // options is what the flags set.
 type options struct {
-	metricsAddr, probeAddr string
-	leaderElect            bool
-	leaderNS, namespaces   string
-	controller             controllers.Options
+	metricsAddr, probeAddr, pprofAddr string
+	leaderElect                       bool
+	leaderNS, namespaces              string
+	controller                        controllers.Options
 }
 
 func main() {
 	o := options{controller: controllers.DefaultOptions()}
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address of the Go profiler (/debug/pprof/), for finding where time and memory go; 0 disables it. Keep it on loopback: profiles show page bodies.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect one active manager among replicas, so each page is rendered once per interval cluster-wide.")
 	flag.StringVar(&o.leaderNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty watches all namespaces.")
@@ -65,6 +66,7 @@ func run(o options) error {
 		Cache:                   kube.CacheOptions(nss),
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "isr-operator-manager.pages.isr-operator.io",
 		LeaderElectionNamespace: o.leaderNS,

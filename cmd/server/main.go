@@ -26,15 +26,16 @@ import (
 
 // options is what the flags set.
 type options struct {
-	metricsAddr, probeAddr, namespaces string
-	server                             server.Options
-	api                                revalidateapi.Options
+	metricsAddr, probeAddr, pprofAddr, namespaces string
+	server                                        server.Options
+	api                                           revalidateapi.Options
 }
 
 func main() {
 	o := options{server: server.DefaultOptions(), api: revalidateapi.DefaultOptions()}
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of /healthz and /readyz (ready once every page is loaded; not ready from SIGTERM on).")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address of the Go profiler (/debug/pprof/), for finding where time and memory go; 0 disables it. Keep it on loopback: profiles show page bodies.")
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to serve pages from; empty serves all namespaces.")
 	o.server.BindFlags(flag.CommandLine)
 	o.api.BindFlags(flag.CommandLine)
@@ -80,6 +81,7 @@ func run(o options) error {
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		GracefulShutdownTimeout: &stop,
 	})
 	if err != nil {
