@@ -73,8 +73,9 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// A page ConfigMap deleted behind the manager's back is published
-		// again at once, not at the page's next interval.
-		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
+		// again at once, not at the page's next interval. Only metadata is
+		// watched: the manager never reads a stored body back.
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata, builder.WithPredicates(predicate.Funcs{
 			CreateFunc:  func(event.CreateEvent) bool { return false },
 			UpdateFunc:  func(event.UpdateEvent) bool { return false },
 			DeleteFunc:  func(event.DeleteEvent) bool { return true },

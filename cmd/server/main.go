@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/isr-operator/isr-operator/internal/gomem"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
@@ -88,7 +89,7 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	setMemoryLimit(o.server)
-	setGCPercent()
+	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
@@ -126,17 +127,9 @@ func setMemoryLimit(o server.Options) {
 }
 
 // gcPercent is the server's GC target when GOGC is not set: the heap may
-// grow by half of what is live before a collection, not Go's default of as
-// much again. A hit allocates nothing, so the collector runs only while
-// pages are loaded, and the lower target costs serving nothing while it
-// keeps the heap close to the pages held.
-const gcPercent = 50
-
-// setGCPercent applies gcPercent unless GOGC says otherwise.
-func setGCPercent() {
-	if os.Getenv("GOGC") != "" {
-		return
-	}
-	debug.SetGCPercent(gcPercent)
-	ctrl.Log.WithName("setup").Info("GC target set", "GOGC", gcPercent)
-}
+// grow by a quarter of what is live before a collection, not Go's default
+// of as much again. Most of what is live is page bodies, which hold no
+// pointers and cost the collector almost nothing to mark, and a hit
+// allocates nothing, so the collector runs only while pages load: the low
+// target costs serving nothing and keeps the heap close to the pages held.
+const gcPercent = 25

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -72,20 +71,22 @@ func ConfigMapName(p *pagesv1alpha1.StaticPage) string {
 // Put implements Writer.
 func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (bool, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
-	cm := &corev1.ConfigMap{}
-	err := s.Client.Get(ctx, key, cm)
+	cur, err := s.metadata(ctx, key)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	switch {
 	case apierrors.IsNotFound(err):
-		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	case err != nil:
 		return false, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	default:
-		if !metav1.IsControlledBy(cm, p) {
+		if !metav1.IsControlledBy(cur, p) {
 			return false, fmt.Errorf("ConfigMap %s exists and is not controlled by StaticPage %s: %w", key, p.Name, ErrConflict)
 		}
-		if cm.Annotations[DigestAnnotation] == page.Digest && len(cm.BinaryData[BodyKey]) > 0 {
+		if cur.Annotations[DigestAnnotation] == page.Digest {
 			return false, nil
 		}
+		// The update replaces the whole ConfigMap, body included, and
+		// fails if it changed since it was read.
+		cm.ObjectMeta = cur.ObjectMeta
 	}
 
 	gz, err := Compress(page.Body)
@@ -137,8 +138,8 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 // Withdraw implements Writer: it deletes p's ConfigMap.
 func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) error {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
-	cm := &corev1.ConfigMap{}
-	if err := s.Client.Get(ctx, key, cm); err != nil {
+	cm, err := s.metadata(ctx, key)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -178,15 +179,28 @@ func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, diges
 	}, nil
 }
 
-// Has implements Store: the ConfigMap is read whole (from the cache, for a
-// cached client).
+// Has implements Store from the ConfigMap's metadata: the digest annotation
+// is written in the same update as the body it names.
 func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (bool, error) {
-	_, err := s.Get(ctx, p, digest)
+	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
+	cm, err := s.metadata(ctx, key)
 	switch {
-	case errors.Is(err, ErrNotStored):
+	case apierrors.IsNotFound(err):
 		return false, nil
 	case err != nil:
-		return false, err
+		return false, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	}
-	return true, nil
+	return metav1.IsControlledBy(cm, p) && cm.Annotations[DigestAnnotation] == digest, nil
+}
+
+// metadata reads the metadata of the ConfigMap at key. Writers (the
+// manager) need nothing else, so their cache holds no page bodies; only
+// Get, which servers call, reads a ConfigMap whole.
+func (s *ConfigMaps) metadata(ctx context.Context, key types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
+	cm := &metav1.PartialObjectMetadata{}
+	cm.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err := s.Client.Get(ctx, key, cm); err != nil {
+		return nil, err
+	}
+	return cm, nil
 }
