@@ -76,10 +76,12 @@ fuzz: ## Run each fuzz target for FUZZTIME executions (seed corpora in testdata/
 PAGES ?= 10000
 STORAGE ?= s3
 CACHE_SIZE ?= 64Mi
+# A directory for the manager's and server's heap profiles; empty: none.
+PROFILES ?=
 
 .PHONY: bench-scale
 bench-scale: tools build ## Apply PAGES pages on a local control plane and versitygw; print served-all time, etcd growth, memory, restarts, annotate-to-live.
-	go run ./hack/bench-scale -pages $(PAGES) -storage $(STORAGE) -cache-size $(CACHE_SIZE) -bin $(BIN)
+	go run ./hack/bench-scale -pages $(PAGES) -storage $(STORAGE) -cache-size $(CACHE_SIZE) -bin $(BIN) -profiles "$(PROFILES)"
 
 .PHONY: bench-sets
 bench-sets: tools build ## A StaticPageSet on a local control plane, 2 servers, a 50 ms origin: first-request latency, one fetch for many requests, absent ids.

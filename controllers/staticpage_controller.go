@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,22 +127,27 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if !decision.Render {
 		return ctrl.Result{RequeueAfter: decision.After}, r.recordIdle(ctx, page)
 	}
-	if decision.Why == DueSpecChanged || decision.Why == DueFirstRender {
-		// A page that might wait on a slow origin says so at once.
-		if err := r.markRendering(ctx, page); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
+	first := decision.Why == DueSpecChanged || decision.Why == DueFirstRender
 	release, ok := r.Hosts.TryAcquire(originHost(page))
 	if !ok {
 		// Not a failure: the page is due and renders as soon as its host has
 		// room, without holding a worker that other hosts' pages can use.
+		// A first render put off says so at once.
 		hostBusyTotal.Inc()
+		if first {
+			if err := r.markRendering(ctx, page); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return ctrl.Result{RequeueAfter: hostBusyDelay}, nil
 	}
 	defer release()
+	settled := func() {}
+	if first {
+		settled = r.markRenderingAfter(ctx, page, slowRender)
+	}
 	log.FromContext(ctx).V(1).Info("rendering", "why", decision.Why, "origin", page.Spec.Origin.URL)
-	res, err := r.render(ctx, page)
+	res, err := r.render(ctx, page, settled)
 	var failure *render.Error
 	switch {
 	case errors.As(err, &failure) && failure.Retryable:
@@ -166,11 +172,13 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // render fetches the origin and stores the result, then records it in
 // status. An origin or storage failure leaves the stored page untouched and
 // comes back as a retryable *render.Error whose reason status now shows; any
-// other error is a failure to talk to the API server.
-func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.StaticPage) (ctrl.Result, error) {
+// other error is a failure to talk to the API server. settled is called
+// once the origin has answered, before any status write.
+func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.StaticPage, settled func()) (ctrl.Result, error) {
 	base := page.DeepCopy()
 	started := r.Clock.Now()
 	result, err := r.Fetcher.Fetch(ctx, page.Spec.Origin.URL, r.timeout(page))
+	settled()
 	renderSeconds.Observe(r.Clock.Since(started).Seconds())
 
 	var ferr *render.Error
@@ -281,6 +289,41 @@ func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alph
 		setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
 	}
 	return r.patchStatus(ctx, base, page)
+}
+
+// slowRender is how long a first render may take before the page says
+// Ready=Unknown (Rendering): a quick one goes straight to its outcome, one
+// status write instead of two, which at thousands of new pages is most of
+// what they add to etcd.
+const slowRender = time.Second
+
+// markRenderingAfter marks page Rendering (markRendering, on a copy) if the
+// returned settle function has not been called within d. Settle stops the
+// mark, waiting for one already being written, so that the render's own
+// status write always comes last.
+func (r *StaticPageReconciler) markRenderingAfter(ctx context.Context, page *pagesv1alpha1.StaticPage, d time.Duration) (settle func()) {
+	if meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition) != nil {
+		return func() {}
+	}
+	marked := page.DeepCopy()
+	var mu sync.Mutex
+	done := false
+	t := time.AfterFunc(d, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		if err := r.markRendering(ctx, marked); err != nil {
+			log.FromContext(ctx).Info("could not mark a slow first render", "error", err.Error())
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		done = true
+		mu.Unlock()
+	}
 }
 
 // markRendering sets Ready=Unknown while the first render of a spec runs.

@@ -52,6 +52,9 @@ type options struct {
 	originDelay time.Duration
 	// firsts, together and absent size the sets scenario's three figures.
 	firsts, together, absent int
+	// profiles is where heap profiles of the manager and the server are
+	// written once every page is served; empty writes none.
+	profiles string
 }
 
 func main() {
@@ -69,6 +72,7 @@ func main() {
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
 	flag.IntVar(&o.absent, "absent", 1000, "sets: random paths the origin does not have, requested twice.")
+	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
 	if o.scenario == "sets" {
@@ -139,12 +143,17 @@ func run(o options) error {
 
 	pagesPort, probePort, metricsPort := freePort(), freePort(), freePort()
 	pagesURL := fmt.Sprintf("http://127.0.0.1:%d", pagesPort)
+	managerPprof, serverPprof := "0", "0"
+	if o.profiles != "" {
+		managerPprof, serverPprof = fmt.Sprintf("127.0.0.1:%d", freePort()), fmt.Sprintf("127.0.0.1:%d", freePort())
+	}
 	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), env: storeEnv, log: filepath.Join(work, "manager.log"),
 		args: append([]string{"--kubeconfig=" + kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+			"--pprof-bind-address=" + managerPprof,
 			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8"}, storeArgs...)}
 	serverArgs := append([]string{"--kubeconfig=" + kubeconfig, fmt.Sprintf("--listen-address=127.0.0.1:%d", pagesPort),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
-		"--shutdown-delay=0s"}, storeArgs...)
+		"--pprof-bind-address=" + serverPprof, "--shutdown-delay=0s"}, storeArgs...)
 	if o.storage == "s3" {
 		serverArgs = append(serverArgs, "--cache-size="+o.cacheSize)
 	}
@@ -182,6 +191,14 @@ func run(o options) error {
 	add("server RSS / peak", "%s / %s (--cache-size %s)", mib(rss), mib(peak), o.cacheSize)
 	mrss, mpeak := memory(manager.cmd.Process.Pid)
 	add("manager RSS / peak", "%s / %s", mib(mrss), mib(mpeak))
+	if o.profiles != "" {
+		for name, addr := range map[string]string{"manager": managerPprof, "server": serverPprof} {
+			if err := saveHeapProfile(addr, filepath.Join(o.profiles, name+"-heap.pb.gz")); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("heap profiles in %s\n", o.profiles)
+	}
 
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	loadsBefore := metric(metricsURL, "isr_server_cache_loads_total")
@@ -370,6 +387,30 @@ func get(url string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+// saveHeapProfile writes the heap profile served at addr to path.
+func saveHeapProfile(addr, path string) error {
+	resp, err := httpClient.Get("http://" + addr + "/debug/pprof/heap")
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile from %s: %s", addr, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 // servedAll is true when every page answers 200.
