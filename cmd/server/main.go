@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -88,7 +87,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	setMemoryLimit(o.server)
+	gomem.SetMemoryLimit(memoryLimit(o.server), ctrl.Log.WithName("setup"))
 	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
 	srv, err := server.Setup(ctx, mgr, o.server)
@@ -112,18 +111,16 @@ func run(o options) error {
 	return mgr.Start(ctx)
 }
 
-// setMemoryLimit bounds Go's heap by the page bodies a server on an object
-// store may hold: without a limit Go lets the heap grow to twice what is
-// live before collecting. It is a process-wide setting, so the binary sets
-// it, not the server's Setup, and GOMEMLIMIT, when set, wins.
-func setMemoryLimit(o server.Options) {
+// memoryLimit is the soft memory limit a server on an object store wants:
+// its page bodies (--cache-size) and what it needs besides; 0 (no wish)
+// for ConfigMaps, where the pages held are not bounded. gomem lowers it to
+// the container's limit.
+func memoryLimit(o server.Options) int64 {
 	size, _ := o.CacheBytes()
-	if o.Storage != storage.BackendS3 || size <= 0 || os.Getenv("GOMEMLIMIT") != "" {
-		return
+	if o.Storage != storage.BackendS3 || size <= 0 {
+		return 0
 	}
-	limit := size + server.MemoryHeadroom
-	debug.SetMemoryLimit(limit)
-	ctrl.Log.WithName("setup").Info("memory limit set from --cache-size", "GOMEMLIMIT", limit)
+	return size + server.MemoryHeadroom
 }
 
 // gcPercent is the server's GC target when GOGC is not set: the heap may

@@ -112,6 +112,9 @@ func (e *Entry) coldCopy() *Entry {
 // size is the bytes of bodies e holds.
 func (e *Entry) size() int64 {
 	var n int64
+	if e.content == nil {
+		return 0
+	}
 	for c, ok := range e.has {
 		if ok {
 			n += int64(len(e.reps[c].body))

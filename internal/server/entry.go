@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -43,6 +44,26 @@ func (p CachePolicy) cacheControl(revalidate time.Duration) string {
 		seconds(smax), seconds(p.StaleWhileRevalidate), seconds(p.StaleIfError))
 }
 
+// cacheControls holds one Cache-Control header value per policy and
+// interval, shared by every entry with them: pages share a few intervals,
+// and a server of many pages would otherwise hold a copy per page.
+var cacheControls sync.Map // cacheControlKey -> []string
+
+type cacheControlKey struct {
+	policy     CachePolicy
+	revalidate time.Duration
+}
+
+// cacheControlHeader is cacheControl as a header value, shared.
+func (p CachePolicy) cacheControlHeader(revalidate time.Duration) []string {
+	k := cacheControlKey{p, revalidate}
+	if v, ok := cacheControls.Load(k); ok {
+		return v.([]string)
+	}
+	v, _ := cacheControls.LoadOrStore(k, []string{p.cacheControl(revalidate)})
+	return v.([]string)
+}
+
 func seconds(d time.Duration) int64 {
 	if d < 0 {
 		return 0
@@ -64,9 +85,11 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 		ct = http.DetectContentType(body)
 	}
 	e := &Entry{
-		Digest:           obj.Digest,
-		contentType:      []string{ct},
-		lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),
+		Digest: obj.Digest,
+		content: &content{
+			contentType:      []string{ct},
+			lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),
+		},
 	}
 	// Each coding has its own strong ETag: the bytes differ.
 	e.reps[identity] = newRepresentation(body, `"`+hex+`"`, "")
@@ -106,26 +129,22 @@ func unavailable(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
 // metadata: route, interval and render time change without new content.
 func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
 	n := &Entry{
-		Page:             types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
-		Host:             route.NormalizeHost(page.Spec.Host),
-		Route:            page.Spec.Route,
-		Created:          page.CreationTimestamp.Time,
-		Digest:           e.Digest,
-		Revalidate:       page.RevalidateInterval(),
-		Mode:             page.Mode(),
-		Annotation:       page.Annotations[pagesv1alpha1.RevalidateAnnotation],
-		reps:             e.reps,
-		has:              e.has,
-		contentType:      e.contentType,
-		lastModified:     e.lastModified,
-		lastModifiedTime: e.lastModifiedTime,
-		Unavailable:      e.Unavailable,
-		cold:             e.cold,
+		Page:        types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
+		Host:        route.NormalizeHost(page.Spec.Host),
+		Route:       page.Spec.Route,
+		Created:     page.CreationTimestamp.Time,
+		Digest:      e.Digest,
+		Revalidate:  page.RevalidateInterval(),
+		Mode:        page.Mode(),
+		Annotation:  page.Annotations[pagesv1alpha1.RevalidateAnnotation],
+		content:     e.content,
+		Unavailable: e.Unavailable,
+		cold:        e.cold,
 	}
 	if page.Status.RenderedAt != nil {
 		n.RenderedAt = page.Status.RenderedAt.Time
 	}
-	n.cacheControl = []string{policy.cacheControl(n.Revalidate)}
+	n.cacheControl = policy.cacheControlHeader(n.Revalidate)
 	if page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest {
 		n.requestSet = page.OwnerSet()
 		// Unset or unreadable: the page was never marked served, so the

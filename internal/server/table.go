@@ -13,6 +13,17 @@ import (
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
+// content is a loaded entry's bodies and the headers that go with them,
+// shared by the entries that serve the same content.
+type content struct {
+	// reps holds the body in each coding; has says which exist.
+	reps             [numCodings]representation
+	has              [numCodings]bool
+	contentType      []string
+	lastModified     []string
+	lastModifiedTime time.Time
+}
+
 // Entry is one servable page, immutable once in the table: a new render
 // replaces the entry.
 type Entry struct {
@@ -43,13 +54,11 @@ type Entry struct {
 	// CLOCK: a page served since the hand passed keeps its bodies.
 	referenced atomic.Bool
 
-	// reps holds the body in each coding; has says which exist.
-	reps             [numCodings]representation
-	has              [numCodings]bool
-	contentType      []string
-	lastModified     []string
-	lastModifiedTime time.Time
-	cacheControl     []string
+	// content is what a loaded entry serves; nil on a cold or unavailable
+	// one, which is most entries of a server whose pages outgrow
+	// --cache-size, so they do not carry its fields.
+	*content
+	cacheControl []string
 
 	// triggered is set once the stale entry has asked for a re-render; the
 	// next render replaces the entry, and with it the flag.
