@@ -406,7 +406,7 @@ var errBadManifest = errors.New("malformed manifest")
 // there is none, errBadManifest when it does not describe the digest.
 func (s *S3) readManifest(ctx context.Context, h string) (*manifest, error) {
 	key := s.key(h, manifestName)
-	raw, err := s.readObject(ctx, key, 64<<10)
+	raw, err := s.readObject(ctx, key, 64<<10, false)
 	if err != nil {
 		return nil, err
 	}
@@ -428,9 +428,16 @@ func (s *S3) readManifest(ctx context.Context, h string) (*manifest, error) {
 	return &m, nil
 }
 
+// maxSizedRead bounds the buffer readObject makes up front for an object
+// of known size; a larger one is read as it comes.
+const maxSizedRead = 64 << 20
+
 // readObject reads a whole object of at most limit bytes: ErrNotStored when
-// there is none.
-func (s *S3) readObject(ctx context.Context, key string, limit int64) ([]byte, error) {
+// there is none. When sized, limit is the size the manifest gives, and the
+// body gets a buffer of that size, not one grown by io.ReadAll, which
+// leaves up to half of it unused: a loaded page is held for as long as it
+// is cached, and --cache-size counts its length.
+func (s *S3) readObject(ctx context.Context, key string, limit int64, sized bool) ([]byte, error) {
 	rctx, cancel := s.bound(ctx)
 	defer cancel()
 	what := "reading " + s.display + key
@@ -439,7 +446,18 @@ func (s *S3) readObject(ctx context.Context, key string, limit int64) ([]byte, e
 		return nil, s.classify(ctx, rctx, what, err)
 	}
 	defer func() { _ = obj.Close() }()
-	body, err := io.ReadAll(io.LimitReader(obj, limit+1))
+	var body []byte
+	if sized && limit <= maxSizedRead {
+		// One more byte than expected tells a longer object.
+		buf := make([]byte, limit+1)
+		n, rerr := io.ReadFull(obj, buf)
+		if errors.Is(rerr, io.ErrUnexpectedEOF) || errors.Is(rerr, io.EOF) {
+			rerr = nil
+		}
+		body, err = buf[:n:n], rerr
+	} else {
+		body, err = io.ReadAll(io.LimitReader(obj, limit+1))
+	}
 	if err != nil {
 		return nil, s.classify(ctx, rctx, what, err)
 	}
@@ -487,7 +505,7 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string
 	for coding, size := range m.Representations {
 		wg.Go(func() {
 			key := s.key(h, coding)
-			body, err := s.readObject(ctx, key, size)
+			body, err := s.readObject(ctx, key, size, true)
 			if err == nil && int64(len(body)) != size {
 				err = fmt.Errorf("%s%s is %d bytes, its manifest says %d: %w", s.display, key, len(body), size, ErrNotStored)
 			}

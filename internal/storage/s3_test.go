@@ -305,6 +305,29 @@ func TestS3PublishIsAtomic(t *testing.T) {
 	}
 }
 
+// TestS3GetReadsWhatTheManifestSays: a loaded body takes the memory its
+// manifest gives and no more (the server's --cache-size counts lengths), and
+// a representation longer or shorter than its manifest says is not the page.
+func TestS3GetReadsWhatTheManifestSays(t *testing.T) {
+	s3, srv := newS3(t)
+	p := htmlPage(5)
+	mustPut(t, s3, p)
+	got := mustGet(t, s3, p)
+	for name, b := range map[string][]byte{"identity": got.Identity, "gzip": got.Gzip, "br": got.Brotli} {
+		if b == nil || cap(b) != len(b) {
+			t.Errorf("%s: %d bytes in a buffer of %d", name, len(b), cap(b))
+		}
+	}
+	for name, body := range map[string][]byte{"longer": append(append([]byte{}, got.Gzip...), 0), "shorter": got.Gzip[:len(got.Gzip)-1]} {
+		if _, err := srv.Client().PutObject(ctxT(t), srv.Bucket, key(p.Digest, "gzip"), bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3.Get(ctxT(t), staticPage, p.Digest); !errors.Is(err, storage.ErrNotStored) {
+			t.Errorf("Get with a %s gzip object = %v, want ErrNotStored", name, err)
+		}
+	}
+}
+
 func TestS3GetRefusesWhatIsNotThePage(t *testing.T) {
 	s3, srv := newS3(t)
 	p := htmlPage(4)
