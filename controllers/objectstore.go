@@ -82,15 +82,19 @@ func (r *StaticPageReconciler) finalize(ctx context.Context, page *pagesv1alpha1
 	return ctrl.Result{}, nil
 }
 
+// digestIndex holds a page's status.digest, so that deleting a page asks
+// which other pages share its content without listing every page: a mass
+// delete would otherwise cost a list of all pages per page.
+const digestIndex = "isr.staticpage.digest"
+
 // digestInUse is true when a page other than except points to digest.
 func (r *StaticPageReconciler) digestInUse(ctx context.Context, digest string, except types.NamespacedName) (bool, error) {
 	pages := &pagesv1alpha1.StaticPageList{}
-	if err := r.List(ctx, pages); err != nil {
+	if err := r.List(ctx, pages, client.MatchingFields{digestIndex: digest}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, fmt.Errorf("listing StaticPages: %w", err)
 	}
 	for i := range pages.Items {
-		p := &pages.Items[i]
-		if p.Status.Digest == digest && client.ObjectKeyFromObject(p) != except {
+		if client.ObjectKeyFromObject(&pages.Items[i]) != except {
 			return true, nil
 		}
 	}

@@ -219,6 +219,28 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		Expect(objects(back.Status.Digest)).To(BeEmpty(), "its objects went with it")
 		Eventually(func() int { return getS3("/s3/gone").Code }).Should(Equal(http.StatusNotFound))
 	})
+
+	It("keeps the objects of a deleted page while another page serves the same content", func() {
+		o := newOrigin("<p>one body, two pages</p>")
+		first := newS3Page("s3-shared-a", "/s3/shared/a", o.URL)
+		second := newS3Page("s3-shared-b", "/s3/shared/b", o.URL)
+		create(first)
+		create(second)
+		digest := waitReady(first).Status.Digest
+		Expect(waitReady(second).Status.Digest).To(Equal(digest))
+
+		By("deleting one of them")
+		Expect(k8sClient.Delete(ctx, first)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), &pagesv1alpha1.StaticPage{}))
+		}).Should(BeTrue())
+		Expect(objects(digest)).To(ContainElement(HaveSuffix("/meta.json")), "the other page still points to them")
+		Eventually(func() string { return getS3("/s3/shared/b").Body.String() }).Should(Equal("<p>one body, two pages</p>"))
+
+		By("deleting the last one")
+		Expect(k8sClient.Delete(ctx, second)).To(Succeed())
+		Eventually(func() []string { return objects(digest) }).Should(BeEmpty(), "nobody points to them any more")
+	})
 })
 
 // waitReady waits until p is Ready and returns it.
