@@ -37,6 +37,7 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // options are the flags.
@@ -130,6 +131,20 @@ func run(o options) error {
 
 	var storeEnv, storeArgs []string
 	if o.storage == "s3" {
+		// What the chart installs with storage.type=s3: the storage
+		// finalizer added at create time.
+		if err := applyManifests(ctx, c, filepath.Join("config", "admission", "s3", "storage-finalizer.yaml")); err != nil {
+			return err
+		}
+		if err := waitFor(time.Minute, func() bool {
+			probe := &pagesv1alpha1.StaticPage{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "probe"},
+				Spec:       pagesv1alpha1.StaticPageSpec{Route: "/probe", Origin: pagesv1alpha1.Origin{URL: "http://127.0.0.1/"}},
+			}
+			return c.Create(ctx, probe, client.DryRunAll) == nil && slices.Contains(probe.Finalizers, pagesv1alpha1.StorageFinalizer)
+		}); err != nil {
+			return fmt.Errorf("the storage finalizer policy does not act: %w", err)
+		}
 		fmt.Println("starting versitygw")
 		store, err := s3test.Start(s3test.Options{})
 		if err != nil {
@@ -387,6 +402,20 @@ func get(url string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+// applyManifests creates the objects of a YAML file of config/.
+func applyManifests(ctx context.Context, c client.Client, path string) error {
+	objs, err := testenv.Manifests(path)
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // saveHeapProfile writes the heap profile served at addr to path.

@@ -28,7 +28,8 @@ type object map[string]any
 type manifests []object
 
 // helmTemplate renders the chart with bin/helm, as `helm install` would with
-// the given --set flags, and returns its output and error.
+// the given --set values (or flags of helm's, starting with --), and
+// returns its output and error.
 func helmTemplate(t *testing.T, ns string, sets ...string) (string, error) {
 	t.Helper()
 	helm, err := filepath.Abs(filepath.Join("..", "..", "bin", "helm"))
@@ -40,6 +41,11 @@ func helmTemplate(t *testing.T, ns string, sets ...string) (string, error) {
 	}
 	args := []string{"template", release, chartDir, "--namespace", ns}
 	for _, s := range sets {
+		if strings.HasPrefix(s, "--") {
+			// A flag of helm's own, such as --api-versions.
+			args = append(args, s)
+			continue
+		}
 		args = append(args, "--set", s)
 	}
 	cmd := exec.Command(helm, args...)

@@ -241,7 +241,50 @@ func TestAdmissionPoliciesCanBeLeftOut(t *testing.T) {
 // The chart's policies are config/admission's, with the release's names: the
 // CEL has one source.
 func TestAdmissionPoliciesAreConfigAdmission(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "config", "admission", "policies.yaml"))
+	n := sameAsConfig(t, render(t), filepath.Join("..", "..", "config", "admission", "policies.yaml"))
+	if n != 2*len(policyNames) {
+		t.Errorf("config/admission has %d objects, want %d policies and their bindings", n, 2*len(policyNames))
+	}
+}
+
+// The storage finalizer policy comes with S3 storage, on clusters that serve
+// MutatingAdmissionPolicy, and is config/admission/s3's.
+func TestStorageFinalizerPolicy(t *testing.T) {
+	const served = "--api-versions=admissionregistration.k8s.io/v1/MutatingAdmissionPolicy"
+	name := fullname + "-storage-finalizer"
+	for _, c := range []struct {
+		name string
+		sets []string
+		want bool
+	}{
+		{"s3 on a cluster that serves the API", append(slices.Clone(s3Values), served), true},
+		{"s3 on an older cluster", s3Values, false},
+		{"configmap", []string{served}, false},
+		{"policies off", append(slices.Clone(s3Values), served, "admissionPolicies.enabled=false"), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ms := render(t, c.sets...)
+			n := len(ms.all("MutatingAdmissionPolicy")) + len(ms.all("MutatingAdmissionPolicyBinding"))
+			if !c.want {
+				if n != 0 {
+					t.Errorf("renders %d mutating policies and bindings, want none", n)
+				}
+				return
+			}
+			if n != 2 || ms.find("MutatingAdmissionPolicyBinding", name) == nil {
+				t.Fatalf("renders %d mutating policies and bindings, want %s and its binding", n, name)
+			}
+			sameAsConfig(t, ms, filepath.Join("..", "..", "config", "admission", "s3", "storage-finalizer.yaml"))
+		})
+	}
+}
+
+// sameAsConfig checks that every object of the config/admission file is in
+// rendered, named after the release and otherwise alike, and returns how
+// many there are.
+func sameAsConfig(t *testing.T, rendered manifests, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +292,6 @@ func TestAdmissionPoliciesAreConfigAdmission(t *testing.T) {
 		"system:serviceaccount:isr-system:isr-operator-server", "system:serviceaccount:"+namespace+":"+fullname+"-server",
 		"system:serviceaccount:isr-system:isr-operator-manager", "system:serviceaccount:"+namespace+":"+fullname+"-manager",
 	).Replace(string(b))
-	rendered := render(t)
 	n := 0
 	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(src, -1) {
 		var m map[string]any
@@ -270,12 +312,10 @@ func TestAdmissionPoliciesAreConfigAdmission(t *testing.T) {
 		if !reflect.DeepEqual(got.at("spec"), any(wantSpec)) {
 			g, _ := yaml.Marshal(got.at("spec"))
 			w, _ := yaml.Marshal(wantSpec)
-			t.Errorf("%s %s differs from config/admission (run make manifests):\n--- chart\n%s\n--- config/admission\n%s", want.str("kind"), name, g, w)
+			t.Errorf("%s %s differs from %s (run make manifests):\n--- chart\n%s\n--- config\n%s", want.str("kind"), name, file, g, w)
 		}
 	}
-	if n != 2*len(policyNames) {
-		t.Errorf("config/admission has %d objects, want %d policies and their bindings", n, 2*len(policyNames))
-	}
+	return n
 }
 
 func TestRevalidateAPITrustsOnlyTheListedProxies(t *testing.T) {

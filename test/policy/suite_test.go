@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,9 +123,6 @@ func as(cfg *rest.Config, sa string) client.Client {
 	return cl
 }
 
-// documentSeparator splits a multi-document YAML file.
-var documentSeparator = regexp.MustCompile(`(?m)^---\s*$`)
-
 // kustomization reads the objects of every file a kustomization.yaml lists
 // under resources.
 func kustomization(dir string) []*unstructured.Unstructured {
@@ -139,16 +135,9 @@ func kustomization(dir string) []*unstructured.Unstructured {
 	Expect(k.Resources).NotTo(BeEmpty())
 	var out []*unstructured.Unstructured
 	for _, file := range k.Resources {
-		b, err := os.ReadFile(filepath.Join(dir, file))
+		objs, err := testenv.Manifests(filepath.Join(dir, file))
 		Expect(err).NotTo(HaveOccurred())
-		for _, doc := range documentSeparator.Split(string(b), -1) {
-			obj := map[string]any{}
-			Expect(yaml.Unmarshal([]byte(doc), &obj)).To(Succeed(), file)
-			if len(obj) == 0 {
-				continue
-			}
-			out = append(out, &unstructured.Unstructured{Object: obj})
-		}
+		out = append(out, objs...)
 	}
 	return out
 }
