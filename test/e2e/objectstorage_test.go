@@ -142,8 +142,10 @@ func objectStorageSpecs() {
 		}))
 		manifest := fmt.Sprintf("apiVersion: pages.isr-operator.io/v1alpha1\nkind: StaticPage\nmetadata: {name: %s}\nspec:\n  route: %s\n  origin: {url: %q}\n",
 			pageName, route, origin.URL+route)
-		out, err := runEnv(adminKube, []byte(manifest), kubectlBin, "apply", "-f", "-")
+		out, err := runEnv(adminKube, []byte(manifest), kubectlBin, "apply", "-f", "-", "-o", "jsonpath={.metadata.finalizers}")
 		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(ContainSubstring("pages.isr-operator.io/storage"),
+			"the chart's MutatingAdmissionPolicy adds the storage finalizer as the page is created")
 		kubectl("wait", "--for=condition=Ready", "staticpage/"+pageName, "--timeout=60s")
 
 		digest := kubectl("get", "staticpage", pageName, "-o", "jsonpath={.status.digest}")
