@@ -70,13 +70,16 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 		r.Clock = clock.RealClock{}
 	}
 	r.retries = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.RetryBaseDelay, opts.RetryMaxDelay)
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pagesv1alpha1.StaticPage{}, digestIndex, func(o client.Object) []string {
-		if d := o.(*pagesv1alpha1.StaticPage).Status.Digest; d != "" {
-			return []string{d}
+	// Only an object store shares content between pages (digestInUse).
+	if r.objectStore() != nil {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &pagesv1alpha1.StaticPage{}, digestIndex, func(o client.Object) []string {
+			if d := o.(*pagesv1alpha1.StaticPage).Status.Digest; d != "" {
+				return []string{d}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("indexing pages by digest: %w", err)
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing pages by digest: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
