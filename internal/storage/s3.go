@@ -448,13 +448,21 @@ func (s *S3) readObject(ctx context.Context, key string, limit int64, sized bool
 	defer func() { _ = obj.Close() }()
 	var body []byte
 	if sized && limit <= maxSizedRead {
-		// One more byte than expected tells a longer object.
-		buf := make([]byte, limit+1)
+		// Exactly the expected size (one byte more would take the next
+		// allocation size class: 21,760 bytes for a 20 KiB page), then a
+		// byte on the stack tells a longer object.
+		buf := make([]byte, limit)
 		n, rerr := io.ReadFull(obj, buf)
-		if errors.Is(rerr, io.ErrUnexpectedEOF) || errors.Is(rerr, io.EOF) {
+		switch {
+		case rerr == nil:
+			var more [1]byte
+			if m, _ := io.ReadFull(obj, more[:]); m > 0 {
+				return nil, fmt.Errorf("%s: over %d bytes: %w", what, limit, ErrTooLarge)
+			}
+		case errors.Is(rerr, io.ErrUnexpectedEOF) || errors.Is(rerr, io.EOF):
 			rerr = nil
 		}
-		body, err = buf[:n:n], rerr
+		body, err = buf[:n], rerr
 	} else {
 		body, err = io.ReadAll(io.LimitReader(obj, limit+1))
 	}
