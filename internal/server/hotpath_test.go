@@ -11,21 +11,13 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // TestServeAllocatesNothing keeps the hit paths free of allocations (net/http's
 // own are apart): every one is paid for on every request.
 func TestServeAllocatesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("counts allocations")
-	}
-	h, clk, _ := newTestHandler(t)
-	// The re-render request waits until the end, so that its goroutine
-	// allocates nothing while the requests are counted.
-	rv := &blockingRevalidator{called: make(chan struct{}, 1), release: make(chan struct{})}
-	t.Cleanup(func() { close(rv.release) })
-	h.Revalidator = rv
-	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	h, clk, rv, etag := allocHandler(t)
 	cases := []struct {
 		name, target string
 		hdr          []string
@@ -67,6 +59,23 @@ func TestServeAllocatesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allocHandler is the header table's handler for the allocation counts
+// (skipped with -short), with the ETag of its brotli home page. Its
+// re-render requests wait until the test ends, so that their goroutines
+// allocate nothing while requests are counted; each shows on rv.called.
+func allocHandler(t *testing.T) (h *Handler, clk *clocktesting.FakeClock, rv *blockingRevalidator, etag string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("counts allocations")
+	}
+	h, clk, _ = newTestHandler(t)
+	rv = &blockingRevalidator{called: make(chan struct{}, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(rv.release) })
+	h.Revalidator = rv
+	etag = do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
+	return h, clk, rv, etag
 }
 
 // blockingRevalidator signals a call on called and returns once release is
@@ -145,15 +154,8 @@ func fastRequest(t testing.TB, raw string) *fasthttp.RequestCtx {
 // TestFastServeAllocatesNothing keeps fasthttp's hit paths free of
 // allocations in our code, as TestServeAllocatesNothing does net/http's.
 func TestFastServeAllocatesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("counts allocations")
-	}
-	h, clk, _ := newTestHandler(t)
-	rv := &blockingRevalidator{called: make(chan struct{}, 1), release: make(chan struct{})}
-	t.Cleanup(func() { close(rv.release) })
-	h.Revalidator = rv
+	h, clk, rv, etag := allocHandler(t)
 	f := &fastPages{h: h, shutdown: &Shutdown{}, base: context.Background()}
-	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
 	cases := []struct {
 		name, raw string
 		at        time.Duration
