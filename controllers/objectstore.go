@@ -36,13 +36,22 @@ func (r *StaticPageReconciler) objectStore() ObjectStore {
 // ensureFinalizer adds the storage finalizer to a page kept in an object
 // store, so that its objects go when it does.
 func (r *StaticPageReconciler) ensureFinalizer(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	if r.objectStore() == nil || controllerutil.ContainsFinalizer(page, pagesv1alpha1.StorageFinalizer) {
+	if r.objectStore() == nil {
 		return nil
 	}
-	base := page.DeepCopy()
-	controllerutil.AddFinalizer(page, pagesv1alpha1.StorageFinalizer)
-	if err := r.Patch(ctx, page, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("adding the storage finalizer to %s/%s: %w", page.Namespace, page.Name, err)
+	return addFinalizer(ctx, r.Client, page, pagesv1alpha1.StorageFinalizer)
+}
+
+// addFinalizer adds finalizer to obj unless it has it, with a patch that
+// fails if obj changed since it was read.
+func addFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if controllerutil.ContainsFinalizer(obj, finalizer) {
+		return nil
+	}
+	base := obj.DeepCopyObject().(client.Object)
+	controllerutil.AddFinalizer(obj, finalizer)
+	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("adding the finalizer %s to %s/%s: %w", finalizer, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
 }

@@ -332,15 +332,7 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // ensureFinalizer adds PagesFinalizer to a set, so that deleting it deletes
 // its pages first.
 func (r *StaticPageSetReconciler) ensureFinalizer(ctx context.Context, set *pagesv1alpha1.StaticPageSet) error {
-	if controllerutil.ContainsFinalizer(set, pagesv1alpha1.PagesFinalizer) {
-		return nil
-	}
-	base := set.DeepCopy()
-	controllerutil.AddFinalizer(set, pagesv1alpha1.PagesFinalizer)
-	if err := r.Patch(ctx, set, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("adding the pages finalizer to StaticPageSet %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	return nil
+	return addFinalizer(ctx, r.Client, set, pagesv1alpha1.PagesFinalizer)
 }
 
 // setGoneRetry is how soon a deleted set whose pages are still going (an
