@@ -74,8 +74,10 @@ type Object struct {
 	// Identity is the uncompressed body; nil when the store keeps only
 	// Gzip (ConfigMaps): Body decodes it then.
 	Identity []byte
-	// Gzip is the body, gzip-compressed; nil when gzip is not smaller than
-	// the body, so never worth sending.
+	// Gzip is the body, gzip-compressed. A store that compresses at render
+	// (S3) keeps it only when smaller than the body; ConfigMaps always hold
+	// it, as the form they store, and servers do not send it when it is
+	// not smaller.
 	Gzip []byte
 	// Brotli is the body, brotli-compressed; nil when the store keeps no
 	// brotli, or brotli is not smaller than gzip and the body.
