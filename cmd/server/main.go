@@ -90,6 +90,9 @@ func run(o options) error {
 	gomem.SetMemoryLimit(memoryLimit(o.server), ctrl.Log.WithName("setup"))
 	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
+	go func() {
+		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, Log: ctrl.Log.WithName("gc")}.Run(ctx)
+	}()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
 		return err
@@ -123,10 +126,15 @@ func memoryLimit(o server.Options) int64 {
 	return size + server.MemoryHeadroom
 }
 
-// gcPercent is the server's GC target when GOGC is not set: the heap may
-// grow by a quarter of what is live before a collection, not Go's default
-// of as much again. Most of what is live is page bodies, which hold no
-// pointers and cost the collector almost nothing to mark, and a hit
-// allocates nothing, so the collector runs only while pages load: the low
-// target costs serving nothing and keeps the heap close to the pages held.
+// gcPercent is the server's GC target when GOGC is not set, and the
+// ScanPacer's share: the heap may grow by a quarter of what a collection
+// scans before the next one. Most of what is live is page bodies, which hold
+// no pointers and cost the collector almost nothing to mark, and a hit
+// allocates nothing, so the collector runs only while pages load: a room
+// sized to the pointers, not to the bodies, costs serving nothing and keeps
+// the heap close to the pages held.
 const gcPercent = 25
+
+// gcMinRoom is the least the heap may grow between collections, so that a
+// server of few pages is not collected after every few loads.
+const gcMinRoom = 8 << 20

@@ -1,0 +1,103 @@
+package gomem
+
+import (
+	"context"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+func TestGCPercentFor(t *testing.T) {
+	const mib = 1 << 20
+	cases := []struct {
+		name string
+		h    heapFigures
+		want int
+	}{
+		// 100 MiB live, 10 MiB of it with pointers: room 5 MiB is 5% of
+		// the 100 MiB base, under the 8 MiB floor, so 8%.
+		{"mostly bodies", heapFigures{live: 100 * mib, scan: 10 * mib}, 8},
+		// 400 MiB live, 60 MiB scanned: 30 MiB of room, 7.5% rounded up.
+		{"many bodies, many pages", heapFigures{live: 400 * mib, scan: 60 * mib}, 8},
+		// Everything holds pointers: the full percentage.
+		{"all pointers", heapFigures{live: 100 * mib, scan: 100 * mib}, 50},
+		// Stacks and globals count on both sides, as in Go's heap goal.
+		{"stacks and globals", heapFigures{live: 80 * mib, scan: 0, stacks: 10 * mib, globals: 10 * mib}, 10},
+		// A small heap gets the floor, capped at the percentage.
+		{"small heap", heapFigures{live: 4 * mib, scan: 1 * mib}, 50},
+		{"nothing measured", heapFigures{}, 50},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := gcPercentFor(50, 8*mib, c.h); got != c.want {
+				t.Fatalf("gcPercentFor = %d, want %d", got, c.want)
+			}
+		})
+	}
+	if got := gcPercentFor(50, 0, heapFigures{live: 1 << 40, scan: 0}); got != 1 {
+		t.Fatalf("a heap without pointers and no floor: %d, want the least target, 1", got)
+	}
+}
+
+// gogc reads the GC target in force.
+func gogc() uint64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// pace runs a ScanPacer until it has set a target, then stops it.
+func pace(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = ScanPacer{Percent: 50, MinRoom: 8 << 20, Every: time.Millisecond, Log: logr.Discard()}.Run(ctx)
+	}()
+	time.Sleep(20 * time.Millisecond) // a few rounds of the pacer's loop
+	cancel()
+	<-done
+}
+
+func TestScanPacerFollowsTheHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+
+	// 256 MiB of bytes without pointers, as page bodies are.
+	bodies := make([][]byte, 256)
+	for i := range bodies {
+		bodies[i] = make([]byte, 1<<20)
+	}
+	runtime.GC()
+	pace(t)
+	if got := gogc(); got >= 10 {
+		t.Fatalf("GOGC = %d with a heap of bodies, want under 10", got)
+	}
+	runtime.KeepAlive(bodies)
+
+	// The bodies go; what is left is small, so the floor gives it the full
+	// percentage back.
+	bodies = nil
+	runtime.GC()
+	pace(t)
+	if got := gogc(); got != 50 {
+		t.Fatalf("GOGC = %d once the bodies are gone, want 50", got)
+	}
+}
+
+func TestScanPacerLeavesGOGCToTheOperator(t *testing.T) {
+	t.Setenv("GOGC", "77")
+	defer debug.SetGCPercent(debug.SetGCPercent(77))
+	bodies := make([]byte, 256<<20)
+	runtime.GC()
+	pace(t)
+	if got := gogc(); got != 77 {
+		t.Fatalf("GOGC = %d, want the environment's 77", got)
+	}
+	runtime.KeepAlive(bodies)
+}
