@@ -1,11 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 
-	"github.com/andybalholm/brotli"
+	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
 // coding is a content coding the server keeps a page in.
@@ -17,10 +16,6 @@ const (
 	codingBrotli
 	numCodings
 )
-
-// brotliQuality trades compression time, paid once per new content per
-// server, for bytes saved on every response.
-const brotliQuality = 9
 
 // representation is a page's body in one coding, with the headers that go
 // with it, preformatted so serving allocates nothing for them.
@@ -39,47 +34,14 @@ func newRepresentation(body []byte, etag string, enc string) representation {
 	return r
 }
 
-// smallBrotliWindow is the LGWin of every body up to 64 KiB. Brotli picks
-// its match finder by window: up to 16 a hasher of 1.3 MiB, above 16 (at
-// quality 9) one of 32 MiB whatever the input size, which made loading a
-// 20 KiB page allocate 32 MiB. 16 also has the shortest stream header.
-const smallBrotliWindow = 16
-
-// brotliWindow is the LGWin for a body of n bytes: smallBrotliWindow when
-// the body fits in it, else the smallest window holding the whole body, but
-// at least 18 (the default 22's header length) and at most 24 (brotli's
-// largest).
-func brotliWindow(n int) int {
-	if n <= windowBytes(smallBrotliWindow) {
-		return smallBrotliWindow
-	}
-	w := 18
-	for w < 24 && windowBytes(w) < n {
-		w++
-	}
-	return w
-}
-
-// windowBytes is how far back a brotli window of lgwin reaches.
-func windowBytes(lgwin int) int { return 1<<lgwin - 16 }
-
 // compressBrotli returns body in brotli, or nil when that is no smaller
 // than gzip, so it is never worth sending.
 func compressBrotli(body []byte, gzipLen int) []byte {
-	var buf bytes.Buffer
-	buf.Grow(gzipLen)
-	// A new writer each time, not a pooled one: a pooled writer would keep
-	// its 1.3 MiB hasher live between renders, and a server of a few pages
-	// would carry twice that in heap headroom.
-	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: brotliWindow(len(body))})
-	_, err := w.Write(body)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil || buf.Len() >= gzipLen {
+	br, err := storage.Brotli(body)
+	if err != nil || len(br) >= gzipLen {
 		return nil
 	}
-	return exact(buf.Bytes())
+	return br
 }
 
 // exact returns b with no spare capacity, copying it when it has more than

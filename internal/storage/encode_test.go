@@ -96,15 +96,17 @@ func TestEncodeFillsAndChecksDigest(t *testing.T) {
 	}
 }
 
-// TestEncodeBrotliWindow checks the window is the smallest power of two that
-// holds the body, within brotli's 10..24 bits, and that every size decodes.
+// TestEncodeBrotliWindow checks the window: 16 bits up to 64 KiB (brotli's
+// small match finder), then the smallest that holds the body, within 18..24
+// bits; and that a body needing a large window gets one.
 func TestEncodeBrotliWindow(t *testing.T) {
 	for _, tt := range []struct{ n, want int }{
-		{0, 10}, {1, 10}, {1000, 10}, {1024, 10}, {1025, 11}, {20 << 10, 15}, {32 << 10, 15}, {32<<10 + 1, 16},
-		{1 << 20, 20}, {1<<20 + 1, 21}, {16 << 20, 24}, {100 << 20, 24},
+		{0, 16}, {1, 16}, {20 << 10, 16}, {1<<16 - 16, 16},
+		{1<<16 - 15, 18}, {1<<18 - 16, 18}, {1<<18 - 15, 19},
+		{4 << 20, 23}, {1<<24 - 16, 24}, {64 << 20, 24},
 	} {
-		if got := brotliWindow(tt.n); got != tt.want {
-			t.Errorf("brotliWindow(%d) = %d, want %d", tt.n, got, tt.want)
+		if got := BrotliWindow(tt.n); got != tt.want {
+			t.Errorf("BrotliWindow(%d) = %d, want %d", tt.n, got, tt.want)
 		}
 	}
 	// Bodies whose repeats are further apart than a small window need the
@@ -121,6 +123,64 @@ func TestEncodeBrotliWindow(t *testing.T) {
 	got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(o.Brotli)))
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("brotli decodes to something else (err %v)", err)
+	}
+}
+
+// TestBrotliReusesEncoders checks that a reused encoder writes the same
+// bytes as a new one, whatever it compressed before, for bodies on both
+// sides of the small window; and that reuse is what happens: compressing a
+// 20 KiB page allocates little beyond its output, not the 1.3 MiB match
+// finder each time.
+func TestBrotliReusesEncoders(t *testing.T) {
+	html := strings.Repeat("<p>Incremental static regeneration.</p>\n", 5000)
+	noise := randomBytes(t, 64<<10)
+	bodies := [][]byte{
+		[]byte(html[:20<<10]),
+		append([]byte(html[:10<<10]), noise[:10<<10]...),
+		[]byte("<p>hi</p>"),
+		[]byte(html[:1<<16-16]),
+		[]byte(html[:1<<16-15]),
+		[]byte(html),
+		[]byte(html[:20<<10]),
+	}
+	for round := range 2 {
+		for _, body := range bodies {
+			var fresh bytes.Buffer
+			w := brotli.NewWriterOptions(&fresh, brotli.WriterOptions{Quality: brotliQuality, LGWin: BrotliWindow(len(body))})
+			if _, err := w.Write(body); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Brotli(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, fresh.Bytes()) {
+				t.Fatalf("round %d, %d bytes: a reused encoder wrote %d bytes, a new one %d", round, len(body), len(got), fresh.Len())
+			}
+			if cap(got) != len(got) {
+				t.Errorf("%d bytes: the result holds %d spare bytes", len(body), cap(got)-len(got))
+			}
+			back, err := io.ReadAll(brotli.NewReader(bytes.NewReader(got)))
+			if err != nil || !bytes.Equal(back, body) {
+				t.Fatalf("%d bytes: round trip failed: %v", len(body), err)
+			}
+		}
+	}
+
+	page := []byte(html[:20<<10])
+	res := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Brotli(page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if got := res.AllocedBytesPerOp(); got > 64<<10 {
+		t.Errorf("compressing a 20 KiB page allocates %d bytes, want under 64 KiB: the encoder is not reused", got)
 	}
 }
 
