@@ -53,6 +53,13 @@ type Entry struct {
 	// referenced is set when the entry is served, for the body cache's
 	// CLOCK: a page served since the hand passed keeps its bodies.
 	referenced atomic.Bool
+	// triggered is set once the stale entry has asked for a re-render; the
+	// next render replaces the entry, and with it the flag.
+	triggered atomic.Bool
+	// touched is set once a newer requested-at annotation was asked for
+	// (see requestSet). The flags sit together: one word, not three, keeps
+	// an Entry in a 256-byte allocation, and there is one per page.
+	touched atomic.Bool
 
 	// content is what a loaded entry serves; nil on a cold or unavailable
 	// one, which is most entries of a server whose pages outgrow
@@ -60,17 +67,11 @@ type Entry struct {
 	*content
 	cacheControl []string
 
-	// triggered is set once the stale entry has asked for a re-render; the
-	// next render replaces the entry, and with it the flag.
-	triggered atomic.Bool
-
 	// requestSet names the StaticPageSet of a page a visitor's request
 	// created, "" for any other page; requestedAt is its requested-at
-	// annotation, and touched is set once a newer one was asked for (the
-	// annotation's change replaces the entry, and with it the flag).
+	// annotation (its change replaces the entry, and with it touched).
 	requestSet  string
 	requestedAt time.Time
-	touched     atomic.Bool
 }
 
 // Table maps host and route to entries, with the routing rules of
