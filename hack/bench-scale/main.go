@@ -202,8 +202,9 @@ func run(o options) error {
 	}
 	add("pages applied, then all served 200", "%d in %s (applied in %s)", o.pages, time.Since(start).Round(time.Second), applied.Round(time.Second))
 	add("etcd database growth", "%s", mib(dbSize(etcdDir)-etcdBefore))
-	rss, peak := memory(server.cmd.Process.Pid)
-	add("server RSS / peak", "%s / %s (--cache-size %s)", mib(rss), mib(peak), o.cacheSize)
+	sm := residency(server.cmd.Process.Pid)
+	add("server RSS / peak", "%s / %s (--cache-size %s)", mib(sm.rss), mib(sm.peak), o.cacheSize)
+	add("server RSS: anonymous / mapped from files", "%s / %s", mib(sm.anon), mib(sm.file))
 	mrss, mpeak := memory(manager.cmd.Process.Pid)
 	add("manager RSS / peak", "%s / %s", mib(mrss), mib(mpeak))
 	if o.profiles != "" {
@@ -534,9 +535,21 @@ func dbSize(dir string) int64 {
 
 // memory reads a process's resident set and its peak, in bytes.
 func memory(pid int) (rss, peak int64) {
+	m := residency(pid)
+	return m.rss, m.peak
+}
+
+// resident is a process's resident set, its peak, and the set's two parts:
+// anonymous memory (the heap, stacks) and pages mapped from files (the
+// binary's code and read-only data, which the kernel can drop and read
+// again).
+type resident struct{ rss, peak, anon, file int64 }
+
+// residency reads resident for a process, in bytes.
+func residency(pid int) (m resident) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0
+		return m
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -544,13 +557,17 @@ func memory(pid int) (rss, peak int64) {
 			v, _ := strconv.ParseInt(f[1], 10, 64)
 			switch f[0] {
 			case "VmRSS:":
-				rss = v << 10
+				m.rss = v << 10
 			case "VmHWM:":
-				peak = v << 10
+				m.peak = v << 10
+			case "RssAnon:":
+				m.anon = v << 10
+			case "RssFile:":
+				m.file = v << 10
 			}
 		}
 	}
-	return rss, peak
+	return m
 }
 
 func label(annotated bool) string {
