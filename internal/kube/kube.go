@@ -54,6 +54,7 @@ func CacheOptions(namespaces []string) cache.Options {
 // ConfigMaps: it gets them from the cache without a deep copy, so a loaded
 // page shares its gzip body with the cached ConfigMap instead of holding a
 // second copy. Nothing given a ConfigMap by this cache may change it.
+// StaticPages go through SlimServerPage.
 func ServerCacheOptions(namespaces []string) cache.Options {
 	opts := CacheOptions(namespaces)
 	for obj, by := range opts.ByObject {
@@ -62,6 +63,7 @@ func ServerCacheOptions(namespaces []string) cache.Options {
 			opts.ByObject[obj] = by
 		}
 	}
+	opts.ByObject[&pagesv1alpha1.StaticPage{}] = cache.ByObject{Transform: SlimServerPage}
 	return opts
 }
 

@@ -66,7 +66,8 @@ func TestCachesStrip(t *testing.T) {
 	defer cancel()
 
 	page := &pagesv1alpha1.StaticPage{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p",
-		Annotations: map[string]string{LastAppliedAnnotation: `{"kind":"StaticPage"}`}}}
+		Annotations: map[string]string{LastAppliedAnnotation: `{"kind":"StaticPage"}`},
+		Finalizers:  []string{"example.com/keep"}}}
 	page.Spec.Route = "/p"
 	page.Spec.Origin.URL = "http://origin.example/p"
 	if err := direct.Create(ctx, page); err != nil {
@@ -95,6 +96,9 @@ func TestCachesStrip(t *testing.T) {
 	}
 	if gotPage.ManagedFields != nil || gotPage.Annotations[LastAppliedAnnotation] != "" {
 		t.Errorf("cached StaticPage keeps managedFields (%d) or last-applied (%q)", len(gotPage.ManagedFields), gotPage.Annotations[LastAppliedAnnotation])
+	}
+	if gotPage.Finalizers != nil || gotPage.Spec.Route != "/p" {
+		t.Errorf("the server's cached StaticPage is not slimmed (finalizers %v) or lost its route (%q)", gotPage.Finalizers, gotPage.Spec.Route)
 	}
 	key := types.NamespacedName{Namespace: "default", Name: "isr-p"}
 	a, b := &corev1.ConfigMap{}, &corev1.ConfigMap{}

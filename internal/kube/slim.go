@@ -1,0 +1,137 @@
+package kube
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+)
+
+// serverAnnotations are the only StaticPage annotations the server reads.
+var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alpha1.RequestedAtAnnotation}
+
+// SlimServerPage is the server's cache transform for StaticPages: on top of
+// StripUnread, it drops what the server never reads and shares what many
+// pages repeat, since it caches every page and that state, not page
+// bodies, grows with the site. Dropped: finalizers, annotations other than
+// the revalidate and requested-at ones, and status.size, contentType and
+// originURL. Shared: one map for pages with the same labels, and one copy
+// of each namespace, owner kind and condition type, status and reason.
+// The server never writes a StaticPage from its cache (it patches the
+// revalidate annotation only, which the cluster's policies enforce), so
+// nothing dropped here can be written back as removed, and a cached object
+// is never changed in place, so a shared map is never written.
+func SlimServerPage(in any) (any, error) {
+	p, ok := in.(*pagesv1alpha1.StaticPage)
+	if !ok {
+		return StripUnread(in)
+	}
+	p.ManagedFields = nil
+	p.Finalizers = nil
+	p.Annotations = keepOnly(p.Annotations, serverAnnotations)
+	p.Labels = sharedLabels.get(p.Labels)
+	p.Namespace = intern(p.Namespace)
+	for i := range p.OwnerReferences {
+		r := &p.OwnerReferences[i]
+		r.APIVersion, r.Kind = intern(r.APIVersion), intern(r.Kind)
+	}
+	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
+	for i := range p.Status.Conditions {
+		c := &p.Status.Conditions[i]
+		c.Type, c.Reason = intern(c.Type), intern(c.Reason)
+		c.Status = metav1.ConditionStatus(intern(string(c.Status)))
+	}
+	return p, nil
+}
+
+// intern returns the shared copy of s.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return sharedStrings.get(s, func() string { return strings.Clone(s) })
+}
+
+// keepOnly returns m with only the given keys, nil when none is there.
+func keepOnly(m map[string]string, keys []string) map[string]string {
+	n := 0
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			n++
+		}
+	}
+	if n == len(m) {
+		return m
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make(map[string]string, n)
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// maxShared bounds the values a sharedValues remembers; past it the memory
+// starts again, so a cluster of ever-new values costs a bounded amount.
+// Namespaces, kinds, reasons and label sets are few next to pages.
+const maxShared = 4096
+
+// sharedValues hands out one value per key.
+type sharedValues[V any] struct {
+	mu   sync.Mutex
+	vals map[string]V
+}
+
+// get returns the value remembered for key, else remembers newValue().
+func (s *sharedValues[V]) get(key string, newValue func() V) V {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.vals[key]; ok {
+		return v
+	}
+	if s.vals == nil || len(s.vals) >= maxShared {
+		s.vals = map[string]V{}
+	}
+	v := newValue()
+	s.vals[key] = v
+	return v
+}
+
+var (
+	sharedStrings sharedValues[string]
+	sharedLabels  labelSets
+)
+
+// labelSets hands out one map per distinct label set.
+type labelSets struct {
+	sharedValues[map[string]string]
+}
+
+// get returns the shared map equal to m.
+func (l *labelSets) get(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	return l.sharedValues.get(b.String(), func() map[string]string {
+		s := make(map[string]string, len(m))
+		for k, v := range m {
+			s[intern(k)] = intern(v)
+		}
+		return s
+	})
+}
