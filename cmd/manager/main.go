@@ -5,11 +5,9 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/controllers"
@@ -30,24 +28,11 @@ func main() {
 	o := options{controller: controllers.DefaultOptions()}
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
-	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address of the Go profiler (/debug/pprof/), for finding where time and memory go; 0 disables it. Keep it on loopback: profiles show page bodies.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect one active manager among replicas, so each page is rendered once per interval cluster-wide.")
 	flag.StringVar(&o.leaderNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty watches all namespaces.")
 	o.controller.BindFlags(flag.CommandLine)
-	showVersion := flag.Bool("version", false, "Print the version and exit.")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	if *showVersion {
-		fmt.Println(version.Version)
-		return
-	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := run(o); err != nil {
-		ctrl.Log.WithName("setup").Error(err, "manager stopped")
-		os.Exit(1)
-	}
+	kube.Main("manager", &o.pprofAddr, func() error { return run(o) })
 }
 
 func run(o options) error {

@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -35,23 +33,10 @@ func main() {
 	o := options{server: server.DefaultOptions(), api: revalidateapi.DefaultOptions()}
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8090", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8091", "Address of /healthz and /readyz (ready once every page is loaded; not ready from SIGTERM on).")
-	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address of the Go profiler (/debug/pprof/), for finding where time and memory go; 0 disables it. Keep it on loopback: profiles show page bodies.")
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to serve pages from; empty serves all namespaces.")
 	o.server.BindFlags(flag.CommandLine)
 	o.api.BindFlags(flag.CommandLine)
-	showVersion := flag.Bool("version", false, "Print the version and exit.")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	if *showVersion {
-		fmt.Println(version.Version)
-		return
-	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	if err := run(o); err != nil {
-		ctrl.Log.WithName("setup").Error(err, "server stopped")
-		os.Exit(1)
-	}
+	kube.Main("server", &o.pprofAddr, func() error { return run(o) })
 }
 
 func run(o options) error {
