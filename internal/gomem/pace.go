@@ -60,8 +60,9 @@ func gcPercentFor(percent int, minRoom uint64, h heapFigures) int {
 	return min(max(p, 1), percent)
 }
 
-// Run keeps the GC target at gcPercentFor until ctx ends. It does nothing
-// when the GOGC environment variable is set: the operator's value wins.
+// Run sets the GC target to gcPercentFor at once, then every Every, until
+// ctx ends. It does nothing when the GOGC environment variable is set: the
+// operator's value wins.
 func (p ScanPacer) Run(ctx context.Context) error {
 	if os.Getenv("GOGC") != "" {
 		return nil
