@@ -121,5 +121,6 @@ func memoryLimit(o server.Options) int64 {
 const gcPercent = 25
 
 // gcMinRoom is the least the heap may grow between collections, so that a
-// server of few pages is not collected after every few loads.
-const gcMinRoom = 8 << 20
+// server with little to scan is not collected after every few loads; Go's
+// own smallest heap goal is 4 MB.
+const gcMinRoom = 4 << 20

@@ -205,6 +205,10 @@ func run(o options) error {
 	sm := residency(server.cmd.Process.Pid)
 	add("server RSS / peak", "%s / %s (--cache-size %s)", mib(sm.rss), mib(sm.peak), o.cacheSize)
 	add("server RSS: anonymous / mapped from files", "%s / %s", mib(sm.anon), mib(sm.file))
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	gm := func(name string) int64 { return int64(metric(metricsURL, "go_memstats_"+name+"_bytes")) }
+	add("server Go heap: in use / free, not returned / next goal", "%s / %s / %s",
+		mib(gm("heap_inuse")), mib(gm("heap_idle")-gm("heap_released")), mib(gm("next_gc")))
 	mrss, mpeak := memory(manager.cmd.Process.Pid)
 	add("manager RSS / peak", "%s / %s", mib(mrss), mib(mpeak))
 	if o.profiles != "" {
@@ -216,7 +220,6 @@ func run(o options) error {
 		fmt.Printf("heap profiles in %s\n", o.profiles)
 	}
 
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	loadsBefore := metric(metricsURL, "isr_server_cache_loads_total")
 	lat := make([]time.Duration, 0, o.coldRequests)
 	for range o.coldRequests {
