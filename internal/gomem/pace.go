@@ -29,8 +29,8 @@ type ScanPacer struct {
 	Log logr.Logger
 }
 
-// paceMetrics are the runtime figures gcPercentFor needs, in the order
-// sample reads them.
+// paceMetrics are the runtime figures gcPercentFor needs, in the order Run
+// reads them into heapFigures.
 var paceMetrics = []string{
 	"/gc/heap/live:bytes",
 	"/gc/scan/heap:bytes",
