@@ -73,10 +73,10 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	gomem.SetMemoryLimit(memoryLimit(o.server), ctrl.Log.WithName("setup"))
-	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
+	// The pacer sets the GC target at once, then keeps it in step.
 	go func() {
-		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, Log: ctrl.Log.WithName("gc")}.Run(ctx)
+		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, Log: ctrl.Log.WithName("setup")}.Run(ctx)
 	}()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
@@ -111,9 +111,8 @@ func memoryLimit(o server.Options) int64 {
 	return size + server.MemoryHeadroom
 }
 
-// gcPercent is the server's GC target when GOGC is not set, and the
-// ScanPacer's share: the heap may grow by a quarter of what a collection
-// scans before the next one. Most of what is live is page bodies, which hold
+// gcPercent is the ScanPacer's share when GOGC is not set: the heap may
+// grow by a quarter of what a collection scans before the next one. Most of what is live is page bodies, which hold
 // no pointers and cost the collector almost nothing to mark, and a hit
 // allocates nothing, so the collector runs only while pages load: a room
 // sized to the pointers, not to the bodies, costs serving nothing and keeps

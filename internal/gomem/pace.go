@@ -25,7 +25,7 @@ type ScanPacer struct {
 	MinRoom uint64
 	// Every is how often the target follows the heap.
 	Every time.Duration
-	// Log receives the target's changes, at V(1).
+	// Log receives the first target at Info and its changes at V(1).
 	Log logr.Logger
 }
 
@@ -88,7 +88,11 @@ func (p ScanPacer) Run(ctx context.Context) error {
 		}
 		if want := gcPercentFor(p.Percent, p.MinRoom, h); want != current {
 			debug.SetGCPercent(want)
-			p.Log.V(1).Info("GC target follows the heap", "GOGC", want, "liveBytes", h.live, "scanBytes", h.scan)
+			if current < 0 {
+				p.Log.Info("GC target set, to follow what a collection scans", "GOGC", want, "percentOfScan", p.Percent, "minRoomBytes", p.MinRoom)
+			} else {
+				p.Log.V(1).Info("GC target follows the heap", "GOGC", want, "liveBytes", h.live, "scanBytes", h.scan)
+			}
 			current = want
 		}
 		select {
