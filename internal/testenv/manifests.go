@@ -19,6 +19,12 @@ func Manifests(path string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseManifests(path, b)
+}
+
+// ParseManifests is Manifests for contents already read (and perhaps
+// edited) from the file at path, which errors name.
+func ParseManifests(path string, b []byte) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, doc := range documentSeparator.Split(string(b), -1) {
 		obj := map[string]any{}

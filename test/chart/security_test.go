@@ -4,12 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // tokenPath is where Kubernetes clients read a pod's ServiceAccount token.
@@ -292,17 +293,12 @@ func sameAsConfig(t *testing.T, rendered manifests, file string) int {
 		"system:serviceaccount:isr-system:isr-operator-server", "system:serviceaccount:"+namespace+":"+fullname+"-server",
 		"system:serviceaccount:isr-system:isr-operator-manager", "system:serviceaccount:"+namespace+":"+fullname+"-manager",
 	).Replace(string(b))
-	n := 0
-	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(src, -1) {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			t.Fatal(err)
-		}
-		if m == nil {
-			continue
-		}
-		want := object(m)
-		n++
+	objs, err := testenv.ParseManifests(file, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range objs {
+		want := object(u.Object)
 		name := fullname + strings.TrimPrefix(want.str("metadata", "name"), "isr-operator")
 		got := rendered.get(t, want.str("kind"), name)
 		wantSpec := want.at("spec").(map[string]any)
@@ -315,7 +311,7 @@ func sameAsConfig(t *testing.T, rendered manifests, file string) int {
 			t.Errorf("%s %s differs from %s (run make manifests):\n--- chart\n%s\n--- config\n%s", want.str("kind"), name, file, g, w)
 		}
 	}
-	return n
+	return len(objs)
 }
 
 func TestRevalidateAPITrustsOnlyTheListedProxies(t *testing.T) {
