@@ -11,9 +11,9 @@ import (
 
 // Encode renders page into every representation worth serving, once: the
 // body itself; gzip at the best compression, kept only when smaller than the
-// body; and brotli (see Brotli), kept only
-// when smaller than both. It checks page.Digest against the body (filling it
-// in when empty) and stamps StoredAt with the current time.
+// body; and brotli (see Brotli), kept only when smaller than both. It checks
+// page.Digest against the body (filling it in when empty) and stamps
+// StoredAt with the current time.
 func Encode(page *render.Page) (*Object, error) {
 	body := page.Body
 	if body == nil {
