@@ -18,9 +18,14 @@ var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alph
 // StripUnread, it drops what the server never reads and shares what many
 // pages repeat, since it caches every page and that state, not page
 // bodies, grows with the site. Dropped: finalizers, annotations other than
-// the revalidate and requested-at ones, and status.size, contentType and
-// originURL. Shared: one map for pages with the same labels, and one copy
-// of each namespace, owner kind and condition type, status and reason.
+// the revalidate and requested-at ones, spec.origin (the manager fetches
+// origins, never the server), status.size, contentType and originURL, and
+// the message of a condition that is True (the revalidate API reports the
+// message of a False or Unknown one, as why a page is not live). Kept: the
+// UID, by which the ConfigMap store tells a page's ConfigMap from one of an
+// earlier page of the same name. Shared: one map for pages with the
+// same labels, and one copy of each namespace, owner kind and condition
+// type, status and reason.
 // The server never writes a StaticPage from its cache (it patches the
 // revalidate annotation only, which the cluster's policies enforce), so
 // nothing dropped here can be written back as removed, and a cached object
@@ -39,11 +44,15 @@ func SlimServerPage(in any) (any, error) {
 		r := &p.OwnerReferences[i]
 		r.APIVersion, r.Kind = intern(r.APIVersion), intern(r.Kind)
 	}
+	p.Spec.Origin = pagesv1alpha1.Origin{}
 	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
 	for i := range p.Status.Conditions {
 		c := &p.Status.Conditions[i]
 		c.Type, c.Reason = intern(c.Type), intern(c.Reason)
 		c.Status = metav1.ConditionStatus(intern(string(c.Status)))
+		if c.Status == metav1.ConditionTrue {
+			c.Message = ""
+		}
 	}
 	return p, nil
 }

@@ -50,6 +50,8 @@ func TestSlimServerPage(t *testing.T) {
 	// What the server reads is all there.
 	want := fullPage("a", "web")
 	want.ManagedFields, want.Finalizers = nil, nil
+	want.Spec.Origin = pagesv1alpha1.Origin{}
+	want.Status.Conditions[0].Message = ""
 	want.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "now", pagesv1alpha1.RequestedAtAnnotation: "2026-11-28T10:00:00Z"}
 	want.Status.Size, want.Status.ContentType, want.Status.OriginURL = 0, "", ""
 	if !reflect.DeepEqual(got, want) {
@@ -84,6 +86,14 @@ func TestSlimServerPage(t *testing.T) {
 	p.Annotations = map[string]string{"example.com/note": "x"}
 	if _, err := SlimServerPage(p); err != nil || p.Annotations != nil {
 		t.Errorf("annotations the server does not read are left: %v", p.Annotations)
+	}
+
+	// The message of a condition that is not True is what the revalidate
+	// API reports as the reason a page is not live: it stays.
+	f := fullPage("e", "web")
+	f.Status.Conditions[0].Status, f.Status.Conditions[0].Message = metav1.ConditionFalse, "origin answered 503"
+	if _, err := SlimServerPage(f); err != nil || f.Status.Conditions[0].Message != "origin answered 503" {
+		t.Errorf("a False condition's message: %q, %v", f.Status.Conditions[0].Message, err)
 	}
 
 	// Other objects only lose what StripUnread strips.
