@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -25,9 +26,20 @@ func Main(what string, pprofAddr *string, run func() error) {
 		fmt.Println(version.Version)
 		return
 	}
+	sampleAllocations(*pprofAddr)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	if err := run(); err != nil {
 		ctrl.Log.WithName("setup").Error(err, what+" stopped")
 		os.Exit(1)
+	}
+}
+
+// sampleAllocations turns off sampling allocations for heap profiles when
+// the profiler is off (pprofAddr "0" or empty): nobody could read them, and
+// each sample walks the stack through the binary's function tables, which
+// then stay in memory, and keeps a record per allocation site.
+func sampleAllocations(pprofAddr string) {
+	if pprofAddr == "0" || pprofAddr == "" {
+		runtime.MemProfileRate = 0
 	}
 }
