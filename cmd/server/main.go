@@ -112,11 +112,14 @@ func memoryLimit(o server.Options) int64 {
 }
 
 // gcPercent is the ScanPacer's share when GOGC is not set: the heap may
-// grow by a quarter of what a collection scans before the next one. Most of what is live is page bodies, which hold
-// no pointers and cost the collector almost nothing to mark, and a hit
+// grow by a quarter of what a collection scans before the next one, and by
+// gcMinRoom at least. Most of what is live is page bodies, which hold no
+// pointers and cost the collector almost nothing to mark, and a hit
 // allocates nothing, so the collector runs only while pages load: a room
 // sized to the pointers, not to the bodies, costs serving nothing and keeps
-// the heap close to the pages held.
+// the heap close to the pages held. A tenth saved 2 to 3 MiB with S3 at
+// 10,000 pages, but a ConfigMap server, which loads every page at once on a
+// restart, was ready after 14 s instead of 9 in the run measured.
 const gcPercent = 25
 
 // gcMinRoom is the least the heap may grow between collections, so that a
