@@ -51,7 +51,8 @@ func run(o options) error {
 	if err := o.api.Validate(); err != nil {
 		return err
 	}
-	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss))
+	pages := kube.NewServedPages()
+	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss, pages))
 	if err != nil {
 		return err
 	}
@@ -64,6 +65,7 @@ func run(o options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  kube.Scheme(),
 		Cache:                   cacheOpts,
+		NewClient:               pages.NewClient,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,

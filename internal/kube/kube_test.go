@@ -2,12 +2,14 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -80,19 +82,38 @@ func TestCachesStrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := ServerCacheOptions(nil)
+	pages := NewServedPages()
+	opts := ServerCacheOptions(nil, pages)
 	opts.Scheme = scheme
 	c, err := cache.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sc, err := pages.NewClient(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotPage := &pagesv1alpha1.StaticPage{}
+	// Before the cache runs, a read says so rather than finding nothing.
+	if err := sc.Get(ctx, client.ObjectKeyFromObject(page), gotPage); !errors.As(err, new(*cache.ErrCacheNotStarted)) {
+		t.Errorf("a read before the cache started: %v", err)
+	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
 		t.Fatal("cache did not sync")
 	}
-	gotPage := &pagesv1alpha1.StaticPage{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(page), gotPage); err != nil {
+	if err := sc.Get(ctx, client.ObjectKeyFromObject(page), gotPage); err != nil {
 		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(page), &pagesv1alpha1.StaticPage{}); err == nil {
+		t.Error("the cache's own reader gives a StaticPage: the cache holds no ServedPages")
+	}
+	list := &pagesv1alpha1.StaticPageList{}
+	if err := sc.List(ctx, list, client.InNamespace("default")); err != nil || len(list.Items) != 1 || list.Items[0].Spec.Route != "/p" {
+		t.Errorf("listing the cached StaticPages: %v, %+v", err, list.Items)
+	}
+	if err := sc.Get(ctx, types.NamespacedName{Namespace: "default", Name: "absent"}, &pagesv1alpha1.StaticPage{}); !apierrors.IsNotFound(err) {
+		t.Errorf("reading an absent StaticPage: %v, want NotFound", err)
 	}
 	if gotPage.ManagedFields != nil || gotPage.Annotations[LastAppliedAnnotation] != "" {
 		t.Errorf("cached StaticPage keeps managedFields (%d) or last-applied (%q)", len(gotPage.ManagedFields), gotPage.Annotations[LastAppliedAnnotation])

@@ -6,55 +6,24 @@ import (
 	"strings"
 	"sync"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // serverAnnotations are the only StaticPage annotations the server reads.
 var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alpha1.RequestedAtAnnotation}
 
-// SlimServerPage is the server's cache transform for StaticPages: on top of
-// StripUnread, it drops what the server never reads and shares what many
-// pages repeat, since it caches every page and that state, not page
-// bodies, grows with the site. Dropped: finalizers, annotations other than
-// the revalidate and requested-at ones, spec.origin (the manager fetches
-// origins, never the server), status.size, contentType and originURL, and
-// the message of a condition that is True (the revalidate API reports the
-// message of a False or Unknown one, as why a page is not live). Kept: the
-// UID, by which the ConfigMap store tells a page's ConfigMap from one of an
-// earlier page of the same name. Shared: one map for pages with the
-// same labels, and one copy of each namespace, owner kind and condition
-// type, status and reason.
-// The server never writes a StaticPage from its cache (it patches the
-// revalidate annotation only, which the cluster's policies enforce), so
-// nothing dropped here can be written back as removed, and a cached object
-// is never changed in place, so a shared map is never written.
+// SlimServerPage is the server's cache transform for StaticPages: a
+// StaticPage is stored as its ServedPage, which keeps only what the server
+// reads; a ServedPage (the informer hands its own objects back on a resync)
+// is kept as it is, and other objects only lose what StripUnread strips.
 func SlimServerPage(in any) (any, error) {
-	p, ok := in.(*pagesv1alpha1.StaticPage)
-	if !ok {
-		return StripUnread(in)
+	switch p := in.(type) {
+	case *pagesv1alpha1.StaticPage:
+		return NewServedPage(p), nil
+	case *ServedPage:
+		return p, nil
 	}
-	p.ManagedFields = nil
-	p.Finalizers = nil
-	p.Annotations = keepOnly(p.Annotations, serverAnnotations)
-	p.Labels = sharedLabels.get(p.Labels)
-	p.Namespace = intern(p.Namespace)
-	for i := range p.OwnerReferences {
-		r := &p.OwnerReferences[i]
-		r.APIVersion, r.Kind = intern(r.APIVersion), intern(r.Kind)
-	}
-	p.Spec.Origin = pagesv1alpha1.Origin{}
-	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
-	for i := range p.Status.Conditions {
-		c := &p.Status.Conditions[i]
-		c.Type, c.Reason = intern(c.Type), intern(c.Reason)
-		c.Status = metav1.ConditionStatus(intern(string(c.Status)))
-		if c.Status == metav1.ConditionTrue {
-			c.Message = ""
-		}
-	}
-	return p, nil
+	return StripUnread(in)
 }
 
 // intern returns the shared copy of s.

@@ -1,11 +1,15 @@
 package kube
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -16,10 +20,13 @@ import (
 // at, built anew on each call (no string or map shared between calls).
 func fullPage(name, team string) *pagesv1alpha1.StaticPage {
 	clone := func(s string) string { return string([]byte(s)) }
+	created := metav1.NewTime(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC).Local())
+	rendered := metav1.NewTime(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).Local())
 	return &pagesv1alpha1.StaticPage{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: clone("shop"), Name: name, UID: "uid-" + "1", ResourceVersion: "42", Generation: 3,
-			Labels: map[string]string{clone("team"): clone(team), clone("app"): clone("shop")},
+			Namespace: clone("shop"), Name: name, UID: "0b9c6c1e-5f4e-4c2b-9a55-1d2e3f405162", ResourceVersion: "42", Generation: 3,
+			CreationTimestamp: created,
+			Labels:            map[string]string{clone("team"): clone(team), clone("app"): clone("shop")},
 			Annotations: map[string]string{
 				LastAppliedAnnotation:               `{"kind":"StaticPage"}`,
 				pagesv1alpha1.RevalidateAnnotation:  "now",
@@ -30,39 +37,61 @@ func fullPage(name, team string) *pagesv1alpha1.StaticPage {
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: clone("pages.isr-operator.io/v1alpha1"), Kind: clone("StaticPageSet"), Name: "products", UID: "set-uid", Controller: ptr.To(true)}},
 			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 		},
-		Spec: pagesv1alpha1.StaticPageSpec{Route: "/" + name, Origin: pagesv1alpha1.Origin{URL: "https://cms.example/" + name}},
+		Spec: pagesv1alpha1.StaticPageSpec{
+			Route: "/" + name, Host: "shop.example", Origin: pagesv1alpha1.Origin{URL: "https://cms.example/" + name},
+			Set: pagesv1alpha1.SetReference{Name: "products"}, Revalidate: &metav1.Duration{Duration: time.Hour},
+			RevalidateMode: pagesv1alpha1.RevalidateInterval, Suspend: ptr.To(false),
+		},
 		Status: pagesv1alpha1.StaticPageStatus{
-			ObservedGeneration: 3, Digest: "sha256:abc", Size: 20480, ContentType: "text/html", OriginURL: "https://cms.example/" + name,
+			ObservedGeneration: 3, RenderedAt: &rendered, Size: 20480, ContentType: "text/html", OriginURL: "https://cms.example/" + name,
+			Digest:                "sha256:" + strings.Repeat("0123456789abcdef", 4),
 			LastHandledRevalidate: "now",
-			Conditions: []metav1.Condition{{Type: clone("Ready"), Status: metav1.ConditionStatus(clone("True")), Reason: clone("Rendered"),
-				Message: "rendered", ObservedGeneration: 3}},
+			Conditions: []metav1.Condition{
+				{Type: clone("Ready"), Status: metav1.ConditionStatus(clone("True")), Reason: clone("Rendered"), Message: "rendered", ObservedGeneration: 3, LastTransitionTime: rendered},
+				{Type: "Stale", Status: metav1.ConditionFalse, Reason: "Fresh", Message: "fresh"},
+			},
 		},
 	}
 }
 
-func TestSlimServerPage(t *testing.T) {
-	a, err := SlimServerPage(fullPage("a", "web"))
+// servedOf is what SlimServerPage stores for p.
+func servedOf(t *testing.T, p *pagesv1alpha1.StaticPage) *ServedPage {
+	t.Helper()
+	out, err := SlimServerPage(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := a.(*pagesv1alpha1.StaticPage)
+	s, ok := out.(*ServedPage)
+	if !ok {
+		t.Fatalf("a StaticPage is stored as a %T", out)
+	}
+	return s
+}
 
-	// What the server reads is all there.
+func TestSlimServerPage(t *testing.T) {
+	a := servedOf(t, fullPage("a", "web"))
+	got := a.StaticPage()
+
+	// What the server reads is all there; the rest is gone.
 	want := fullPage("a", "web")
-	want.ManagedFields, want.Finalizers = nil, nil
+	want.ManagedFields, want.Finalizers, want.OwnerReferences = nil, nil, nil
 	want.Spec.Origin = pagesv1alpha1.Origin{}
-	want.Status.Conditions[0].Message = ""
+	want.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Rendered"}}
 	want.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "now", pagesv1alpha1.RequestedAtAnnotation: "2026-11-28T10:00:00Z"}
 	want.Status.Size, want.Status.ContentType, want.Status.OriginURL = 0, "", ""
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("slimmed page:\n%+v\nwant\n%+v", got, want)
+	if !equality.Semantic.DeepEqual(got, want) {
+		t.Fatalf("served page read back:\n%+v\nwant\n%+v", got, want)
+	}
+	// A copy the caller may change, not the stored maps.
+	got.Labels["team"] = "changed"
+	if a.GetLabels()["team"] != "web" {
+		t.Error("changing a page read back changes the stored one")
 	}
 
-	// Pages with the same labels share one map; the same namespace, owner
-	// kind and condition words, one copy.
-	b, _ := SlimServerPage(fullPage("b", "web"))
-	other := b.(*pagesv1alpha1.StaticPage)
-	if reflect.ValueOf(got.Labels).UnsafePointer() != reflect.ValueOf(other.Labels).UnsafePointer() {
+	// Pages with the same labels share one map; the same namespace and
+	// condition words, one copy.
+	b := servedOf(t, fullPage("b", "web"))
+	if reflect.ValueOf(a.GetLabels()).UnsafePointer() != reflect.ValueOf(b.GetLabels()).UnsafePointer() {
 		t.Error("two pages with the same labels hold two maps")
 	}
 	sameString := func(what, x, y string) {
@@ -71,34 +100,80 @@ func TestSlimServerPage(t *testing.T) {
 			t.Errorf("%s: two copies of %q", what, x)
 		}
 	}
-	sameString("namespace", got.Namespace, other.Namespace)
-	sameString("owner kind", got.OwnerReferences[0].Kind, other.OwnerReferences[0].Kind)
-	sameString("condition reason", got.Status.Conditions[0].Reason, other.Status.Conditions[0].Reason)
-
-	c, _ := SlimServerPage(fullPage("c", "data"))
-	if reflect.ValueOf(got.Labels).UnsafePointer() == reflect.ValueOf(c.(*pagesv1alpha1.StaticPage).Labels).UnsafePointer() {
+	sameString("namespace", a.GetNamespace(), b.GetNamespace())
+	sameString("condition reason", a.ready.reason, b.ready.reason)
+	c := servedOf(t, fullPage("c", "data"))
+	if reflect.ValueOf(a.GetLabels()).UnsafePointer() == reflect.ValueOf(c.GetLabels()).UnsafePointer() {
 		t.Error("pages with different labels share a map")
 	}
 
-	// A page with only the annotations the server reads keeps its map; one
-	// with none of them has none.
+	// A page with none of the annotations the server reads keeps none.
 	p := fullPage("d", "web")
 	p.Annotations = map[string]string{"example.com/note": "x"}
-	if _, err := SlimServerPage(p); err != nil || p.Annotations != nil {
-		t.Errorf("annotations the server does not read are left: %v", p.Annotations)
+	if s := servedOf(t, p); s.GetAnnotations() != nil {
+		t.Errorf("annotations the server does not read are left: %v", s.GetAnnotations())
 	}
 
-	// The message of a condition that is not True is what the revalidate
-	// API reports as the reason a page is not live: it stays.
+	// The message of a Ready condition that is not True is what the
+	// revalidate API reports as the reason a page is not live: it stays.
 	f := fullPage("e", "web")
 	f.Status.Conditions[0].Status, f.Status.Conditions[0].Message = metav1.ConditionFalse, "origin answered 503"
-	if _, err := SlimServerPage(f); err != nil || f.Status.Conditions[0].Message != "origin answered 503" {
-		t.Errorf("a False condition's message: %q, %v", f.Status.Conditions[0].Message, err)
+	if got := servedOf(t, f).StaticPage().Status.Conditions; len(got) != 1 || got[0].Message != "origin answered 503" {
+		t.Errorf("a False Ready condition read back: %+v", got)
+	}
+
+	// A UID or digest that is not in the compact form is kept as text; no
+	// time, revalidate, suspend or condition reads back as set when unset.
+	odd := fullPage("f", "web")
+	odd.UID, odd.Status.Digest = "not-a-uuid", "sha256:ABC"
+	odd.Spec.Revalidate, odd.Spec.Suspend, odd.Status.RenderedAt, odd.Status.Conditions = nil, nil, nil, nil
+	back := servedOf(t, odd).StaticPage()
+	if back.UID != "not-a-uuid" || back.Status.Digest != "sha256:ABC" || back.Spec.Revalidate != nil || back.Spec.Suspend != nil ||
+		back.Status.RenderedAt != nil || back.Status.Conditions != nil || back.DeletionTimestamp != nil {
+		t.Errorf("odd page read back: %+v", back)
+	}
+	deleting := fullPage("g", "web")
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Unix(1_800_000_000, 0)}
+	deleting.Spec.Suspend = ptr.To(true)
+	if back := servedOf(t, deleting).StaticPage(); back.DeletionTimestamp.IsZero() || !back.Suspended() {
+		t.Errorf("deleting, suspended page read back: %+v", back)
+	}
+
+	// The informer hands its own objects back on a resync: kept as they are.
+	if again, err := SlimServerPage(a); err != nil || again != a {
+		t.Errorf("a ServedPage through the transform: %v, %v", again, err)
 	}
 
 	// Other objects only lose what StripUnread strips.
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Finalizers: []string{"keep"}, ManagedFields: []metav1.ManagedFieldsEntry{{}}}}
 	if _, err := SlimServerPage(cm); err != nil || cm.ManagedFields != nil || len(cm.Finalizers) != 1 {
 		t.Errorf("a ConfigMap through the page transform: %+v, %v", cm.ObjectMeta, err)
+	}
+}
+
+func TestAsStaticPage(t *testing.T) {
+	full := fullPage("a", "web")
+	if p, ok := AsStaticPage(full); !ok || p != full {
+		t.Error("a StaticPage is not itself")
+	}
+	if p, ok := AsStaticPage(NewServedPage(full)); !ok || p.Spec.Route != "/a" || p.UID != full.UID {
+		t.Errorf("a ServedPage as a StaticPage: %+v", p)
+	}
+	if _, ok := AsStaticPage(&corev1.ConfigMap{}); ok {
+		t.Error("a ConfigMap is a StaticPage")
+	}
+}
+
+// BenchmarkNewServedPage reports what a server's cache allocates for one
+// page (B/op): the ServedPage and the strings it does not share.
+func BenchmarkNewServedPage(b *testing.B) {
+	pages := make([]*pagesv1alpha1.StaticPage, 1000)
+	for i := range pages {
+		pages[i] = fullPage(fmt.Sprintf("p-%d", i), "web")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = NewServedPage(pages[i%len(pages)])
 	}
 }

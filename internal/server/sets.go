@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -257,7 +258,7 @@ func (c childEvents) OnDelete(obj any) {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	page, ok := obj.(*pagesv1alpha1.StaticPage)
+	page, ok := kube.AsStaticPage(obj)
 	if !ok {
 		return
 	}
@@ -269,7 +270,7 @@ func (c childEvents) OnDelete(obj any) {
 }
 
 func (c childEvents) changed(obj any) {
-	page, ok := obj.(*pagesv1alpha1.StaticPage)
+	page, ok := kube.AsStaticPage(obj)
 	if !ok {
 		return
 	}

@@ -63,7 +63,7 @@ var _ = BeforeSuite(func() {
 	copts.MaxBodyBytes = 1 << 20
 	copts.MaxRedirects = 2
 	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
-	mgr := newManager(kube.CacheOptions([]string{ns}))
+	mgr := newManager(kube.CacheOptions([]string{ns}), nil)
 	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())
 	replicas[0] = setupServer(mctx, mgr, serverOptions())
@@ -90,10 +90,11 @@ func serverOptions() server.Options {
 	return o
 }
 
-// newManager is a manager with its own cache, as each pod has.
-func newManager(cache cache.Options) ctrl.Manager {
+// newManager is a manager with its own cache, as each pod has, and the
+// given client (nil: controller-runtime's).
+func newManager(cache cache.Options, newClient client.NewClientFunc) ctrl.Manager {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cache,
+		Scheme: kube.Scheme(), Cache: cache, NewClient: newClient,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -120,7 +121,8 @@ func start(ctx context.Context, mgr ctrl.Manager) {
 // startReplica starts a server replica of its own, as cmd/server
 // assembles one, until ctx ends.
 func startReplica(ctx context.Context, o server.Options) *server.Server {
-	mgr := newManager(kube.ServerCacheOptions([]string{ns}))
+	pages := kube.NewServedPages()
+	mgr := newManager(kube.ServerCacheOptions([]string{ns}, pages), pages.NewClient)
 	srv := setupServer(ctx, mgr, o)
 	start(ctx, mgr)
 	return srv
