@@ -39,9 +39,10 @@ import (
 type ServedPage struct {
 	namespace, name, resourceVersion string
 	uid                              [16]byte
-	digest                           [sha256Size]byte
-	// text holds a UID or digest not in the form uid or digest holds.
-	text *servedText
+	digest                           CompactDigest
+	// uidText is a UID that is not a canonical UUID, which uid holds
+	// otherwise.
+	uidText *string
 
 	generation, observedGeneration int64
 	// created, deleted and renderedAt are Unix nanoseconds; 0 is unset.
@@ -55,27 +56,15 @@ type ServedPage struct {
 	lastHandledRevalidate  string
 	ready                  servedCondition
 
-	hasUID, hasDigest, hasRevalidate, hasReady bool
+	hasUID, hasRevalidate, hasReady bool
 	// suspend is spec.suspend: 0 unset, 1 false, 2 true.
 	suspend uint8
-}
-
-// servedText is what is seldom kept as text: a UID when it is not a
-// canonical UUID, status.digest when it is not "sha256:" and 64 lowercase
-// hex digits.
-type servedText struct {
-	uid, digest string
 }
 
 // servedCondition is what a server reads of the Ready condition.
 type servedCondition struct {
 	status, reason, message string
 }
-
-const (
-	sha256Size   = 32
-	digestPrefix = "sha256:"
-)
 
 var _ runtime.Object = &ServedPage{}
 var _ metav1.Object = &ServedPage{}
@@ -100,10 +89,7 @@ func NewServedPage(p *pagesv1alpha1.StaticPage) *ServedPage {
 		lastHandledRevalidate: p.Status.LastHandledRevalidate,
 	}
 	s.SetUID(p.UID)
-	s.hasDigest = parseDigest(p.Status.Digest, &s.digest)
-	if !s.hasDigest && p.Status.Digest != "" {
-		s.textOf().digest = p.Status.Digest
-	}
+	s.digest = NewCompactDigest(p.Status.Digest)
 	if p.Spec.Revalidate != nil {
 		s.revalidate, s.hasRevalidate = p.Spec.Revalidate.Duration, true
 	}
@@ -157,7 +143,7 @@ func (s *ServedPage) into(p *pagesv1alpha1.StaticPage) {
 		Status: pagesv1alpha1.StaticPageStatus{
 			ObservedGeneration:    s.observedGeneration,
 			RenderedAt:            timeOf(s.renderedAt),
-			Digest:                s.Digest(),
+			Digest:                s.digest.String(),
 			LastHandledRevalidate: s.lastHandledRevalidate,
 		},
 	}
@@ -176,17 +162,6 @@ func (s *ServedPage) into(p *pagesv1alpha1.StaticPage) {
 			Message: s.ready.message,
 		}}
 	}
-}
-
-// Digest is status.digest.
-func (s *ServedPage) Digest() string {
-	if !s.hasDigest {
-		if s.text == nil {
-			return ""
-		}
-		return s.text.digest
-	}
-	return digestPrefix + hex.EncodeToString(s.digest[:])
 }
 
 // AsStaticPage is obj as a StaticPage when it is a ServedPage (a copy) or a
@@ -208,13 +183,8 @@ func parseUID(s string, b *[16]byte) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	var h [32]byte
-	copy(h[0:8], s[0:8])
-	copy(h[8:12], s[9:13])
-	copy(h[12:16], s[14:18])
-	copy(h[16:20], s[19:23])
-	copy(h[20:32], s[24:36])
-	return lowerHex(h[:], b[:])
+	return lowerHex(s[0:8], b[0:4]) && lowerHex(s[9:13], b[4:6]) && lowerHex(s[14:18], b[6:8]) &&
+		lowerHex(s[19:23], b[8:10]) && lowerHex(s[24:36], b[10:16])
 }
 
 // formatUID is the canonical text of b.
@@ -230,27 +200,6 @@ func formatUID(b *[16]byte) string {
 	out[23] = '-'
 	hex.Encode(out[24:36], b[10:16])
 	return string(out[:])
-}
-
-// parseDigest reads "sha256:" and 64 lowercase hex digits into b, reporting
-// whether s was that.
-func parseDigest(s string, b *[sha256Size]byte) bool {
-	if len(s) != len(digestPrefix)+2*sha256Size || s[:len(digestPrefix)] != digestPrefix {
-		return false
-	}
-	return lowerHex([]byte(s[len(digestPrefix):]), b[:])
-}
-
-// lowerHex decodes h into b when h is only lowercase hex digits, so that
-// encoding b again gives h back.
-func lowerHex(h, b []byte) bool {
-	for _, c := range h {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	_, err := hex.Decode(b, h)
-	return err == nil
 }
 
 func unixNano(t *metav1.Time) int64 {
@@ -276,10 +225,6 @@ func (s *ServedPage) GetObjectKind() schema.ObjectKind { return schema.EmptyObje
 // annotation maps, which no one writes.
 func (s *ServedPage) DeepCopyObject() runtime.Object {
 	c := *s
-	if s.text != nil {
-		t := *s.text
-		c.text = &t
-	}
 	return &c
 }
 
@@ -326,28 +271,19 @@ func (s *ServedPage) SetDeletionTimestamp(v *metav1.Time) { s.deleted = unixNano
 
 func (s *ServedPage) GetUID() types.UID {
 	if !s.hasUID {
-		if s.text == nil {
+		if s.uidText == nil {
 			return ""
 		}
-		return types.UID(s.text.uid)
+		return types.UID(*s.uidText)
 	}
 	return types.UID(formatUID(&s.uid))
 }
 
 func (s *ServedPage) SetUID(v types.UID) {
 	s.hasUID = parseUID(string(v), &s.uid)
-	switch {
-	case !s.hasUID && v != "":
-		s.textOf().uid = string(v)
-	case s.text != nil:
-		s.text.uid = ""
+	s.uidText = nil
+	if !s.hasUID && v != "" {
+		text := string(v)
+		s.uidText = &text
 	}
-}
-
-// textOf is s.text, made when s has none.
-func (s *ServedPage) textOf() *servedText {
-	if s.text == nil {
-		s.text = &servedText{}
-	}
-	return s.text
 }

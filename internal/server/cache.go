@@ -102,9 +102,9 @@ func (c *bodyCache) evict(t *Table, keep types.NamespacedName) {
 // working, and the next request loads the bodies again.
 func (e *Entry) coldCopy() *Entry {
 	n := &Entry{
-		Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created, Digest: e.Digest,
-		RenderedAt: e.RenderedAt, Revalidate: e.Revalidate, Mode: e.Mode, Annotation: e.Annotation,
-		cacheControl: e.cacheControl, cold: true,
+		Page: e.Page, Host: e.Host, Route: e.Route, created: e.created, digest: e.digest,
+		renderedAt: e.renderedAt, Revalidate: e.Revalidate, onRequest: e.onRequest, Annotation: e.Annotation,
+		cacheControl: e.cacheControl, request: e.request, cold: true,
 	}
 	return n
 }
@@ -137,7 +137,7 @@ const loadTimeout = 15 * time.Second
 // page however many requests wait for it. A requester that hangs up stops
 // waiting, not the load.
 func (s *RouteSync) Load(ctx context.Context, e *Entry) (*Entry, error) {
-	key := e.Page.String() + "@" + e.Digest
+	key := e.Page.String() + "@" + e.Digest()
 	s.flightMu.Lock()
 	if s.flights == nil {
 		s.flights = map[string]*flight{}

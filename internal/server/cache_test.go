@@ -50,7 +50,7 @@ func TestBodyCacheClock(t *testing.T) {
 	for _, n := range []string{"b", "c"} {
 		if e := table.Get(name(n)); e.cold {
 			cold++
-			if e.Digest == "" || e.Route != "/"+n {
+			if e.Digest() == "" || e.Route != "/"+n {
 				t.Errorf("cold %s lost what routing needs: %+v", n, e)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -47,7 +48,7 @@ func (p CachePolicy) cacheControl(revalidate time.Duration) string {
 // cacheControls holds one Cache-Control header value per policy and
 // interval, shared by every entry with them: pages share a few intervals,
 // and a server of many pages would otherwise hold a copy per page.
-var cacheControls sync.Map // cacheControlKey -> []string
+var cacheControls sync.Map // cacheControlKey -> *[]string
 
 type cacheControlKey struct {
 	policy     CachePolicy
@@ -55,13 +56,13 @@ type cacheControlKey struct {
 }
 
 // cacheControlHeader is cacheControl as a header value, shared.
-func (p CachePolicy) cacheControlHeader(revalidate time.Duration) []string {
+func (p CachePolicy) cacheControlHeader(revalidate time.Duration) *[]string {
 	k := cacheControlKey{p, revalidate}
 	if v, ok := cacheControls.Load(k); ok {
-		return v.([]string)
+		return v.(*[]string)
 	}
-	v, _ := cacheControls.LoadOrStore(k, []string{p.cacheControl(revalidate)})
-	return v.([]string)
+	v, _ := cacheControls.LoadOrStore(k, &[]string{p.cacheControl(revalidate)})
+	return v.(*[]string)
 }
 
 func seconds(d time.Duration) int64 {
@@ -85,7 +86,7 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 		ct = http.DetectContentType(body)
 	}
 	e := &Entry{
-		Digest: obj.Digest,
+		digest: kube.NewCompactDigest(obj.Digest),
 		content: &content{
 			contentType:      []string{ct},
 			lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),
@@ -132,24 +133,24 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		Page:        types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
 		Host:        route.NormalizeHost(page.Spec.Host),
 		Route:       page.Spec.Route,
-		Created:     page.CreationTimestamp.Time,
-		Digest:      e.Digest,
+		created:     unixNano(page.CreationTimestamp.Time),
+		digest:      e.digest,
 		Revalidate:  page.RevalidateInterval(),
-		Mode:        page.Mode(),
+		onRequest:   page.Mode() == pagesv1alpha1.RevalidateOnRequest,
 		Annotation:  page.Annotations[pagesv1alpha1.RevalidateAnnotation],
 		content:     e.content,
 		Unavailable: e.Unavailable,
 		cold:        e.cold,
 	}
 	if page.Status.RenderedAt != nil {
-		n.RenderedAt = page.Status.RenderedAt.Time
+		n.renderedAt = unixNano(page.Status.RenderedAt.Time)
 	}
 	n.cacheControl = policy.cacheControlHeader(n.Revalidate)
 	if page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest {
-		n.requestSet = page.OwnerSet()
+		n.request = &setRequest{set: page.OwnerSet()}
 		// Unset or unreadable: the page was never marked served, so the
 		// first serve marks it.
-		n.requestedAt, _ = time.Parse(time.RFC3339, page.Annotations[pagesv1alpha1.RequestedAtAnnotation])
+		n.request.at, _ = time.Parse(time.RFC3339, page.Annotations[pagesv1alpha1.RequestedAtAnnotation])
 	}
 	return n
 }
@@ -160,7 +161,7 @@ func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
 	if e.Revalidate <= 0 {
 		return false, 0
 	}
-	ttl = e.RenderedAt.Add(e.Revalidate).Sub(now)
+	ttl = e.RenderedAt().Add(e.Revalidate).Sub(now)
 	return ttl <= 0, ttl
 }
 
@@ -168,7 +169,7 @@ func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
 // render it replaces, so every replica asks with the same value and the
 // controller renders once.
 func (e *Entry) RevalidateToken() string {
-	return tokenPrefix + strconv.FormatInt(e.RenderedAt.Unix(), 10)
+	return tokenPrefix + strconv.FormatInt(e.RenderedAt().Unix(), 10)
 }
 
 // tokenPrefix starts every RevalidateToken.

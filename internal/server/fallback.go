@@ -456,8 +456,8 @@ func answer(w http.ResponseWriter, out outcome) {
 // served: its requested-at annotation, which the set's expireAfter counts
 // from, is moved on at most every tenth of expireAfter.
 func (f *Fallback) touch(e *Entry, now time.Time) {
-	expire := f.Sets.ExpireAfter(types.NamespacedName{Namespace: e.Page.Namespace, Name: e.requestSet})
-	if expire <= 0 || now.Sub(e.requestedAt) < expire/10 || e.touched.Load() {
+	expire := f.Sets.ExpireAfter(types.NamespacedName{Namespace: e.Page.Namespace, Name: e.request.set})
+	if expire <= 0 || now.Sub(e.request.at) < expire/10 || e.touched.Load() {
 		return
 	}
 	if !e.touched.CompareAndSwap(false, true) {

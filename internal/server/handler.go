@@ -127,7 +127,7 @@ func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) *Entry {
 // flag is read before it is written: the request never waits on the
 // re-render, nor on other requests for the same page.
 func (h *Handler) trigger(e *Entry) {
-	if h.Revalidator == nil || e.triggered.Load() || isToken(e.Annotation, e.RenderedAt) {
+	if h.Revalidator == nil || e.triggered.Load() || isToken(e.Annotation, e.RenderedAt()) {
 		return
 	}
 	if !e.triggered.CompareAndSwap(false, true) {

@@ -3,8 +3,6 @@ package server
 import (
 	"net/http"
 	"time"
-
-	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // hit is the answer to a GET or HEAD for a page held in memory, decided
@@ -31,10 +29,10 @@ func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []s
 	}
 	now := h.Clock.Now()
 	stale, ttl := e.Stale(now)
-	if stale && e.Mode == pagesv1alpha1.RevalidateOnRequest {
+	if stale && e.onRequest {
 		h.trigger(e)
 	}
-	age := max(now.Sub(e.RenderedAt), 0)
+	age := max(now.Sub(e.RenderedAt()), 0)
 	a := hit{
 		e:           e,
 		rep:         &e.reps[negotiate(acceptEncoding, e.has)],
@@ -43,7 +41,7 @@ func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []s
 		stale:       stale,
 		notModified: notModified(ifNoneMatch, ifModifiedSince, e),
 	}
-	if !a.notModified && e.requestSet != "" && h.Fallback != nil {
+	if !a.notModified && e.request != nil && h.Fallback != nil {
 		// A page a request caused is kept while it is served.
 		h.Fallback.touch(e, now)
 	}
@@ -61,7 +59,7 @@ type headerSetter interface {
 // and for a 200 the ones describing the body too.
 func (a *hit) setHeaders(w headerSetter) {
 	w.set("Vary", varyHeader)
-	w.set("Cache-Control", a.e.cacheControl)
+	w.set("Cache-Control", *a.e.cacheControl)
 	w.set("Age", a.age)
 	w.set("Cache-Status", a.status)
 	w.set("Last-Modified", a.e.lastModified)

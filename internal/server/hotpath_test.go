@@ -92,7 +92,7 @@ func (b *blockingRevalidator) Revalidate(context.Context, types.NamespacedName, 
 
 func TestIsToken(t *testing.T) {
 	at := time.Unix(1763900000, 5e8)
-	e := &Entry{RenderedAt: at}
+	e := &Entry{renderedAt: at.UnixNano()}
 	if !isToken(e.RevalidateToken(), at) {
 		t.Errorf("%q is not the token of its own render", e.RevalidateToken())
 	}
@@ -101,7 +101,7 @@ func TestIsToken(t *testing.T) {
 			t.Errorf("%q taken for the token of a render at %d", a, at.Unix())
 		}
 	}
-	if pre := (&Entry{RenderedAt: time.Unix(-5, 0)}).RevalidateToken(); !isToken(pre, time.Unix(-5, 0)) {
+	if pre := (&Entry{renderedAt: time.Unix(-5, 0).UnixNano()}).RevalidateToken(); !isToken(pre, time.Unix(-5, 0)) {
 		t.Errorf("%q is not the token of its own render", pre)
 	}
 }

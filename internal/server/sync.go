@@ -199,7 +199,7 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		return nil
 	}
 	cur := s.Table.Get(name)
-	if cur != nil && cur.Digest == page.Status.Digest {
+	if cur != nil && cur.digest.Is(page.Status.Digest) {
 		s.put(cur.withPage(page, s.Policy))
 		return nil
 	}
@@ -207,7 +207,7 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		// No room, or still starting (a replica is ready sooner when it
 		// knows every page and loads each on its first request, the way it
 		// would past --cache-size anyway): served, and loaded, on request.
-		s.put((&Entry{Digest: page.Status.Digest, cold: true}).withPage(page, s.Policy))
+		s.put((&Entry{digest: kube.NewCompactDigest(page.Status.Digest), cold: true}).withPage(page, s.Policy))
 		return nil
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)

@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
-	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -25,27 +25,29 @@ type content struct {
 }
 
 // Entry is one servable page, immutable once in the table: a new render
-// replaces the entry.
+// replaces the entry. A server holds one per page, most of them cold when
+// its pages outgrow --cache-size, so it is kept to a 192-byte allocation:
+// times as Unix nanoseconds, the digest as bytes, what few pages have
+// behind a pointer.
 type Entry struct {
 	// Page names the StaticPage the entry serves.
 	Page types.NamespacedName
 	// Host is the page's host ("" for any host); Route its path.
 	Host, Route string
-	// Created orders pages claiming the same host and route: the oldest wins.
-	Created time.Time
-	// Digest is the status digest the bodies were loaded for.
-	Digest string
-	// RenderedAt is when the origin last confirmed the content.
-	RenderedAt time.Time
+	// digest is the status digest the bodies were loaded for.
+	digest kube.CompactDigest
+	// created orders pages claiming the same host and route: the oldest
+	// wins. renderedAt is when the origin last confirmed the content.
+	created, renderedAt int64
 	// Revalidate is the freshness lifetime; 0 means on demand only.
 	Revalidate time.Duration
-	// Mode is the page's revalidate mode.
-	Mode pagesv1alpha1.RevalidateMode
 	// Annotation is the revalidate annotation's value when loaded.
 	Annotation string
 	// Unavailable is set on a page whose content the store could not give:
 	// it is answered 503 with Retry-After until it loads.
 	Unavailable bool
+	// onRequest is set for the revalidate mode OnRequest.
+	onRequest bool
 
 	// cold is set on an entry without bodies (over --cache-size): its next
 	// request loads them.
@@ -57,21 +59,54 @@ type Entry struct {
 	// next render replaces the entry, and with it the flag.
 	triggered atomic.Bool
 	// touched is set once a newer requested-at annotation was asked for
-	// (see requestSet). The flags sit together: one word, not three, keeps
-	// an Entry in a 256-byte allocation, and there is one per page.
+	// (see request). The flags sit together.
 	touched atomic.Bool
 
 	// content is what a loaded entry serves; nil on a cold or unavailable
 	// one, which is most entries of a server whose pages outgrow
 	// --cache-size, so they do not carry its fields.
 	*content
-	cacheControl []string
+	// cacheControl is the Cache-Control header value, shared by every
+	// entry with the same interval.
+	cacheControl *[]string
 
-	// requestSet names the StaticPageSet of a page a visitor's request
-	// created, "" for any other page; requestedAt is its requested-at
-	// annotation (its change replaces the entry, and with it touched).
-	requestSet  string
-	requestedAt time.Time
+	// request is set on a page a visitor's request created.
+	request *setRequest
+}
+
+// setRequest is what an entry keeps of a page a visitor's request created.
+type setRequest struct {
+	// set names the page's StaticPageSet.
+	set string
+	// at is its requested-at annotation (its change replaces the entry,
+	// and with it touched).
+	at time.Time
+}
+
+// Digest is the status digest the entry's bodies were loaded for.
+func (e *Entry) Digest() string { return e.digest.String() }
+
+// Created is the page's creation time, which orders pages claiming the same
+// host and route.
+func (e *Entry) Created() time.Time { return unixTime(e.created) }
+
+// RenderedAt is when the origin last confirmed the content.
+func (e *Entry) RenderedAt() time.Time { return unixTime(e.renderedAt) }
+
+// unixNano is t as an entry holds it; the zero time is 0.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// unixTime is the time an entry holds as n.
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // Table maps host and route to entries, with the routing rules of
@@ -104,7 +139,7 @@ func (t *Table) Len() int { return t.idx.Len() }
 
 // Put adds or replaces a page's entry.
 func (t *Table) Put(e *Entry) {
-	t.idx.Put(route.Claim{Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created}, e)
+	t.idx.Put(route.Claim{Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created()}, e)
 }
 
 // Delete removes a page's entry.
@@ -128,7 +163,7 @@ func (t *Table) ServedPage(host, path string) (types.NamespacedName, bool) {
 // ServedDigest is the digest of the content served for page, if any.
 func (t *Table) ServedDigest(page types.NamespacedName) (string, bool) {
 	if e := t.Get(page); e != nil {
-		return e.Digest, true
+		return e.Digest(), true
 	}
 	return "", false
 }
