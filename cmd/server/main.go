@@ -74,11 +74,12 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	gomem.SetMemoryLimit(memoryLimit(o.server), ctrl.Log.WithName("setup"))
+	gomem.SetMemoryLimit(0, ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
-	// The pacer sets the GC target at once, then keeps it in step.
+	// The pacer sets the GC target (and with an RSS budget, the memory
+	// limit) at once, then keeps them in step.
 	go func() {
-		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, Log: ctrl.Log.WithName("setup")}.Run(ctx)
+		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, RSS: rssBudget(o.server), Log: ctrl.Log.WithName("setup")}.Run(ctx)
 	}()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
@@ -101,11 +102,11 @@ func run(o options) error {
 	return mgr.Start(ctx)
 }
 
-// memoryLimit is the soft memory limit a server on an object store wants:
-// its page bodies (--cache-size) and what it needs besides; 0 (no wish)
-// for ConfigMaps, where the pages held are not bounded. gomem lowers it to
-// the container's limit.
-func memoryLimit(o server.Options) int64 {
+// rssBudget is the resident memory a server on an object store keeps
+// within while its live heap allows: its page bodies (--cache-size) and
+// what it needs besides; 0 (none) for ConfigMaps, where the pages held are
+// not bounded. The pacer keeps Go's memory limit under the container's.
+func rssBudget(o server.Options) int64 {
 	size, _ := o.CacheBytes()
 	if o.Storage != storage.BackendS3 || size <= 0 {
 		return 0

@@ -99,3 +99,31 @@ func hasController(list, name string) bool {
 	}
 	return false
 }
+
+// FileRSS is the part of this process's resident memory mapped from files
+// (RssFile in /proc/self/status: for a static Go binary, its own code and
+// read-only data), in bytes; 0 when it cannot be read.
+func FileRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	return fileRSS(b)
+}
+
+// fileRSS reads RssFile from the text of /proc/<pid>/status.
+func fileRSS(status []byte) int64 {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "RssFile:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb << 10
+	}
+	return 0
+}

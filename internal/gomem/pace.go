@@ -23,27 +23,52 @@ type ScanPacer struct {
 	// MinRoom is the least room in bytes, so a small heap is not collected
 	// after every few allocations.
 	MinRoom uint64
+	// RSS, when not 0, is the resident memory the process should keep
+	// within: each round, Go's soft memory limit becomes RSS less what is
+	// mapped from files (the binary's code and data, which Go's limit does
+	// not count), so the collector and the scavenger hand back garbage and
+	// freed pages before RSS passes it; but never less than the live heap
+	// and twice its room, so a heap that outgrows RSS costs memory, not a
+	// collector that runs all the time; nor more than 90% of the
+	// container's memory limit. Nothing is done when GOMEMLIMIT is set.
+	RSS int64
 	// Every is how often the target follows the heap.
 	Every time.Duration
 	// Log receives the first target at Info and its changes at V(1).
 	Log logr.Logger
 }
 
-// paceMetrics are the runtime figures gcPercentFor needs, in the order Run
-// reads them into heapFigures.
+// paceMetrics are the runtime figures gcPercentFor and limitFor need, in
+// the order Run reads them into heapFigures.
 var paceMetrics = []string{
 	"/gc/heap/live:bytes",
 	"/gc/scan/heap:bytes",
 	"/gc/scan/stack:bytes",
 	"/gc/scan/globals:bytes",
+	"/memory/classes/total:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/released:bytes",
 }
 
-// heapFigures is what the last collection found.
+// heapFigures is what the last collection found, and what the runtime
+// holds now.
 type heapFigures struct {
 	// live is the heap marked live; scan is the part of it holding pointers.
 	live, scan uint64
 	// stacks and globals are the goroutine stacks and globals scanned.
 	stacks, globals uint64
+	// total is all memory the runtime has mapped; objects, unused, free
+	// and released are its heap's parts: allocated objects, the unused
+	// rest of their spans, free pages kept, and free pages handed back.
+	total, objects, unused, free, released uint64
+}
+
+// room is the heap growth between collections for a target of percent%
+// of what a collection scans, and at least minRoom.
+func (h heapFigures) room(percent int, minRoom uint64) uint64 {
+	return max((h.scan+h.stacks+h.globals)*uint64(max(percent, 0))/100, minRoom)
 }
 
 // gcPercentFor is the GC target giving a room of percent% of what a
@@ -54,18 +79,50 @@ func gcPercentFor(percent int, minRoom uint64, h heapFigures) int {
 	if base == 0 || percent <= 1 {
 		return max(percent, 1)
 	}
-	room := max((h.scan+h.stacks+h.globals)*uint64(percent)/100, minRoom)
+	room := h.room(percent, minRoom)
 	// Rounded up, so the room is never below what was asked for.
 	p := int((room*100 + base - 1) / base)
 	return min(max(p, 1), percent)
 }
 
+// limitFor is the soft memory limit keeping RSS within rss when fileRSS of
+// it is mapped from files (see ScanPacer.RSS), capped at ceiling (0: none).
+// Go's limit counts what the runtime maps and has not handed back; the
+// floor is the live heap with twice the collector's room, the unused part
+// of the heap's spans and the runtime's memory outside the heap (stacks,
+// metadata), so that the collector is never run more often than the room
+// asks.
+func limitFor(rss, fileRSS, ceiling int64, room uint64, h heapFigures) int64 {
+	heap := h.objects + h.unused + h.free + h.released
+	var outside uint64
+	if h.total > heap {
+		outside = h.total - heap
+	}
+	floor := int64(min(h.live+2*room+h.unused+outside, 1<<62))
+	limit := max(rss-fileRSS, floor)
+	if ceiling > 0 {
+		limit = min(limit, ceiling)
+	}
+	return limit
+}
+
+// limitStep is the least change of the soft memory limit Run makes: the
+// figures move a little every round.
+const limitStep = 1 << 20
+
 // Run sets the GC target to gcPercentFor at once, then every Every, until
-// ctx ends. It does nothing when the GOGC environment variable is set: the
-// operator's value wins.
+// ctx ends, and with RSS set, the soft memory limit to limitFor. The GC
+// target is left alone when the GOGC environment variable is set, the
+// limit when GOMEMLIMIT is: the operator's value wins.
 func (p ScanPacer) Run(ctx context.Context) error {
-	if os.Getenv("GOGC") != "" {
+	pace := os.Getenv("GOGC") == ""
+	budget := p.RSS > 0 && os.Getenv("GOMEMLIMIT") == ""
+	if !pace && !budget {
 		return nil
+	}
+	var ceiling int64
+	if c := ContainerLimit(); c > 0 {
+		ceiling = int64(float64(c) * containerShare)
 	}
 	samples := make([]metrics.Sample, len(paceMetrics))
 	for i, name := range paceMetrics {
@@ -77,16 +134,35 @@ func (p ScanPacer) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	current := -1
+	current, limit := -1, int64(-1)
 	for {
 		metrics.Read(samples)
 		h := heapFigures{
-			live:    sampleUint(samples[0]),
-			scan:    sampleUint(samples[1]),
-			stacks:  sampleUint(samples[2]),
-			globals: sampleUint(samples[3]),
+			live:     sampleUint(samples[0]),
+			scan:     sampleUint(samples[1]),
+			stacks:   sampleUint(samples[2]),
+			globals:  sampleUint(samples[3]),
+			total:    sampleUint(samples[4]),
+			objects:  sampleUint(samples[5]),
+			unused:   sampleUint(samples[6]),
+			free:     sampleUint(samples[7]),
+			released: sampleUint(samples[8]),
 		}
-		if want := gcPercentFor(p.Percent, p.MinRoom, h); want != current {
+		if budget {
+			want := limitFor(p.RSS, FileRSS(), ceiling, h.room(p.Percent, p.MinRoom), h)
+			if limit < 0 || want > limit+limitStep || want < limit-limitStep {
+				debug.SetMemoryLimit(want)
+				if limit < 0 {
+					p.Log.Info("memory limit set, to keep RSS within a budget", "GOMEMLIMIT", want, "rssBudget", p.RSS)
+				} else {
+					p.Log.V(1).Info("memory limit follows the heap", "GOMEMLIMIT", want, "liveBytes", h.live)
+				}
+				limit = want
+			}
+		}
+		if !pace {
+			// The operator's GOGC stands.
+		} else if want := gcPercentFor(p.Percent, p.MinRoom, h); want != current {
 			debug.SetGCPercent(want)
 			if current < 0 {
 				p.Log.Info("GC target set, to follow what a collection scans", "GOGC", want, "percentOfScan", p.Percent, "minRoomBytes", p.MinRoom)

@@ -2,6 +2,7 @@ package gomem
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -96,4 +97,65 @@ func TestScanPacerLeavesGOGCToTheOperator(t *testing.T) {
 		t.Fatalf("GOGC = %d, want the environment's 77", got)
 	}
 	runtime.KeepAlive(bodies)
+}
+
+func TestLimitFor(t *testing.T) {
+	const mib = 1 << 20
+	// 80 MiB live, 2 MiB unused in spans, 5 MiB of the runtime outside the
+	// heap (total 100, heap 95): the floor is 80 + 2*4 + 2 + 5 = 95 MiB.
+	h := heapFigures{live: 80 * mib, total: 100 * mib, objects: 85 * mib, unused: 2 * mib, free: 5 * mib, released: 3 * mib}
+	cases := []struct {
+		name                  string
+		rss, fileRSS, ceiling int64
+		live                  uint64
+		want                  int64
+	}{
+		{"the budget less the mapped files", 128 * mib, 28 * mib, 0, 80 * mib, 100 * mib},
+		{"the floor, when the live heap outgrows the budget", 128 * mib, 28 * mib, 0, 120 * mib, 135 * mib},
+		{"the floor, when the files take the budget", 20 * mib, 28 * mib, 0, 80 * mib, 95 * mib},
+		{"never above the container's share", 128 * mib, 28 * mib, 90 * mib, 120 * mib, 90 * mib},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := h
+			h.live = c.live
+			if got := limitFor(c.rss, c.fileRSS, c.ceiling, 4*mib, h); got != c.want {
+				t.Fatalf("limitFor = %d MiB, want %d MiB", got/mib, c.want/mib)
+			}
+		})
+	}
+}
+
+// budget runs a ScanPacer with an RSS budget for one round.
+func budget(t *testing.T, rss int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := (ScanPacer{Percent: 50, MinRoom: 8 << 20, RSS: rss, Log: logr.Discard()}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScanPacerKeepsAnRSSBudget(t *testing.T) {
+	if ContainerLimit() > 0 {
+		t.Skip("the container's memory limit caps the budget")
+	}
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	file := FileRSS()
+	if file <= 0 {
+		t.Skip("no RssFile in /proc/self/status")
+	}
+	budget(t, 1<<30)
+	// The files mapped may grow a little between the two readings.
+	if got := debug.SetMemoryLimit(-1); got > 1<<30-file || got < 1<<30-file-16<<20 {
+		t.Fatalf("memory limit %d MiB with a 1 GiB budget and %d MiB mapped from files", got>>20, file>>20)
+	}
+
+	t.Setenv("GOMEMLIMIT", "2GiB")
+	debug.SetMemoryLimit(2 << 30)
+	budget(t, 1<<30)
+	if got := debug.SetMemoryLimit(-1); got != 2<<30 {
+		t.Fatalf("memory limit %d MiB, want the environment's 2048", got>>20)
+	}
 }

@@ -243,12 +243,13 @@ func (a *AnnotationRevalidator) Wait(ctx context.Context) {
 	}
 }
 
-// MemoryHeadroom is what a server needs beyond its page bodies (the
-// StaticPage cache, the route table, buffers, room for the collector):
-// cmd/server sets Go's soft memory limit to --cache-size plus this, unless
-// GOMEMLIMIT says otherwise. With 10,000 pages, 26 MB of the live heap was
-// not bodies (README, "At scale"); at 44 MiB the collector ran often
-// enough to double the p99 of pages loaded from the store.
+// MemoryHeadroom is what a server on an object store is to need, in
+// resident memory, beyond its page bodies: the binary's mapped code, the
+// StaticPage cache, the route table, buffers, room for the collector.
+// cmd/server keeps RSS within --cache-size plus this while the live heap
+// allows, by moving Go's soft memory limit (gomem.ScanPacer's RSS), unless
+// GOMEMLIMIT says otherwise. With 10,000 pages about 20 MB of the live heap
+// is not bodies (README, "At scale").
 const MemoryHeadroom = 64 << 20
 
 // CacheBytes parses CacheSize; empty means no bound.
