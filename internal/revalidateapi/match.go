@@ -38,7 +38,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	// One pass over the pages serves every path and name of the request.
 	byRoute := map[string][]*pagesv1alpha1.StaticPage{}
 	byName := map[string]*pagesv1alpha1.StaticPage{}
-	idx := route.NewIndex[struct{}]()
+	idx := route.NewIndex[*route.Claim]()
 	for j := range items {
 		p := &items[j]
 		byRoute[p.Spec.Route] = append(byRoute[p.Spec.Route], p)
@@ -46,7 +46,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 			byName[p.Name] = p
 		}
 		if req.host != "" {
-			idx.Put(route.Claim{Page: client.ObjectKeyFromObject(p), Host: p.Spec.Host, Route: p.Spec.Route, Created: p.CreationTimestamp.Time}, struct{}{})
+			idx.Put(&route.Claim{Page: client.ObjectKeyFromObject(p), Host: p.Spec.Host, Route: p.Spec.Route, Created: p.CreationTimestamp.Time})
 		}
 	}
 	for i, path := range req.routes {

@@ -156,9 +156,9 @@ func FuzzNormalizeHost(f *testing.F) {
 				t.Fatalf("%q does not reach a page for %q", spelled, host)
 			}
 		}
-		x := NewIndex[int]()
+		x := NewIndex[*Claim]()
 		page := types.NamespacedName{Namespace: "ns", Name: "p"}
-		x.Put(Claim{Page: page, Host: pageHost, Route: "/p", Created: time.Unix(0, 0)}, 1)
+		x.Put(&Claim{Page: page, Host: pageHost, Route: "/p", Created: time.Unix(0, 0)})
 		_, got := x.Lookup(host, "/p")
 		if want := HostMatches(pageHost, host); got != want {
 			t.Fatalf("page host %q, request host %q: routed = %v, HostMatches = %v", pageHost, host, got, want)

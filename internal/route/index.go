@@ -12,7 +12,7 @@ import (
 type Claim struct {
 	// Page names the StaticPage that claims the route.
 	Page types.NamespacedName
-	// Host is the page's host, "" for any host; Index stores it normalised.
+	// Host is the page's host, "" for any host; Index files it normalised.
 	Host string
 	// Route is the decoded path the page is served at.
 	Route string
@@ -55,68 +55,76 @@ func joinedAt(n types.NamespacedName, i int) byte {
 // routeKey is where claims sit in the index.
 type routeKey struct{ host, route string }
 
-// claimed is one page's claim and value.
-type claimed[T any] struct {
-	c Claim
-	v T
+// Claimant is what an Index holds for a page: a value that knows its
+// page's claim, so that the index keeps no copy of it (a server holds one
+// per page). Its claim must not change while it is in the index.
+type Claimant interface {
+	comparable
+	// RouteClaim is the page's claim on a host and route.
+	RouteClaim() Claim
 }
+
+// RouteClaim makes a claim its own Claimant, for an index of claims only.
+func (c *Claim) RouteClaim() Claim { return *c }
 
 // Index maps host and route to the page that wins them, with a value of
 // type T per page. It is safe for concurrent use; lookups take a shared
 // lock only and do not allocate for a lowercase host. The zero value is not
 // usable: use NewIndex.
-type Index[T any] struct {
+type Index[T Claimant] struct {
 	mu sync.RWMutex
-	// pages holds every page's claim.
-	pages map[types.NamespacedName]*claimed[T]
+	// pages holds every page's value.
+	pages map[types.NamespacedName]T
 	// routes holds the claimants of each key, the winner first.
-	routes map[routeKey][]*claimed[T]
+	routes map[routeKey][]T
 }
 
 // NewIndex returns an empty index.
-func NewIndex[T any]() *Index[T] {
+func NewIndex[T Claimant]() *Index[T] {
 	return &Index[T]{
-		pages:  map[types.NamespacedName]*claimed[T]{},
-		routes: map[routeKey][]*claimed[T]{},
+		pages:  map[types.NamespacedName]T{},
+		routes: map[routeKey][]T{},
 	}
 }
 
-// Put adds a page's claim with its value, or replaces the page's claim and
-// value.
-func (x *Index[T]) Put(c Claim, v T) {
-	c.Host = NormalizeHost(c.Host)
-	e := &claimed[T]{c: c, v: v}
+// keyOf is where c sits in the index.
+func keyOf(c Claim) routeKey { return routeKey{NormalizeHost(c.Host), c.Route} }
+
+// Put adds a page's value, or replaces the page's value and claim.
+func (x *Index[T]) Put(v T) {
+	c := v.RouteClaim()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.pages[c.Page]; old != nil {
+	if old, ok := x.pages[c.Page]; ok {
 		x.removeLocked(old)
 	}
-	x.pages[c.Page] = e
-	k := routeKey{c.Host, c.Route}
+	x.pages[c.Page] = v
+	k := keyOf(c)
 	cs := x.routes[k]
-	i, _ := slices.BinarySearchFunc(cs, e, func(a, b *claimed[T]) int {
-		if Wins(a.c, b.c) {
+	i, _ := slices.BinarySearchFunc(cs, c, func(a T, c Claim) int {
+		if Wins(a.RouteClaim(), c) {
 			return -1
 		}
 		return 1
 	})
-	x.routes[k] = slices.Insert(cs, i, e)
+	x.routes[k] = slices.Insert(cs, i, v)
 }
 
 // Delete removes a page's claim; the next claimant takes its route.
 func (x *Index[T]) Delete(page types.NamespacedName) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if old := x.pages[page]; old != nil {
+	if old, ok := x.pages[page]; ok {
 		x.removeLocked(old)
 	}
 }
 
-// removeLocked drops e from its page and its key.
-func (x *Index[T]) removeLocked(e *claimed[T]) {
-	delete(x.pages, e.c.Page)
-	k := routeKey{e.c.Host, e.c.Route}
-	cs := slices.DeleteFunc(x.routes[k], func(o *claimed[T]) bool { return o == e })
+// removeLocked drops v from its page and its key.
+func (x *Index[T]) removeLocked(v T) {
+	c := v.RouteClaim()
+	delete(x.pages, c.Page)
+	k := keyOf(c)
+	cs := slices.DeleteFunc(x.routes[k], func(o T) bool { return o == v })
 	if len(cs) == 0 {
 		delete(x.routes, k)
 		return
@@ -128,11 +136,8 @@ func (x *Index[T]) removeLocked(e *claimed[T]) {
 func (x *Index[T]) Get(page types.NamespacedName) (T, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if e := x.pages[page]; e != nil {
-		return e.v, true
-	}
-	var zero T
-	return zero, false
+	v, ok := x.pages[page]
+	return v, ok
 }
 
 // Lookup returns the value of the page a request for host and path (a
@@ -141,40 +146,37 @@ func (x *Index[T]) Get(page types.NamespacedName) (T, bool) {
 func (x *Index[T]) Lookup(host, path string) (T, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if e := x.lookupLocked(host, path); e != nil {
-		return e.v, true
-	}
-	var zero T
-	return zero, false
+	return x.lookupLocked(host, path)
 }
 
 // Owner names the page a request for host and path is served from.
 func (x *Index[T]) Owner(host, path string) (types.NamespacedName, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if e := x.lookupLocked(host, path); e != nil {
-		return e.c.Page, true
+	if v, ok := x.lookupLocked(host, path); ok {
+		return v.RouteClaim().Page, true
 	}
 	return types.NamespacedName{}, false
 }
 
-// lookupLocked finds the winning claim for a request.
-func (x *Index[T]) lookupLocked(host, path string) *claimed[T] {
+// lookupLocked finds the winning claimant for a request.
+func (x *Index[T]) lookupLocked(host, path string) (T, bool) {
 	host = NormalizeHost(host)
 	if host != "" {
 		if cs := x.routes[routeKey{host, path}]; len(cs) > 0 {
-			return cs[0]
+			return cs[0], true
 		}
 		if name, ok := withoutPort(host); ok {
 			if cs := x.routes[routeKey{name, path}]; len(cs) > 0 {
-				return cs[0]
+				return cs[0], true
 			}
 		}
 	}
 	if cs := x.routes[routeKey{"", path}]; len(cs) > 0 {
-		return cs[0]
+		return cs[0], true
 	}
-	return nil
+	var zero T
+	return zero, false
 }
 
 // Len is the number of pages in the index.

@@ -13,6 +13,25 @@ var t0 = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
 
 func nn(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
 
+// val is what the tests' indexes hold: a claim and a label.
+type val struct {
+	c     Claim
+	label string
+}
+
+func (v *val) RouteClaim() Claim { return v.c }
+
+// put files a value labelled label for c.
+func put(x *Index[*val], c Claim, label any) { x.Put(&val{c: c, label: fmt.Sprint(label)}) }
+
+// labelOf is v's label, "" for none.
+func labelOf(v *val) string {
+	if v == nil {
+		return ""
+	}
+	return v.label
+}
+
 func TestWins(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -41,11 +60,11 @@ func TestWins(t *testing.T) {
 }
 
 func TestIndexLookup(t *testing.T) {
-	x := NewIndex[string]()
-	x.Put(Claim{Page: nn("ns", "any"), Route: "/p", Created: t0}, "any")
-	x.Put(Claim{Page: nn("ns", "shop"), Host: "Shop.Example.com.", Route: "/p", Created: t0}, "shop")
-	x.Put(Claim{Page: nn("ns", "shop8080"), Host: "shop.example.com:8080", Route: "/p", Created: t0}, "shop8080")
-	x.Put(Claim{Page: nn("ns", "v6"), Host: "[::1]", Route: "/p", Created: t0}, "v6")
+	x := NewIndex[*val]()
+	put(x, Claim{Page: nn("ns", "any"), Route: "/p", Created: t0}, "any")
+	put(x, Claim{Page: nn("ns", "shop"), Host: "Shop.Example.com.", Route: "/p", Created: t0}, "shop")
+	put(x, Claim{Page: nn("ns", "shop8080"), Host: "shop.example.com:8080", Route: "/p", Created: t0}, "shop8080")
+	put(x, Claim{Page: nn("ns", "v6"), Host: "[::1]", Route: "/p", Created: t0}, "v6")
 	for _, tc := range []struct {
 		host, path, want string
 		ok               bool
@@ -61,9 +80,9 @@ func TestIndexLookup(t *testing.T) {
 		{"shop.example.com", "/q", "", false},
 		{"shop.example.com", "/P", "", false},
 	} {
-		got, ok := x.Lookup(tc.host, tc.path)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("Lookup(%q, %q) = %q, %v; want %q, %v", tc.host, tc.path, got, ok, tc.want, tc.ok)
+		v, ok := x.Lookup(tc.host, tc.path)
+		if got := labelOf(v); got != tc.want || ok != tc.ok {
+			t.Errorf("Lookup(%q, %q) = %q, %v; want %q, %v", tc.host, tc.path, labelOf(v), ok, tc.want, tc.ok)
 		}
 		owner, ok := x.Owner(tc.host, tc.path)
 		if ok != tc.ok || ok && owner != nn("ns", tc.want) {
@@ -76,18 +95,18 @@ func TestIndexLookup(t *testing.T) {
 }
 
 func TestIndexSuccession(t *testing.T) {
-	x := NewIndex[int]()
+	x := NewIndex[*val]()
 	// Claimants of one route in no particular order; the oldest wins.
 	ages := []int{3, 1, 4, 0, 2}
 	for _, age := range ages {
-		x.Put(Claim{Page: nn("ns", fmt.Sprint(age)), Host: "h", Route: "/r", Created: t0.Add(time.Duration(age) * time.Hour)}, age)
+		put(x, Claim{Page: nn("ns", fmt.Sprint(age)), Host: "h", Route: "/r", Created: t0.Add(time.Duration(age) * time.Hour)}, age)
 	}
 	// A page on another route is unaffected.
-	x.Put(Claim{Page: nn("ns", "other"), Host: "h", Route: "/other", Created: t0}, 99)
+	put(x, Claim{Page: nn("ns", "other"), Host: "h", Route: "/other", Created: t0}, 99)
 	for want := range 5 {
-		got, ok := x.Lookup("h", "/r")
-		if !ok || got != want {
-			t.Fatalf("winner = %d, %v; want %d", got, ok, want)
+		v, ok := x.Lookup("h", "/r")
+		if !ok || labelOf(v) != fmt.Sprint(want) {
+			t.Fatalf("winner = %q, %v; want %d", labelOf(v), ok, want)
 		}
 		x.Delete(nn("ns", fmt.Sprint(want)))
 		if _, ok := x.Get(nn("ns", fmt.Sprint(want))); ok {
@@ -104,30 +123,30 @@ func TestIndexSuccession(t *testing.T) {
 }
 
 func TestIndexPutReplaces(t *testing.T) {
-	x := NewIndex[string]()
+	x := NewIndex[*val]()
 	old := Claim{Page: nn("ns", "old"), Route: "/a", Created: t0}
 	young := Claim{Page: nn("ns", "young"), Route: "/a", Created: t0.Add(time.Hour)}
-	x.Put(old, "old@a")
-	x.Put(young, "young@a")
-	if got, _ := x.Lookup("h", "/a"); got != "old@a" {
-		t.Fatalf("winner = %q", got)
+	put(x, old, "old@a")
+	put(x, young, "young@a")
+	if got, _ := x.Lookup("h", "/a"); labelOf(got) != "old@a" {
+		t.Fatalf("winner = %q", labelOf(got))
 	}
 	// Moving the old page elsewhere hands /a to the young one.
 	old.Route = "/b"
-	x.Put(old, "old@b")
-	if got, _ := x.Lookup("h", "/a"); got != "young@a" {
-		t.Fatalf("after move, /a = %q", got)
+	put(x, old, "old@b")
+	if got, _ := x.Lookup("h", "/a"); labelOf(got) != "young@a" {
+		t.Fatalf("after move, /a = %q", labelOf(got))
 	}
-	if got, _ := x.Lookup("h", "/b"); got != "old@b" {
-		t.Fatalf("after move, /b = %q", got)
+	if got, _ := x.Lookup("h", "/b"); labelOf(got) != "old@b" {
+		t.Fatalf("after move, /b = %q", labelOf(got))
 	}
 	// A new value for the same claim replaces the value.
-	x.Put(young, "young@a v2")
-	if got, ok := x.Get(young.Page); !ok || got != "young@a v2" {
-		t.Fatalf("Get = %q, %v", got, ok)
+	put(x, young, "young@a v2")
+	if got, ok := x.Get(young.Page); !ok || labelOf(got) != "young@a v2" {
+		t.Fatalf("Get = %q, %v", labelOf(got), ok)
 	}
-	if got, _ := x.Lookup("h", "/a"); got != "young@a v2" {
-		t.Fatalf("after replace, /a = %q", got)
+	if got, _ := x.Lookup("h", "/a"); labelOf(got) != "young@a v2" {
+		t.Fatalf("after replace, /a = %q", labelOf(got))
 	}
 	if x.Len() != 2 {
 		t.Fatalf("Len = %d", x.Len())
@@ -138,10 +157,10 @@ func TestIndexPutReplaces(t *testing.T) {
 }
 
 func TestIndexLookupDoesNotAllocate(t *testing.T) {
-	x := NewIndex[*int]()
-	v := new(int)
-	x.Put(Claim{Page: nn("ns", "a"), Host: "shop.example.com", Route: "/products/42", Created: t0}, v)
-	x.Put(Claim{Page: nn("ns", "b"), Route: "/any", Created: t0}, v)
+	x := NewIndex[*val]()
+	v := "v"
+	put(x, Claim{Page: nn("ns", "a"), Host: "shop.example.com", Route: "/products/42", Created: t0}, v)
+	put(x, Claim{Page: nn("ns", "b"), Route: "/any", Created: t0}, v)
 	for _, tc := range []struct{ host, path string }{
 		{"shop.example.com", "/products/42"},
 		{"shop.example.com:8443", "/products/42"},
@@ -158,13 +177,13 @@ func TestIndexLookupDoesNotAllocate(t *testing.T) {
 }
 
 func TestIndexConcurrent(t *testing.T) {
-	x := NewIndex[int]()
+	x := NewIndex[*val]()
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 200 {
 				page := nn("ns", fmt.Sprint(w, "-", i%10))
-				x.Put(Claim{Page: page, Route: fmt.Sprint("/", i%7), Created: t0}, i)
+				put(x, Claim{Page: page, Route: fmt.Sprint("/", i%7), Created: t0}, i)
 				x.Lookup("h", fmt.Sprint("/", i%7))
 				if i%3 == 0 {
 					x.Delete(page)
@@ -180,7 +199,7 @@ func TestIndexConcurrent(t *testing.T) {
 	for k, cs := range x.routes {
 		n += len(cs)
 		for i, c := range cs {
-			if (routeKey{c.c.Host, c.c.Route}) != k || x.pages[c.c.Page] != c {
+			if keyOf(c.c) != k || x.pages[c.c.Page] != c {
 				t.Fatalf("claim %+v misfiled under %+v", c.c, k)
 			}
 			if i > 0 && Wins(c.c, cs[i-1].c) {
@@ -196,13 +215,13 @@ func TestIndexConcurrent(t *testing.T) {
 // BenchmarkIndexLookup measures the serving hot path: a host-specific hit,
 // a hit through the port fallback, and a hit on an any-host page.
 func BenchmarkIndexLookup(b *testing.B) {
-	x := NewIndex[int]()
+	x := NewIndex[*val]()
 	for i := range 10000 {
 		host := ""
 		if i%2 == 0 {
 			host = "shop.example.com"
 		}
-		x.Put(Claim{Page: nn("ns", fmt.Sprint(i)), Host: host, Route: fmt.Sprint("/products/", i), Created: t0}, i)
+		put(x, Claim{Page: nn("ns", fmt.Sprint(i)), Host: host, Route: fmt.Sprint("/products/", i), Created: t0}, i)
 	}
 	for _, bc := range []struct{ name, host, path string }{
 		{"host", "shop.example.com", "/products/42"},

@@ -90,6 +90,12 @@ func (e *Entry) Digest() string { return e.digest.String() }
 // host and route.
 func (e *Entry) Created() time.Time { return unixTime(e.created) }
 
+// RouteClaim is the page's claim on its host and route, for the table's
+// route index.
+func (e *Entry) RouteClaim() route.Claim {
+	return route.Claim{Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created()}
+}
+
 // RenderedAt is when the origin last confirmed the content.
 func (e *Entry) RenderedAt() time.Time { return unixTime(e.renderedAt) }
 
@@ -139,7 +145,7 @@ func (t *Table) Len() int { return t.idx.Len() }
 
 // Put adds or replaces a page's entry.
 func (t *Table) Put(e *Entry) {
-	t.idx.Put(route.Claim{Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created()}, e)
+	t.idx.Put(e)
 }
 
 // Delete removes a page's entry.
