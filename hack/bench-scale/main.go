@@ -209,8 +209,11 @@ func run(o options) error {
 	gm := func(name string) int64 { return int64(metric(metricsURL, "go_memstats_"+name+"_bytes")) }
 	add("server Go heap: in use / free, not returned / next goal", "%s / %s / %s",
 		mib(gm("heap_inuse")), mib(gm("heap_idle")-gm("heap_released")), mib(gm("next_gc")))
-	add("server collections so far / Go memory limit", "%.0f / %s",
-		metric(metricsURL, "go_gc_duration_seconds_count"), mib(int64(metric(metricsURL, "go_gc_gomemlimit_bytes"))))
+	limit := "none"
+	if l := metric(metricsURL, "go_gc_gomemlimit_bytes"); l > 0 && l < 1<<62 {
+		limit = mib(int64(l))
+	}
+	add("server collections so far / Go memory limit", "%.0f / %s", metric(metricsURL, "go_gc_duration_seconds_count"), limit)
 	mrss, mpeak := memory(manager.cmd.Process.Pid)
 	add("manager RSS / peak", "%s / %s", mib(mrss), mib(mpeak))
 	if o.profiles != "" {

@@ -233,42 +233,98 @@ func (s *ServedPage) DeepCopyObject() runtime.Object {
 // object. Nothing changes a stored one; the setters exist for the
 // interface, and those of fields a ServedPage does not keep do nothing.
 
-func (s *ServedPage) GetNamespace() string                  { return s.namespace }
-func (s *ServedPage) SetNamespace(v string)                 { s.namespace = intern(v) }
-func (s *ServedPage) GetName() string                       { return s.name }
-func (s *ServedPage) SetName(v string)                      { s.name = v }
-func (s *ServedPage) GetGenerateName() string               { return "" }
-func (s *ServedPage) SetGenerateName(string)                {}
-func (s *ServedPage) GetSelfLink() string                   { return "" }
-func (s *ServedPage) SetSelfLink(string)                    {}
-func (s *ServedPage) GetResourceVersion() string            { return s.resourceVersion }
-func (s *ServedPage) SetResourceVersion(v string)           { s.resourceVersion = v }
-func (s *ServedPage) GetGeneration() int64                  { return s.generation }
-func (s *ServedPage) SetGeneration(v int64)                 { s.generation = v }
+// GetNamespace implements metav1.Object.
+func (s *ServedPage) GetNamespace() string { return s.namespace }
+
+// SetNamespace implements metav1.Object.
+func (s *ServedPage) SetNamespace(v string) { s.namespace = intern(v) }
+
+// GetName implements metav1.Object.
+func (s *ServedPage) GetName() string { return s.name }
+
+// SetName implements metav1.Object.
+func (s *ServedPage) SetName(v string) { s.name = v }
+
+// GetGenerateName implements metav1.Object.
+func (s *ServedPage) GetGenerateName() string { return "" }
+
+// SetGenerateName implements metav1.Object.
+func (s *ServedPage) SetGenerateName(string) {}
+
+// GetSelfLink implements metav1.Object.
+func (s *ServedPage) GetSelfLink() string { return "" }
+
+// SetSelfLink implements metav1.Object.
+func (s *ServedPage) SetSelfLink(string) {}
+
+// GetResourceVersion implements metav1.Object.
+func (s *ServedPage) GetResourceVersion() string { return s.resourceVersion }
+
+// SetResourceVersion implements metav1.Object.
+func (s *ServedPage) SetResourceVersion(v string) { s.resourceVersion = v }
+
+// GetGeneration implements metav1.Object.
+func (s *ServedPage) GetGeneration() int64 { return s.generation }
+
+// SetGeneration implements metav1.Object.
+func (s *ServedPage) SetGeneration(v int64) { s.generation = v }
+
+// GetDeletionGracePeriodSeconds implements metav1.Object.
 func (s *ServedPage) GetDeletionGracePeriodSeconds() *int64 { return nil }
-func (s *ServedPage) SetDeletionGracePeriodSeconds(*int64)  {}
-func (s *ServedPage) GetLabels() map[string]string          { return s.labels }
-func (s *ServedPage) SetLabels(v map[string]string)         { s.labels = sharedLabels.get(v) }
-func (s *ServedPage) GetAnnotations() map[string]string     { return s.annotations }
+
+// SetDeletionGracePeriodSeconds implements metav1.Object.
+func (s *ServedPage) SetDeletionGracePeriodSeconds(*int64) {}
+
+// GetLabels implements metav1.Object.
+func (s *ServedPage) GetLabels() map[string]string { return s.labels }
+
+// SetLabels implements metav1.Object.
+func (s *ServedPage) SetLabels(v map[string]string) { s.labels = sharedLabels.get(v) }
+
+// GetAnnotations implements metav1.Object.
+func (s *ServedPage) GetAnnotations() map[string]string { return s.annotations }
+
+// SetAnnotations implements metav1.Object.
 func (s *ServedPage) SetAnnotations(v map[string]string) {
 	s.annotations = keepOnly(v, serverAnnotations)
 }
-func (s *ServedPage) GetFinalizers() []string                       { return nil }
-func (s *ServedPage) SetFinalizers([]string)                        {}
-func (s *ServedPage) GetOwnerReferences() []metav1.OwnerReference   { return nil }
-func (s *ServedPage) SetOwnerReferences([]metav1.OwnerReference)    {}
+
+// GetFinalizers implements metav1.Object.
+func (s *ServedPage) GetFinalizers() []string { return nil }
+
+// SetFinalizers implements metav1.Object.
+func (s *ServedPage) SetFinalizers([]string) {}
+
+// GetOwnerReferences implements metav1.Object.
+func (s *ServedPage) GetOwnerReferences() []metav1.OwnerReference { return nil }
+
+// SetOwnerReferences implements metav1.Object.
+func (s *ServedPage) SetOwnerReferences([]metav1.OwnerReference) {}
+
+// GetManagedFields implements metav1.Object.
 func (s *ServedPage) GetManagedFields() []metav1.ManagedFieldsEntry { return nil }
-func (s *ServedPage) SetManagedFields([]metav1.ManagedFieldsEntry)  {}
+
+// SetManagedFields implements metav1.Object.
+func (s *ServedPage) SetManagedFields([]metav1.ManagedFieldsEntry) {}
+
+// GetCreationTimestamp implements metav1.Object.
 func (s *ServedPage) GetCreationTimestamp() metav1.Time {
 	if t := timeOf(s.created); t != nil {
 		return *t
 	}
 	return metav1.Time{}
 }
-func (s *ServedPage) SetCreationTimestamp(v metav1.Time)  { s.created = unixNano(&v) }
-func (s *ServedPage) GetDeletionTimestamp() *metav1.Time  { return timeOf(s.deleted) }
+
+// SetCreationTimestamp implements metav1.Object.
+func (s *ServedPage) SetCreationTimestamp(v metav1.Time) { s.created = unixNano(&v) }
+
+// GetDeletionTimestamp implements metav1.Object.
+func (s *ServedPage) GetDeletionTimestamp() *metav1.Time { return timeOf(s.deleted) }
+
+// SetDeletionTimestamp implements metav1.Object.
 func (s *ServedPage) SetDeletionTimestamp(v *metav1.Time) { s.deleted = unixNano(v) }
 
+// GetUID implements metav1.Object.
 func (s *ServedPage) GetUID() types.UID {
 	if !s.hasUID {
 		if s.uidText == nil {
@@ -279,6 +335,7 @@ func (s *ServedPage) GetUID() types.UID {
 	return types.UID(formatUID(&s.uid))
 }
 
+// SetUID implements metav1.Object.
 func (s *ServedPage) SetUID(v types.UID) {
 	s.hasUID = parseUID(string(v), &s.uid)
 	s.uidText = nil
