@@ -161,8 +161,16 @@ func (e *Entry) Stale(now time.Time) (stale bool, ttl time.Duration) {
 	if e.Revalidate <= 0 {
 		return false, 0
 	}
-	ttl = e.RenderedAt().Add(e.Revalidate).Sub(now)
+	ttl = e.Revalidate - e.sinceRender(now)
 	return ttl <= 0, ttl
+}
+
+// sinceRender is now.Sub(e.RenderedAt()), in integers on the hit path.
+func (e *Entry) sinceRender(now time.Time) time.Duration {
+	if e.renderedAt == 0 {
+		return now.Sub(time.Time{})
+	}
+	return time.Duration(now.UnixNano() - e.renderedAt)
 }
 
 // RevalidateToken is the annotation value a stale hit sets: derived from the

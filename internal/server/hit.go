@@ -32,7 +32,7 @@ func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []s
 	if stale && e.onRequest {
 		h.trigger(e)
 	}
-	age := max(now.Sub(e.RenderedAt()), 0)
+	age := max(e.sinceRender(now), 0)
 	a := hit{
 		e:           e,
 		rep:         &e.reps[negotiate(acceptEncoding, e.has)],
