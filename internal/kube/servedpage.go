@@ -38,10 +38,11 @@ import (
 // every update, so its shared maps are never written.
 type ServedPage struct {
 	namespace, name, resourceVersion string
-	uid                              [16]byte
-	digest                           CompactDigest
-	// uidText is a UID that is not a canonical UUID, which uid holds
-	// otherwise.
+	// uid holds a canonical UUID; the zero uid stands for no UID.
+	uid    [16]byte
+	digest CompactDigest
+	// uidText is a UID uid cannot hold (not a canonical UUID, or the
+	// zero one); nil when uid holds it.
 	uidText *string
 
 	generation, observedGeneration int64
@@ -56,7 +57,7 @@ type ServedPage struct {
 	lastHandledRevalidate  string
 	ready                  servedCondition
 
-	hasUID, hasRevalidate, hasReady bool
+	hasRevalidate, hasReady bool
 	// suspend is spec.suspend: 0 unset, 1 false, 2 true.
 	suspend uint8
 }
@@ -77,9 +78,9 @@ func NewServedPage(p *pagesv1alpha1.StaticPage) *ServedPage {
 		resourceVersion:       p.ResourceVersion,
 		generation:            p.Generation,
 		observedGeneration:    p.Status.ObservedGeneration,
-		created:               unixNano(&p.CreationTimestamp),
-		deleted:               unixNano(p.DeletionTimestamp),
-		renderedAt:            unixNano(p.Status.RenderedAt),
+		created:               UnixNano(p.CreationTimestamp.Time),
+		deleted:               metaUnixNano(p.DeletionTimestamp),
+		renderedAt:            metaUnixNano(p.Status.RenderedAt),
 		labels:                sharedLabels.get(p.Labels),
 		annotations:           keepOnly(p.Annotations, serverAnnotations),
 		route:                 p.Spec.Route,
@@ -202,18 +203,37 @@ func formatUID(b *[16]byte) string {
 	return string(out[:])
 }
 
-func unixNano(t *metav1.Time) int64 {
-	if t == nil || t.IsZero() {
+// UnixNano is t as the server's compact records (ServedPage, its table
+// entries) hold a time: Unix nanoseconds, 0 for the zero time.
+func UnixNano(t time.Time) int64 {
+	if t.IsZero() {
 		return 0
 	}
 	return t.UnixNano()
 }
 
+// UnixTime is the time UnixNano made n of.
+func UnixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// metaUnixNano is UnixNano of an optional API time.
+func metaUnixNano(t *metav1.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return UnixNano(t.Time)
+}
+
+// timeOf is n as an optional API time, nil for 0.
 func timeOf(n int64) *metav1.Time {
 	if n == 0 {
 		return nil
 	}
-	t := metav1.NewTime(time.Unix(0, n))
+	t := metav1.NewTime(UnixTime(n))
 	return &t
 }
 
@@ -309,38 +329,37 @@ func (s *ServedPage) SetManagedFields([]metav1.ManagedFieldsEntry) {}
 
 // GetCreationTimestamp implements metav1.Object.
 func (s *ServedPage) GetCreationTimestamp() metav1.Time {
-	if t := timeOf(s.created); t != nil {
-		return *t
-	}
-	return metav1.Time{}
+	return metav1.NewTime(UnixTime(s.created))
 }
 
 // SetCreationTimestamp implements metav1.Object.
-func (s *ServedPage) SetCreationTimestamp(v metav1.Time) { s.created = unixNano(&v) }
+func (s *ServedPage) SetCreationTimestamp(v metav1.Time) { s.created = UnixNano(v.Time) }
 
 // GetDeletionTimestamp implements metav1.Object.
 func (s *ServedPage) GetDeletionTimestamp() *metav1.Time { return timeOf(s.deleted) }
 
 // SetDeletionTimestamp implements metav1.Object.
-func (s *ServedPage) SetDeletionTimestamp(v *metav1.Time) { s.deleted = unixNano(v) }
+func (s *ServedPage) SetDeletionTimestamp(v *metav1.Time) { s.deleted = metaUnixNano(v) }
 
 // GetUID implements metav1.Object.
 func (s *ServedPage) GetUID() types.UID {
-	if !s.hasUID {
-		if s.uidText == nil {
-			return ""
-		}
+	if s.uidText != nil {
 		return types.UID(*s.uidText)
+	}
+	if s.uid == ([16]byte{}) {
+		return ""
 	}
 	return types.UID(formatUID(&s.uid))
 }
 
 // SetUID implements metav1.Object.
 func (s *ServedPage) SetUID(v types.UID) {
-	s.hasUID = parseUID(string(v), &s.uid)
-	s.uidText = nil
-	if !s.hasUID && v != "" {
+	s.uid, s.uidText = [16]byte{}, nil
+	if v == "" {
+		return
+	}
+	if !parseUID(string(v), &s.uid) || s.uid == ([16]byte{}) {
 		text := string(v)
-		s.uidText = &text
+		s.uid, s.uidText = [16]byte{}, &text
 	}
 }

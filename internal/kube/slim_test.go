@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -131,6 +132,13 @@ func TestSlimServerPage(t *testing.T) {
 	if back.UID != "not-a-uuid" || back.Status.Digest != "sha256:ABC" || back.Spec.Revalidate != nil || back.Spec.Suspend != nil ||
 		back.Status.RenderedAt != nil || back.Status.Conditions != nil || back.DeletionTimestamp != nil {
 		t.Errorf("odd page read back: %+v", back)
+	}
+	for _, uid := range []types.UID{"", "00000000-0000-0000-0000-000000000000", "0B9C6C1E-5F4E-4C2B-9A55-1D2E3F405162"} {
+		p := fullPage("u", "web")
+		p.UID = uid
+		if got := servedOf(t, p).GetUID(); got != uid {
+			t.Errorf("UID %q read back as %q", uid, got)
+		}
 	}
 	deleting := fullPage("g", "web")
 	deleting.DeletionTimestamp = &metav1.Time{Time: time.Unix(1_800_000_000, 0)}
