@@ -64,7 +64,7 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
-	gomem.SetMemoryLimit(0, ctrl.Log.WithName("setup"))
+	gomem.SetMemoryLimit(ctrl.Log.WithName("setup"))
 	if _, err := controllers.Setup(mgr, o.controller); err != nil {
 		return err
 	}

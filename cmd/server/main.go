@@ -74,7 +74,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	gomem.SetMemoryLimit(0, ctrl.Log.WithName("setup"))
+	gomem.SetMemoryLimit(ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
 	// The pacer sets the GC target (and with an RSS budget, the memory
 	// limit) at once, then keeps them in step.

@@ -18,26 +18,29 @@ import (
 // the collector works harder before the kernel kills the process.
 const containerShare = 0.9
 
-// SetMemoryLimit sets Go's soft memory limit to want bytes (0: no wish)
-// or 90% of the container's memory limit, whichever is lower, unless the
-// GOMEMLIMIT environment variable says otherwise. Without a limit Go lets
-// the heap grow to GOGC percent beyond what is live, which a container's
-// limit knows nothing of.
-func SetMemoryLimit(want int64, log logr.Logger) {
+// SetMemoryLimit sets Go's soft memory limit to 90% of the container's
+// memory limit, unless the GOMEMLIMIT environment variable says otherwise
+// or there is no container limit. Without a limit Go lets the heap grow to
+// GOGC percent beyond what is live, which a container's limit knows nothing
+// of. (A server on an object store moves its limit below this: see
+// ScanPacer.RSS.)
+func SetMemoryLimit(log logr.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit, from := want, "wanted"
+	if limit := containerCeiling(); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit set", "GOMEMLIMIT", limit, "from", "container")
+	}
+}
+
+// containerCeiling is containerShare of the container's memory limit, 0
+// when there is none.
+func containerCeiling() int64 {
 	if c := ContainerLimit(); c > 0 {
-		if share := int64(float64(c) * containerShare); limit <= 0 || share < limit {
-			limit, from = share, "container"
-		}
+		return int64(float64(c) * containerShare)
 	}
-	if limit <= 0 {
-		return
-	}
-	debug.SetMemoryLimit(limit)
-	log.Info("memory limit set", "GOMEMLIMIT", limit, "from", from)
+	return 0
 }
 
 // ContainerLimit is the memory limit of this process's cgroup (v2 or v1),

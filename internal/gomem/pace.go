@@ -120,10 +120,7 @@ func (p ScanPacer) Run(ctx context.Context) error {
 	if !pace && !budget {
 		return nil
 	}
-	var ceiling int64
-	if c := ContainerLimit(); c > 0 {
-		ceiling = int64(float64(c) * containerShare)
-	}
+	ceiling := containerCeiling()
 	samples := make([]metrics.Sample, len(paceMetrics))
 	for i, name := range paceMetrics {
 		samples[i].Name = name
@@ -160,9 +157,7 @@ func (p ScanPacer) Run(ctx context.Context) error {
 				limit = want
 			}
 		}
-		if !pace {
-			// The operator's GOGC stands.
-		} else if want := gcPercentFor(p.Percent, p.MinRoom, h); want != current {
+		if want := gcPercentFor(p.Percent, p.MinRoom, h); pace && want != current {
 			debug.SetGCPercent(want)
 			if current < 0 {
 				p.Log.Info("GC target set, to follow what a collection scans", "GOGC", want, "percentOfScan", p.Percent, "minRoomBytes", p.MinRoom)
