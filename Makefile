@@ -44,7 +44,8 @@ lint: tools-golangci-lint ## Run golangci-lint (govet, staticcheck, errcheck, re
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate ## Fail if generated files, formatting or go.mod/go.sum are stale.
+verify: manifests generate ## Fail if generated files, formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
+	@hack/verify-tracked-files.sh
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@git diff --exit-code -- config api charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
