@@ -39,6 +39,7 @@ func run(o options) error {
 	if err := o.controller.Validate(); err != nil {
 		return err
 	}
+	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent})
 	nss, err := kube.SplitNamespaces(o.namespaces)
 	if err != nil {
 		return err
@@ -63,8 +64,6 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	gomem.SetGCPercent(gcPercent, ctrl.Log.WithName("setup"))
-	gomem.SetMemoryLimit(ctrl.Log.WithName("setup"))
 	if _, err := controllers.Setup(mgr, o.controller); err != nil {
 		return err
 	}
@@ -80,10 +79,3 @@ func run(o options) error {
 		"maxConcurrentRendersPerHost", o.controller.MaxConcurrentRendersPerHost)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
-
-// gcPercent is the manager's GC target when GOGC is not set. What it holds
-// for long is small (the cached StaticPages and page ConfigMaps' metadata);
-// what it allocates is short-lived (a fetched body, its compressed copies),
-// so Go's default target of 100 would let the heap reach twice the live
-// data between collections for no gain.
-const gcPercent = 50

@@ -18,7 +18,6 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
-	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/version"
 )
 
@@ -51,6 +50,7 @@ func run(o options) error {
 	if err := o.api.Validate(); err != nil {
 		return err
 	}
+	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent, Limit: o.server.MemoryLimit()})
 	pages := kube.NewServedPages()
 	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss, pages))
 	if err != nil {
@@ -74,13 +74,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	gomem.SetMemoryLimit(ctrl.Log.WithName("setup"))
 	ctx := ctrl.SetupSignalHandler()
-	// The pacer sets the GC target (and with an RSS budget, the memory
-	// limit) at once, then keeps them in step.
-	go func() {
-		_ = gomem.ScanPacer{Percent: gcPercent, MinRoom: gcMinRoom, RSS: rssBudget(o.server), Log: ctrl.Log.WithName("setup")}.Run(ctx)
-	}()
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
 		return err
@@ -101,31 +95,3 @@ func run(o options) error {
 	setupLog.Info("starting server", "version", version.Version, "listen", o.server.ListenAddress, "httpServer", o.server.HTTPServer, "namespaces", nss)
 	return mgr.Start(ctx)
 }
-
-// rssBudget is the resident memory a server on an object store keeps
-// within while its live heap allows: its page bodies (--cache-size) and
-// what it needs besides; 0 (none) for ConfigMaps, where the pages held are
-// not bounded. The pacer keeps Go's memory limit under the container's.
-func rssBudget(o server.Options) int64 {
-	size, _ := o.CacheBytes()
-	if o.Storage != storage.BackendS3 || size <= 0 {
-		return 0
-	}
-	return size + server.MemoryHeadroom
-}
-
-// gcPercent is the ScanPacer's share when GOGC is not set: the heap may
-// grow by a quarter of what a collection scans before the next one, and by
-// gcMinRoom at least. Most of what is live is page bodies, which hold no
-// pointers and cost the collector almost nothing to mark, and a hit
-// allocates nothing, so the collector runs only while pages load: a room
-// sized to the pointers, not to the bodies, costs serving nothing and keeps
-// the heap close to the pages held. A tenth saved 2 to 3 MiB with S3 at
-// 10,000 pages, but a ConfigMap server, which loads every page at once on a
-// restart, was ready after 14 s instead of 9 in the run measured.
-const gcPercent = 25
-
-// gcMinRoom is the least the heap may grow between collections, so that a
-// server with little to scan is not collected after every few loads; Go's
-// own smallest heap goal is 4 MB.
-const gcMinRoom = 4 << 20

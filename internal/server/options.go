@@ -92,7 +92,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "After SIGTERM, how long /readyz fails while new connections are still served (with Connection: close), so load balancers stop sending here before the listener closes.")
 	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are read from, as the manager keeps them: configmap or s3 (--s3-* flags; the server only reads).")
 	o.S3.BindFlags(fs)
-	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page.")
+	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 	fs.StringVar(&o.HTTPServer, "http-server", o.HTTPServer, "HTTP server of the page port: fasthttp (one write and no allocation per hit; each open connection holds a 68 KiB read buffer) or net (Go's net/http). Both answer alike, with the same limits; the revalidate API is always on net/http.")
@@ -243,14 +243,25 @@ func (a *AnnotationRevalidator) Wait(ctx context.Context) {
 	}
 }
 
-// MemoryHeadroom is what a server on an object store is to need, in
-// resident memory, beyond its page bodies: the binary's mapped code, the
-// StaticPage cache, the route table, buffers, room for the collector.
-// cmd/server keeps RSS within --cache-size plus this while the live heap
-// allows, by moving Go's soft memory limit (gomem.ScanPacer's RSS), unless
-// GOMEMLIMIT says otherwise. With 10,000 pages about 20 MB of the live heap
-// is not bodies (README, "At scale").
+// MemoryHeadroom is the Go memory a server on an object store needs beyond
+// its page bodies: the StaticPage cache, the route table, buffers, room for
+// the collector. With --storage=s3 and a --cache-size, cmd/server caps Go's
+// soft memory limit at --cache-size plus this (MemoryLimit), unless
+// GOMEMLIMIT is set. The resident memory to plan for is --cache-size plus
+// 96 MiB: the rest is the binary's mapped code, which Go's limit does not
+// count.
 const MemoryHeadroom = 64 << 20
+
+// MemoryLimit is the soft memory limit o asks for: --cache-size plus
+// MemoryHeadroom with --storage=s3 and a --cache-size, else 0 (none: the
+// pages held from ConfigMaps are not bounded).
+func (o Options) MemoryLimit() int64 {
+	size, _ := o.CacheBytes()
+	if o.Storage != storage.BackendS3 || size <= 0 {
+		return 0
+	}
+	return size + MemoryHeadroom
+}
 
 // CacheBytes parses CacheSize; empty means no bound.
 func (o Options) CacheBytes() (int64, error) {

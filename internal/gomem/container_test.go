@@ -47,16 +47,3 @@ func TestContainerLimit(t *testing.T) {
 		})
 	}
 }
-
-func TestFileRSS(t *testing.T) {
-	status := "Name:\tserver\nVmRSS:\t  135000 kB\nRssAnon:\t  106000 kB\nRssFile:\t   29000 kB\nRssShmem:\t       0 kB\n"
-	if got := fileRSS([]byte(status)); got != 29000<<10 {
-		t.Errorf("fileRSS = %d, want %d", got, 29000<<10)
-	}
-	if got := fileRSS([]byte("Name:\tserver\n")); got != 0 {
-		t.Errorf("fileRSS without the line = %d, want 0", got)
-	}
-	if _, err := os.Stat("/proc/self/status"); err == nil && FileRSS() <= 0 {
-		t.Error("FileRSS of this test binary is not positive")
-	}
-}
