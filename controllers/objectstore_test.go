@@ -277,11 +277,9 @@ func startReplica(store *s3test.Server, cacheSize string) *server.Server {
 // its own manager and cache, and returns once it is ready; stop ends it
 // (or the spec's end does).
 func startServerIn(namespace, storageName string, s3opts storage.S3Options, cacheSize string) (srv *server.Server, stop func()) {
-	pages := kube.NewServedPages()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kube.Scheme(),
-		Cache:                  withNamespace(kube.ServerCacheOptions(nil, pages), namespace),
-		NewClient:              pages.NewClient,
+		Cache:                  withNamespace(kube.ServerCacheOptions(nil), namespace),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},

@@ -51,8 +51,7 @@ func run(o options) error {
 		return err
 	}
 	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent, Limit: o.server.MemoryLimit()})
-	pages := kube.NewServedPages()
-	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss, pages))
+	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss))
 	if err != nil {
 		return err
 	}
@@ -65,7 +64,6 @@ func run(o options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  kube.Scheme(),
 		Cache:                   cacheOpts,
-		NewClient:               pages.NewClient,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,

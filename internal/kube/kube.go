@@ -54,9 +54,8 @@ func CacheOptions(namespaces []string) cache.Options {
 // ConfigMaps: it gets them from the cache without a deep copy, so a loaded
 // page shares its gzip body with the cached ConfigMap instead of holding a
 // second copy. Nothing given a ConfigMap by this cache may change it.
-// StaticPages are stored as ServedPages, which pages reads back as
-// StaticPages.
-func ServerCacheOptions(namespaces []string, pages *ServedPages) cache.Options {
+// StaticPages go through SlimServerPage.
+func ServerCacheOptions(namespaces []string) cache.Options {
 	opts := CacheOptions(namespaces)
 	for obj, by := range opts.ByObject {
 		if _, ok := obj.(*corev1.ConfigMap); ok {
@@ -65,7 +64,6 @@ func ServerCacheOptions(namespaces []string, pages *ServedPages) cache.Options {
 		}
 	}
 	opts.ByObject[&pagesv1alpha1.StaticPage{}] = cache.ByObject{Transform: SlimServerPage}
-	opts.NewInformer = pages.newInformer
 	return opts
 }
 

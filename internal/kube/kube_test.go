@@ -1,31 +1,28 @@
-package kube
+package kube_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 func TestStripUnread(t *testing.T) {
 	p := &pagesv1alpha1.StaticPage{}
-	p.Annotations = map[string]string{LastAppliedAnnotation: `{"spec":{}}`, pagesv1alpha1.RevalidateAnnotation: "1"}
+	p.Annotations = map[string]string{kube.LastAppliedAnnotation: `{"spec":{}}`, pagesv1alpha1.RevalidateAnnotation: "1"}
 	p.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
 	for range 2 { // idempotent
-		if _, err := StripUnread(p); err != nil {
+		if _, err := kube.StripUnread(p); err != nil {
 			t.Fatal(err)
 		}
 		if p.ManagedFields != nil || len(p.Annotations) != 1 || p.Annotations[pagesv1alpha1.RevalidateAnnotation] != "1" {
@@ -33,8 +30,8 @@ func TestStripUnread(t *testing.T) {
 		}
 	}
 	// Not an object: passed through.
-	if out, err := StripUnread("x"); err != nil || out != "x" {
-		t.Fatalf("StripUnread(non-object) = %v, %v", out, err)
+	if out, err := kube.StripUnread("x"); err != nil || out != "x" {
+		t.Fatalf("kube.StripUnread(non-object) = %v, %v", out, err)
 	}
 }
 
@@ -46,29 +43,21 @@ func TestCachesStrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		assets, _ := filepath.Abs(filepath.Join("..", "..", "bin", "k8s"))
-		if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-			t.Skip("no kube-apiserver in bin/k8s: run make tools")
+	env, cfg, direct, err := testenv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping the control plane: %v", err)
 		}
-		t.Setenv("KUBEBUILDER_ASSETS", assets)
-	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := Scheme()
-	direct, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	scheme := kube.Scheme()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
 	page := &pagesv1alpha1.StaticPage{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p",
-		Annotations: map[string]string{LastAppliedAnnotation: `{"kind":"StaticPage"}`},
+		Annotations: map[string]string{kube.LastAppliedAnnotation: `{"kind":"StaticPage"}`},
 		Finalizers:  []string{"example.com/keep"}}}
 	page.Spec.Route = "/p"
 	page.Spec.Origin.URL = "http://origin.example/p"
@@ -82,41 +71,22 @@ func TestCachesStrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pages := NewServedPages()
-	opts := ServerCacheOptions(nil, pages)
+	opts := kube.ServerCacheOptions(nil)
 	opts.Scheme = scheme
 	c, err := cache.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := pages.NewClient(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: c}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotPage := &pagesv1alpha1.StaticPage{}
-	// Before the cache runs, a read says so rather than finding nothing.
-	if err := sc.Get(ctx, client.ObjectKeyFromObject(page), gotPage); !errors.As(err, new(*cache.ErrCacheNotStarted)) {
-		t.Errorf("a read before the cache started: %v", err)
-	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
 		t.Fatal("cache did not sync")
 	}
-	if err := sc.Get(ctx, client.ObjectKeyFromObject(page), gotPage); err != nil {
+	gotPage := &pagesv1alpha1.StaticPage{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(page), gotPage); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(page), &pagesv1alpha1.StaticPage{}); err == nil {
-		t.Error("the cache's own reader gives a StaticPage: the cache holds no ServedPages")
-	}
-	list := &pagesv1alpha1.StaticPageList{}
-	if err := sc.List(ctx, list, client.InNamespace("default")); err != nil || len(list.Items) != 1 || list.Items[0].Spec.Route != "/p" {
-		t.Errorf("listing the cached StaticPages: %v, %+v", err, list.Items)
-	}
-	if err := sc.Get(ctx, types.NamespacedName{Namespace: "default", Name: "absent"}, &pagesv1alpha1.StaticPage{}); !apierrors.IsNotFound(err) {
-		t.Errorf("reading an absent StaticPage: %v, want NotFound", err)
-	}
-	if gotPage.ManagedFields != nil || gotPage.Annotations[LastAppliedAnnotation] != "" {
-		t.Errorf("cached StaticPage keeps managedFields (%d) or last-applied (%q)", len(gotPage.ManagedFields), gotPage.Annotations[LastAppliedAnnotation])
+	if gotPage.ManagedFields != nil || gotPage.Annotations[kube.LastAppliedAnnotation] != "" {
+		t.Errorf("cached StaticPage keeps managedFields (%d) or last-applied (%q)", len(gotPage.ManagedFields), gotPage.Annotations[kube.LastAppliedAnnotation])
 	}
 	if gotPage.Finalizers != nil || gotPage.Spec.Route != "/p" {
 		t.Errorf("the server's cached StaticPage is not slimmed (finalizers %v) or lost its route (%q)", gotPage.Finalizers, gotPage.Spec.Route)
@@ -138,7 +108,7 @@ func TestCachesStrip(t *testing.T) {
 
 	// The manager's cache (deep copies) under an update: the API server keeps
 	// managedFields that the cached copy no longer has.
-	mopts := CacheOptions(nil)
+	mopts := kube.CacheOptions(nil)
 	mopts.Scheme = scheme
 	mc, err := cache.New(cfg, mopts)
 	if err != nil {

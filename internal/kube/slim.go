@@ -6,24 +6,60 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // serverAnnotations are the only StaticPage annotations the server reads.
 var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alpha1.RequestedAtAnnotation}
 
-// SlimServerPage is the server's cache transform for StaticPages: a
-// StaticPage is stored as its ServedPage, which keeps only what the server
-// reads; a ServedPage (the informer hands its own objects back on a resync)
-// is kept as it is, and other objects only lose what StripUnread strips.
+// SlimServerPage is the server's cache transform for StaticPages: on top of
+// StripUnread, it drops what the server never reads and shares what many
+// pages repeat, since a server caches every page and that state, not the
+// page bodies --cache-size bounds, grows with the site.
+//
+// Kept: the metadata but finalizers and owner references (the UID among
+// it, by which the ConfigMap store tells a page's ConfigMap from one of an
+// earlier page of the same name), the revalidate and requested-at
+// annotations, the spec but spec.origin (the manager fetches origins, never
+// the server), status.observedGeneration, renderedAt, digest and
+// lastHandledRevalidate, and of the conditions only Ready's status, reason
+// and, when not True, message (the revalidate API reports it as why a page
+// is not live). Shared: one map for pages with the same labels, and one
+// copy of each namespace and condition word.
+//
+// The server never writes a StaticPage from its cache (it patches single
+// annotations only, which the cluster's policies enforce), so nothing
+// dropped here can be written back as removed; and a cached object is never
+// changed in place (reads get deep copies), so a shared map is never
+// written. Slimming a slimmed page changes nothing.
 func SlimServerPage(in any) (any, error) {
-	switch p := in.(type) {
-	case *pagesv1alpha1.StaticPage:
-		return NewServedPage(p), nil
-	case *ServedPage:
-		return p, nil
+	p, ok := in.(*pagesv1alpha1.StaticPage)
+	if !ok {
+		return StripUnread(in)
 	}
-	return StripUnread(in)
+	p.ManagedFields, p.Finalizers, p.OwnerReferences = nil, nil, nil
+	p.Annotations = keepOnly(p.Annotations, serverAnnotations)
+	p.Labels = sharedLabels.get(p.Labels)
+	p.Namespace = intern(p.Namespace)
+	p.Spec.Origin = pagesv1alpha1.Origin{}
+	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
+	var ready []metav1.Condition
+	if c := meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
+		r := metav1.Condition{
+			Type:   pagesv1alpha1.ReadyCondition,
+			Status: metav1.ConditionStatus(intern(string(c.Status))),
+			Reason: intern(c.Reason),
+		}
+		if c.Status != metav1.ConditionTrue {
+			r.Message = c.Message
+		}
+		ready = []metav1.Condition{r}
+	}
+	p.Status.Conditions = ready
+	return p, nil
 }
 
 // intern returns the shared copy of s.

@@ -133,7 +133,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		Page:        types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
 		Host:        route.NormalizeHost(page.Spec.Host),
 		Route:       page.Spec.Route,
-		created:     kube.UnixNano(page.CreationTimestamp.Time),
+		created:     unixNano(page.CreationTimestamp.Time),
 		digest:      e.digest,
 		Revalidate:  page.RevalidateInterval(),
 		onRequest:   page.Mode() == pagesv1alpha1.RevalidateOnRequest,
@@ -143,7 +143,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		cold:        e.cold,
 	}
 	if page.Status.RenderedAt != nil {
-		n.renderedAt = kube.UnixNano(page.Status.RenderedAt.Time)
+		n.renderedAt = unixNano(page.Status.RenderedAt.Time)
 	}
 	n.cacheControl = policy.cacheControlHeader(n.Revalidate)
 	if page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest {

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -258,7 +257,7 @@ func (c childEvents) OnDelete(obj any) {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	page, ok := kube.AsStaticPage(obj)
+	page, ok := obj.(*pagesv1alpha1.StaticPage)
 	if !ok {
 		return
 	}
@@ -270,7 +269,7 @@ func (c childEvents) OnDelete(obj any) {
 }
 
 func (c childEvents) changed(obj any) {
-	page, ok := kube.AsStaticPage(obj)
+	page, ok := obj.(*pagesv1alpha1.StaticPage)
 	if !ok {
 		return
 	}

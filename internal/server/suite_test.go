@@ -63,7 +63,7 @@ var _ = BeforeSuite(func() {
 	copts.MaxBodyBytes = 1 << 20
 	copts.MaxRedirects = 2
 	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
-	mgr := newManager(kube.CacheOptions([]string{ns}), nil)
+	mgr := newManager(kube.CacheOptions([]string{ns}))
 	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())
 	replicas[0] = setupServer(mctx, mgr, serverOptions())
@@ -90,11 +90,10 @@ func serverOptions() server.Options {
 	return o
 }
 
-// newManager is a manager with its own cache, as each pod has, and the
-// given client (nil: controller-runtime's).
-func newManager(cache cache.Options, newClient client.NewClientFunc) ctrl.Manager {
+// newManager is a manager with its own cache, as each pod has.
+func newManager(cache cache.Options) ctrl.Manager {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cache, NewClient: newClient,
+		Scheme: kube.Scheme(), Cache: cache,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -121,8 +120,7 @@ func start(ctx context.Context, mgr ctrl.Manager) {
 // startReplica starts a server replica of its own, as cmd/server
 // assembles one, until ctx ends.
 func startReplica(ctx context.Context, o server.Options) *server.Server {
-	pages := kube.NewServedPages()
-	mgr := newManager(kube.ServerCacheOptions([]string{ns}, pages), pages.NewClient)
+	mgr := newManager(kube.ServerCacheOptions([]string{ns}))
 	srv := setupServer(ctx, mgr, o)
 	start(ctx, mgr)
 	return srv

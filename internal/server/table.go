@@ -88,7 +88,7 @@ func (e *Entry) Digest() string { return e.digest.String() }
 
 // Created is the page's creation time, which orders pages claiming the same
 // host and route.
-func (e *Entry) Created() time.Time { return kube.UnixTime(e.created) }
+func (e *Entry) Created() time.Time { return unixTime(e.created) }
 
 // RouteClaim is the page's claim on its host and route, for the table's
 // route index.
@@ -97,7 +97,24 @@ func (e *Entry) RouteClaim() route.Claim {
 }
 
 // RenderedAt is when the origin last confirmed the content.
-func (e *Entry) RenderedAt() time.Time { return kube.UnixTime(e.renderedAt) }
+func (e *Entry) RenderedAt() time.Time { return unixTime(e.renderedAt) }
+
+// unixNano is t as an entry holds a time: Unix nanoseconds, 0 for the zero
+// time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// unixTime is the time unixNano made n of.
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
 
 // Table maps host and route to entries, with the routing rules of
 // internal/route (host fallback, oldest page wins). Reads take a shared
