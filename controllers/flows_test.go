@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/kube"
-	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -180,7 +180,7 @@ var _ = Describe("core flows", func() {
 				Eventually(o.Count).Should(BeNumerically(">=", 3))
 				Eventually(func(g Gomega) {
 					got := fetch(g, p)
-					g.Expect(got.Status.Digest).NotTo(Equal(render.Digest([]byte("tick #1"))))
+					g.Expect(got.Status.Digest).NotTo(Equal(digest.Of([]byte("tick #1"))))
 					g.Expect(b.stored(g, p, got.Status.Digest)).To(MatchRegexp(`^tick #[2-9]`))
 				}).Should(Succeed())
 				Eventually(func() string { return b.serve("x", "/flows/tick").Body.String() }).Should(MatchRegexp(`^tick #[2-9]`))
@@ -197,7 +197,7 @@ var _ = Describe("core flows", func() {
 				Eventually(func(g Gomega) {
 					got := fetch(g, p)
 					g.Expect(got.Status.LastHandledRevalidate).To(Equal("1763900000"))
-					g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v2"))))
+					g.Expect(got.Status.Digest).To(Equal(digest.Of([]byte("v2"))))
 				}).Should(Succeed())
 				Eventually(func() string { return b.serve("x", "/flows/annotate").Body.String() }).Should(Equal("v2"))
 				Consistently(o.Count).Should(Equal(2), "an on-demand page is rendered only when asked")
@@ -236,7 +236,7 @@ var _ = Describe("core flows", func() {
 				Eventually(func(g Gomega) {
 					got := fetch(g, p)
 					g.Expect(ready(got).Status).To(Equal(metav1.ConditionTrue))
-					g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("fixed"))))
+					g.Expect(got.Status.Digest).To(Equal(digest.Of([]byte("fixed"))))
 					g.Expect(got.Status.LastHandledRevalidate).To(Equal("break"))
 				}).Should(Succeed())
 				Eventually(func() string { return b.serve("x", "/flows/failing").Body.String() }).Should(Equal("fixed"))

@@ -26,7 +26,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -101,7 +101,7 @@ func waitRendered(p *pagesv1alpha1.StaticPage, body string) *pagesv1alpha1.Stati
 		out = fetch(g, p)
 		g.Expect(ready(out)).NotTo(BeNil())
 		g.Expect(ready(out).Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(out.Status.Digest).To(Equal(render.Digest([]byte(body))))
+		g.Expect(out.Status.Digest).To(Equal(digest.Of([]byte(body))))
 	}).Should(Succeed())
 	return out
 }

@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/storage/s3test"
@@ -135,7 +135,7 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 			good := waitReady(p)
 			Eventually(func() string { return serve(route) }).Should(Equal(v1))
 
-			next := render.Digest([]byte(v2))
+			next := digest.Of([]byte(v2))
 			f.breakStore(next)
 			heal := sync.OnceFunc(f.heal)
 			DeferCleanup(heal) // the store comes back even when the spec fails

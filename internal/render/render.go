@@ -4,8 +4,6 @@ package render
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/version"
 )
 
@@ -121,13 +120,7 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 			return nil, contentTypeRefused(url, ct)
 		}
 	}
-	return &Page{Body: body, ContentType: ct, Digest: Digest(body)}, nil
-}
-
-// Digest is the content address of a body: "sha256:<hex>".
-func Digest(body []byte) string {
-	sum := sha256.Sum256(body)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return &Page{Body: body, ContentType: ct, Digest: digest.Of(body)}, nil
 }
 
 var errTooLarge = errors.New("body over the size cap")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,7 +105,7 @@ func TestFetch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if page.ContentType != tt.ct || page.Digest != Digest(page.Body) || !strings.HasPrefix(page.Digest, "sha256:") {
+				if page.ContentType != tt.ct || page.Digest != digest.Of(page.Body) || !digest.Valid(page.Digest) {
 					t.Fatalf("page = %q %q", page.ContentType, page.Digest)
 				}
 			}

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
@@ -41,7 +41,7 @@ func pageIn(namespace, route, host string, lbls map[string]string) (*pagesv1alph
 	DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), p) })
 	Eventually(func(g Gomega) {
 		got := get(g, p)
-		g.Expect(got.Status.Digest).To(Equal(render.Digest([]byte("v1 of " + route))))
+		g.Expect(got.Status.Digest).To(Equal(digest.Of([]byte("v1 of " + route))))
 	}).Should(Succeed())
 	return p, o
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -197,7 +197,7 @@ func (s *RouteSync) askPublish(ctx context.Context, page *pagesv1alpha1.StaticPa
 	if !s.ObjectStore || s.Revalidator == nil {
 		return
 	}
-	hex := strings.TrimPrefix(page.Status.Digest, "sha256:")
+	hex := digest.Hex(page.Status.Digest)
 	token := "missing-" + hex[:min(16, len(hex))]
 	if page.Annotations[pagesv1alpha1.RevalidateAnnotation] == token {
 		return

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/route"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -80,13 +79,13 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 		return nil, fmt.Errorf("loading %s/%s: %w", page.Namespace, page.Name, err)
 	}
 	body = exact(body)
-	hex := strings.TrimPrefix(obj.Digest, "sha256:")
+	hex := digest.Hex(obj.Digest)
 	ct := obj.ContentType
 	if ct == "" {
 		ct = http.DetectContentType(body)
 	}
 	e := &Entry{
-		digest: kube.NewCompactDigest(obj.Digest),
+		digest: digest.NewCompact(obj.Digest),
 		content: &content{
 			contentType:      []string{ct},
 			lastModifiedTime: obj.StoredAt.UTC().Truncate(time.Second),

@@ -20,7 +20,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -38,7 +38,7 @@ func testPage(name, host, route, body string, revalidate time.Duration, mode pag
 		p.Spec.Revalidate = &metav1.Duration{Duration: revalidate}
 	}
 	p.Status.RenderedAt = &metav1.Time{Time: t0}
-	p.Status.Digest = render.Digest([]byte(body))
+	p.Status.Digest = digest.Of([]byte(body))
 	gz, err := storage.Compress([]byte(body))
 	if err != nil {
 		panic(err)
@@ -173,7 +173,7 @@ func checkFreshHit(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, rv *
 		"Content-Type":   "text/html; charset=utf-8",
 		"Content-Length": itoa(len(homeBody)),
 		"Last-Modified":  "Tue, 24 Nov 2026 11:59:00 GMT",
-		"Etag":           `"` + strings.TrimPrefix(render.Digest([]byte(homeBody)), "sha256:") + `"`,
+		"Etag":           `"` + strings.TrimPrefix(digest.Of([]byte(homeBody)), "sha256:") + `"`,
 	}
 	for k, v := range want {
 		if got := rec.Header().Get(k); got != v {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-logr/logr"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/render"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -27,7 +27,7 @@ func TestShutdownPhases(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
 			p, _ := testPage("big", "", "/big", "", 0, pagesv1alpha1.RevalidateInterval)
-			h.Table.Put(mustEntry(t, p, &storage.Object{Digest: render.Digest(big), ContentType: "application/octet-stream", Identity: big, StoredAt: t0}))
+			h.Table.Put(mustEntry(t, p, &storage.Object{Digest: digest.Of(big), ContentType: "application/octet-stream", Identity: big, StoredAt: t0}))
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

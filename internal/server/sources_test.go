@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
@@ -135,5 +136,5 @@ func (hp headerPage) staticPage(ns string) *pagesv1alpha1.StaticPage {
 
 // renderedPage is hp's body as the controller hands it to storage.
 func (hp headerPage) renderedPage() *render.Page {
-	return &render.Page{Body: []byte(hp.body), ContentType: "text/html; charset=utf-8", Digest: render.Digest([]byte(hp.body))}
+	return &render.Page{Body: []byte(hp.body), ContentType: "text/html; charset=utf-8", Digest: digest.Of([]byte(hp.body))}
 }

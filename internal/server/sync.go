@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -207,7 +208,7 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		// No room, or still starting (a replica is ready sooner when it
 		// knows every page and loads each on its first request, the way it
 		// would past --cache-size anyway): served, and loaded, on request.
-		s.put((&Entry{digest: kube.NewCompactDigest(page.Status.Digest), cold: true}).withPage(page, s.Policy))
+		s.put((&Entry{digest: digest.NewCompact(page.Status.Digest), cold: true}).withPage(page, s.Policy))
 		return nil
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)

@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -35,7 +35,7 @@ type Entry struct {
 	// Host is the page's host ("" for any host); Route its path.
 	Host, Route string
 	// digest is the status digest the bodies were loaded for.
-	digest kube.CompactDigest
+	digest digest.Compact
 	// created orders pages claiming the same host and route: the oldest
 	// wins. renderedAt is when the origin last confirmed the content.
 	created, renderedAt int64

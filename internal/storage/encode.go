@@ -1,31 +1,29 @@
 package storage
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/render"
 )
 
 // Encode renders page into every representation worth serving, once: the
 // body itself; gzip at the best compression, kept only when smaller than the
-// body; and brotli (see Brotli), kept only when smaller than both. It checks
-// page.Digest against the body (filling it in when empty) and stamps
-// StoredAt with the current time.
+// body; and brotli (see Brotli), kept only when smaller than both. The
+// object's digest is page.Digest, which the renderer computed from the body
+// (digest.Of): Encode refuses one that is not a digest, and stamps StoredAt
+// with the current time.
 func Encode(page *render.Page) (*Object, error) {
 	body := page.Body
 	if body == nil {
 		body = []byte{}
 	}
-	sum := sha256.Sum256(body)
-	digest := "sha256:" + hex.EncodeToString(sum[:])
-	if page.Digest != "" && page.Digest != digest {
-		return nil, fmt.Errorf("page digest %s does not match its body (%s)", page.Digest, digest)
+	if _, err := digest.Parse(page.Digest); err != nil {
+		return nil, fmt.Errorf("encoding a page: %w", err)
 	}
 	o := &Object{
-		Digest:      digest,
+		Digest:      page.Digest,
 		ContentType: page.ContentType,
 		Identity:    body,
 		StoredAt:    time.Now().UTC(),

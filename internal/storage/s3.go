@@ -3,9 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/render"
 )
 
@@ -291,11 +290,11 @@ func (s *S3) Check(ctx context.Context) error {
 // completely is not written again (changed=false); one whose objects were
 // partly removed is written again.
 func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.Page) (bool, error) {
-	sum := sha256.Sum256(page.Body)
-	h := hex.EncodeToString(sum[:])
-	if page.Digest != "" && page.Digest != "sha256:"+h {
-		return false, fmt.Errorf("page digest %s does not match its body (sha256:%s)", page.Digest, h)
+	sum, err := digest.Parse(page.Digest)
+	if err != nil {
+		return false, fmt.Errorf("storing a page: %w", err)
 	}
+	h := sum.Hex()
 	old, complete, err := s.stored(ctx, h)
 	if err != nil || complete {
 		return false, err
@@ -414,7 +413,7 @@ func (s *S3) readManifest(ctx context.Context, h string) (*manifest, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("%s%s: %w: %w", s.display, key, errBadManifest, err)
 	}
-	if m.Digest != "sha256:"+h {
+	if m.Digest != digest.Prefix+h {
 		return nil, fmt.Errorf("%s%s names digest %q: %w", s.display, key, m.Digest, errBadManifest)
 	}
 	if _, ok := m.Representations[codingIdentity]; !ok {
@@ -489,11 +488,12 @@ func (s *S3) putObject(ctx context.Context, key string, body []byte, opts minio.
 // representation it lists, and checks the body against the digest. A digest
 // without a manifest, or with a representation missing, is ErrNotStored; a
 // store that cannot answer is ErrUnavailable.
-func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string) (*Object, error) {
-	h, err := parseDigest(digest)
+func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, d string) (*Object, error) {
+	sum, err := digest.Parse(d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", err, ErrNotStored)
 	}
+	h := sum.Hex()
 	m, err := s.readManifest(ctx, h)
 	if errors.Is(err, errBadManifest) {
 		return nil, fmt.Errorf("%w: %w", err, ErrNotStored)
@@ -502,7 +502,7 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string
 		return nil, err
 	}
 	if limit := s.opts.MaxBodyBytes; limit > 0 && m.Representations[codingIdentity] > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d bytes allowed: %w", digest, m.Representations[codingIdentity], limit, ErrTooLarge)
+		return nil, fmt.Errorf("%s is %d bytes, over the %d bytes allowed: %w", d, m.Representations[codingIdentity], limit, ErrTooLarge)
 	}
 	var (
 		wg       sync.WaitGroup
@@ -532,11 +532,11 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if sum := sha256.Sum256(bodies[codingIdentity]); hex.EncodeToString(sum[:]) != h {
-		return nil, fmt.Errorf("%s%s does not hash to %s: %w", s.display, s.key(h, codingIdentity), digest, ErrNotStored)
+	if digest.Of(bodies[codingIdentity]) != d {
+		return nil, fmt.Errorf("%s%s does not hash to %s: %w", s.display, s.key(h, codingIdentity), d, ErrNotStored)
 	}
 	return &Object{
-		Digest:      digest,
+		Digest:      d,
 		ContentType: m.ContentType,
 		Identity:    bodies[codingIdentity],
 		Gzip:        bodies[codingGzip],
@@ -548,12 +548,12 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string
 // Has implements Store: it reads the manifest and asks for the size of
 // each representation, without reading bodies. A digest without a manifest,
 // or with a representation missing or of the wrong size, is not stored.
-func (s *S3) Has(ctx context.Context, _ *pagesv1alpha1.StaticPage, digest string) (bool, error) {
-	h, err := parseDigest(digest)
+func (s *S3) Has(ctx context.Context, _ *pagesv1alpha1.StaticPage, d string) (bool, error) {
+	sum, err := digest.Parse(d)
 	if err != nil {
 		return false, nil //nolint:nilerr // a malformed digest is not stored
 	}
-	_, complete, err := s.stored(ctx, h)
+	_, complete, err := s.stored(ctx, sum.Hex())
 	return complete, err
 }
 
@@ -568,11 +568,12 @@ func (s *S3) Withdraw(context.Context, *pagesv1alpha1.StaticPage) error {
 // half removed is never served: readers find ErrNotStored from the first
 // deletion on. Removing nothing is not an error. The caller makes sure no
 // page points to digest.
-func (s *S3) Delete(ctx context.Context, digest string) error {
-	h, err := parseDigest(digest)
+func (s *S3) Delete(ctx context.Context, d string) error {
+	sum, err := digest.Parse(d)
 	if err != nil {
 		return err
 	}
+	h := sum.Hex()
 	if err := s.removeObject(ctx, s.key(h, manifestName)); err != nil {
 		return err
 	}
@@ -632,12 +633,12 @@ func (s *S3) List(ctx context.Context) ([]StoredDigest, error) {
 	for {
 		n, last, err := s.listPage(ctx, after, func(info minio.ObjectInfo) {
 			h, name, ok := strings.Cut(strings.TrimPrefix(info.Key, s.root), "/")
-			if !ok || strings.Contains(name, "/") || !isHexDigest(h) {
+			if !ok || strings.Contains(name, "/") || !digest.Valid(digest.Prefix+h) {
 				return
 			}
 			d := found[h]
 			if d == nil {
-				d = &StoredDigest{Digest: "sha256:" + h}
+				d = &StoredDigest{Digest: digest.Prefix + h}
 				found[h] = d
 			}
 			d.Size += info.Size
@@ -718,25 +719,4 @@ func (s *S3) Sweep(ctx context.Context, keep func(digest string) bool, olderThan
 		deleted = append(deleted, d.Digest)
 	}
 	return deleted, nil
-}
-
-// parseDigest returns the hex of a "sha256:<64 hex>" digest.
-func parseDigest(digest string) (string, error) {
-	h, ok := strings.CutPrefix(digest, "sha256:")
-	if !ok || !isHexDigest(h) {
-		return "", fmt.Errorf("digest %q is not sha256:<64 lowercase hex digits>", digest)
-	}
-	return h, nil
-}
-
-func isHexDigest(h string) bool {
-	if len(h) != 2*sha256.Size {
-		return false
-	}
-	for _, c := range h {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

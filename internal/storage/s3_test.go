@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/storage/s3test"
@@ -61,16 +60,15 @@ func newS3(t *testing.T) (*storage.S3, *s3test.Server) {
 }
 
 func newPage(body string) *render.Page {
-	sum := sha256.Sum256([]byte(body))
-	return &render.Page{Body: []byte(body), ContentType: "text/html; charset=utf-8", Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	return &render.Page{Body: []byte(body), ContentType: "text/html; charset=utf-8", Digest: digest.Of([]byte(body))}
 }
 
 func htmlPage(n int) *render.Page {
 	return newPage(strings.Repeat("<li>product "+string(rune('a'+n%26))+" in stock</li>\n", 300))
 }
 
-func key(digest, name string) string {
-	return prefix + "/pages/sha256/" + strings.TrimPrefix(digest, "sha256:") + "/" + name
+func key(d, name string) string {
+	return prefix + "/pages/sha256/" + digest.Hex(d) + "/" + name
 }
 
 func ctxT(t *testing.T) context.Context {

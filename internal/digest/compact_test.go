@@ -1,11 +1,11 @@
-package kube
+package digest
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestCompactDigest(t *testing.T) {
+func TestCompact(t *testing.T) {
 	canonical := "sha256:" + strings.Repeat("0123456789abcdef", 4)
 	for _, s := range []string{
 		"",
@@ -15,7 +15,7 @@ func TestCompactDigest(t *testing.T) {
 		"md5:" + strings.Repeat("ab", 16),   // another algorithm
 		"sha256:" + strings.Repeat("0", 64), // the zero sum stands for no digest
 	} {
-		d := NewCompactDigest(s)
+		d := NewCompact(s)
 		if got := d.String(); got != s {
 			t.Errorf("%q read back as %q", s, got)
 		}
@@ -31,10 +31,10 @@ func TestCompactDigest(t *testing.T) {
 			}
 		}
 	}
-	if d := NewCompactDigest(canonical); d.text != nil {
+	if d := NewCompact(canonical); d.text != nil {
 		t.Error("a sha256 digest is held as text")
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = NewCompactDigest(canonical).Is(canonical) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = NewCompact(canonical).Is(canonical) }); n != 0 {
 		t.Errorf("holding and comparing a sha256 digest allocates %v times", n)
 	}
 }
