@@ -11,7 +11,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -38,10 +38,10 @@ type Options struct {
 	RetryMaxDelay time.Duration
 	// AllowOrigins are hosts, IPs or CIDRs allowed as origins although they
 	// resolve to addresses the origin guard refuses (--allow-origin).
-	AllowOrigins kube.StringList
+	AllowOrigins cli.StringList
 	// AllowedContentTypes are the media types an origin may answer with;
 	// empty means render.DefaultContentTypes (--allowed-content-types).
-	AllowedContentTypes kube.StringList
+	AllowedContentTypes cli.StringList
 	// MaxRedirects is how many redirects a fetch follows (--max-redirects).
 	MaxRedirects int
 	// Storage is where pages are kept: "configmap" or "s3" (--storage).

@@ -31,7 +31,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
@@ -730,7 +729,7 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 // prerenderPage builds the page of path, as the servers build a page for a
 // request but created-by=prerender.
 func prerenderPage(set *pagesv1alpha1.StaticPageSet, path string) *pagesv1alpha1.StaticPage {
-	c := kube.SetPage(set, path, pagesv1alpha1.CreatedByPrerender)
+	c := pagesv1alpha1.NewChild(set, path, pagesv1alpha1.CreatedByPrerender)
 	// The manager may write the set's finalizers: its pages also hold a
 	// foreground deletion of the set back.
 	c.OwnerReferences[0].BlockOwnerDeletion = ptr.To(true)

@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
 // testSet is a set in the suite's namespace on its own host, so that specs
@@ -116,7 +115,7 @@ func routesOf(g Gomega, s *pagesv1alpha1.StaticPageSet) []string {
 // of path: labelled created-by=request, owned by the set without
 // blockOwnerDeletion.
 func createRequestChild(s *pagesv1alpha1.StaticPageSet, path string, change func(*pagesv1alpha1.StaticPage)) *pagesv1alpha1.StaticPage {
-	c := kube.RequestedChild(fetchSet(Default, s), path)
+	c := pagesv1alpha1.RequestedChild(fetchSet(Default, s), path)
 	if change != nil {
 		change(c)
 	}

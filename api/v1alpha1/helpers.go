@@ -1,11 +1,6 @@
 package v1alpha1
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
-	"time"
-)
+import "time"
 
 // RevalidateInterval is the page's freshness lifetime; 0 means on demand only.
 func (p *StaticPage) RevalidateInterval() time.Duration {
@@ -89,39 +84,4 @@ func (s *StaticPageSet) Mode() RevalidateMode {
 		return RevalidateInterval
 	}
 	return s.Spec.RevalidateMode
-}
-
-// ChildName is the name of the StaticPage that set gives route: the same
-// for every creator (the set's controller, each server replica), so that two
-// creators of one path collide instead of making two pages. It is the set's
-// name and a readable form of the route, each cut short, and a hash of both,
-// within the 253 characters of a Kubernetes name.
-func ChildName(set, route string) string {
-	sum := sha256.Sum256([]byte(set + "\x00" + route))
-	var slug strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(route) {
-		ok := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
-		switch {
-		case ok:
-			slug.WriteRune(c)
-			dash = false
-		case !dash && slug.Len() > 0:
-			slug.WriteByte('-')
-			dash = true
-		}
-		if slug.Len() >= 40 {
-			break
-		}
-	}
-	s := strings.Trim(slug.String(), "-")
-	prefix := set
-	if len(prefix) > 60 {
-		prefix = strings.TrimRight(prefix[:60], "-.")
-	}
-	name := prefix + "-"
-	if s != "" {
-		name += s + "-"
-	}
-	return name + hex.EncodeToString(sum[:5])
 }

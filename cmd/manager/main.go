@@ -11,6 +11,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/controllers"
+	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/gomem"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/version"
@@ -32,7 +33,7 @@ func main() {
 	flag.StringVar(&o.leaderNS, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's namespace.")
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty watches all namespaces.")
 	o.controller.BindFlags(flag.CommandLine)
-	kube.Main("manager", &o.pprofAddr, func() error { return run(o) })
+	cli.Main("manager", &o.pprofAddr, func() error { return run(o) })
 }
 
 func run(o options) error {
@@ -40,7 +41,7 @@ func run(o options) error {
 		return err
 	}
 	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent})
-	nss, err := kube.SplitNamespaces(o.namespaces)
+	nss, err := cli.SplitNamespaces(o.namespaces)
 	if err != nil {
 		return err
 	}

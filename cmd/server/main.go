@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/gomem"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
@@ -35,11 +36,11 @@ func main() {
 	flag.StringVar(&o.namespaces, "namespaces", "", "Comma-separated namespaces to serve pages from; empty serves all namespaces.")
 	o.server.BindFlags(flag.CommandLine)
 	o.api.BindFlags(flag.CommandLine)
-	kube.Main("server", &o.pprofAddr, func() error { return run(o) })
+	cli.Main("server", &o.pprofAddr, func() error { return run(o) })
 }
 
 func run(o options) error {
-	nss, err := kube.SplitNamespaces(o.namespaces)
+	nss, err := cli.SplitNamespaces(o.namespaces)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,9 @@
-// Package kube holds the Kubernetes wiring the manager and the server share.
+// Package kube holds small Kubernetes helpers the manager and the server
+// share: the scheme, cache options and the transforms that slim cached
+// objects, the annotation patches, and runnables for every replica.
 package kube
 
 import (
-	"fmt"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
@@ -94,21 +93,4 @@ func StripUnread(in any) (any, error) {
 		}
 	}
 	return in, nil
-}
-
-// SplitNamespaces parses a --namespaces value: comma-separated names, empty
-// for all namespaces.
-func SplitNamespaces(v string) ([]string, error) {
-	var out []string
-	for _, ns := range strings.Split(v, ",") {
-		ns = strings.TrimSpace(ns)
-		if ns == "" {
-			continue
-		}
-		if strings.ContainsAny(ns, " /") {
-			return nil, fmt.Errorf("invalid namespace %q in --namespaces", ns)
-		}
-		out = append(out, ns)
-	}
-	return out, nil
 }

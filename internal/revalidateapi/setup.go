@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
@@ -47,7 +48,7 @@ type Options struct {
 	SignatureWindow time.Duration
 	// TrustedProxies are CIDRs or addresses whose X-Forwarded-For is
 	// believed (--trusted-proxies); empty trusts none.
-	TrustedProxies kube.StringList
+	TrustedProxies cli.StringList
 	// Namespaces limit matches to the namespaces the server serves.
 	Namespaces []string
 	// PollInterval is how often `wait` looks; 0 means 100ms.

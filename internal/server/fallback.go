@@ -393,7 +393,7 @@ func (f *Fallback) create(ctx context.Context, fl *pageWait, log logr.Logger) ou
 		res.Cancel()
 		return outcome{decision: decRateLimited, retryAfter: max(retry, 1)}
 	}
-	child := kube.RequestedChild(fl.set.set, fl.path)
+	child := pagesv1alpha1.RequestedChild(fl.set.set, fl.path)
 	err := f.Client.Create(ctx, child)
 	switch {
 	case err == nil:

@@ -91,7 +91,7 @@ func TestFallbackCreatesOnceAndWakesEveryWaiter(t *testing.T) {
 	if n := creates.Load(); n != 1 {
 		t.Errorf("%d creates for 20 requests, want 1", n)
 	}
-	want := kube.RequestedChild(f.Sets.all[types.NamespacedName{Namespace: "default", Name: "a"}].set, "/p/1")
+	want := pagesv1alpha1.RequestedChild(f.Sets.all[types.NamespacedName{Namespace: "default", Name: "a"}].set, "/p/1")
 	if page.Spec.Route != want.Spec.Route || page.Spec.Set.Name == "" || page.Spec.Origin.URL != "" ||
 		page.Labels[pagesv1alpha1.CreatedByLabel] != pagesv1alpha1.CreatedByRequest || len(page.OwnerReferences) != 1 {
 		t.Errorf("created %+v", page)

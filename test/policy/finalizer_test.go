@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
@@ -60,12 +59,12 @@ var _ = Describe("the storage finalizer policy (config/admission/s3)", Ordered, 
 	It("adds it to the set pages the server creates, which the server's own policy allows", func() {
 		set := newSet(uniqueName("products"))
 		Expect(admin.Create(ctx, set)).To(Succeed())
-		child := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+		child := pagesv1alpha1.RequestedChild(set, "/products/"+uniqueName("p"))
 		Expect(server.Create(ctx, child)).To(Succeed())
 		Expect(child.Finalizers).To(ConsistOf(pagesv1alpha1.StorageFinalizer))
 
 		By("still refusing any other finalizer from the server")
-		other := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+		other := pagesv1alpha1.RequestedChild(set, "/products/"+uniqueName("p"))
 		other.Finalizers = []string{"example.com/hold"}
 		refused(server.Create(ctx, other), "may not create a StaticPage with finalizers other than pages.isr-operator.io/storage")
 	})

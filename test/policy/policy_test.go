@@ -105,7 +105,7 @@ var _ = Describe("the server's ServiceAccount", func() {
 		}
 
 		It("may create a child page of a StaticPageSet, as it builds them", func() {
-			child := kube.RequestedChild(set, "/products/42")
+			child := pagesv1alpha1.RequestedChild(set, "/products/42")
 			Expect(server.Create(ctx, child)).To(Succeed())
 			got := &pagesv1alpha1.StaticPage{}
 			Expect(admin.Get(ctx, client.ObjectKeyFromObject(child), got)).To(Succeed())
@@ -115,12 +115,12 @@ var _ = Describe("the server's ServiceAccount", func() {
 			Expect(got.OwnerReferences).To(ConsistOf(HaveField("UID", set.UID)))
 
 			By("colliding with itself, as a second replica does, instead of making a second page")
-			err := server.Create(ctx, kube.RequestedChild(set, "/products/42"))
+			err := server.Create(ctx, pagesv1alpha1.RequestedChild(set, "/products/42"))
 			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "%v", err)
 		})
 
 		It("may not create a child with an origin (the CRD refuses it before the policy would)", func() {
-			child := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+			child := pagesv1alpha1.RequestedChild(set, "/products/"+uniqueName("p"))
 			child.Spec.Origin.URL = "http://attacker.example/"
 			err := server.Create(ctx, child)
 			Expect(apierrors.IsInvalid(err) || apierrors.IsForbidden(err)).To(BeTrue(), "not refused: %v", err)
@@ -130,7 +130,7 @@ var _ = Describe("the server's ServiceAccount", func() {
 
 		DescribeTable("may create no other StaticPage",
 			func(mutate func(*pagesv1alpha1.StaticPage), why string) {
-				child := kube.RequestedChild(set, "/products/"+uniqueName("p"))
+				child := pagesv1alpha1.RequestedChild(set, "/products/"+uniqueName("p"))
 				mutate(child)
 				refused(server.Create(ctx, child), why)
 				absent(child)

@@ -1,4 +1,7 @@
-package kube
+// Package cli is the command line both binaries share: the process entry
+// point (Main), list-valued flags (StringList) and --namespaces
+// (SplitNamespaces).
+package cli
 
 import (
 	"flag"
