@@ -19,17 +19,8 @@ import (
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
-// The page port's HTTP servers (--http-server).
-const (
-	// HTTPServerFast is fasthttp: a hit is written with one writev and
-	// allocates nothing, where net/http costs two writes and about 21
-	// allocations per request.
-	HTTPServerFast = "fasthttp"
-	// HTTPServerNet is Go's net/http.
-	HTTPServerNet = "net"
-)
-
-// fastPages serves the page port on fasthttp. A GET or HEAD for a page held
+// fastPages serves the page port on fasthttp, the page port's one server:
+// a hit is written with one writev and allocates nothing. A GET or HEAD for a page held
 // in memory is answered here, with the decisions of Handler.hit; every
 // other request (a miss, another method, a cold or unavailable page, a
 // target net/http would decode differently) goes to the Handler itself

@@ -29,7 +29,7 @@ var _ = Describe("the fasthttp page port", func() {
 		stopping := &server.Shutdown{Grace: time.Second}
 		go func() {
 			defer GinkgoRecover()
-			Expect(stopping.PageListener(addr, server.HTTPServerFast, replicas[0].Handler, nil).Start(ctx)).To(Succeed())
+			Expect(stopping.PageListener(addr, replicas[0].Handler, nil).Start(ctx)).To(Succeed())
 		}()
 		fetch := func(path string) (int, string) {
 			req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)

@@ -90,10 +90,10 @@ func BenchmarkServeStaleOnRequest(b *testing.B) {
 // keep-alive loopback connection, with a client that allocates nothing, so
 // allocs/op is what net/http and the handler allocate per request together
 // (the handler's own share is BenchmarkServeFresh's).
-func BenchmarkServeHTTP1(b *testing.B) { benchLoopback(b, HTTPServerNet) }
+func BenchmarkServeHTTP1(b *testing.B) { benchLoopback(b, netHTTP) }
 
 // BenchmarkServeFastHTTP1 is BenchmarkServeHTTP1 through fasthttp.
-func BenchmarkServeFastHTTP1(b *testing.B) { benchLoopback(b, HTTPServerFast) }
+func BenchmarkServeFastHTTP1(b *testing.B) { benchLoopback(b, fastHTTP) }
 
 // benchLoopback serves the identity page through the page server kind
 // over one keep-alive loopback connection.

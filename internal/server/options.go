@@ -52,10 +52,6 @@ type Options struct {
 	FallbackTimeout time.Duration
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
-	// HTTPServer is the page port's HTTP server: HTTPServerFast or
-	// HTTPServerNet (--http-server); empty is HTTPServerFast. Both answer
-	// alike; the revalidate API is always on net/http.
-	HTTPServer string
 }
 
 // DefaultFallbackTimeout is --fallback-timeout's default.
@@ -77,7 +73,6 @@ func DefaultOptions() Options {
 		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
-		HTTPServer:          HTTPServerFast,
 	}
 }
 
@@ -95,7 +90,6 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
-	fs.StringVar(&o.HTTPServer, "http-server", o.HTTPServer, "HTTP server of the page port: fasthttp (one write and no allocation per hit; each open connection holds a 68 KiB read buffer) or net (Go's net/http). Both answer alike, with the same limits; the revalidate API is always on net/http.")
 }
 
 // Validate says, in terms of the flags, what is wrong with o.
@@ -118,9 +112,6 @@ func (o Options) Validate() error {
 	}
 	if o.FallbackTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--fallback-timeout must not be negative, got %s", o.FallbackTimeout))
-	}
-	if o.HTTPServer != "" && o.HTTPServer != HTTPServerFast && o.HTTPServer != HTTPServerNet {
-		errs = append(errs, fmt.Errorf("--http-server must be %s or %s, got %q", HTTPServerFast, HTTPServerNet, o.HTTPServer))
 	}
 	return errors.Join(errs...)
 }
@@ -199,7 +190,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		s.Handler.Load = s.Sync.Load
 	}
 	if o.ListenAddress != "" {
-		if err := mgr.Add(s.Shutdown.PageListener(o.ListenAddress, o.HTTPServer, s.Handler, s.Revalidator.Wait)); err != nil {
+		if err := mgr.Add(s.Shutdown.PageListener(o.ListenAddress, s.Handler, s.Revalidator.Wait)); err != nil {
 			return nil, err
 		}
 	}

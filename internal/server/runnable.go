@@ -103,13 +103,9 @@ func (s *Shutdown) Listener(addr string, h http.Handler, wait func(context.Conte
 	return s.listen(addr, func(base context.Context) httpServer { return s.netServer(h, base, listenerLimits) }, wait)
 }
 
-// PageListener serves the pages of h on addr with the HTTP server named by
-// kind (HTTPServerNet, else HTTPServerFast), with the limits and the phased
-// stop of Listener.
-func (s *Shutdown) PageListener(addr, kind string, h *Handler, wait func(context.Context)) manager.Runnable {
-	if kind == HTTPServerNet {
-		return s.Listener(addr, h, wait)
-	}
+// PageListener serves the pages of h on addr with fasthttp, with the limits,
+// the answers and the phased stop of Listener.
+func (s *Shutdown) PageListener(addr string, h *Handler, wait func(context.Context)) manager.Runnable {
 	return s.listen(addr, func(base context.Context) httpServer { return s.fastServer(h, base, listenerLimits) }, wait)
 }
 

@@ -23,7 +23,7 @@ import (
 // refused while a download in flight finishes within the grace period.
 func TestShutdownPhases(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), (4<<20)/16)
-	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
 			p, _ := testPage("big", "", "/big", "", 0, pagesv1alpha1.RevalidateInterval)
@@ -40,7 +40,11 @@ func TestShutdownPhases(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			stopped := make(chan error, 1)
-			go func() { stopped <- s.PageListener(addr, kind, h, nil).Start(ctx) }()
+			listener := s.PageListener(addr, h, nil)
+			if kind == netHTTP {
+				listener = s.Listener(addr, h, nil)
+			}
+			go func() { stopped <- listener.Start(ctx) }()
 
 			dial := func() (net.Conn, *bufio.Reader) {
 				t.Helper()

@@ -16,9 +16,17 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
+// The page-port servers the tests compare: net/http, which serves the
+// Handler as it is and is the reference the answers are held to, and
+// fasthttp, the page port's one production server (PageListener).
+const (
+	netHTTP  = "net"
+	fastHTTP = "fasthttp"
+)
+
 // pageServers are the ways the tests reach a Handler: called directly, and
 // over a loopback connection through each page-port server.
-var pageServers = []string{"handler", HTTPServerNet, HTTPServerFast}
+var pageServers = []string{"handler", netHTTP, fastHTTP}
 
 // forEachServer runs f once per page server, as a subtest; f's serve puts a
 // handler behind that server and returns what the tests send requests to.
@@ -45,7 +53,7 @@ func startPageServer(t testing.TB, kind string, h *Handler, l connLimits) string
 	}
 	s := &Shutdown{}
 	var srv httpServer
-	if kind == HTTPServerFast {
+	if kind == fastHTTP {
 		srv = s.fastServer(h, context.Background(), l)
 	} else {
 		srv = s.netServer(h, context.Background(), l)
@@ -173,7 +181,7 @@ func TestServersAgree(t *testing.T) {
 	h.Load = func(context.Context, *Entry) (*Entry, error) { return held, nil }
 	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
 	addrs := map[string]string{}
-	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+	for _, kind := range []string{netHTTP, fastHTTP} {
 		addrs[kind] = startPageServer(t, kind, h, listenerLimits)
 	}
 	const host = "Host: x\r\n"
@@ -212,8 +220,8 @@ func TestServersAgree(t *testing.T) {
 		{"malformed Host", "GET", "GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			netResp, netBody := exchange(t, addrs[HTTPServerNet], c.method, c.raw)
-			fastResp, fastBody := exchange(t, addrs[HTTPServerFast], c.method, c.raw)
+			netResp, netBody := exchange(t, addrs[netHTTP], c.method, c.raw)
+			fastResp, fastBody := exchange(t, addrs[fastHTTP], c.method, c.raw)
 			if netResp.StatusCode != fastResp.StatusCode || netBody != fastBody {
 				t.Errorf("net/http: %d %q; fasthttp: %d %q", netResp.StatusCode, netBody, fastResp.StatusCode, fastBody)
 			}
@@ -237,7 +245,7 @@ func TestServersAgree(t *testing.T) {
 // TestKeepAliveAndPipelining serves several requests on one connection,
 // one after another and then two written before either answer is read.
 func TestKeepAliveAndPipelining(t *testing.T) {
-	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
 			c, err := net.Dial("tcp", startPageServer(t, kind, h, listenerLimits))
@@ -283,7 +291,7 @@ func TestHeaderLimits(t *testing.T) {
 		const start = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "
 		return start + strings.Repeat("a", n-len(start))
 	}
-	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
 			addr := startPageServer(t, kind, h, listenerLimits)
@@ -304,7 +312,7 @@ func TestHeaderLimits(t *testing.T) {
 // the idle timeout.
 func TestConnectionTimeouts(t *testing.T) {
 	l := connLimits{maxHeaderBytes: 64 << 10, readHeader: 300 * time.Millisecond, idle: 600 * time.Millisecond}
-	for _, kind := range []string{HTTPServerNet, HTTPServerFast} {
+	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
 			addr := startPageServer(t, kind, h, l)

@@ -347,7 +347,6 @@ own, so the server never holds the manager's.
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     - --fallback-timeout={{ .Values.server.fallbackTimeout }}
-    - --http-server={{ .Values.server.httpServer }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
