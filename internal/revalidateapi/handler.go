@@ -29,8 +29,8 @@ const Path = "/revalidate"
 // so that a path names the page visitors get and `wait` knows when the new
 // content is served here.
 type Serving interface {
-	// ServedPage names the page this server answers host and path with.
-	ServedPage(host, path string) (types.NamespacedName, bool)
+	// PageName names the page this server answers host and path with.
+	PageName(host, path string) (types.NamespacedName, bool)
 	// ServedDigest is the digest of the content this server serves for
 	// page, if it serves any.
 	ServedDigest(page types.NamespacedName) (string, bool)

@@ -53,7 +53,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 		var owner, current types.NamespacedName
 		if req.host != "" {
 			owner, _ = idx.Owner(req.host, path)
-			current, _ = h.Serving.ServedPage(req.host, path)
+			current, _ = h.Serving.PageName(req.host, path)
 		}
 		any := false
 		for _, p := range byRoute[path] {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -15,60 +15,107 @@ import (
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
-// CachePolicy sets the Cache-Control numbers sent downstream.
-type CachePolicy struct {
-	// StaleWhileRevalidate is how long a downstream cache may serve a stale
-	// copy while it revalidates with this server.
-	StaleWhileRevalidate time.Duration
-	// StaleIfError is how long a downstream cache may serve a stale copy
-	// when this server cannot be reached.
-	StaleIfError time.Duration
-	// OnDemandMaxAge is the s-maxage of pages without a revalidate interval,
-	// which change only on demand: a downstream cache picks up a forced
-	// update within this time.
-	OnDemandMaxAge time.Duration
-	// MaxBodyBytes caps a page's uncompressed size when loaded.
-	MaxBodyBytes int64
+// content is a loaded entry's bodies and the headers that go with them,
+// shared by the entries that serve the same content.
+type content struct {
+	// reps holds the body in each coding; has says which exist.
+	reps             [numCodings]representation
+	has              [numCodings]bool
+	contentType      []string
+	lastModified     []string
+	lastModifiedTime time.Time
 }
 
-// cacheControl is the Cache-Control header of a page with the given
-// interval. Browsers revalidate every time (max-age=0, cheap with ETag);
-// shared caches keep the page for its interval, and the Age header makes
-// them count that interval from the render, not from their fetch.
-func (p CachePolicy) cacheControl(revalidate time.Duration) string {
-	smax := revalidate
-	if smax <= 0 {
-		smax = p.OnDemandMaxAge
-	}
-	return fmt.Sprintf("public, max-age=0, s-maxage=%d, stale-while-revalidate=%d, stale-if-error=%d",
-		seconds(smax), seconds(p.StaleWhileRevalidate), seconds(p.StaleIfError))
+// Entry is one servable page, immutable once in the table: a new render
+// replaces the entry. A server holds one per page, most of them cold when
+// its pages outgrow --cache-size, so it is kept to a 192-byte allocation:
+// times as Unix nanoseconds, the digest as bytes, what few pages have
+// behind a pointer.
+type Entry struct {
+	// Page names the StaticPage the entry serves.
+	Page types.NamespacedName
+	// Host is the page's host ("" for any host); Route its path.
+	Host, Route string
+	// digest is the status digest the bodies were loaded for.
+	digest digest.Compact
+	// created orders pages claiming the same host and route: the oldest
+	// wins. renderedAt is when the origin last confirmed the content.
+	created, renderedAt int64
+	// Revalidate is the freshness lifetime; 0 means on demand only.
+	Revalidate time.Duration
+	// Annotation is the revalidate annotation's value when loaded.
+	Annotation string
+	// Unavailable is set on a page whose content the store could not give:
+	// it is answered 503 with Retry-After until it loads.
+	Unavailable bool
+	// onRequest is set for the revalidate mode OnRequest.
+	onRequest bool
+
+	// cold is set on an entry without bodies (over --cache-size): its next
+	// request loads them.
+	cold bool
+	// referenced is set when the entry is served, for the body cache's
+	// CLOCK: a page served since the hand passed keeps its bodies.
+	referenced atomic.Bool
+	// triggered is set once the stale entry has asked for a re-render; the
+	// next render replaces the entry, and with it the flag.
+	triggered atomic.Bool
+	// touched is set once a newer requested-at annotation was asked for
+	// (see request). The flags sit together.
+	touched atomic.Bool
+
+	// content is what a loaded entry serves; nil on a cold or unavailable
+	// one, which is most entries of a server whose pages outgrow
+	// --cache-size, so they do not carry its fields.
+	*content
+	// cacheControl is the Cache-Control header value, shared by every
+	// entry with the same interval.
+	cacheControl *[]string
+
+	// request is set on a page a visitor's request created.
+	request *setRequest
 }
 
-// cacheControls holds one Cache-Control header value per policy and
-// interval, shared by every entry with them: pages share a few intervals,
-// and a server of many pages would otherwise hold a copy per page.
-var cacheControls sync.Map // cacheControlKey -> *[]string
-
-type cacheControlKey struct {
-	policy     CachePolicy
-	revalidate time.Duration
+// setRequest is what an entry keeps of a page a visitor's request created.
+type setRequest struct {
+	// set names the page's StaticPageSet.
+	set string
+	// at is its requested-at annotation (its change replaces the entry,
+	// and with it touched).
+	at time.Time
 }
 
-// cacheControlHeader is cacheControl as a header value, shared.
-func (p CachePolicy) cacheControlHeader(revalidate time.Duration) *[]string {
-	k := cacheControlKey{p, revalidate}
-	if v, ok := cacheControls.Load(k); ok {
-		return v.(*[]string)
-	}
-	v, _ := cacheControls.LoadOrStore(k, &[]string{p.cacheControl(revalidate)})
-	return v.(*[]string)
+// Digest is the status digest the entry's bodies were loaded for.
+func (e *Entry) Digest() string { return e.digest.String() }
+
+// Created is the page's creation time, which orders pages claiming the same
+// host and route.
+func (e *Entry) Created() time.Time { return unixTime(e.created) }
+
+// RouteClaim is the page's claim on its host and route, for the table's
+// route index.
+func (e *Entry) RouteClaim() route.Claim {
+	return route.Claim{Page: e.Page, Host: e.Host, Route: e.Route, Created: e.Created()}
 }
 
-func seconds(d time.Duration) int64 {
-	if d < 0 {
+// RenderedAt is when the origin last confirmed the content.
+func (e *Entry) RenderedAt() time.Time { return unixTime(e.renderedAt) }
+
+// unixNano is t as an entry holds a time: Unix nanoseconds, 0 for the zero
+// time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
 		return 0
 	}
-	return int64(d / time.Second)
+	return t.UnixNano()
+}
+
+// unixTime is the time unixNano made n of.
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // NewEntry builds the entry serving obj for page, decompressing the body
@@ -181,3 +228,28 @@ func (e *Entry) RevalidateToken() string {
 
 // tokenPrefix starts every RevalidateToken.
 const tokenPrefix = "stale-"
+
+// coldCopy is e without its bodies: routing, headers and revalidation go on
+// working, and the next request loads the bodies again.
+func (e *Entry) coldCopy() *Entry {
+	n := &Entry{
+		Page: e.Page, Host: e.Host, Route: e.Route, created: e.created, digest: e.digest,
+		renderedAt: e.renderedAt, Revalidate: e.Revalidate, onRequest: e.onRequest, Annotation: e.Annotation,
+		cacheControl: e.cacheControl, request: e.request, cold: true,
+	}
+	return n
+}
+
+// size is the bytes of bodies e holds.
+func (e *Entry) size() int64 {
+	var n int64
+	if e.content == nil {
+		return 0
+	}
+	for c, ok := range e.has {
+		if ok {
+			n += int64(len(e.reps[c].body))
+		}
+	}
+	return n
+}

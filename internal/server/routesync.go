@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,11 +48,11 @@ type RouteSync struct {
 	// requests waiting for it wake.
 	Fallback *Fallback
 
-	ready    atomic.Bool
-	cache    *bodyCache
-	flightMu sync.Mutex
-	flights  map[string]*flight
-	loads    atomic.Int64
+	ready atomic.Bool
+	cache *bodyCache
+	// flights runs one load per cold page and digest at a time (Load).
+	flights singleflight.Group
+	loads   atomic.Int64
 }
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpages,verbs=get;list;watch;patch;create
@@ -272,3 +272,79 @@ func (s *RouteSync) remove(name types.NamespacedName) {
 	}
 	pagesGauge.Set(float64(s.Table.Len()))
 }
+
+// loadTimeout bounds one load of a cold page from the store.
+const loadTimeout = 15 * time.Second
+
+// Load returns e with its bodies, loading them from the store: one load per
+// page and digest however many requests wait for it. A requester that hangs
+// up stops waiting, not the load.
+func (s *RouteSync) Load(ctx context.Context, e *Entry) (*Entry, error) {
+	ch := s.flights.DoChan(e.Page.String()+"@"+e.Digest(), func() (any, error) { return s.loadBodies(e) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Entry), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// loadBodies loads e's page from the store, within loadTimeout of its own,
+// and serves it.
+func (s *RouteSync) loadBodies(e *Entry) (*Entry, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	coldLoadsTotal.Inc()
+	s.loads.Add(1)
+	page := &pagesv1alpha1.StaticPage{}
+	if err := s.Client.Get(ctx, e.Page, page); err != nil {
+		return nil, fmt.Errorf("reading StaticPage %s: %w", e.Page, err)
+	}
+	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
+	if errors.Is(err, storage.ErrNotStored) {
+		s.askPublish(ctx, page)
+	}
+	if err != nil {
+		return nil, err
+	}
+	full, err := NewEntry(page, obj, s.Policy)
+	if err != nil {
+		return nil, err
+	}
+	s.put(full)
+	return full, nil
+}
+
+// askPublish asks for a page whose content is gone from the object store
+// to be published again, once per digest: no event would bring it back.
+func (s *RouteSync) askPublish(ctx context.Context, page *pagesv1alpha1.StaticPage) {
+	if !s.ObjectStore || s.Revalidator == nil {
+		return
+	}
+	hex := digest.Hex(page.Status.Digest)
+	token := "missing-" + hex[:min(16, len(hex))]
+	if page.Annotations[pagesv1alpha1.RevalidateAnnotation] == token {
+		return
+	}
+	name := types.NamespacedName{Namespace: page.Namespace, Name: page.Name}
+	if err := s.Revalidator.Revalidate(ctx, name, token); err != nil {
+		log.FromContext(ctx).Error(err, "asking for a page missing from the store to be published again", "page", name)
+	}
+}
+
+// HeldBytes is what the bodies held take now, for checks against
+// --cache-size; 0 when every page is held unbounded.
+func (s *RouteSync) HeldBytes() int64 {
+	if s.cache == nil {
+		return 0
+	}
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.cache.used
+}
+
+// Loads is how many times bodies were loaded on a request.
+func (s *RouteSync) Loads() int64 { return s.loads.Load() }
