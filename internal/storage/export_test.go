@@ -3,9 +3,9 @@ package storage
 // SetListPage sets how many keys one list request asks for, and returns a
 // func that restores it.
 func SetListPage(n int) (restore func()) {
-	old := listPage
-	listPage = n
-	return func() { listPage = old }
+	old := listPageSize
+	listPageSize = n
+	return func() { listPageSize = old }
 }
 
 // SetBeforeManifest makes every Put of s call f after writing the

@@ -621,8 +621,8 @@ type StoredDigest struct {
 	Size int64
 }
 
-// listPage is how many keys one list request asks for.
-var listPage = 1000
+// listPageSize is how many keys one list request asks for.
+var listPageSize = 1000
 
 // List returns every digest with objects in the store, sorted by digest.
 // Each list request is bounded by the timeout, not the whole listing.
@@ -653,7 +653,7 @@ func (s *S3) List(ctx context.Context) ([]StoredDigest, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n < listPage {
+		if n < listPageSize {
 			break
 		}
 		after = last
@@ -669,7 +669,7 @@ func (s *S3) List(ctx context.Context) ([]StoredDigest, error) {
 	return out, nil
 }
 
-// listPage lists up to listPage keys under the root after the key after,
+// listPage lists up to listPageSize keys under the root after the key after,
 // in one bounded request, and returns how many it saw and the last key.
 func (s *S3) listPage(ctx context.Context, after string, each func(minio.ObjectInfo)) (n int, last string, err error) {
 	rctx, cancel := s.bound(ctx)
@@ -677,7 +677,7 @@ func (s *S3) listPage(ctx context.Context, after string, each func(minio.ObjectI
 	for info := range s.client.ListObjects(rctx, s.opts.Bucket, minio.ListObjectsOptions{
 		Prefix:     s.root,
 		Recursive:  true,
-		MaxKeys:    listPage,
+		MaxKeys:    listPageSize,
 		StartAfter: after,
 	}) {
 		if info.Err != nil {
@@ -686,7 +686,7 @@ func (s *S3) listPage(ctx context.Context, after string, each func(minio.ObjectI
 		each(info)
 		n++
 		last = info.Key
-		if n == listPage {
+		if n == listPageSize {
 			break
 		}
 	}
