@@ -85,7 +85,7 @@ func (r *StaticPageReconciler) notRendered(ctx context.Context, page *pagesv1alp
 		return nil
 	}
 	base := page.DeepCopy()
-	setReady(page, metav1.ConditionFalse, why, msg)
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, why, msg)
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return err
 	}

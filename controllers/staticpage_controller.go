@@ -1,5 +1,3 @@
-// Package controllers holds the StaticPage reconciler: the one writer that
-// fetches origins and stores pages.
 package controllers
 
 import (
@@ -234,7 +232,7 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.ContentType = result.ContentType
 	page.Status.OriginURL = page.Spec.Origin.URL
 	r.handled(page)
-	setReady(page, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
 		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
@@ -251,14 +249,14 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 // withdrawn records that the origin no longer has the page.
 func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv1alpha1.StaticPage, at time.Time) (ctrl.Result, error) {
 	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonWithdrawn).Inc()
-	was := reason(base)
+	was := conditionReason(base.Status.Conditions, pagesv1alpha1.ReadyCondition)
 	page.Status.RenderedAt = &metav1.Time{Time: at}
 	page.Status.Digest = ""
 	page.Status.Size = 0
 	page.Status.ContentType = ""
 	page.Status.OriginURL = page.Spec.Origin.URL
 	r.handled(page)
-	setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
 		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
@@ -273,13 +271,13 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 // it as a retryable *render.Error.
 func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1alpha1.StaticPage, why string, cause error) (ctrl.Result, error) {
 	rendersTotal.WithLabelValues(why).Inc()
-	was := reason(base)
+	was := conditionReason(base.Status.Conditions, pagesv1alpha1.ReadyCondition)
 	msg := cause.Error()
 	if page.Status.Digest != "" {
 		msg = fmt.Sprintf("still serving the page rendered at %s: %s",
 			page.Status.RenderedAt.UTC().Format(time.RFC3339), msg)
 	}
-	setReady(page, metav1.ConditionFalse, why, msg)
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, why, msg)
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -297,7 +295,7 @@ func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alph
 	}
 	base := page.DeepCopy()
 	if page.Suspended() && page.Status.RenderedAt == nil {
-		setReady(page, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
+		setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
 	}
 	return r.patchStatus(ctx, base, page)
 }
@@ -343,7 +341,7 @@ func (r *StaticPageReconciler) markRendering(ctx context.Context, page *pagesv1a
 		return nil
 	}
 	base := page.DeepCopy()
-	setReady(page, metav1.ConditionUnknown, pagesv1alpha1.ReasonRendering, "fetching "+page.Spec.Origin.URL)
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionUnknown, pagesv1alpha1.ReasonRendering, "fetching "+page.Spec.Origin.URL)
 	return r.patchStatus(ctx, base, page)
 }
 
@@ -436,27 +434,9 @@ func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, 
 	}
 }
 
-func setReady(page *pagesv1alpha1.StaticPage, status metav1.ConditionStatus, why, msg string) {
-	meta.SetStatusCondition(&page.Status.Conditions, metav1.Condition{
-		Type:               pagesv1alpha1.ReadyCondition,
-		Status:             status,
-		Reason:             why,
-		Message:            msg,
-		ObservedGeneration: page.Generation,
-	})
-}
-
-// reason is the Ready condition's reason, or "" when there is none.
-func reason(page *pagesv1alpha1.StaticPage) string {
-	if c := meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
-		return c.Reason
-	}
-	return ""
-}
-
 // failing is true when the page's last render failed.
 func failing(page *pagesv1alpha1.StaticPage) bool {
-	switch reason(page) {
+	switch conditionReason(page.Status.Conditions, pagesv1alpha1.ReadyCondition) {
 	case "", pagesv1alpha1.ReasonRendered, pagesv1alpha1.ReasonWithdrawn, pagesv1alpha1.ReasonRendering, pagesv1alpha1.ReasonSuspended:
 		return false
 	}

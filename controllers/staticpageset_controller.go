@@ -841,22 +841,22 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 
 	switch {
 	case run.invalid != nil:
-		r.setCondition(set, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, run.invalid.Error())
-		r.setCondition(set, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, "nothing is prerendered while the spec is invalid")
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, run.invalid.Error())
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, "nothing is prerendered while the spec is invalid")
 	case run.conflict != "":
-		r.setCondition(set, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, run.conflict)
-		r.setCondition(set, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, "nothing is prerendered while another set serves these paths")
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, run.conflict)
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, "nothing is prerendered while another set serves these paths")
 	default:
-		r.setCondition(set, pagesv1alpha1.ReadyCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonServing,
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonServing,
 			fmt.Sprintf("serving %s on %s", set.Spec.Route, hostName(set.Spec.Host)))
 		status, reason, msg := prerendered(run)
-		r.setCondition(set, pagesv1alpha1.PrerenderedCondition, status, reason, msg)
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, status, reason, msg)
 	}
 	if pages >= set.PageLimit() {
-		r.setCondition(set, pagesv1alpha1.FullCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonMaxPages,
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.FullCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonMaxPages,
 			fmt.Sprintf("the set holds %d pages, its maxPages; requests for new paths get 503", pages))
 	} else {
-		r.setCondition(set, pagesv1alpha1.FullCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonBelowMaxPages,
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.FullCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonBelowMaxPages,
 			fmt.Sprintf("the set holds %d of at most %d pages", pages, set.PageLimit()))
 	}
 	set.Status.ObservedGeneration = set.Generation
@@ -924,17 +924,6 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 		fmt.Sprintf("all %d prerender paths have pages%s", len(run.paths), suffix)
 }
 
-// setCondition sets a condition stamped with the set's generation.
-func (r *StaticPageSetReconciler) setCondition(set *pagesv1alpha1.StaticPageSet, typ string, status metav1.ConditionStatus, reason, msg string) {
-	meta.SetStatusCondition(&set.Status.Conditions, metav1.Condition{
-		Type:               typ,
-		Status:             status,
-		Reason:             reason,
-		Message:            msg,
-		ObservedGeneration: set.Generation,
-	})
-}
-
 func (r *StaticPageSetReconciler) timeout(set *pagesv1alpha1.StaticPageSet) time.Duration {
 	return originTimeout(set.Spec.Origin, r.DefaultTimeout)
 }
@@ -943,14 +932,6 @@ func (r *StaticPageSetReconciler) event(set *pagesv1alpha1.StaticPageSet, kind, 
 	if r.Recorder != nil {
 		r.Recorder.Eventf(set, nil, kind, why, action, note, args...)
 	}
-}
-
-// conditionReason is the reason of a condition, "" when there is none.
-func conditionReason(conds []metav1.Condition, typ string) string {
-	if c := meta.FindStatusCondition(conds, typ); c != nil {
-		return c.Reason
-	}
-	return ""
 }
 
 // isReady reports whether a page's Ready condition is True.
