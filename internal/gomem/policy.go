@@ -48,9 +48,10 @@ type Settings struct {
 const containerShare = 0.9
 
 // Apply sets the GC target and the soft memory limit of p, once, and logs
-// what it set and why. An operator's GOGC or GOMEMLIMIT wins over p. The
-// limit is the smaller of p.Limit and 90% of the container's (cgroup)
-// memory limit, of those that exist; with neither, Go has no limit.
+// what it set and why (0: left to the environment or to Go). An operator's
+// GOGC or GOMEMLIMIT wins over p. The limit is the smaller of p.Limit and
+// 90% of the container's (cgroup) memory limit, of those that exist; with
+// neither, Go has no limit.
 func Apply(log logr.Logger, p Policy) Settings {
 	s := decide(p, os.Getenv, ContainerLimit())
 	if s.GCPercent > 0 {
@@ -59,7 +60,7 @@ func Apply(log logr.Logger, p Policy) Settings {
 	if s.Limit > 0 {
 		debug.SetMemoryLimit(s.Limit)
 	}
-	log.Info("memory policy", "GOGC", s.GCPercent, "gcFrom", s.GCFrom, "GOMEMLIMIT", s.Limit, "limitFrom", s.LimitFrom)
+	log.Info("memory policy applied", "gcPercent", s.GCPercent, "gcFrom", s.GCFrom, "memoryLimitBytes", s.Limit, "limitFrom", s.LimitFrom)
 	return s
 }
 
