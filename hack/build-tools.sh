@@ -24,6 +24,7 @@ KUBECTL_VERSION=v0.37.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.8.0
+CRD_REF_DOCS_VERSION=v0.3.0
 # The control plane's prebuilt envtest assets, tried before building it from
 # source (setup-envtest is the kubebuilder tool that fetches them).
 SETUP_ENVTEST_VERSION=v0.25.2
@@ -80,6 +81,7 @@ build_kubectl() { provide kubectl $KUBECTL_VERSION "$BIN/k8s/kubectl" go_build_i
 build_controller_gen() { provide controller-gen $CONTROLLER_TOOLS_VERSION "$BIN/controller-gen" go_install_tool sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION; }
 build_helm() { provide helm $HELM_VERSION "$BIN/helm" go_install_tool helm.sh/helm/v3/cmd/helm@$HELM_VERSION; }
 build_versitygw() { provide versitygw $VERSITYGW_VERSION "$BIN/versitygw" go_install_tool github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION; }
+build_crd_ref_docs() { provide crd-ref-docs $CRD_REF_DOCS_VERSION "$BIN/crd-ref-docs" go_install_tool github.com/elastic/crd-ref-docs@$CRD_REF_DOCS_VERSION; }
 build_golangci_lint() { provide golangci-lint $GOLANGCI_LINT_VERSION "$BIN/golangci-lint" go_build_in golangci-lint sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter "-s -w"; }
 
 # fetch_envtest_assets: links bin/k8s to prebuilt kube-apiserver, etcd and
@@ -114,7 +116,7 @@ fetch_envtest_assets() {
 
 tools=("$@")
 if [ ${#tools[@]} -eq 0 ]; then
-	tools=(controller-gen helm versitygw golangci-lint)
+	tools=(controller-gen helm versitygw crd-ref-docs golangci-lint)
 	if ! fetch_envtest_assets; then
 		if [ ! -x "$CACHE/kube-apiserver/$K8S_VERSION/kube-apiserver" ]; then
 			echo "building the control plane (kube-apiserver, etcd, kubectl) from source: about 20 minutes on 2 cores, once per machine"
@@ -134,8 +136,9 @@ for t in "${tools[@]}"; do
 	controller-gen) build_controller_gen ;;
 	helm) build_helm ;;
 	versitygw) build_versitygw ;;
+	crd-ref-docs) build_crd_ref_docs ;;
 	golangci-lint) build_golangci_lint ;;
-	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw golangci-lint)" >&2; exit 2 ;;
+	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw crd-ref-docs golangci-lint)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "${apiserver:-}" ]; then
