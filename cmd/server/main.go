@@ -120,12 +120,12 @@ func rssBudget(o server.Options) int64 {
 // pointers and cost the collector almost nothing to mark, and a hit
 // allocates nothing, so the collector runs only while pages load: a room
 // sized to the pointers, not to the bodies, costs serving nothing and keeps
-// the heap close to the pages held. A tenth saved 2 to 3 MiB with S3 at
-// 10,000 pages, but a ConfigMap server, which loads every page at once on a
-// restart, was ready after 14 s instead of 9 in the run measured.
+// the heap close to the pages held. A smaller share saves little memory
+// and makes a ConfigMap server, which loads every page at once on a
+// restart, collect so often while loading that it is ready later.
 const gcPercent = 25
 
 // gcMinRoom is the least the heap may grow between collections, so that a
-// server with little to scan is not collected after every few loads; Go's
-// own smallest heap goal is 4 MB.
+// server with little to scan is not collected after every few loads; it
+// matches Go's own smallest heap goal.
 const gcMinRoom = 4 << 20
