@@ -8,9 +8,11 @@ Refer to Kubernetes API documentation for fields of `metadata`.
 {{- end -}}
 
 {{- /* cellText renders a Go comment as one table cell: lines joined, HTML
-special characters escaped (so "<hex>" stays text), pipes escaped. */ -}}
+special characters escaped (so "<hex>" stays text), pipes escaped. Braces
+stay as written: GitHub's markdown gives them no meaning, and escaping
+them would show backslashes inside code spans. */ -}}
 {{- define "cellText" -}}
-{{ markdownRenderFieldDoc (. | replace "&" "&amp;" | replace "<" "&lt;" | replace ">" "&gt;" | replace "\n" " " | trim) }}
+{{ . | replace "&" "&amp;" | replace "<" "&lt;" | replace ">" "&gt;" | replace "|" "\\|" | replace "\n" " " | trim }}
 {{- end -}}
 
 {{- /* docText renders a Go comment as a paragraph, HTML special characters
