@@ -95,9 +95,9 @@ type Prerender struct {
 // +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
 type StaticPageSetSpec struct {
 	// route is the pattern of the set's paths, such as /products/{id}: a
-	// route as on a StaticPage in which some segments are a whole {name}
-	// parameter (distinct names of letters, digits and '_'), and the last
-	// may be {name...}, matching one or more segments.
+	// route as on a StaticPage in which one or more segments are a whole
+	// {name} parameter (distinct names of letters, digits and '_'), and the
+	// last may be {name...}, matching one or more segments.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
