@@ -6,6 +6,7 @@ BIN := $(CURDIR)/bin
 # envtest, the e2e tests and the demo find kube-apiserver, etcd and kubectl here.
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 CONTROLLER_GEN := $(BIN)/controller-gen
+CRD_REF_DOCS := $(BIN)/crd-ref-docs
 GOLANGCI_LINT := $(BIN)/golangci-lint
 LDFLAGS := -X github.com/isr-operator/isr-operator/internal/version.Version=$(VERSION)
 # Extra arguments for go test, e.g. GO_TEST_FLAGS=-v.
@@ -31,6 +32,10 @@ manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the 
 generate: tools-controller-gen ## Generate the deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: api-docs
+api-docs: tools-crd-ref-docs ## Generate docs/api.md from the Go types in api/v1alpha1 (config and templates in hack/api-docs).
+	$(CRD_REF_DOCS) --log-level=WARN --source-path=./api --config=hack/api-docs/config.yaml --renderer=markdown --templates-dir=hack/api-docs/templates --output-path=docs/api.md
+
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
 	gofmt -w $(shell git ls-files '*.go')
@@ -44,12 +49,12 @@ lint: tools-golangci-lint ## Run golangci-lint (govet, staticcheck, errcheck, re
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate ## Fail if generated files, formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
+verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deepcopy, docs/api.md), formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
 	@hack/verify-tracked-files.sh
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- config api charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api charts)" || { echo "untracked generated files:"; git status --porcelain -- config api charts; exit 1; }
+	@git diff --exit-code -- config api charts docs/api.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md; exit 1; }
 
 .PHONY: test
 test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
@@ -115,12 +120,16 @@ demo: tools build ## Run everything locally: control plane, manager, server, dem
 ##@ Tools
 
 .PHONY: tools
-tools: ## Build kube-apiserver, etcd, kubectl, controller-gen, helm, versitygw and golangci-lint into bin/ (once per version).
+tools: ## Build kube-apiserver, etcd, kubectl, controller-gen, helm, versitygw, crd-ref-docs and golangci-lint into bin/ (once per version).
 	hack/build-tools.sh
 
 .PHONY: tools-controller-gen
 tools-controller-gen:
 	@hack/build-tools.sh controller-gen
+
+.PHONY: tools-crd-ref-docs
+tools-crd-ref-docs:
+	@hack/build-tools.sh crd-ref-docs
 
 .PHONY: tools-golangci-lint
 tools-golangci-lint:

@@ -24,10 +24,10 @@ import (
 const migrateNamespace = "isr-migrate"
 
 // Moving a running install from ConfigMaps to an object store, as the
-// README's steps say: the manager restarted with --storage=s3 publishes
-// every page into the bucket; server replicas on the bucket start and are
-// ready only once they hold every page; the ones on ConfigMaps stop after
-// them. Visitors see no answer but 200 all along.
+// steps in docs/operations.md say: the manager restarted with
+// --storage=s3 publishes every page into the bucket; server replicas on
+// the bucket start and are ready only once they hold every page; the ones
+// on ConfigMaps stop after them. Visitors see no answer but 200 all along.
 var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 	It("moves 200 pages under steady requests with no answer but 200", func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)

@@ -6,7 +6,11 @@
 # Each tool is built from the Go module proxy once per machine and version
 # into a cache outside the clone, ISR_TOOLS_CACHE (default
 # ${XDG_CACHE_HOME:-~/.cache}/isr-operator/tools), so a second clone and every
-# CI run find them there and take seconds.
+# CI run find them there and take seconds. On a machine that has none of them
+# yet, the control plane (kube-apiserver, etcd, kubectl) is first fetched as
+# prebuilt envtest assets with setup-envtest, as kubebuilder projects do, and
+# built from source only when that fails (no network, no assets for the
+# version); the script says which.
 #
 # usage: hack/build-tools.sh [tool ...]   (default: all)
 set -euo pipefail
@@ -20,6 +24,11 @@ KUBECTL_VERSION=v0.37.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.8.0
+CRD_REF_DOCS_VERSION=v0.3.0
+# The control plane's prebuilt envtest assets, tried before building it from
+# source (setup-envtest is the kubebuilder tool that fetches them).
+SETUP_ENVTEST_VERSION=v0.25.2
+ENVTEST_K8S_VERSION=${K8S_VERSION#v}
 # golangci-lint with kube-api-linter built in; both pinned in hack/tools/golangci-lint/go.mod.
 GOLANGCI_LINT_VERSION=v2.15.0-kal-20260716143926
 
@@ -72,15 +81,52 @@ build_kubectl() { provide kubectl $KUBECTL_VERSION "$BIN/k8s/kubectl" go_build_i
 build_controller_gen() { provide controller-gen $CONTROLLER_TOOLS_VERSION "$BIN/controller-gen" go_install_tool sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION; }
 build_helm() { provide helm $HELM_VERSION "$BIN/helm" go_install_tool helm.sh/helm/v3/cmd/helm@$HELM_VERSION; }
 build_versitygw() { provide versitygw $VERSITYGW_VERSION "$BIN/versitygw" go_install_tool github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION; }
+build_crd_ref_docs() { provide crd-ref-docs $CRD_REF_DOCS_VERSION "$BIN/crd-ref-docs" go_install_tool github.com/elastic/crd-ref-docs@$CRD_REF_DOCS_VERSION; }
 build_golangci_lint() { provide golangci-lint $GOLANGCI_LINT_VERSION "$BIN/golangci-lint" go_build_in golangci-lint sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter "-s -w"; }
+
+# fetch_envtest_assets: links bin/k8s to prebuilt kube-apiserver, etcd and
+# kubectl for K8S_VERSION, fetched once with setup-envtest into the cache;
+# fails (and links nothing) when they cannot be had, e.g. with no network.
+# Skipped when the control plane was already built from source here.
+fetch_envtest_assets() {
+	local dir=$CACHE/envtest/$ENVTEST_K8S_VERSION
+	if [ -x "$CACHE/kube-apiserver/$K8S_VERSION/kube-apiserver" ]; then
+		return 1
+	fi
+	if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/etcd" ] || [ ! -x "$dir/kubectl" ]; then
+		provide setup-envtest $SETUP_ENVTEST_VERSION "$BIN/setup-envtest" go_install_tool sigs.k8s.io/controller-runtime/tools/setup-envtest@$SETUP_ENVTEST_VERSION
+		echo "fetching prebuilt envtest assets for Kubernetes $ENVTEST_K8S_VERSION with setup-envtest"
+		local assets
+		if ! assets=$(timeout 300 "$BIN/setup-envtest" use "$ENVTEST_K8S_VERSION" --bin-dir "$CACHE/envtest/setup" -p path 2>&1); then
+			echo "prebuilt envtest assets unavailable: $(echo "$assets" | tail -1)"
+			return 1
+		fi
+		if [ ! -x "$assets/kube-apiserver" ] || [ ! -x "$assets/etcd" ] || [ ! -x "$assets/kubectl" ]; then
+			echo "prebuilt envtest assets incomplete in $assets"
+			return 1
+		fi
+		mkdir -p "$dir"
+		cp "$assets/kube-apiserver" "$assets/etcd" "$assets/kubectl" "$dir/"
+	fi
+	for t in kube-apiserver etcd kubectl; do
+		ln -sfn "$dir/$t" "$BIN/k8s/$t"
+	done
+	echo "control plane: prebuilt envtest assets for Kubernetes $ENVTEST_K8S_VERSION from $dir"
+}
 
 tools=("$@")
 if [ ${#tools[@]} -eq 0 ]; then
-	# kube-apiserver takes longest and leaves a core idle in its serial
-	# stretches (big packages, linking): build it beside the others.
-	build_kube_apiserver &
-	apiserver=$!
-	tools=(etcd kubectl controller-gen helm versitygw golangci-lint)
+	tools=(controller-gen helm versitygw crd-ref-docs golangci-lint)
+	if ! fetch_envtest_assets; then
+		if [ ! -x "$CACHE/kube-apiserver/$K8S_VERSION/kube-apiserver" ]; then
+			echo "building the control plane (kube-apiserver, etcd, kubectl) from source: about 20 minutes on 2 cores, once per machine"
+		fi
+		# kube-apiserver takes longest and leaves a core idle in its serial
+		# stretches (big packages, linking): build it beside the others.
+		build_kube_apiserver &
+		apiserver=$!
+		tools=(etcd kubectl "${tools[@]}")
+	fi
 fi
 for t in "${tools[@]}"; do
 	case $t in
@@ -90,8 +136,9 @@ for t in "${tools[@]}"; do
 	controller-gen) build_controller_gen ;;
 	helm) build_helm ;;
 	versitygw) build_versitygw ;;
+	crd-ref-docs) build_crd_ref_docs ;;
 	golangci-lint) build_golangci_lint ;;
-	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw golangci-lint)" >&2; exit 2 ;;
+	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw crd-ref-docs golangci-lint)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "${apiserver:-}" ]; then

@@ -1,4 +1,5 @@
-// Package v1alpha1 contains the StaticPage API of group pages.isr-operator.io.
+// Package v1alpha1 contains the StaticPage and StaticPageSet API of group
+// pages.isr-operator.io.
 // +kubebuilder:object:generate=true
 // +groupName=pages.isr-operator.io
 package v1alpha1

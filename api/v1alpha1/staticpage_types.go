@@ -22,15 +22,19 @@ const (
 
 // Origin is where a page is rendered from.
 type Origin struct {
-	// url is fetched with GET to render the page; http or https only.
+	// url is fetched with GET to render the page: an absolute http:// or
+	// https:// URL with a host. The manager's origin guard refuses loopback,
+	// link-local, unspecified and multicast addresses unless its
+	// --allow-origin allows them.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="origin.url must be an absolute http:// or https:// URL with a host"
 	URL string `json:"url,omitempty"`
 
-	// timeout bounds one fetch of the origin, body included; unset uses the
-	// controller's --default-origin-timeout.
+	// timeout bounds one fetch of the origin, body included: a duration
+	// above 0s and at most 10m, such as 10s; unset uses the manager's
+	// --default-origin-timeout.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
@@ -38,7 +42,9 @@ type Origin struct {
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
-// StaticPageSpec declares one route and how it is kept up to date.
+// StaticPageSpec declares one route and how it is kept up to date. A page
+// has exactly one of origin (its own) and set (rendered from its
+// StaticPageSet's template).
 // +kubebuilder:validation:XValidation:rule="has(self.origin) != has(self.set)",message="exactly one of origin and set must be given: a page is rendered from its own origin, or from its StaticPageSet's"
 type StaticPageSpec struct {
 	// route is the path the page is served at, decoded (/café, not
@@ -73,27 +79,31 @@ type StaticPageSpec struct {
 
 	// set makes this page a child of a StaticPageSet, rendered from the
 	// set's origin template with the parameters the set's route pattern
-	// gives spec.route, and with the set's revalidate settings.
+	// gives spec.route, and with the set's revalidate settings. Immutable:
+	// delete the page and create it again to change it.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="set is immutable: delete the page and create it again"
 	Set SetReference `json:"set,omitzero"`
 
-	// revalidate is how long a rendered page stays fresh; unset means the page
-	// is re-rendered only on demand (the revalidate annotation).
+	// revalidate is how long a rendered page stays fresh, at least 1s (such
+	// as 60s); unset means the page is re-rendered only on demand (the
+	// isr-operator.io/revalidate annotation, or the revalidate API).
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="revalidate must be a duration of at least 1s, such as 60s"
 	Revalidate *metav1.Duration `json:"revalidate,omitempty"`
 
-	// revalidateMode chooses between re-rendering every interval and
-	// re-rendering only when a stale page is requested.
+	// revalidateMode chooses between re-rendering every interval
+	// (Interval) and re-rendering only when a stale page is requested
+	// (OnRequest).
 	// +optional
 	// +default="Interval"
 	RevalidateMode RevalidateMode `json:"revalidateMode,omitempty"`
 
-	// suspend stops all rendering of this page when true; the last rendered
-	// page keeps being served.
+	// suspend stops all rendering of this page when true, the revalidate
+	// annotation included; the last rendered page keeps being served.
+	// Unset is false.
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
 }
@@ -101,8 +111,15 @@ type StaticPageSpec struct {
 // StaticPageStatus is what the controller last did with the page.
 // +kubebuilder:validation:MinProperties=1
 type StaticPageStatus struct {
-	// conditions hold Ready, with a reason saying why a page is not served
-	// fresh.
+	// conditions hold Ready. True (reason Rendered): the latest render
+	// succeeded and the page is served. Unknown (Rendering): the first
+	// render of this spec is still running. False: the reason says why,
+	// and the last good page, if any, stays served: Withdrawn (the origin
+	// answered 404 or 410; the route answers 404), Suspended,
+	// OriginUnreachable, OriginTimeout, OriginError, OriginRefused,
+	// ContentTypeRefused, BodyTooLarge, InvalidBody, StorageTooLarge,
+	// StorageConflict, StorageError, StorageUnavailable, and for a set's
+	// page SetNotFound or OutsideSet.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -146,7 +163,10 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:MaxLength=8192
 	OriginURL string `json:"originURL,omitempty"`
 
-	// lastHandledRevalidate is the last revalidate annotation value acted on.
+	// lastHandledRevalidate is the last isr-operator.io/revalidate
+	// annotation value acted on, set once the render it asked for is done,
+	// so that `kubectl wait --for=jsonpath='{.status.lastHandledRevalidate}'=VALUE`
+	// waits for it.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=262144
@@ -154,7 +174,9 @@ type StaticPageStatus struct {
 }
 
 // StaticPage is one route rendered from an origin and served with
-// stale-while-revalidate.
+// stale-while-revalidate. Any new value of the annotation
+// isr-operator.io/revalidate re-renders it now; the value is echoed into
+// status.lastHandledRevalidate when done.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sp,categories=isr

@@ -59,11 +59,15 @@ type SetReference struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Prerender lists the paths a set renders as soon as it is applied.
+// Prerender lists the paths a set renders as soon as it is applied: paths,
+// sitemap, or both.
 // +kubebuilder:validation:MinProperties=1
 type Prerender struct {
-	// paths are routes (decoded, as spec.route of a StaticPage) that must
-	// match the set's route pattern; each becomes a child page at once.
+	// paths are routes (absolute and decoded, as spec.route of a
+	// StaticPage: no query, fragment, empty, '.' or '..' segments, no
+	// percent-encoded characters) that must match the set's route pattern;
+	// each becomes a child page at once. A path the pattern does not match
+	// is skipped, with a PathsSkipped Event.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
@@ -86,13 +90,14 @@ type Prerender struct {
 }
 
 // StaticPageSetSpec declares a route pattern whose pages are rendered from
-// one origin URL template: some upfront, the rest on first request.
+// one origin URL template: some upfront, the rest on first request. The
+// template may use only parameters the route defines.
 // +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
 type StaticPageSetSpec struct {
 	// route is the pattern of the set's paths, such as /products/{id}: a
-	// route as on a StaticPage in which some segments are a whole {name}
-	// parameter (distinct names of letters, digits and '_'), and the last
-	// may be {name...}, matching one or more segments.
+	// route as on a StaticPage in which one or more segments are a whole
+	// {name} parameter (distinct names of letters, digits and '_'), and the
+	// last may be {name...}, matching one or more segments.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
@@ -120,13 +125,16 @@ type StaticPageSetSpec struct {
 
 	// origin renders each page: its url is a template in which {name} (or
 	// {name...}) is replaced by the page's value of that route parameter,
-	// escaped; parameters may appear in its path and query, never in its
-	// scheme or host.
+	// escaped (path-escaped in the path, query-escaped in the query);
+	// parameters may appear in its path and query, never in its scheme or
+	// host, and only names the route defines.
 	// +required
 	Origin Origin `json:"origin,omitzero"`
 
 	// revalidate is how long each page of the set stays fresh, as on a
-	// StaticPage; unset means pages re-render only on demand.
+	// StaticPage: at least 1s, such as 10m; unset means pages re-render
+	// only on demand. A change re-renders nothing at once: each page takes
+	// the new interval from its last render.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
@@ -167,7 +175,8 @@ type StaticPageSetSpec struct {
 	MaxCreationRate int32 `json:"maxCreationRate,omitempty"`
 
 	// expireAfter removes a page created by a request (not a prerendered
-	// one) that no server has served for this long; unset keeps pages.
+	// one) that no server has served for this long: at least 1m, such as
+	// 720h; unset keeps pages until the set goes.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
@@ -178,8 +187,13 @@ type StaticPageSetSpec struct {
 // StaticPageSetStatus is what the set's controller last saw of the set.
 // +kubebuilder:validation:MinProperties=1
 type StaticPageSetStatus struct {
-	// conditions hold Ready (False with reason Conflict or InvalidSpec when
-	// the set serves nothing new), Full and Prerendered.
+	// conditions hold Ready (True with reason Serving; False with reason
+	// Conflict or InvalidSpec when the set creates no new page, its
+	// existing pages staying served), Full (True with MaxPagesReached when
+	// the set holds maxPages pages; False with BelowMaxPages) and
+	// Prerendered (True with reason Prerendered once every prerender path
+	// has a page; False with SitemapError, MaxPagesReached, or Ready's
+	// reason while Ready is False).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -204,7 +218,10 @@ type StaticPageSetStatus struct {
 }
 
 // StaticPageSet is a route pattern whose pages are StaticPages it owns:
-// some rendered when it is applied, the rest on first request.
+// some rendered when it is applied, the rest on first request. Each page
+// is labelled pages.isr-operator.io/set=<set name> and
+// pages.isr-operator.io/created-by=prerender|request, so that kubectl
+// annotate -l and the revalidate API reach a set's pages.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sps,categories=isr

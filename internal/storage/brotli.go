@@ -13,9 +13,9 @@ const (
 	// bytes saved on every response.
 	brotliQuality = 9
 	// smallBrotliWindow is the window, in bits, of every body up to 64 KiB.
-	// Brotli picks its match finder by window: up to 16 a hasher of
-	// 1.3 MiB, above 16 (at quality 9) one of 32 MiB whatever the input
-	// size. 16 also has the shortest stream header.
+	// Brotli picks its match finder by window: up to 16 a small hasher,
+	// above 16 (at quality 9) a far larger one whose size does not depend
+	// on the input's. 16 also has the shortest stream header.
 	smallBrotliWindow = 16
 	// brotliMaxWindow is the largest window the format allows.
 	brotliMaxWindow = 24
@@ -46,7 +46,7 @@ type brotliEncoder struct {
 }
 
 // brotliEncoders holds idle encoders by window: a writer keeps the match
-// finder its window chose (1.3 MiB for a small page), which is most of
+// finder its window chose, which even for a small page is most of
 // what compressing a page allocates, so a server loading thousands of
 // pages, or a manager rendering them, reuses a few instead of collecting
 // thousands. The pool lets them go once idle for two collections.

@@ -123,8 +123,8 @@ func TestEncodeBrotliWindow(t *testing.T) {
 // TestBrotliReusesEncoders checks that a reused encoder writes the same
 // bytes as a new one, whatever it compressed before, for bodies on both
 // sides of the small window; and that reuse is what happens: compressing a
-// 20 KiB page allocates little beyond its output, not the 1.3 MiB match
-// finder each time.
+// 20 KiB page allocates little beyond its output, not a new match finder
+// each time.
 func TestBrotliReusesEncoders(t *testing.T) {
 	html := strings.Repeat("<p>Incremental static regeneration.</p>\n", 5000)
 	noise := randomBytes(t, 64<<10)

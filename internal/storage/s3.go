@@ -448,7 +448,7 @@ func (s *S3) readObject(ctx context.Context, key string, limit int64, sized bool
 	var body []byte
 	if sized && limit <= maxSizedRead {
 		// Exactly the expected size (one byte more would take the next
-		// allocation size class: 21,760 bytes for a 20 KiB page), then a
+		// allocation size class, wasting up to its step per page), then a
 		// byte on the stack tells a longer object.
 		buf := make([]byte, limit)
 		n, rerr := io.ReadFull(obj, buf)

@@ -595,7 +595,7 @@ func TestS3SharedCredentialsFile(t *testing.T) {
 	mustGet(t, s3, p)
 }
 
-// TestS3ReadOnlyCredentials: with the server's policy from the README
+// TestS3ReadOnlyCredentials: with the server's policy from docs/security.md
 // (s3:GetObject on the prefix, s3:ListBucket under it), a reader loads
 // what the manager published, finds a missing digest not stored rather
 // than denied, and can write or delete nothing.

@@ -68,7 +68,7 @@ func objectStorageSpecs() {
 
 		// One Secret per component, as the chart expects: the manager's
 		// holds the store's root keys, the servers' those of a user who
-		// may only read and list the prefix, with the README's policy.
+		// may only read and list the prefix, with the policy in docs/security.md.
 		Expect(store.AddReader(context.Background(), serverAccess, serverSecret, s3Prefix)).To(Succeed())
 		kubectl("create", "secret", "generic", "isr-s3-manager", "-n", namespace,
 			"--from-literal=AWS_ACCESS_KEY_ID="+store.AccessKey, "--from-literal=AWS_SECRET_ACCESS_KEY="+store.SecretKey)

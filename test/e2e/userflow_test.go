@@ -350,7 +350,8 @@ var _ = Describe("a user's day", Ordered, func() {
 		s.terminate()
 		downloaded := make(chan error, 1)
 		go func() {
-			// About 1.5 MB/s: the download outlasts the delay by seconds.
+			// 32 KiB per 20 ms at most: the download outlasts the delay
+			// by seconds.
 			since := 0
 			for {
 				n, err := resp.Body.Read(chunk)

@@ -360,8 +360,8 @@ func (s *Server) SetEnv(t testing.TB) {
 func (s *Server) Client() *minio.Client { return s.ClientAs(s.AccessKey, s.SecretKey) }
 
 // AddReader adds a user with the given keys who may only read the
-// bucket's objects under prefix and list them, with the bucket policy the
-// README gives a server: s3:GetObject on <bucket>/<prefix>/*, and
+// bucket's objects under prefix and list them, with the bucket policy
+// docs/security.md gives a server: s3:GetObject on <bucket>/<prefix>/*, and
 // s3:ListBucket on the bucket for keys under <prefix>/. Any other request
 // of the user's is denied. It replaces the bucket's policy.
 func (s *Server) AddReader(ctx context.Context, access, secret, prefix string) error {
