@@ -285,14 +285,12 @@ var _ = Describe("core flows", func() {
 				By("hitting the stale page from many clients at once")
 				var wg sync.WaitGroup
 				for range 100 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+					wg.Go(func() {
 						defer GinkgoRecover()
 						rec := b.serve("x", "/flows/lazy")
 						Expect(rec.Code).To(Equal(http.StatusOK))
 						Expect(rec.Body.String()).To(HavePrefix("lazy #"), "stale hits are served at once")
-					}()
+					})
 				}
 				wg.Wait()
 				Eventually(func() string { return b.serve("x", "/flows/lazy").Body.String() }).Should(Equal("lazy #2"))

@@ -67,9 +67,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for i := w; ; i += 4 {
 					select {
 					case <-stop:
@@ -84,7 +82,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 					}
 					time.Sleep(time.Millisecond) // steady, not all the CPU
 				}
-			}()
+			})
 		}
 
 		By("restarting the manager with --storage=s3: it publishes every page into the bucket")

@@ -3,18 +3,19 @@ package controllers
 import (
 	"crypto/rand"
 	"fmt"
-	"k8s.io/utils/ptr"
+	"sync"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sync"
 
 	"context"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"time"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
 
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/ginkgo/v2"
@@ -183,11 +184,9 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		var wg sync.WaitGroup
 		codes := make([]int, 20)
 		for i := range codes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				codes[i] = serve(cold).Code
-			}()
+			})
 		}
 		wg.Wait()
 		Expect(codes).To(HaveEach(http.StatusOK))
@@ -282,7 +281,7 @@ func startServerIn(namespace, storageName string, s3opts storage.S3Options, cach
 		Cache:                  withNamespace(kube.ServerCacheOptions(nil), namespace),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller:             config.Controller{SkipNameValidation: new(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
@@ -75,7 +74,7 @@ func TestDecide(t *testing.T) {
 			p.Status.RenderedAt.Time = now.Add(-time.Hour)
 		}), Decision{}},
 		{"suspended ignores everything", page(func(p *pagesv1alpha1.StaticPage) {
-			p.Spec.Suspend = ptr.To(true)
+			p.Spec.Suspend = new(true)
 			p.Generation = 3
 			p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "x"}
 			p.Status.RenderedAt.Time = now.Add(-time.Hour)

@@ -9,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -168,7 +167,7 @@ var _ = Describe("A StaticPageSet's page", func() {
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("exactly one of origin and set"))
 		child.Spec.Origin = pagesv1alpha1.Origin{}
-		child.Spec.Suspend = ptr.To(true)
+		child.Spec.Suspend = new(true)
 		create(child)
 		Eventually(func(g Gomega) {
 			cur := fetch(g, child)

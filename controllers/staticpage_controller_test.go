@@ -21,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -352,7 +351,7 @@ var _ = Describe("StaticPage controller", func() {
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Suspend = ptr.To(true)
+			got.Spec.Suspend = new(true)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
@@ -370,7 +369,7 @@ var _ = Describe("StaticPage controller", func() {
 		o.Set(http.StatusOK, "s2")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Suspend = ptr.To(false)
+			got.Spec.Suspend = new(false)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		waitRendered(p, "s2")

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -732,7 +731,7 @@ func prerenderPage(set *pagesv1alpha1.StaticPageSet, path string) *pagesv1alpha1
 	c := pagesv1alpha1.NewChild(set, path, pagesv1alpha1.CreatedByPrerender)
 	// The manager may write the set's finalizers: its pages also hold a
 	// foreground deletion of the set back.
-	c.OwnerReferences[0].BlockOwnerDeletion = ptr.To(true)
+	c.OwnerReferences[0].BlockOwnerDeletion = new(true)
 	return c
 }
 

@@ -5,11 +5,12 @@ package controllers
 
 import (
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 

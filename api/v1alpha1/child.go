@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // ChildName is the name of the StaticPage that set gives route: the same
@@ -75,7 +74,7 @@ func NewChild(set *StaticPageSet, route, createdBy string) *StaticPage {
 				Kind:       "StaticPageSet",
 				Name:       set.Name,
 				UID:        set.UID,
-				Controller: ptr.To(true),
+				Controller: new(true),
 			}},
 		},
 		Spec: StaticPageSpec{

@@ -44,7 +44,7 @@ import (
 type options struct {
 	pages, annotate, coldRequests int
 	pageSize                      int
-	storage, cacheSize, bin, work string
+	storage, cacheSize, bin       string
 	timeout                       time.Duration
 	// scenario is "pages" (many StaticPages) or "sets" (a StaticPageSet).
 	scenario string
@@ -494,9 +494,7 @@ func parallel(n, workers int, f func(i int) error) error {
 	var next atomic.Int64
 	errs := make(chan error, workers)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -507,7 +505,7 @@ func parallel(n, workers int, f func(i int) error) error {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -559,7 +557,7 @@ func residency(pid int) (m resident) {
 	if err != nil {
 		return m
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 {
 			v, _ := strconv.ParseInt(f[1], 10, 64)
@@ -593,7 +591,7 @@ func metric(url, name string) float64 {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			return f

@@ -157,13 +157,11 @@ func runSets(o options) error {
 	var ok atomic.Int64
 	var wg sync.WaitGroup
 	for i := range o.together {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if get(urls[i%2]+"/p/77") == http.StatusOK {
 				ok.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	add(fmt.Sprintf("%d concurrent first requests for one path, 2 replicas: answers 200 / origin fetches", o.together), "%d / %d",

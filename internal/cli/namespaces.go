@@ -9,7 +9,7 @@ import (
 // for all namespaces.
 func SplitNamespaces(v string) ([]string, error) {
 	var out []string
-	for _, ns := range strings.Split(v, ",") {
+	for ns := range strings.SplitSeq(v, ",") {
 		ns = strings.TrimSpace(ns)
 		if ns == "" {
 			continue

@@ -11,7 +11,7 @@ func (l *StringList) String() string { return strings.Join(*l, ",") }
 
 // Set appends the comma-separated items of v, skipping empty ones.
 func (l *StringList) Set(v string) error {
-	for _, item := range strings.Split(v, ",") {
+	for item := range strings.SplitSeq(v, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			*l = append(*l, item)
 		}

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -58,7 +57,7 @@ func ServerCacheOptions(namespaces []string) cache.Options {
 	opts := CacheOptions(namespaces)
 	for obj, by := range opts.ByObject {
 		if _, ok := obj.(*corev1.ConfigMap); ok {
-			by.UnsafeDisableDeepCopy = ptr.To(true)
+			by.UnsafeDisableDeepCopy = new(true)
 			opts.ByObject[obj] = by
 		}
 	}

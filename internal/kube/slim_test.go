@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -34,13 +33,13 @@ func fullPage(name, team string) *pagesv1alpha1.StaticPage {
 				"argocd.argoproj.io/tracking-id":    "shop:pages/StaticPage:shop/" + name,
 			},
 			Finalizers:      []string{pagesv1alpha1.StorageFinalizer},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: clone("pages.isr-operator.io/v1alpha1"), Kind: clone("StaticPageSet"), Name: "products", UID: "set-uid", Controller: ptr.To(true)}},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: clone("pages.isr-operator.io/v1alpha1"), Kind: clone("StaticPageSet"), Name: "products", UID: "set-uid", Controller: new(true)}},
 			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 		},
 		Spec: pagesv1alpha1.StaticPageSpec{
 			Route: "/" + name, Host: "shop.example", Origin: pagesv1alpha1.Origin{URL: "https://cms.example/" + name},
 			Set: pagesv1alpha1.SetReference{Name: "products"}, Revalidate: &metav1.Duration{Duration: time.Hour},
-			RevalidateMode: pagesv1alpha1.RevalidateInterval, Suspend: ptr.To(false),
+			RevalidateMode: pagesv1alpha1.RevalidateInterval, Suspend: new(false),
 		},
 		Status: pagesv1alpha1.StaticPageStatus{
 			ObservedGeneration: 3, RenderedAt: &rendered, Size: 20480, ContentType: "text/html", OriginURL: "https://cms.example/" + name,
@@ -125,7 +124,7 @@ func TestSlimServerPage(t *testing.T) {
 	}
 	deleting := fullPage("g", "web")
 	deleting.DeletionTimestamp = &metav1.Time{Time: time.Unix(1_800_000_000, 0)}
-	deleting.Spec.Suspend = ptr.To(true)
+	deleting.Spec.Suspend = new(true)
 	if back := slim(t, deleting); back.DeletionTimestamp.IsZero() || !back.Suspended() {
 		t.Errorf("deleting, suspended page slimmed: %+v", back)
 	}

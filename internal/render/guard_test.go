@@ -3,7 +3,6 @@ package render
 import (
 	"context"
 	"errors"
-	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 func TestGuardCheck(t *testing.T) {
@@ -276,9 +277,7 @@ func TestHostLimiterUnderContention(t *testing.T) {
 	var inFlight, peak, done atomic.Int32
 	var wg sync.WaitGroup
 	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for done.Load() < 200 {
 				release, ok := l.TryAcquire("busy")
 				if !ok {
@@ -293,7 +292,7 @@ func TestHostLimiterUnderContention(t *testing.T) {
 				release()
 				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if p := peak.Load(); p > 3 || p < 1 {

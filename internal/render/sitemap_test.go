@@ -124,8 +124,7 @@ func TestFetcherSitemap(t *testing.T) {
 	// Without --allow-origin the guard refuses the loopback address, as it
 	// refuses it for pages.
 	_, err = collect(fetcher(nil), srv.URL+"/a.xml", 100)
-	var refused *RefusedError
-	if !errors.As(err, &refused) {
+	if _, ok := errors.AsType[*RefusedError](err); !ok {
 		t.Errorf("a loopback sitemap without --allow-origin: err = %v, want a *RefusedError", err)
 	}
 }

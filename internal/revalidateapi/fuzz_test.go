@@ -57,7 +57,7 @@ func FuzzParseRequest(f *testing.F) {
 					strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
 					t.Fatalf("accepted path %q (route %q)", path, p.routes[i])
 				}
-				for _, seg := range strings.Split(r, "/") {
+				for seg := range strings.SplitSeq(r, "/") {
 					if seg == ".." || seg == "." {
 						t.Fatalf("accepted path %q (route %q)", path, p.routes[i])
 					}

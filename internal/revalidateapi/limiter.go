@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -108,10 +109,10 @@ func (p Proxies) ClientAddr(r *http.Request) string {
 		return addr
 	}
 	hops := r.Header.Values("X-Forwarded-For")
-	for i := len(hops) - 1; i >= 0; i-- {
-		items := strings.Split(hops[i], ",")
-		for j := len(items) - 1; j >= 0; j-- {
-			hop := strings.TrimSpace(items[j])
+	for _, hop := range slices.Backward(hops) {
+		items := strings.Split(hop, ",")
+		for _, item := range slices.Backward(items) {
+			hop := strings.TrimSpace(item)
 			if hop == "" {
 				continue
 			}

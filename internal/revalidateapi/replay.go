@@ -70,7 +70,7 @@ func (l *LeaseReplays) Claim(ctx context.Context, sig *Signature) error {
 			Labels:    map[string]string{SignatureLabel: SignatureLabelValue},
 		},
 		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity:       ptr(signatureHolder),
+			HolderIdentity:       new(signatureHolder),
 			AcquireTime:          &metav1.MicroTime{Time: sig.Timestamp},
 			RenewTime:            &metav1.MicroTime{Time: sig.Expires},
 			LeaseDurationSeconds: &ttl,
@@ -138,5 +138,3 @@ func (m *MemoryReplays) Claim(_ context.Context, sig *Signature) error {
 	m.seen[string(sig.MAC)] = sig.Expires
 	return nil
 }
-
-func ptr[T any](v T) *T { return &v }

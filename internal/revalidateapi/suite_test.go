@@ -7,16 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"io"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	"net/http"
 	"net/http/httptest"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"strconv"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+
+	"github.com/isr-operator/isr-operator/internal/testenv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -101,7 +102,7 @@ func assemble(namespace, backend string, s3 storage.S3Options) *stack {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme: kube.Scheme(), Cache: cacheOpts,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	copts := controllers.DefaultOptions()
@@ -158,7 +159,7 @@ func startReplica() *httptest.Server {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme: kube.Scheme(), Cache: cacheOpts,
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()

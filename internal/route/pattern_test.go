@@ -301,7 +301,7 @@ func FuzzPatternMatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern, path string) {
 		ps := fallback
 		if p, err := ParsePattern(pattern); err == nil {
-			ps = append(ps[:len(ps):len(ps)], p)
+			ps = append(slices.Clip(ps), p)
 		}
 		for _, p := range ps {
 			params, ok := p.Match(path)

@@ -12,7 +12,6 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -59,7 +58,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		Expect(p.Labels).To(HaveKeyWithValue(pagesv1alpha1.CreatedByLabel, pagesv1alpha1.CreatedByRequest))
 		Expect(p.OwnerReferences).To(ConsistOf(And(
 			HaveField("Kind", "StaticPageSet"), HaveField("Name", name), HaveField("UID", set.UID),
-			HaveField("Controller", ptr.To(true)), HaveField("BlockOwnerDeletion", BeNil()))))
+			HaveField("Controller", new(true)), HaveField("BlockOwnerDeletion", BeNil()))))
 
 		By("serving it from memory on the other replica, with no new fetch")
 		Eventually(func() int { return get(replicas[1], prefix+"/42").Code }).Should(Equal(http.StatusOK))

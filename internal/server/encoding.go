@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,7 @@ func compressBrotli(body []byte, gzipLen int) []byte {
 // buffers leave up to half of their memory unused.
 func exact(b []byte) []byte {
 	if cap(b)-len(b) <= len(b)/64 {
-		return b[:len(b):len(b)]
+		return slices.Clip(b)
 	}
 	c := make([]byte, len(b))
 	copy(c, b)

@@ -378,13 +378,11 @@ func testOnRequestTriggersOncePerRendition(t *testing.T, serve func(*Handler) ht
 	clk.SetTime(t0.Add(2 * time.Minute))
 	var wg sync.WaitGroup
 	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if rec := do(srv, "GET", "http://x/lazy"); rec.Code != 200 {
 				t.Errorf("stale hit: %d", rec.Code)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	waitFor(t, func() bool { return rv.calls.Load() >= 1 })

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,8 +162,8 @@ func (p *proc) interrupt() {
 
 // stopAll interrupts every process, newest first, and waits for it.
 func stopAll() {
-	for i := len(procs) - 1; i >= 0; i-- {
-		p := procs[i]
+	for _, p := range slices.Backward(procs) {
+
 		p.interrupt()
 		_ = p.log.Close()
 	}

@@ -202,9 +202,7 @@ type load struct {
 func startLoad(base, path string, clients int) *load {
 	l := &load{stop: make(chan struct{}), kinds: map[string]int{}}
 	for range clients {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
+		l.wg.Go(func() {
 			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 			for {
 				select {
@@ -239,7 +237,7 @@ func startLoad(base, path string, clients int) *load {
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	return l
 }

@@ -24,7 +24,7 @@ func originRenders(id string) int {
 	b, err := os.ReadFile(filepath.Join(workDir, "origin.log"))
 	Expect(err).NotTo(HaveOccurred())
 	n := 0
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if strings.Contains(line, "render /render/products/"+id+" ") || strings.Contains(line, "render /render/products/"+id+":") {
 			n++
 		}

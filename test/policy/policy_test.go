@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -204,7 +203,7 @@ var _ = Describe("the server's ServiceAccount", func() {
 
 		It("may not delete the manager's leader election Lease, nor a Lease merely named like its own", func() {
 			leader := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: uniqueName("leader")},
-				Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("manager-0")}}
+				Spec: coordinationv1.LeaseSpec{HolderIdentity: new("manager-0")}}
 			Expect(admin.Create(ctx, leader)).To(Succeed())
 			refused(server.Delete(ctx, leader), "DELETE of Lease isr-system/"+leader.Name+" refused")
 			lookalike := signature("isr-sig-" + strings.Repeat("ef", 20))
@@ -217,7 +216,7 @@ var _ = Describe("the server's ServiceAccount", func() {
 		It("may not update Leases, nor write them outside its namespace (RBAC)", func() {
 			lease := signature("isr-sig-" + strings.Repeat("12", 20))
 			Expect(server.Create(ctx, lease)).To(Succeed())
-			lease.Spec.HolderIdentity = ptr.To("x")
+			lease.Spec.HolderIdentity = new("x")
 			refused(server.Update(ctx, lease), "forbidden")
 			elsewhere := signature("isr-sig-" + strings.Repeat("34", 20))
 			elsewhere.Namespace = userNamespace
@@ -351,7 +350,7 @@ func pageConfigMap(page *pagesv1alpha1.StaticPage) *corev1.ConfigMap {
 			Labels:    map[string]string{"isr-operator.io/component": "page", "isr-operator.io/page": page.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: pagesv1alpha1.GroupVersion.String(), Kind: "StaticPage",
-				Name: page.Name, UID: page.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+				Name: page.Name, UID: page.UID, Controller: new(true), BlockOwnerDeletion: new(true),
 			}},
 		},
 		BinaryData: map[string][]byte{"body.gz": []byte("gz")},
