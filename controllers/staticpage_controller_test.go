@@ -311,6 +311,16 @@ var _ = Describe("StaticPage controller", func() {
 			o.SetDelay(5 * time.Second)
 			annotate(p, "break")
 		}, pagesv1alpha1.ReasonOriginTimeout, "did not answer in time"),
+		// A 4xx other than 404/410 is a failure, not a page: its body would
+		// pass every other check, so only the status keeps it out.
+		Entry("the origin answers 403", func(o *origin, p *pagesv1alpha1.StaticPage) {
+			o.Set(http.StatusForbidden, "<h1>forbidden</h1>")
+			annotate(p, "break")
+		}, pagesv1alpha1.ReasonOriginError, "403 Forbidden"),
+		Entry("the origin answers 429", func(o *origin, p *pagesv1alpha1.StaticPage) {
+			o.Set(http.StatusTooManyRequests, "<h1>slow down</h1>")
+			annotate(p, "break")
+		}, pagesv1alpha1.ReasonOriginError, "429 Too Many Requests"),
 		Entry("the origin redirects to a forbidden address", func(_ *origin, p *pagesv1alpha1.StaticPage) {
 			redirector := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/iam/", http.StatusFound))
 			DeferCleanup(redirector.Close)

@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// TestFetch runs one fetch per origin answer. Every row but the timeout one
+// has a deadline no loaded machine reaches; the timeout row's origin never
+// answers, so only its deadline can end it.
 func TestFetch(t *testing.T) {
 	// Written by handlers still running after a timed-out fetch.
 	var gotUA atomic.Value
@@ -29,6 +32,17 @@ func TestFetch(t *testing.T) {
 			http.NotFound(w, r)
 		case "/boom":
 			http.Error(w, "boom", http.StatusInternalServerError)
+		case "/forbidden":
+			// A body that would pass every other check: only the status
+			// says the answer is not the page.
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("<h1>forbidden</h1>"))
+		case "/throttled":
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte("<h1>slow down</h1>"))
 		case "/image":
 			w.Header().Set("Content-Type", "image/png")
 			_, _ = w.Write([]byte("\x89PNG"))
@@ -47,9 +61,10 @@ func TestFetch(t *testing.T) {
 				w.(http.Flusher).Flush()
 			}
 		case "/empty":
-		case "/slow":
-			time.Sleep(300 * time.Millisecond)
-			_, _ = w.Write([]byte("late"))
+		case "/silent":
+			// Never answers: the fetch ends only by its deadline, which
+			// cancels this request.
+			<-r.Context().Done()
 		}
 	}))
 	defer srv.Close()
@@ -65,16 +80,21 @@ func TestFetch(t *testing.T) {
 	f := &Fetcher{Client: NewClient(ClientOptions{Guard: guard, MaxRedirects: 3}), MaxBodyBytes: 1000, ContentTypes: types}
 
 	tests := []struct {
-		path   string
-		reason string
-		notFnd bool
-		ct     string
+		path    string
+		reason  string
+		message string // in the error, when set
+		notFnd  bool
+		ct      string
+		digest  string // sha256 of the body the row's origin sends
+		timeout time.Duration
 	}{
-		{path: "/ok", ct: "text/html"},
-		{path: "/nohdr", ct: "text/html; charset=utf-8"},
+		{path: "/ok", ct: "text/html", digest: "sha256:e7fbb6fbbf4ce294913eb62b53ff03a7546649cfdc0d824d9e3a2b4541502f7f"},
+		{path: "/nohdr", ct: "text/html; charset=utf-8", digest: "sha256:43f39890ffe94039d7e177450e2483edbff519466b48531c2185e704857db4b5"},
 		{path: "/gone", notFnd: true},
 		{path: "/missing", notFnd: true},
-		{path: "/boom", reason: v1.ReasonOriginError},
+		{path: "/boom", reason: v1.ReasonOriginError, message: "500"},
+		{path: "/forbidden", reason: v1.ReasonOriginError, message: "403 Forbidden"},
+		{path: "/throttled", reason: v1.ReasonOriginError, message: "429 Too Many Requests"},
 		{path: "/redirect-loop", reason: v1.ReasonOriginError},
 		{path: "/image", reason: v1.ReasonContentTypeRefused},
 		{path: "/big-image", reason: v1.ReasonContentTypeRefused},
@@ -82,11 +102,15 @@ func TestFetch(t *testing.T) {
 		{path: "/big", reason: v1.ReasonBodyTooLarge},
 		{path: "/big-chunked", reason: v1.ReasonBodyTooLarge},
 		{path: "/empty", reason: v1.ReasonInvalidBody},
-		{path: "/slow", reason: v1.ReasonOriginTimeout},
+		{path: "/silent", reason: v1.ReasonOriginTimeout, timeout: 50 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			page, err := f.Fetch(context.Background(), srv.URL+tt.path, 100*time.Millisecond)
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = time.Hour
+			}
+			page, err := f.Fetch(context.Background(), srv.URL+tt.path, timeout)
 			switch {
 			case tt.notFnd:
 				if !errors.Is(err, ErrNotFound) {
@@ -97,6 +121,12 @@ func TestFetch(t *testing.T) {
 				if !errors.As(err, &oe) || oe.Reason != tt.reason {
 					t.Fatalf("err = %v, want reason %s", err, tt.reason)
 				}
+				if !oe.Retryable {
+					t.Errorf("a %s failure is final; the last good page would be withdrawn", tt.reason)
+				}
+				if !strings.Contains(err.Error(), tt.message) {
+					t.Errorf("err = %v, want it to say %q", err, tt.message)
+				}
 				if page != nil {
 					t.Fatal("a failed fetch returned a page")
 				}
@@ -104,8 +134,8 @@ func TestFetch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if page.ContentType != tt.ct || page.Digest != Digest(page.Body) || !strings.HasPrefix(page.Digest, "sha256:") {
-					t.Fatalf("page = %q %q", page.ContentType, page.Digest)
+				if page.ContentType != tt.ct || page.Digest != tt.digest {
+					t.Fatalf("page = %q %q, want %q %q", page.ContentType, page.Digest, tt.ct, tt.digest)
 				}
 			}
 		})
