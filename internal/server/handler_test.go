@@ -55,15 +55,37 @@ func mustEntry(t testing.TB, p *pagesv1alpha1.StaticPage, obj *storage.Object) *
 	return e
 }
 
+// countingRevalidator counts re-render requests and records their tokens;
+// after block, each request also waits until the test lets it go.
 type countingRevalidator struct {
 	calls  atomic.Int32
 	tokens sync.Map
+	// entered receives once per request that blocks; release lets them go.
+	entered chan struct{}
+	release chan struct{}
 }
 
 func (c *countingRevalidator) Revalidate(_ context.Context, _ types.NamespacedName, token string) error {
 	c.calls.Add(1)
 	c.tokens.Store(token, true)
+	if c.release != nil {
+		select {
+		case c.entered <- struct{}{}:
+		default:
+		}
+		// Deaf to the context on purpose: a request that waited for the
+		// re-render would otherwise be answered once the context expires.
+		<-c.release
+	}
 	return nil
+}
+
+// block makes every later Revalidate wait, after sending on c.entered,
+// until the returned release is called. Call it before the first request.
+func (c *countingRevalidator) block() (release func()) {
+	c.entered = make(chan struct{}, 1)
+	c.release = make(chan struct{})
+	return sync.OnceFunc(func() { close(c.release) })
 }
 
 func newTestEntry(t testing.TB, name, host, route, body string, revalidate time.Duration, mode pagesv1alpha1.RevalidateMode) *Entry {
@@ -120,6 +142,7 @@ var headerChecks = []struct {
 }{
 	{"fresh hit", checkFreshHit},
 	{"stale served at once", checkStaleServedAtOnce},
+	{"stale OnRequest page served before its re-render request returns", checkStaleOnRequestServedAtOnce},
 	{"on-demand page", checkOnDemandPage},
 	{"gzip", checkGzip},
 	{"brotli", checkBrotli},
@@ -204,6 +227,46 @@ func checkStaleServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.Fake
 	// Interval pages are re-rendered by the controller, not by requests.
 	if rv.calls.Load() != 0 {
 		t.Error("a stale Interval page asked for a re-render")
+	}
+}
+
+// hangGuard ends a wait that, when the code is wrong, would never end. It
+// bounds no latency: a correct server answers long before, whatever the
+// machine's load.
+const hangGuard = 20 * time.Second
+
+// checkStaleOnRequestServedAtOnce asks for a stale OnRequest page while the
+// re-render request it causes is held: the stale page must be answered
+// anyway, since the request never waits on a re-render.
+func checkStaleOnRequestServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, rv *countingRevalidator) {
+	release := rv.block()
+	defer release()
+	clk.SetTime(t0.Add(90 * time.Second))
+	answered := make(chan *httptest.ResponseRecorder, 1)
+	go func() { answered <- do(h, "GET", "http://x/lazy") }()
+
+	guard := time.NewTimer(hangGuard)
+	defer guard.Stop()
+	select {
+	case <-rv.entered:
+	case <-guard.C:
+		t.Fatal("a stale OnRequest page asked for no re-render")
+	}
+	// The re-render request is now held until release.
+	var rec *httptest.ResponseRecorder
+	select {
+	case rec = <-answered:
+	case <-guard.C:
+		t.Fatal("no answer while the re-render request was held: the stale page waited for it")
+	}
+	if rec.Code != 200 || rec.Body.String() != lazyBody {
+		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
+	}
+	if got := rec.Header().Get("Cache-Status"); got != "isr-operator; hit; ttl=-30; detail=stale" {
+		t.Errorf("Cache-Status = %q", got)
+	}
+	if n := rv.calls.Load(); n != 1 {
+		t.Errorf("%d re-render requests, want 1", n)
 	}
 }
 
