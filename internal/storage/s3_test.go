@@ -305,6 +305,56 @@ func TestS3PublishIsAtomic(t *testing.T) {
 	}
 }
 
+// TestS3PutWithARefusedBodyPublishesNothing: when the store refuses the
+// write of one representation of a new page, Put fails and publishes
+// nothing: no manifest is written for the new digest, and the page stored
+// before is still what a read returns.
+func TestS3PutWithARefusedBodyPublishesNothing(t *testing.T) {
+	root, srv := newS3(t)
+	for i, coding := range []string{"identity", "gzip", "br"} {
+		t.Run(coding, func(t *testing.T) {
+			old, next := htmlPage(40+2*i), htmlPage(41+2*i)
+			mustPut(t, root, old)
+
+			access, secret := "isr-writer-"+coding, "writer-secret-0123456789"
+			if err := srv.AddWriter(ctxT(t), access, secret, prefix, key(next.Digest, coding)); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("AWS_ACCESS_KEY_ID", access)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+			writer, err := storage.NewS3(ctxT(t), options(srv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed, err := writer.Put(ctxT(t), staticPage, next)
+			if !errors.Is(err, storage.ErrDenied) || changed {
+				t.Errorf("Put with the %s write refused = %v, %v; want ErrDenied", coding, changed, err)
+			}
+
+			_, err = srv.Client().StatObject(ctxT(t), srv.Bucket, key(next.Digest, "meta.json"), minio.StatObjectOptions{})
+			if minio.ToErrorResponse(err).Code != "NoSuchKey" {
+				t.Errorf("manifest of the refused page: stat = %v, want NoSuchKey", err)
+			}
+			if _, err := writer.Get(ctxT(t), staticPage, next.Digest); !errors.Is(err, storage.ErrNotStored) {
+				t.Errorf("Get of the refused page = %v, want ErrNotStored", err)
+			}
+			mustGet(t, writer, old)
+			mustGet(t, root, old)
+
+			// The other representations may be there, unpublished.
+			stored, err := root.List(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range stored {
+				if d.Digest == next.Digest && d.Published {
+					t.Errorf("List says the refused page is published")
+				}
+			}
+		})
+	}
+}
+
 // TestS3GetReadsWhatTheManifestSays: a loaded body takes the memory its
 // manifest gives and no more (the server's --cache-size counts lengths), and
 // a representation longer or shorter than its manifest says is not the page.
