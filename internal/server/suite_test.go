@@ -51,6 +51,9 @@ func TestFallback(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// What a spec waits for comes within this on a loaded machine too; a
+	// wait that runs out is a failure, not a measure of speed.
+	SetDefaultEventuallyTimeout(20 * time.Second)
 	var err error
 	testEnv, restCfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
