@@ -178,6 +178,15 @@ var _ = Describe("core flows", func() {
 				p := b.page("interval", "/flows/tick", o.URL, time.Second)
 				create(p)
 				Eventually(o.Count).Should(BeNumerically(">=", 3))
+
+				By("rendering no more often than every interval")
+				// Renders counted over a window of several intervals: at most
+				// one per interval it spans, and one at each end. The window
+				// is measured, so a slow machine widens the bound with it.
+				start, before := time.Now(), o.Count()
+				Eventually(o.Count).Should(BeNumerically(">=", before+5))
+				renders, window := o.Count()-before, time.Since(start)
+				Expect(renders).To(BeNumerically("<=", int(window/time.Second)+2), "renders in %s at a 1s interval", window)
 				Eventually(func(g Gomega) {
 					got := fetch(g, p)
 					g.Expect(got.Status.Digest).NotTo(Equal(render.Digest([]byte("tick #1"))))

@@ -428,6 +428,13 @@ var _ = Describe("StaticPage controller", func() {
 
 		stop = start()
 		defer func() { stop() }()
+		// The window opens once the new manager is seen working: it has
+		// rendered a page created after it started, so it has listed p too.
+		m := newOrigin("marker")
+		marker := newPage(uniqueName("marker"), "/"+uniqueName("restart-marker"), m.URL, 0)
+		marker.Namespace = restartNamespace
+		create(marker)
+		waitRendered(marker, "marker")
 		Consistently(o.Count).Should(Equal(1))
 
 		By("rendering, after the restart, what became due while it was down")
