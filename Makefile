@@ -55,6 +55,12 @@ verify: manifests generate ## Fail if generated files, formatting or go.mod/go.s
 test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
 	go test $(GO_TEST_FLAGS) ./...
 
+# Every package's tests with -short: those that start a kube-apiserver or
+# versitygw skip themselves, so what runs needs no control plane.
+.PHONY: test-race
+test-race: tools ## Run the tests that need no control plane or S3 server (go test -short) with the race detector.
+	go test -race -short $(GO_TEST_FLAGS) ./...
+
 .PHONY: test-e2e
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.
 	go test -tags e2e -count=1 -timeout 20m $(GO_TEST_FLAGS) ./test/e2e/

@@ -56,6 +56,9 @@ var (
 )
 
 func TestRevalidateAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Revalidate API Suite")
 }

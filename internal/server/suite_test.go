@@ -45,6 +45,9 @@ var (
 )
 
 func TestFallback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Server Fallback Suite")
 }

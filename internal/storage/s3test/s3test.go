@@ -79,9 +79,13 @@ type Server struct {
 }
 
 // Run starts a server for the test t with Start and closes it when t ends;
-// it fails t when the server does not start.
+// it fails t when the server does not start. With -short it skips t: a
+// short run starts no server.
 func Run(t testing.TB) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts versitygw")
+	}
 	s, err := Start(Options{})
 	if err != nil {
 		t.Fatalf("starting versitygw: %v", err)
