@@ -3,18 +3,16 @@ package controllers
 import (
 	"crypto/rand"
 	"fmt"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sync"
 
 	"context"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"time"
+
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/ginkgo/v2"
@@ -48,7 +46,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(20 * time.Second)
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
-		store = startStore()
+		store = testenv.StartStore()
 		bucket = store.Client()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 
@@ -278,14 +276,7 @@ func startReplica(store *s3test.Server, cacheSize string) *server.Server {
 // (or the spec's end does).
 func startServerIn(namespace, storageName string, s3opts storage.S3Options, cacheSize string) (srv *server.Server, stop func()) {
 	pages := kube.NewServedPages()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 kube.Scheme(),
-		Cache:                  withNamespace(kube.ServerCacheOptions(nil, pages), namespace),
-		NewClient:              pages.NewClient,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := testenv.NewManager(cfg, withNamespace(kube.ServerCacheOptions(nil, pages), namespace), pages.NewClient)
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""
@@ -300,15 +291,4 @@ func startServerIn(namespace, storageName string, s3opts storage.S3Options, cach
 	}()
 	Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
 	return srv, cancel
-}
-
-// startStore starts a versitygw for the spec (or container) and puts its
-// credentials in the environment, where the standard chain finds them, as
-// in a pod; both go when it ends.
-func startStore() *s3test.Server {
-	store, err := s3test.Start(s3test.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-	DeferCleanup(store.ExportEnv())
-	return store
 }

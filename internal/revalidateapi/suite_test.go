@@ -7,28 +7,26 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/isr-operator/isr-operator/internal/testenv"
 	"io"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	"net/http"
 	"net/http/httptest"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"strconv"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/isr-operator/isr-operator/internal/testenv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/controllers"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -101,11 +99,7 @@ func assemble(namespace, backend string, s3 storage.S3Options) *stack {
 	o.Namespaces = []string{namespace}
 	cacheOpts, err := o.CacheOptions(kube.CacheOptions([]string{namespace}))
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cacheOpts,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := testenv.NewManager(restCfg, cacheOpts, nil)
 	Expect(err).NotTo(HaveOccurred())
 	copts := controllers.DefaultOptions()
 	copts.AllowOrigins = []string{"127.0.0.1"}
@@ -158,11 +152,7 @@ func apiOptions() revalidateapi.Options {
 func startReplica() *httptest.Server {
 	cacheOpts, err := apiOptions().CacheOptions(kube.CacheOptions([]string{ns}))
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cacheOpts,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := testenv.NewManager(restCfg, cacheOpts, nil)
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""

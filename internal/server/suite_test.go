@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -13,15 +12,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/controllers"
@@ -44,12 +40,14 @@ var (
 	replicas [2]*server.Server
 )
 
-func TestFallback(t *testing.T) {
+// TestServerSuite runs the server's specs against a real API server: two
+// replicas, StaticPageSet fallback, the fasthttp page port.
+func TestServerSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver")
 	}
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Server Fallback Suite")
+	RunSpecs(t, "Server Suite")
 }
 
 var _ = BeforeSuite(func() {
@@ -99,11 +97,7 @@ func serverOptions() server.Options {
 // newManager is a manager with its own cache, as each pod has, and the
 // given client (nil: controller-runtime's).
 func newManager(cache cache.Options, newClient client.NewClientFunc) ctrl.Manager {
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cache, NewClient: newClient,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := testenv.NewManager(restCfg, cache, newClient)
 	Expect(err).NotTo(HaveOccurred())
 	return mgr
 }
@@ -136,10 +130,7 @@ func startReplica(ctx context.Context, o server.Options) *server.Server {
 
 // get sends a GET for path to a replica's handler.
 func get(srv *server.Server, path string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "http://shop.example"+path, nil)
-	w := httptest.NewRecorder()
-	srv.Handler.ServeHTTP(w, req)
-	return w
+	return testenv.Serve(srv.Handler, "shop.example", path)
 }
 
 // newSet creates a set of pages under prefix rendered from origin, as
