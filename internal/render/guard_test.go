@@ -25,6 +25,11 @@ func TestGuardCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ::ffff:0.0.0.0/96 is every IPv4 address, written mapped.
+	allIPv4, err := NewGuard([]string{"::ffff:0.0.0.0/96"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		guard *Guard
 		host  string
@@ -56,6 +61,9 @@ func TestGuardCheck(t *testing.T) {
 		{linkLocal, "o", "127.0.0.9", ""},
 		{linkLocal, "o", "::ffff:127.0.0.9", ""},
 		{linkLocal, "o", "169.254.169.254", "link-local"},
+		{allIPv4, "o", "127.0.0.1", ""},
+		{allIPv4, "o", "169.254.169.254", ""},
+		{allIPv4, "o", "::1", "loopback"},
 	}
 	for _, tt := range tests {
 		err := tt.guard.Check(tt.host, netip.MustParseAddr(tt.addr))
@@ -65,6 +73,32 @@ func TestGuardCheck(t *testing.T) {
 			t.Errorf("%s -> %s: refused: %v", tt.host, tt.addr, err)
 		case tt.class != "" && (!errors.As(err, &refused) || refused.Class != tt.class):
 			t.Errorf("%s -> %s: err = %v, want %s refusal", tt.host, tt.addr, err, tt.class)
+		}
+	}
+}
+
+// TestRefusedErrorSaysWhatToAllow: a refusal names the address and its
+// class, and the --allow-origin value that would allow it: the address
+// itself when the URL gave it, else the host name or the address.
+func TestRefusedErrorSaysWhatToAllow(t *testing.T) {
+	metadata := netip.MustParseAddr("169.254.169.254")
+	for _, tt := range []struct {
+		err  *RefusedError
+		want string
+	}{
+		{&RefusedError{Host: "169.254.169.254", Addr: metadata, Class: "link-local"},
+			"origin address 169.254.169.254 is a link-local address, which is refused; allow it with --allow-origin=169.254.169.254"},
+		{&RefusedError{Host: "[::1]", Addr: netip.MustParseAddr("::1"), Class: "loopback"},
+			"origin address ::1 is a loopback address, which is refused; allow it with --allow-origin=::1"},
+		{&RefusedError{Host: "0.0.0.0", Addr: netip.MustParseAddr("0.0.0.0"), Class: "unspecified"},
+			"origin address 0.0.0.0 is an unspecified address, which is refused; allow it with --allow-origin=0.0.0.0"},
+		{&RefusedError{Host: "metadata.internal", Addr: metadata, Class: "link-local"},
+			"origin host metadata.internal resolves to link-local address 169.254.169.254, which is refused; allow it with --allow-origin=metadata.internal or --allow-origin=169.254.169.254"},
+		{&RefusedError{Host: "192.0.2.1", Addr: metadata, Class: "link-local"},
+			"origin host 192.0.2.1 resolves to link-local address 169.254.169.254, which is refused; allow it with --allow-origin=192.0.2.1 or --allow-origin=169.254.169.254"},
+	} {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
 	}
 }
