@@ -337,6 +337,9 @@ func TestHostLimiter(t *testing.T) {
 	if l.InFlight("a") != 0 || l.InFlight("b") != 0 {
 		t.Fatal("slots leaked")
 	}
+	if len(l.inFlight) != 0 {
+		t.Fatalf("hosts with nothing in flight are still tracked: %v", l.inFlight)
+	}
 	if _, ok := (&HostLimiter{}).TryAcquire("a"); !ok {
 		t.Fatal("no cap refused a render")
 	}

@@ -6,6 +6,7 @@ import (
 	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,6 +143,59 @@ func TestFetch(t *testing.T) {
 	}
 	if ua, _ := gotUA.Load().(string); !strings.HasPrefix(ua, "isr-operator/") {
 		t.Errorf("User-Agent = %q", ua)
+	}
+}
+
+// TestFetchBodyCap: a body of exactly the cap is a page, with or without a
+// Content-Length; one byte more is refused; no cap takes any body.
+func TestFetchBodyCap(t *testing.T) {
+	const limit = 100
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		n := limit
+		if r.URL.Query().Get("over") != "" {
+			n++
+		}
+		body := strings.Repeat("x", n)
+		if r.URL.Query().Get("chunked") != "" {
+			// Two flushed writes: no Content-Length, only the read cap.
+			_, _ = w.Write([]byte(body[:10]))
+			w.(http.Flusher).Flush()
+			_, _ = w.Write([]byte(body[10:]))
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	guard, err := NewGuard([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewClient(ClientOptions{Guard: guard})
+	for _, tt := range []struct {
+		query    string
+		maxBytes int64
+		tooLarge bool
+	}{
+		{"", limit, false},
+		{"?chunked=1", limit, false},
+		{"?over=1", limit, true},
+		{"?over=1&chunked=1", limit, true},
+		{"?over=1", 0, false},
+		{"?over=1&chunked=1", 0, false},
+	} {
+		f := &Fetcher{Client: client, MaxBodyBytes: tt.maxBytes}
+		page, err := f.Fetch(context.Background(), srv.URL+"/"+tt.query, time.Hour)
+		var oe *Error
+		switch {
+		case tt.tooLarge && (!errors.As(err, &oe) || oe.Reason != v1.ReasonBodyTooLarge):
+			t.Errorf("%s with a cap of %d: err = %v, want %s", tt.query, tt.maxBytes, err, v1.ReasonBodyTooLarge)
+		case !tt.tooLarge && err != nil:
+			t.Errorf("%s with a cap of %d: %v", tt.query, tt.maxBytes, err)
+		case !tt.tooLarge && len(page.Body) < limit:
+			t.Errorf("%s with a cap of %d: %d bytes", tt.query, tt.maxBytes, len(page.Body))
+		}
 	}
 }
 
