@@ -79,6 +79,14 @@ fuzz: ## Run each fuzz target for FUZZTIME executions (seed corpora in testdata/
 	go test -run '^$$' -fuzz '^FuzzRequestPath$$' -fuzztime $(FUZZTIME) ./internal/route/
 	go test -run '^$$' -fuzz '^FuzzPatternMatch$$' -fuzztime $(FUZZTIME) ./internal/route/
 
+# The packages `make mutation` mutates: those whose tests need no control
+# plane (their tests run with -short, through GOFLAGS).
+MUTATION_PACKAGES ?= ./internal/render ./internal/route ./internal/revalidateapi
+
+.PHONY: mutation
+mutation: tools-gremlins ## Mutation testing (gremlins) of MUTATION_PACKAGES; slow, not in CI. See docs/mutation.md.
+	@for p in $(MUTATION_PACKAGES); do echo "== $$p"; GOFLAGS=-short $(BIN)/gremlins unleash --workers 1 --timeout-coefficient 10 $$p || exit 1; done
+
 # Pages, storage and server cache of `make bench-scale`.
 PAGES ?= 10000
 STORAGE ?= s3
@@ -127,6 +135,10 @@ tools: ## Build kube-apiserver, etcd, kubectl, controller-gen, helm, versitygw a
 .PHONY: tools-controller-gen
 tools-controller-gen:
 	@hack/build-tools.sh controller-gen
+
+.PHONY: tools-gremlins
+tools-gremlins:
+	@hack/build-tools.sh gremlins
 
 .PHONY: tools-golangci-lint
 tools-golangci-lint:

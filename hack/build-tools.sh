@@ -20,6 +20,8 @@ KUBECTL_VERSION=v0.37.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 HELM_VERSION=v3.22.0
 VERSITYGW_VERSION=v1.8.0
+# Mutation testing (make mutation); built only when asked for.
+GREMLINS_VERSION=v0.6.0
 # golangci-lint with kube-api-linter built in; both pinned in hack/tools/golangci-lint/go.mod.
 GOLANGCI_LINT_VERSION=v2.15.0-kal-20260716143926
 
@@ -72,6 +74,7 @@ build_kubectl() { provide kubectl $KUBECTL_VERSION "$BIN/k8s/kubectl" go_build_i
 build_controller_gen() { provide controller-gen $CONTROLLER_TOOLS_VERSION "$BIN/controller-gen" go_install_tool sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION; }
 build_helm() { provide helm $HELM_VERSION "$BIN/helm" go_install_tool helm.sh/helm/v3/cmd/helm@$HELM_VERSION; }
 build_versitygw() { provide versitygw $VERSITYGW_VERSION "$BIN/versitygw" go_install_tool github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION; }
+build_gremlins() { provide gremlins $GREMLINS_VERSION "$BIN/gremlins" go_install_tool github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION; }
 build_golangci_lint() { provide golangci-lint $GOLANGCI_LINT_VERSION "$BIN/golangci-lint" go_build_in golangci-lint sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter "-s -w"; }
 
 tools=("$@")
@@ -91,7 +94,8 @@ for t in "${tools[@]}"; do
 	helm) build_helm ;;
 	versitygw) build_versitygw ;;
 	golangci-lint) build_golangci_lint ;;
-	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw golangci-lint)" >&2; exit 2 ;;
+	gremlins) build_gremlins ;;
+	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw golangci-lint gremlins)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "${apiserver:-}" ]; then
