@@ -1,8 +1,8 @@
 package testenv
 
 import (
-	. "github.com/onsi/ginkgo/v2" //nolint:revive // the suites' DSL
-	. "github.com/onsi/gomega"    //nolint:revive // the suites' DSL
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"github.com/isr-operator/isr-operator/internal/storage/s3test"
 )
@@ -11,10 +11,10 @@ import (
 // and puts its credentials in the environment, where the standard chain
 // finds them, as in a pod; both go when that spec or container ends.
 func StartStore() *s3test.Server {
-	GinkgoHelper()
+	ginkgo.GinkgoHelper()
 	store, err := s3test.Start(s3test.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-	DeferCleanup(store.ExportEnv())
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	ginkgo.DeferCleanup(func() { gomega.Expect(store.Close()).To(gomega.Succeed()) })
+	ginkgo.DeferCleanup(store.ExportEnv())
 	return store
 }
