@@ -60,6 +60,12 @@ verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deep
 test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
 	go test $(GO_TEST_FLAGS) ./...
 
+# Every package's tests with -short: those that start a kube-apiserver or
+# versitygw skip themselves, so what runs needs no control plane.
+.PHONY: test-race
+test-race: tools ## Run the tests that need no control plane or S3 server (go test -short) with the race detector.
+	go test -race -short $(GO_TEST_FLAGS) ./...
+
 .PHONY: test-e2e
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.
 	go test -tags e2e -count=1 -timeout 20m $(GO_TEST_FLAGS) ./test/e2e/
@@ -77,6 +83,14 @@ fuzz: ## Run each fuzz target for FUZZTIME executions (seed corpora in testdata/
 	go test -run '^$$' -fuzz '^FuzzNormalizeHost$$' -fuzztime $(FUZZTIME) ./internal/route/
 	go test -run '^$$' -fuzz '^FuzzRequestPath$$' -fuzztime $(FUZZTIME) ./internal/route/
 	go test -run '^$$' -fuzz '^FuzzPatternMatch$$' -fuzztime $(FUZZTIME) ./internal/route/
+
+# The packages `make mutation` mutates: those whose tests need no control
+# plane (their tests run with -short, through GOFLAGS).
+MUTATION_PACKAGES ?= ./internal/render ./internal/route ./internal/revalidateapi
+
+.PHONY: mutation
+mutation: tools-gremlins ## Mutation testing (gremlins) of MUTATION_PACKAGES; slow, not in CI. See docs/mutation.md.
+	@for p in $(MUTATION_PACKAGES); do echo "== $$p"; GOFLAGS=-short $(BIN)/gremlins unleash --workers 1 --timeout-coefficient 10 $$p || exit 1; done
 
 # Pages, storage and server cache of `make bench-scale`.
 PAGES ?= 10000
@@ -130,6 +144,10 @@ tools-controller-gen:
 .PHONY: tools-crd-ref-docs
 tools-crd-ref-docs:
 	@hack/build-tools.sh crd-ref-docs
+
+.PHONY: tools-gremlins
+tools-gremlins:
+	@hack/build-tools.sh gremlins
 
 .PHONY: tools-golangci-lint
 tools-golangci-lint:

@@ -19,6 +19,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // flowsS3Namespace is watched only by the object-store manager and server
@@ -40,7 +41,7 @@ type backend struct {
 	// store reads what the manager stored, as the server does.
 	store storage.Reader
 	// revalidations counts the server's re-render requests.
-	revalidations *countingRevalidator
+	revalidations *testenv.Revalidator
 	// withdrawn checks that a withdrawn page's content is no longer kept
 	// for it; nil where content-addressed objects are left to the sweep.
 	withdrawn func(g Gomega, p *pagesv1alpha1.StaticPage)
@@ -79,12 +80,12 @@ var backends = []*backend{
 	{
 		name: storage.BackendS3,
 		start: func(b *backend) {
-			store := startStore()
+			store := testenv.StartStore()
 			b.namespace = flowsS3Namespace
 			Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.namespace}})).To(Succeed())
 			s3opts := s3Options(store)
 			srv := startS3Manager(b.namespace, s3opts, func(*Options) {})
-			b.revalidations = &countingRevalidator{next: srv.Revalidator}
+			b.revalidations = &testenv.Revalidator{Next: srv.Revalidator}
 			srv.Handler.Revalidator = b.revalidations
 			b.serve = serveWith(srv.Handler)
 			reader, err := storage.NewS3(context.Background(), s3opts)
@@ -121,13 +122,7 @@ func startS3Manager(namespace string, s3opts storage.S3Options, tweak func(*Opti
 // serveWith asks h for host and path, as get asks the suite's server.
 func serveWith(h http.Handler) func(host, path string, hdr ...string) *httptest.ResponseRecorder {
 	return func(host, path string, hdr ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
+		return testenv.Serve(h, host, path, hdr...)
 	}
 }
 
@@ -178,6 +173,15 @@ var _ = Describe("core flows", func() {
 				p := b.page("interval", "/flows/tick", o.URL, time.Second)
 				create(p)
 				Eventually(o.Count).Should(BeNumerically(">=", 3))
+
+				By("rendering no more often than every interval")
+				// Renders counted over a window of several intervals: at most
+				// one per interval it spans, and one at each end. The window
+				// is measured, so a slow machine widens the bound with it.
+				start, before := time.Now(), o.Count()
+				Eventually(o.Count).Should(BeNumerically(">=", before+5))
+				renders, window := o.Count()-before, time.Since(start)
+				Expect(renders).To(BeNumerically("<=", int(window/time.Second)+2), "renders in %s at a 1s interval", window)
 				Eventually(func(g Gomega) {
 					got := fetch(g, p)
 					g.Expect(got.Status.Digest).NotTo(Equal(digest.Of([]byte("tick #1"))))
@@ -295,10 +299,10 @@ var _ = Describe("core flows", func() {
 				wg.Wait()
 				Eventually(func() string { return b.serve("x", "/flows/lazy").Body.String() }).Should(Equal("lazy #2"))
 				name := types.NamespacedName{Namespace: p.Namespace, Name: p.Name}
-				Expect(b.revalidations.tokens(name)).To(HaveLen(1))
+				Expect(b.revalidations.Tokens(name)).To(HaveLen(1))
 				Expect(o.Count()).To(Equal(2))
 				got := fetch(Default, p)
-				Expect(got.Status.LastHandledRevalidate).To(Equal(b.revalidations.tokens(name)[0]))
+				Expect(got.Status.LastHandledRevalidate).To(Equal(b.revalidations.Tokens(name)[0]))
 				Expect(got.Annotations[pagesv1alpha1.RevalidateAnnotation]).To(HavePrefix("stale-"))
 			})
 		})

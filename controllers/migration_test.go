@@ -18,6 +18,7 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // migrateNamespace holds the pages moved from ConfigMaps to S3.
@@ -33,7 +34,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)
 		SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 		ctx := context.Background()
-		store := startStore()
+		store := testenv.StartStore()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: migrateNamespace}})).To(Succeed())
 
 		By("serving 200 pages from ConfigMaps")

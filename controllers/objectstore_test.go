@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +12,7 @@ import (
 	"time"
 
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/ginkgo/v2"
@@ -49,7 +46,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(20 * time.Second)
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
-		store = startStore()
+		store = testenv.StartStore()
 		bucket = store.Client()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 
@@ -276,13 +273,7 @@ func startReplica(store *s3test.Server, cacheSize string) *server.Server {
 // its own manager and cache, and returns once it is ready; stop ends it
 // (or the spec's end does).
 func startServerIn(namespace, storageName string, s3opts storage.S3Options, cacheSize string) (srv *server.Server, stop func()) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 kube.Scheme(),
-		Cache:                  withNamespace(kube.ServerCacheOptions(nil), namespace),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := testenv.NewManager(cfg, withNamespace(kube.ServerCacheOptions(nil), namespace))
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""
@@ -297,15 +288,4 @@ func startServerIn(namespace, storageName string, s3opts storage.S3Options, cach
 	}()
 	Eventually(func() error { return srv.Sync.Ready(nil) }).WithTimeout(30 * time.Second).Should(Succeed())
 	return srv, cancel
-}
-
-// startStore starts a versitygw for the spec (or container) and puts its
-// credentials in the environment, where the standard chain finds them, as
-// in a pod; both go when it ends.
-func startStore() *s3test.Server {
-	store, err := s3test.Start(s3test.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-	DeferCleanup(store.ExportEnv())
-	return store
 }

@@ -162,7 +162,7 @@ var _ = Describe("A StaticPageSet's page", func() {
 	It("may not carry an origin of its own", func() {
 		set := newSet(uniqueName("shop"), "/set8/{id}", "http://origin.example/{id}", 0)
 		child := newChild(set, "/set8/1", pagesv1alpha1.CreatedByRequest)
-		child.Spec.Origin = pagesv1alpha1.Origin{URL: "http://evil.example/"}
+		child.Spec.Origin = pagesv1alpha1.Origin{URL: "http://127.0.0.2:9/"} // nothing to reach, should it be rendered
 		err := k8sClient.Create(context.Background(), child)
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("exactly one of origin and set"))

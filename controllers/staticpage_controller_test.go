@@ -194,15 +194,21 @@ var _ = Describe("StaticPage controller", func() {
 		create(p)
 		good := waitRendered(p, "trusted")
 
-		By("pointing the page at the cloud metadata endpoint")
+		// The refused addresses lead, through this host, to the page's own
+		// origin: were the guard to let one through, the render would
+		// succeed and the spec fail, and no request would leave the host.
+		// (The guard's refusal of link-local addresses, the cloud metadata
+		// endpoint's, is tested in a network namespace in internal/render.)
+		_, port, _ := strings.Cut(strings.TrimPrefix(o.URL, "http://"), ":")
+		By("pointing the page at the unspecified address")
 		got := fetch(Default, p)
-		got.Spec.Origin.URL = "http://169.254.169.254/latest/meta-data/"
+		got.Spec.Origin.URL = "http://0.0.0.0:" + port + "/"
 		Expect(k8sClient.Update(context.Background(), got)).To(Succeed())
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(ready(got).Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(ready(got).Reason).To(Equal(pagesv1alpha1.ReasonOriginRefused))
-			g.Expect(ready(got).Message).To(ContainSubstring("169.254.169.254 is a link-local address"))
+			g.Expect(ready(got).Message).To(ContainSubstring("0.0.0.0 is an unspecified address"))
 			g.Expect(ready(got).Message).To(ContainSubstring("--allow-origin"))
 			g.Expect(got.Status.Digest).To(Equal(good.Status.Digest))
 		}).Should(Succeed())
@@ -210,7 +216,6 @@ var _ = Describe("StaticPage controller", func() {
 		Eventually(func() string { return get("x", "/guarded").Body.String() }).Should(Equal("trusted"))
 
 		By("refusing a new page on a loopback address that is not allowed")
-		_, port, _ := strings.Cut(strings.TrimPrefix(o.URL, "http://"), ":")
 		other := newPage(uniqueName("loopback"), "/loopback", "http://127.0.0.2:"+port+"/", 0)
 		create(other)
 		Eventually(func(g Gomega) {
@@ -310,11 +315,25 @@ var _ = Describe("StaticPage controller", func() {
 			o.SetDelay(5 * time.Second)
 			annotate(p, "break")
 		}, pagesv1alpha1.ReasonOriginTimeout, "did not answer in time"),
-		Entry("the origin redirects to a forbidden address", func(_ *origin, p *pagesv1alpha1.StaticPage) {
-			redirector := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/iam/", http.StatusFound))
+		// A 4xx other than 404/410 is a failure, not a page: its body would
+		// pass every other check, so only the status keeps it out.
+		Entry("the origin answers 403", func(o *origin, p *pagesv1alpha1.StaticPage) {
+			o.Set(http.StatusForbidden, "<h1>forbidden</h1>")
+			annotate(p, "break")
+		}, pagesv1alpha1.ReasonOriginError, "403 Forbidden"),
+		Entry("the origin answers 429", func(o *origin, p *pagesv1alpha1.StaticPage) {
+			o.Set(http.StatusTooManyRequests, "<h1>slow down</h1>")
+			annotate(p, "break")
+		}, pagesv1alpha1.ReasonOriginError, "429 Too Many Requests"),
+		Entry("the origin redirects to a forbidden address", func(o *origin, p *pagesv1alpha1.StaticPage) {
+			// A loopback address other than the allowed 127.0.0.1, on the
+			// origin's port: a guard that let it through would render.
+			_, port, _ := strings.Cut(strings.TrimPrefix(o.URL, "http://"), ":")
+			o.Set(http.StatusOK, "after")
+			redirector := httptest.NewServer(http.RedirectHandler("http://127.0.0.2:"+port+"/", http.StatusFound))
 			DeferCleanup(redirector.Close)
 			setSpec(p, func(sp *pagesv1alpha1.StaticPage) { sp.Spec.Origin.URL = redirector.URL + "/" })
-		}, pagesv1alpha1.ReasonOriginRefused, "169.254.169.254"),
+		}, pagesv1alpha1.ReasonOriginRefused, "127.0.0.2 is a loopback address"),
 		Entry("the origin redirects too often", func(_ *origin, p *pagesv1alpha1.StaticPage) {
 			loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, r.URL.Path, http.StatusFound)
@@ -408,6 +427,13 @@ var _ = Describe("StaticPage controller", func() {
 
 		stop = start()
 		defer func() { stop() }()
+		// The window opens once the new manager is seen working: it has
+		// rendered a page created after it started, so it has listed p too.
+		m := newOrigin("marker")
+		marker := newPage(uniqueName("marker"), "/"+uniqueName("restart-marker"), m.URL, 0)
+		marker.Namespace = restartNamespace
+		create(marker)
+		waitRendered(marker, "marker")
 		Consistently(o.Count).Should(Equal(1))
 
 		By("rendering, after the restart, what became due while it was down")

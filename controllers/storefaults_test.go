@@ -21,6 +21,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // faultsNamespace is watched only by the manager and server whose store
@@ -80,7 +81,7 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 	)
 
 	BeforeAll(func() {
-		store = startStore()
+		store = testenv.StartStore()
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: faultsNamespace}})).To(Succeed())
 		served = startS3Manager(faultsNamespace, s3Options(store), func(o *Options) {
 			o.FinalizeTimeout = 5 * time.Second

@@ -3,10 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,16 +15,13 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/server"
@@ -50,11 +45,15 @@ var (
 	cancel    context.CancelFunc
 	// handler is the serving sidecar's HTTP handler, fed by the suite manager.
 	handler *server.Handler
-	// revalidations counts re-render requests the server sent.
-	revalidations = &countingRevalidator{}
+	// revalidations records the re-render requests the server sent and
+	// passes them on to the real annotation patch.
+	revalidations = &testenv.Revalidator{}
 )
 
 func TestControllers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Controller Suite")
 }
@@ -76,7 +75,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	rs := srv.Sync
-	revalidations.next = srv.Revalidator
+	revalidations.Next = srv.Revalidator
 	handler = srv.Handler
 	handler.Revalidator = revalidations
 	go func() {
@@ -104,14 +103,7 @@ func newManager(namespace string, tweaks ...func(*Options)) ctrl.Manager {
 // newManagerFor builds a manager running the controllers in the given
 // namespaces (--namespaces), as cmd/manager wires it.
 func newManagerFor(namespaces []string, tweaks ...func(*Options)) ctrl.Manager {
-	skip := true
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 kube.Scheme(),
-		Cache:                  kube.CacheOptions(namespaces),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: &skip},
-	})
+	mgr, err := testenv.NewManager(cfg, kube.CacheOptions(namespaces))
 	Expect(err).NotTo(HaveOccurred())
 	// The test origins listen on 127.0.0.1, which the origin guard refuses
 	// unless allowed, as a user allows a same-pod origin: --allow-origin.
@@ -133,30 +125,6 @@ func withNamespace(o cache.Options, ns string) cache.Options {
 	return o
 }
 
-// countingRevalidator counts the server's re-render requests and passes
-// them on to the real annotation patch.
-type countingRevalidator struct {
-	next  server.Revalidator
-	mu    sync.Mutex
-	calls map[types.NamespacedName][]string
-}
-
-func (c *countingRevalidator) Revalidate(ctx context.Context, page types.NamespacedName, token string) error {
-	c.mu.Lock()
-	if c.calls == nil {
-		c.calls = map[types.NamespacedName][]string{}
-	}
-	c.calls[page] = append(c.calls[page], token)
-	c.mu.Unlock()
-	return c.next.Revalidate(ctx, page, token)
-}
-
-func (c *countingRevalidator) tokens(page types.NamespacedName) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.calls[page]...)
-}
-
 // origin is the suite's real HTTP origin.
 type origin = testorigin.Origin
 
@@ -164,13 +132,7 @@ func newOrigin(body string) *origin { return testorigin.New(body) }
 
 // get asks the serving handler for a route.
 func get(host, path string, hdr ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, req)
-	return rec
+	return testenv.Serve(handler, host, path, hdr...)
 }
 
 // uniqueName gives each spec its own page name.

@@ -29,6 +29,8 @@ CRD_REF_DOCS_VERSION=v0.3.0
 # source (setup-envtest is the kubebuilder tool that fetches them).
 SETUP_ENVTEST_VERSION=v0.25.2
 ENVTEST_K8S_VERSION=${K8S_VERSION#v}
+# Mutation testing (make mutation); built only when asked for.
+GREMLINS_VERSION=v0.6.0
 # golangci-lint with kube-api-linter built in; both pinned in hack/tools/golangci-lint/go.mod.
 GOLANGCI_LINT_VERSION=v2.15.0-kal-20260716143926
 
@@ -82,6 +84,7 @@ build_controller_gen() { provide controller-gen $CONTROLLER_TOOLS_VERSION "$BIN/
 build_helm() { provide helm $HELM_VERSION "$BIN/helm" go_install_tool helm.sh/helm/v3/cmd/helm@$HELM_VERSION; }
 build_versitygw() { provide versitygw $VERSITYGW_VERSION "$BIN/versitygw" go_install_tool github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION; }
 build_crd_ref_docs() { provide crd-ref-docs $CRD_REF_DOCS_VERSION "$BIN/crd-ref-docs" go_install_tool github.com/elastic/crd-ref-docs@$CRD_REF_DOCS_VERSION; }
+build_gremlins() { provide gremlins $GREMLINS_VERSION "$BIN/gremlins" go_install_tool github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION; }
 build_golangci_lint() { provide golangci-lint $GOLANGCI_LINT_VERSION "$BIN/golangci-lint" go_build_in golangci-lint sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter "-s -w"; }
 
 # fetch_envtest_assets: links bin/k8s to prebuilt kube-apiserver, etcd and
@@ -138,7 +141,8 @@ for t in "${tools[@]}"; do
 	versitygw) build_versitygw ;;
 	crd-ref-docs) build_crd_ref_docs ;;
 	golangci-lint) build_golangci_lint ;;
-	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw crd-ref-docs golangci-lint)" >&2; exit 2 ;;
+	gremlins) build_gremlins ;;
+	*) echo "unknown tool $t (known: kube-apiserver etcd kubectl controller-gen helm versitygw crd-ref-docs golangci-lint gremlins)" >&2; exit 2 ;;
 	esac
 done
 if [ -n "${apiserver:-}" ]; then

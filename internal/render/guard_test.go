@@ -26,6 +26,11 @@ func TestGuardCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ::ffff:0.0.0.0/96 is every IPv4 address, written mapped.
+	allIPv4, err := NewGuard([]string{"::ffff:0.0.0.0/96"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		guard *Guard
 		host  string
@@ -57,6 +62,9 @@ func TestGuardCheck(t *testing.T) {
 		{linkLocal, "o", "127.0.0.9", ""},
 		{linkLocal, "o", "::ffff:127.0.0.9", ""},
 		{linkLocal, "o", "169.254.169.254", "link-local"},
+		{allIPv4, "o", "127.0.0.1", ""},
+		{allIPv4, "o", "169.254.169.254", ""},
+		{allIPv4, "o", "::1", "loopback"},
 	}
 	for _, tt := range tests {
 		err := tt.guard.Check(tt.host, netip.MustParseAddr(tt.addr))
@@ -66,6 +74,32 @@ func TestGuardCheck(t *testing.T) {
 			t.Errorf("%s -> %s: refused: %v", tt.host, tt.addr, err)
 		case tt.class != "" && (!errors.As(err, &refused) || refused.Class != tt.class):
 			t.Errorf("%s -> %s: err = %v, want %s refusal", tt.host, tt.addr, err, tt.class)
+		}
+	}
+}
+
+// TestRefusedErrorSaysWhatToAllow: a refusal names the address and its
+// class, and the --allow-origin value that would allow it: the address
+// itself when the URL gave it, else the host name or the address.
+func TestRefusedErrorSaysWhatToAllow(t *testing.T) {
+	metadata := netip.MustParseAddr("169.254.169.254")
+	for _, tt := range []struct {
+		err  *RefusedError
+		want string
+	}{
+		{&RefusedError{Host: "169.254.169.254", Addr: metadata, Class: "link-local"},
+			"origin address 169.254.169.254 is a link-local address, which is refused; allow it with --allow-origin=169.254.169.254"},
+		{&RefusedError{Host: "[::1]", Addr: netip.MustParseAddr("::1"), Class: "loopback"},
+			"origin address ::1 is a loopback address, which is refused; allow it with --allow-origin=::1"},
+		{&RefusedError{Host: "0.0.0.0", Addr: netip.MustParseAddr("0.0.0.0"), Class: "unspecified"},
+			"origin address 0.0.0.0 is an unspecified address, which is refused; allow it with --allow-origin=0.0.0.0"},
+		{&RefusedError{Host: "metadata.internal", Addr: metadata, Class: "link-local"},
+			"origin host metadata.internal resolves to link-local address 169.254.169.254, which is refused; allow it with --allow-origin=metadata.internal or --allow-origin=169.254.169.254"},
+		{&RefusedError{Host: "192.0.2.1", Addr: metadata, Class: "link-local"},
+			"origin host 192.0.2.1 resolves to link-local address 169.254.169.254, which is refused; allow it with --allow-origin=192.0.2.1 or --allow-origin=169.254.169.254"},
+	} {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
 	}
 }
@@ -143,13 +177,23 @@ func fetch(t *testing.T, allow []string, url string) (string, error) {
 	return oe.Reason, err
 }
 
+// TestFetchThroughTheGuard fetches, in a network namespace of its own,
+// from an origin on loopback and from the metadata address, which a
+// listener there answers: a refused address is refused by the guard before
+// any connection to it is made, and an allowed one is fetched.
 func TestFetchThroughTheGuard(t *testing.T) {
-	var hits sync.Map
+	if !isolated(t) {
+		return
+	}
+	metadata := listenCounting(t, metadataAddr+":80")
+	var pageHits atomic.Int32 // requests for /page
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Store(r.URL.Path, true)
+		if r.URL.Path == "/page" {
+			pageHits.Add(1)
+		}
 		switch r.URL.Path {
 		case "/metadata":
-			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+			http.Redirect(w, r, "http://"+metadataAddr+"/latest/meta-data/", http.StatusFound)
 		case "/loopback":
 			http.Redirect(w, r, "http://127.0.0.1:"+port(r)+"/page", http.StatusFound)
 		case "/ftp":
@@ -173,29 +217,34 @@ func TestFetchThroughTheGuard(t *testing.T) {
 		t.Fatalf("this machine cannot resolve localhost: %v", err)
 	}
 
+	// refusedAt is the address a row's guard refuses, checked before
+	// any connection to it: "" when the row expects no address refusal.
 	tests := []struct {
-		name  string
-		allow []string
-		url   string
-		want  string
+		name      string
+		allow     []string
+		url       string
+		want      string
+		refusedAt string
 	}{
-		{"loopback IP refused by default", nil, byIP + "/page", v1.ReasonOriginRefused},
-		{"a name resolving to loopback refused", nil, byName + "/page", v1.ReasonOriginRefused},
-		{"metadata endpoint refused", nil, "http://169.254.169.254/latest/meta-data/", v1.ReasonOriginRefused},
-		{"IPv6 loopback refused", nil, "http://[::1]:1/", v1.ReasonOriginRefused},
-		{"unspecified refused", nil, "http://0.0.0.0:" + p + "/page", v1.ReasonOriginRefused},
-		{"allowed by IP", []string{"127.0.0.1"}, byIP + "/page", ""},
-		{"allowed by CIDR", []string{"127.0.0.0/8"}, byName + "/page", ""},
-		{"allowed by host name", []string{"localhost"}, byName + "/page", ""},
-		{"a host allowance does not cover its IP", []string{"localhost"}, byIP + "/page", v1.ReasonOriginRefused},
-		{"redirect to the metadata endpoint refused", []string{"127.0.0.0/8"}, byIP + "/metadata", v1.ReasonOriginRefused},
-		{"redirect from an allowed name to a refused address", []string{"localhost"}, byName + "/loopback", v1.ReasonOriginRefused},
-		{"redirect to another scheme refused", []string{"127.0.0.1"}, byIP + "/ftp", v1.ReasonOriginRefused},
-		{"redirects within the limit followed", []string{"127.0.0.1"}, byIP + "/hop1", ""},
-		{"too many redirects", []string{"127.0.0.1"}, byIP + "/hop0", v1.ReasonOriginError},
+		{"loopback IP refused by default", nil, byIP + "/page", v1.ReasonOriginRefused, "127.0.0.1"},
+		{"a name resolving to loopback refused", nil, byName + "/page", v1.ReasonOriginRefused, "127.0.0.1"},
+		{"metadata endpoint refused", nil, "http://" + metadataAddr + "/latest/meta-data/", v1.ReasonOriginRefused, metadataAddr},
+		{"metadata endpoint refused when loopback is allowed", []string{"127.0.0.0/8"}, "http://" + metadataAddr + "/latest/meta-data/", v1.ReasonOriginRefused, metadataAddr},
+		{"IPv6 loopback refused", nil, "http://[::1]:1/", v1.ReasonOriginRefused, "::1"},
+		{"unspecified refused", nil, "http://0.0.0.0:" + p + "/page", v1.ReasonOriginRefused, "0.0.0.0"},
+		{"allowed by IP", []string{"127.0.0.1"}, byIP + "/page", "", ""},
+		{"allowed by CIDR", []string{"127.0.0.0/8"}, byName + "/page", "", ""},
+		{"allowed by host name", []string{"localhost"}, byName + "/page", "", ""},
+		{"a host allowance does not cover its IP", []string{"localhost"}, byIP + "/page", v1.ReasonOriginRefused, "127.0.0.1"},
+		{"redirect to the metadata endpoint refused", []string{"127.0.0.0/8"}, byIP + "/metadata", v1.ReasonOriginRefused, metadataAddr},
+		{"redirect from an allowed name to a refused address", []string{"localhost"}, byName + "/loopback", v1.ReasonOriginRefused, "127.0.0.1"},
+		{"redirect to another scheme refused", []string{"127.0.0.1"}, byIP + "/ftp", v1.ReasonOriginRefused, ""},
+		{"redirects within the limit followed", []string{"127.0.0.1"}, byIP + "/hop1", "", ""},
+		{"too many redirects", []string{"127.0.0.1"}, byIP + "/hop0", v1.ReasonOriginError, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := pageHits.Load()
 			got, err := fetch(t, tt.allow, tt.url)
 			if got != tt.want {
 				t.Fatalf("reason = %q (%v), want %q", got, err, tt.want)
@@ -203,16 +252,37 @@ func TestFetchThroughTheGuard(t *testing.T) {
 			if tt.want == v1.ReasonOriginRefused && !strings.Contains(err.Error(), "--allow-origin") && !strings.Contains(err.Error(), "scheme") {
 				t.Errorf("refusal does not say how to allow it: %v", err)
 			}
+			if tt.refusedAt == "" {
+				return
+			}
+			// A *RefusedError comes from the guard's check of the socket's
+			// address, which runs before the connection is attempted.
+			var refused *RefusedError
+			if !errors.As(err, &refused) || refused.Addr.String() != tt.refusedAt {
+				t.Errorf("err = %v, want the guard's refusal of %s", err, tt.refusedAt)
+			}
+			if pageHits.Load() != before {
+				t.Error("a refused fetch reached the origin's page")
+			}
 		})
 	}
-	if _, ok := hits.Load("/page"); !ok {
+	if pageHits.Load() == 0 {
 		t.Error("no allowed fetch reached the origin")
+	}
+	if n := metadata.accepted.Load(); n != 0 {
+		t.Errorf("%d connections reached %s, which the guard refuses", n, metadataAddr)
 	}
 }
 
 // TestProxyCannotBypassTheGuard: with a proxy, the guard would check the
 // proxy's address and the proxy would reach the metadata endpoint for it.
+// It runs in a network namespace of its own, where the metadata address is
+// a listener of the test's.
 func TestProxyCannotBypassTheGuard(t *testing.T) {
+	if !isolated(t) {
+		return
+	}
+	metadata := listenCounting(t, metadataAddr+":80")
 	// net/http reads the proxy environment once per process, so the
 	// request below alone might not notice a proxy set up by an earlier test.
 	if tr, ok := NewClient(ClientOptions{}).Transport.(*http.Transport); !ok || tr.Proxy != nil {
@@ -226,12 +296,15 @@ func TestProxyCannotBypassTheGuard(t *testing.T) {
 	defer proxy.Close()
 	t.Setenv("HTTP_PROXY", proxy.URL)
 	t.Setenv("http_proxy", proxy.URL)
-	got, err := fetch(t, []string{"127.0.0.1"}, "http://169.254.169.254/latest/meta-data/")
+	got, err := fetch(t, []string{"127.0.0.1"}, "http://"+metadataAddr+"/latest/meta-data/")
 	if got != v1.ReasonOriginRefused {
 		t.Fatalf("reason = %q (%v), want %q", got, err, v1.ReasonOriginRefused)
 	}
 	if n := proxied.Load(); n != 0 {
 		t.Fatalf("the proxy got %d requests", n)
+	}
+	if n := metadata.accepted.Load(); n != 0 {
+		t.Errorf("%d connections reached %s, which the guard refuses", n, metadataAddr)
 	}
 }
 
@@ -264,6 +337,9 @@ func TestHostLimiter(t *testing.T) {
 	rb()
 	if l.InFlight("a") != 0 || l.InFlight("b") != 0 {
 		t.Fatal("slots leaked")
+	}
+	if len(l.inFlight) != 0 {
+		t.Fatalf("hosts with nothing in flight are still tracked: %v", l.inFlight)
 	}
 	if _, ok := (&HostLimiter{}).TryAcquire("a"); !ok {
 		t.Fatal("no cap refused a render")

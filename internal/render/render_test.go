@@ -5,15 +5,18 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	v1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/digest"
 )
 
+// TestFetch runs one fetch per origin answer. Every row but the timeout one
+// has a deadline no loaded machine reaches; the timeout row's origin never
+// answers, so only its deadline can end it.
 func TestFetch(t *testing.T) {
 	// Written by handlers still running after a timed-out fetch.
 	var gotUA atomic.Value
@@ -31,6 +34,17 @@ func TestFetch(t *testing.T) {
 			http.NotFound(w, r)
 		case "/boom":
 			http.Error(w, "boom", http.StatusInternalServerError)
+		case "/forbidden":
+			// A body that would pass every other check: only the status
+			// says the answer is not the page.
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("<h1>forbidden</h1>"))
+		case "/throttled":
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte("<h1>slow down</h1>"))
 		case "/image":
 			w.Header().Set("Content-Type", "image/png")
 			_, _ = w.Write([]byte("\x89PNG"))
@@ -49,9 +63,10 @@ func TestFetch(t *testing.T) {
 				w.(http.Flusher).Flush()
 			}
 		case "/empty":
-		case "/slow":
-			time.Sleep(300 * time.Millisecond)
-			_, _ = w.Write([]byte("late"))
+		case "/silent":
+			// Never answers: the fetch ends only by its deadline, which
+			// cancels this request.
+			<-r.Context().Done()
 		}
 	}))
 	defer srv.Close()
@@ -67,16 +82,21 @@ func TestFetch(t *testing.T) {
 	f := &Fetcher{Client: NewClient(ClientOptions{Guard: guard, MaxRedirects: 3}), MaxBodyBytes: 1000, ContentTypes: types}
 
 	tests := []struct {
-		path   string
-		reason string
-		notFnd bool
-		ct     string
+		path    string
+		reason  string
+		message string // in the error, when set
+		notFnd  bool
+		ct      string
+		digest  string // sha256 of the body the row's origin sends
+		timeout time.Duration
 	}{
-		{path: "/ok", ct: "text/html"},
-		{path: "/nohdr", ct: "text/html; charset=utf-8"},
+		{path: "/ok", ct: "text/html", digest: "sha256:e7fbb6fbbf4ce294913eb62b53ff03a7546649cfdc0d824d9e3a2b4541502f7f"},
+		{path: "/nohdr", ct: "text/html; charset=utf-8", digest: "sha256:43f39890ffe94039d7e177450e2483edbff519466b48531c2185e704857db4b5"},
 		{path: "/gone", notFnd: true},
 		{path: "/missing", notFnd: true},
-		{path: "/boom", reason: v1.ReasonOriginError},
+		{path: "/boom", reason: v1.ReasonOriginError, message: "500"},
+		{path: "/forbidden", reason: v1.ReasonOriginError, message: "403 Forbidden"},
+		{path: "/throttled", reason: v1.ReasonOriginError, message: "429 Too Many Requests"},
 		{path: "/redirect-loop", reason: v1.ReasonOriginError},
 		{path: "/image", reason: v1.ReasonContentTypeRefused},
 		{path: "/big-image", reason: v1.ReasonContentTypeRefused},
@@ -84,11 +104,15 @@ func TestFetch(t *testing.T) {
 		{path: "/big", reason: v1.ReasonBodyTooLarge},
 		{path: "/big-chunked", reason: v1.ReasonBodyTooLarge},
 		{path: "/empty", reason: v1.ReasonInvalidBody},
-		{path: "/slow", reason: v1.ReasonOriginTimeout},
+		{path: "/silent", reason: v1.ReasonOriginTimeout, timeout: 50 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			page, err := f.Fetch(context.Background(), srv.URL+tt.path, 100*time.Millisecond)
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = time.Hour
+			}
+			page, err := f.Fetch(context.Background(), srv.URL+tt.path, timeout)
 			switch {
 			case tt.notFnd:
 				if !errors.Is(err, ErrNotFound) {
@@ -99,6 +123,12 @@ func TestFetch(t *testing.T) {
 				if !errors.As(err, &oe) || oe.Reason != tt.reason {
 					t.Fatalf("err = %v, want reason %s", err, tt.reason)
 				}
+				if !oe.Retryable {
+					t.Errorf("a %s failure is final; the last good page would be withdrawn", tt.reason)
+				}
+				if !strings.Contains(err.Error(), tt.message) {
+					t.Errorf("err = %v, want it to say %q", err, tt.message)
+				}
 				if page != nil {
 					t.Fatal("a failed fetch returned a page")
 				}
@@ -106,14 +136,67 @@ func TestFetch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if page.ContentType != tt.ct || page.Digest != digest.Of(page.Body) || !digest.Valid(page.Digest) {
-					t.Fatalf("page = %q %q", page.ContentType, page.Digest)
+				if page.ContentType != tt.ct || page.Digest != tt.digest {
+					t.Fatalf("page = %q %q, want %q %q", page.ContentType, page.Digest, tt.ct, tt.digest)
 				}
 			}
 		})
 	}
 	if ua, _ := gotUA.Load().(string); !strings.HasPrefix(ua, "isr-operator/") {
 		t.Errorf("User-Agent = %q", ua)
+	}
+}
+
+// TestFetchBodyCap: a body of exactly the cap is a page, with or without a
+// Content-Length; one byte more is refused; no cap takes any body.
+func TestFetchBodyCap(t *testing.T) {
+	const limit = 100
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		n := limit
+		if r.URL.Query().Get("over") != "" {
+			n++
+		}
+		body := strings.Repeat("x", n)
+		if r.URL.Query().Get("chunked") != "" {
+			// Two flushed writes: no Content-Length, only the read cap.
+			_, _ = w.Write([]byte(body[:10]))
+			w.(http.Flusher).Flush()
+			_, _ = w.Write([]byte(body[10:]))
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	guard, err := NewGuard([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewClient(ClientOptions{Guard: guard})
+	for _, tt := range []struct {
+		query    string
+		maxBytes int64
+		tooLarge bool
+	}{
+		{"", limit, false},
+		{"?chunked=1", limit, false},
+		{"?over=1", limit, true},
+		{"?over=1&chunked=1", limit, true},
+		{"?over=1", 0, false},
+		{"?over=1&chunked=1", 0, false},
+	} {
+		f := &Fetcher{Client: client, MaxBodyBytes: tt.maxBytes}
+		page, err := f.Fetch(context.Background(), srv.URL+"/"+tt.query, time.Hour)
+		var oe *Error
+		switch {
+		case tt.tooLarge && (!errors.As(err, &oe) || oe.Reason != v1.ReasonBodyTooLarge):
+			t.Errorf("%s with a cap of %d: err = %v, want %s", tt.query, tt.maxBytes, err, v1.ReasonBodyTooLarge)
+		case !tt.tooLarge && err != nil:
+			t.Errorf("%s with a cap of %d: %v", tt.query, tt.maxBytes, err)
+		case !tt.tooLarge && len(page.Body) < limit:
+			t.Errorf("%s with a cap of %d: %d bytes", tt.query, tt.maxBytes, len(page.Body))
+		}
 	}
 }
 

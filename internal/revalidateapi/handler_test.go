@@ -304,7 +304,10 @@ var _ = Describe("POST /revalidate", func() {
 		},
 		Entry("no credentials", call{body: `{"paths": ["ROUTE"]}`}, http.StatusUnauthorized, "no credentials"),
 		Entry("a wrong token", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Bearer wrong"}}, http.StatusUnauthorized, "invalid bearer token"),
-		Entry("basic auth", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Basic czNjcmV0"}}, http.StatusUnauthorized, "invalid bearer token"),
+		// The right secret under another scheme, or with none, is refused.
+		Entry("the token as basic auth", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Basic s3cret"}}, http.StatusUnauthorized, "invalid bearer token"),
+		Entry("the token under the Token scheme", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "Token s3cret"}}, http.StatusUnauthorized, "invalid bearer token"),
+		Entry("the token with no scheme", call{body: `{"paths": ["ROUTE"]}`, headers: map[string]string{"Authorization": "s3cret"}}, http.StatusUnauthorized, "invalid bearer token"),
 		Entry("a bad signature", signedWith("other-key", `{"paths": ["ROUTE"]}`, 0), http.StatusUnauthorized, "invalid signature"),
 		Entry("a signature of another body", signedWith("hmac-key", `{"paths": ["/elsewhere"]}`, 0).withBody(`{"paths": ["ROUTE"]}`), http.StatusUnauthorized, "invalid signature"),
 		Entry("a stale timestamp", signedWith("hmac-key", `{"paths": ["ROUTE"]}`, -10*time.Minute), http.StatusUnauthorized, "timestamp outside"),

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 
 	"github.com/isr-operator/isr-operator/internal/testenv"
 
@@ -24,12 +23,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/isr-operator/isr-operator/controllers"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -57,6 +54,9 @@ var (
 )
 
 func TestRevalidateAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Revalidate API Suite")
 }
@@ -99,11 +99,7 @@ func assemble(namespace, backend string, s3 storage.S3Options) *stack {
 	o.Namespaces = []string{namespace}
 	cacheOpts, err := o.CacheOptions(kube.CacheOptions([]string{namespace}))
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cacheOpts,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := testenv.NewManager(restCfg, cacheOpts)
 	Expect(err).NotTo(HaveOccurred())
 	copts := controllers.DefaultOptions()
 	copts.AllowOrigins = []string{"127.0.0.1"}
@@ -156,11 +152,7 @@ func apiOptions() revalidateapi.Options {
 func startReplica() *httptest.Server {
 	cacheOpts, err := apiOptions().CacheOptions(kube.CacheOptions([]string{ns}))
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme: kube.Scheme(), Cache: cacheOpts,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Controller: config.Controller{SkipNameValidation: new(true)},
-	})
+	mgr, err := testenv.NewManager(restCfg, cacheOpts)
 	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""

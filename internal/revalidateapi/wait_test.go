@@ -12,7 +12,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/storage"
-	"github.com/isr-operator/isr-operator/internal/storage/s3test"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // s3Namespace holds the pages of the stack on the object store.
@@ -28,7 +28,7 @@ var stacks = []struct {
 		return &stack{namespace: ns, api: api, handler: apiHandler, pages: pages}
 	}},
 	{storage.BackendS3, func() *stack {
-		store := startStore()
+		store := testenv.StartStore()
 		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
 		o := storage.DefaultS3Options()
 		o.Endpoint, o.Bucket, o.Prefix = store.Endpoint, store.Bucket, "webhook"
@@ -77,13 +77,3 @@ var _ = Describe("POST /revalidate with wait", func() {
 		})
 	}
 })
-
-// startStore starts a versitygw until the container ends and puts its
-// credentials in the environment, where the standard chain finds them.
-func startStore() *s3test.Server {
-	store, err := s3test.Start(s3test.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { Expect(store.Close()).To(Succeed()) })
-	DeferCleanup(store.ExportEnv())
-	return store
-}

@@ -12,7 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -252,33 +252,67 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		Expect(origin.Count()).To(BeZero())
 	})
 
-	It("records when a page a visitor caused is served, with expireAfter", func() {
+	It("records when a page a visitor caused is served, at most every tenth of expireAfter", func() {
+		// A replica of its own on a fake clock: the annotation has whole
+		// seconds, so only moving the clock by minutes tells a throttled
+		// serve from one that was recorded.
+		clk := clocktesting.NewFakePassiveClock(time.Now().Truncate(time.Second))
+		o := serverOptions()
+		o.Clock = clk
+		rctx, stop := context.WithCancel(ctx)
+		DeferCleanup(stop)
+		r := startReplica(rctx, o)
+
 		origin := testorigin.New("<h1>page</h1>")
 		name, prefix := unique()
 		set := newSet(name, prefix, origin.URL, func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.ExpireAfter = &metav1.Duration{Duration: time.Hour}
 		})
-		Expect(get(replicas[0], prefix+"/seen").Code).To(Equal(http.StatusOK))
-		Eventually(func(g Gomega) {
-			p := child(set, prefix+"/seen")
-			g.Expect(p).NotTo(BeNil())
-			at, err := time.Parse(time.RFC3339, p.Annotations[pagesv1alpha1.RequestedAtAnnotation])
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(at).To(BeTemporally("~", time.Now(), time.Minute))
-		}).Should(Succeed())
+		Eventually(func() bool { _, _, ok := r.Sets.Match("shop.example", prefix+"/x"); return ok }).Should(BeTrue())
+		// recorded is the requested-at the replica's entry holds, once the
+		// annotation came back to it through its cache.
+		recorded := func() time.Time { return server.RequestedAt(r.Table.Lookup("shop.example", prefix+"/seen")) }
+
+		t0 := clk.Now()
+		Expect(get(r, prefix+"/seen").Code).To(Equal(http.StatusOK))
+		Eventually(recorded).Should(BeTemporally("==", t0))
+		Expect(child(set, prefix+"/seen").Annotations).To(HaveKeyWithValue(pagesv1alpha1.RequestedAtAnnotation, t0.UTC().Format(time.RFC3339)))
+		before := requestedAtUpdates()
 
 		By("not again within a tenth of expireAfter")
-		p := child(set, prefix+"/seen")
+		clk.SetTime(t0.Add(5 * time.Minute))
 		for range 5 {
-			Expect(get(replicas[0], prefix+"/seen").Code).To(Equal(http.StatusOK))
+			Expect(get(r, prefix+"/seen").Code).To(Equal(http.StatusOK))
 		}
-		Consistently(func() string {
-			cur := &pagesv1alpha1.StaticPage{}
-			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), cur)).To(Succeed())
-			return cur.Annotations[pagesv1alpha1.RequestedAtAnnotation]
-		}).WithTimeout(300 * time.Millisecond).Should(Equal(p.Annotations[pagesv1alpha1.RequestedAtAnnotation]))
+
+		By("again once a tenth of expireAfter has passed, once")
+		clk.SetTime(t0.Add(7 * time.Minute))
+		Expect(get(r, prefix+"/seen").Code).To(Equal(http.StatusOK))
+		Eventually(recorded).Should(BeTemporally("==", t0.Add(7*time.Minute)))
+		Expect(requestedAtUpdates()-before).To(BeEquivalentTo(1), "requested-at updates after the first")
 	})
 })
+
+// requestedAtUpdates is how many requested-at annotations the replicas of
+// this process wrote.
+func requestedAtUpdates() float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "isr_server_requested_at_updates_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "ok" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
 
 // createAttempts is the sum of isr_server_fallback_creates_total over its
 // outcomes, in this process (both replicas).

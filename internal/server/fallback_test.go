@@ -13,7 +13,10 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
-func TestDecide(t *testing.T) {
+// TestFallbackDecisionPerChildState: for each state of a set's page (absent,
+// rendering, failed, withdrawn, served, ...) and what this replica remembers
+// of its own wait, the fallback picks the one answer the table gives.
+func TestFallbackDecisionPerChildState(t *testing.T) {
 	const (
 		blocking = pagesv1alpha1.FallbackBlocking
 		notFound = pagesv1alpha1.FallbackNotFound

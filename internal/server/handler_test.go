@@ -3,14 +3,12 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -55,17 +54,6 @@ func mustEntry(t testing.TB, p *pagesv1alpha1.StaticPage, obj *storage.Object) *
 	return e
 }
 
-type countingRevalidator struct {
-	calls  atomic.Int32
-	tokens sync.Map
-}
-
-func (c *countingRevalidator) Revalidate(_ context.Context, _ types.NamespacedName, token string) error {
-	c.calls.Add(1)
-	c.tokens.Store(token, true)
-	return nil
-}
-
 func newTestEntry(t testing.TB, name, host, route, body string, revalidate time.Duration, mode pagesv1alpha1.RevalidateMode) *Entry {
 	p, obj := testPage(name, host, route, body, revalidate, mode)
 	return mustEntry(t, p, obj)
@@ -97,7 +85,7 @@ var headerPages = []headerPage{
 }
 
 // newTestHandler serves the header pages from entries built in memory.
-func newTestHandler(t testing.TB) (*Handler, *clocktesting.FakeClock, *countingRevalidator) {
+func newTestHandler(t testing.TB) (*Handler, *clocktesting.FakeClock, *testenv.Revalidator) {
 	table := NewTable()
 	for _, hp := range headerPages {
 		table.Put(newTestEntry(t, hp.name, hp.host, hp.route, hp.body, hp.revalidate, hp.mode))
@@ -106,9 +94,9 @@ func newTestHandler(t testing.TB) (*Handler, *clocktesting.FakeClock, *countingR
 }
 
 // handlerFor serves table at t0+10s, counting re-render requests.
-func handlerFor(table *Table) (*Handler, *clocktesting.FakeClock, *countingRevalidator) {
+func handlerFor(table *Table) (*Handler, *clocktesting.FakeClock, *testenv.Revalidator) {
 	clk := clocktesting.NewFakeClock(t0.Add(10 * time.Second))
-	rv := &countingRevalidator{}
+	rv := &testenv.Revalidator{}
 	return &Handler{Table: table, Clock: clk, Revalidator: rv}, clk, rv
 }
 
@@ -116,10 +104,11 @@ func handlerFor(table *Table) (*Handler, *clocktesting.FakeClock, *countingReval
 // header pages, at t0+10s.
 var headerChecks = []struct {
 	name  string
-	check func(*testing.T, http.Handler, *clocktesting.FakeClock, *countingRevalidator)
+	check func(*testing.T, http.Handler, *clocktesting.FakeClock, *testenv.Revalidator)
 }{
 	{"fresh hit", checkFreshHit},
 	{"stale served at once", checkStaleServedAtOnce},
+	{"stale OnRequest page served before its re-render request returns", checkStaleOnRequestServedAtOnce},
 	{"on-demand page", checkOnDemandPage},
 	{"gzip", checkGzip},
 	{"brotli", checkBrotli},
@@ -160,7 +149,7 @@ func do(h http.Handler, method, target string, hdr ...string) *httptest.Response
 	return rec
 }
 
-func checkFreshHit(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, rv *countingRevalidator) {
+func checkFreshHit(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, rv *testenv.Revalidator) {
 	rec := do(h, "GET", "http://any.example/")
 	if rec.Code != 200 || rec.Body.String() != homeBody {
 		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
@@ -183,12 +172,12 @@ func checkFreshHit(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, rv *
 	if rec.Header().Get("Content-Encoding") != "" {
 		t.Error("identity response has a Content-Encoding")
 	}
-	if rv.calls.Load() != 0 {
+	if rv.Calls() != 0 {
 		t.Error("a fresh hit asked for a re-render")
 	}
 }
 
-func checkStaleServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, rv *countingRevalidator) {
+func checkStaleServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, rv *testenv.Revalidator) {
 	clk.SetTime(t0.Add(90 * time.Second))
 	rec := do(h, "GET", "http://x/")
 	if rec.Code != 200 || rec.Body.String() != homeBody {
@@ -202,12 +191,52 @@ func checkStaleServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.Fake
 		t.Errorf("Age = %q", got)
 	}
 	// Interval pages are re-rendered by the controller, not by requests.
-	if rv.calls.Load() != 0 {
+	if rv.Calls() != 0 {
 		t.Error("a stale Interval page asked for a re-render")
 	}
 }
 
-func checkOnDemandPage(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, _ *countingRevalidator) {
+// hangGuard ends a wait that, when the code is wrong, would never end. It
+// bounds no latency: a correct server answers long before, whatever the
+// machine's load.
+const hangGuard = 20 * time.Second
+
+// checkStaleOnRequestServedAtOnce asks for a stale OnRequest page while the
+// re-render request it causes is held: the stale page must be answered
+// anyway, since the request never waits on a re-render.
+func checkStaleOnRequestServedAtOnce(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, rv *testenv.Revalidator) {
+	entered, release := rv.Block()
+	defer release()
+	clk.SetTime(t0.Add(90 * time.Second))
+	answered := make(chan *httptest.ResponseRecorder, 1)
+	go func() { answered <- do(h, "GET", "http://x/lazy") }()
+
+	guard := time.NewTimer(hangGuard)
+	defer guard.Stop()
+	select {
+	case <-entered:
+	case <-guard.C:
+		t.Fatal("a stale OnRequest page asked for no re-render")
+	}
+	// The re-render request is now held until release.
+	var rec *httptest.ResponseRecorder
+	select {
+	case rec = <-answered:
+	case <-guard.C:
+		t.Fatal("no answer while the re-render request was held: the stale page waited for it")
+	}
+	if rec.Code != 200 || rec.Body.String() != lazyBody {
+		t.Fatalf("got %d %q", rec.Code, rec.Body.String())
+	}
+	if got := rec.Header().Get("Cache-Status"); got != "isr-operator; hit; ttl=-30; detail=stale" {
+		t.Errorf("Cache-Status = %q", got)
+	}
+	if n := rv.Calls(); n != 1 {
+		t.Errorf("%d re-render requests, want 1", n)
+	}
+}
+
+func checkOnDemandPage(t *testing.T, h http.Handler, clk *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	clk.SetTime(t0.Add(48 * time.Hour))
 	rec := do(h, "GET", "http://x/manual")
 	if got := rec.Header().Get("Cache-Status"); got != "isr-operator; hit" {
@@ -218,7 +247,7 @@ func checkOnDemandPage(t *testing.T, h http.Handler, clk *clocktesting.FakeClock
 	}
 }
 
-func checkGzip(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *countingRevalidator) {
+func checkGzip(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	for _, ae := range []string{"gzip", "br;q=0.5, gzip", "br;q=0, *", "deflate, GZIP"} {
 		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "gzip" {
@@ -249,7 +278,7 @@ func checkGzip(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *count
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-func checkBrotli(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *countingRevalidator) {
+func checkBrotli(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	for _, ae := range []string{"br", "gzip, br", "br, gzip", "*", "gzip;q=0.8, br;q=0.9"} {
 		rec := do(h, "GET", "http://x/", "Accept-Encoding", ae)
 		if rec.Header().Get("Content-Encoding") != "br" {
@@ -302,7 +331,7 @@ func TestNegotiate(t *testing.T) {
 	}
 }
 
-func checkConditional(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *countingRevalidator) {
+func checkConditional(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	first := do(h, "GET", "http://x/", "Accept-Encoding", "gzip")
 	etag := first.Header().Get("Etag")
 	for _, inm := range []string{etag, `"nope", ` + etag, "W/" + etag, "*"} {
@@ -329,14 +358,14 @@ func checkConditional(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _
 	}
 }
 
-func checkHead(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *countingRevalidator) {
+func checkHead(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	rec := do(h, "HEAD", "http://x/")
 	if rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != itoa(len(homeBody)) || rec.Header().Get("Etag") == "" {
 		t.Fatalf("HEAD: %d, %d bytes, headers %v", rec.Code, rec.Body.Len(), rec.Header())
 	}
 }
 
-func checkRouting(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *countingRevalidator) {
+func checkRouting(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
 	cases := []struct{ target, host, want string }{
 		{"/", "shop.example.com", shopBody},
 		{"/", "SHOP.example.com:8080", shopBody},
@@ -385,11 +414,11 @@ func testOnRequestTriggersOncePerRendition(t *testing.T, serve func(*Handler) ht
 		})
 	}
 	wg.Wait()
-	waitFor(t, func() bool { return rv.calls.Load() >= 1 })
-	if n := rv.calls.Load(); n != 1 {
+	waitFor(t, func() bool { return rv.Calls() >= 1 })
+	if n := rv.Calls(); n != 1 {
 		t.Fatalf("%d re-render requests for one stale rendition, want 1", n)
 	}
-	if _, ok := rv.tokens.Load("stale-" + itoa(int(t0.Unix()))); !ok {
+	if !rv.Asked("stale-" + itoa(int(t0.Unix()))) {
 		t.Error("token is not derived from the render time")
 	}
 	// Once the page carries the token (as seen by another replica), no
@@ -403,8 +432,8 @@ func testOnRequestTriggersOncePerRendition(t *testing.T, serve func(*Handler) ht
 	h.Table.Put(mustEntry(t, p, obj))
 	clk.SetTime(t0.Add(4 * time.Minute))
 	do(srv, "GET", "http://x/lazy")
-	waitFor(t, func() bool { return rv.calls.Load() >= 2 })
-	if n := rv.calls.Load(); n != 2 {
+	waitFor(t, func() bool { return rv.Calls() >= 2 })
+	if n := rv.Calls(); n != 2 {
 		t.Fatalf("%d re-render requests after a second rendition went stale, want 2", n)
 	}
 }

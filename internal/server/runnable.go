@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/valyala/fasthttp"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -44,6 +45,9 @@ type Shutdown struct {
 
 	draining atomic.Bool
 	started  atomic.Bool
+	// clock times Delay; the real clock when nil. Tests end the delay
+	// themselves.
+	clock clock.WithTicker
 }
 
 // Ready is a readiness check that fails from the stop signal on.
@@ -64,7 +68,11 @@ func (s *Shutdown) begin() {
 		s.Log.Info("stop signal: not ready; still serving, with Connection: close", "delay", s.Delay.String(), "grace", s.Grace.String())
 	}
 	s.draining.Store(true)
-	time.Sleep(s.Delay)
+	clk := s.clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	<-clk.After(s.Delay)
 }
 
 // closeWhenDraining asks clients to reconnect elsewhere once draining.

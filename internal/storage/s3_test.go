@@ -303,6 +303,56 @@ func TestS3PublishIsAtomic(t *testing.T) {
 	}
 }
 
+// TestS3PutWithARefusedBodyPublishesNothing: when the store refuses the
+// write of one representation of a new page, Put fails and publishes
+// nothing: no manifest is written for the new digest, and the page stored
+// before is still what a read returns.
+func TestS3PutWithARefusedBodyPublishesNothing(t *testing.T) {
+	root, srv := newS3(t)
+	for i, coding := range []string{"identity", "gzip", "br"} {
+		t.Run(coding, func(t *testing.T) {
+			old, next := htmlPage(40+2*i), htmlPage(41+2*i)
+			mustPut(t, root, old)
+
+			access, secret := "isr-writer-"+coding, "writer-secret-0123456789"
+			if err := srv.AddWriter(ctxT(t), access, secret, prefix, key(next.Digest, coding)); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("AWS_ACCESS_KEY_ID", access)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+			writer, err := storage.NewS3(ctxT(t), options(srv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed, err := writer.Put(ctxT(t), staticPage, next)
+			if !errors.Is(err, storage.ErrDenied) || changed {
+				t.Errorf("Put with the %s write refused = %v, %v; want ErrDenied", coding, changed, err)
+			}
+
+			_, err = srv.Client().StatObject(ctxT(t), srv.Bucket, key(next.Digest, "meta.json"), minio.StatObjectOptions{})
+			if minio.ToErrorResponse(err).Code != "NoSuchKey" {
+				t.Errorf("manifest of the refused page: stat = %v, want NoSuchKey", err)
+			}
+			if _, err := writer.Get(ctxT(t), staticPage, next.Digest); !errors.Is(err, storage.ErrNotStored) {
+				t.Errorf("Get of the refused page = %v, want ErrNotStored", err)
+			}
+			mustGet(t, writer, old)
+			mustGet(t, root, old)
+
+			// The other representations may be there, unpublished.
+			stored, err := root.List(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range stored {
+				if d.Digest == next.Digest && d.Published {
+					t.Errorf("List says the refused page is published")
+				}
+			}
+		})
+	}
+}
+
 // TestS3GetReadsWhatTheManifestSays: a loaded body takes the memory its
 // manifest gives and no more (the server's --cache-size counts lengths), and
 // a representation longer or shorter than its manifest says is not the page.
@@ -441,17 +491,13 @@ func TestS3StoreStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start := time.Now()
 	_, err := s3.Get(ctxT(t), staticPage, stored.Digest)
-	assertUnavailable(t, "Get", err, start, "unreachable")
-	start = time.Now()
+	assertUnavailable(t, "Get", err, "unreachable")
 	_, err = s3.Put(ctxT(t), staticPage, pending)
-	assertUnavailable(t, "Put", err, start, "unreachable")
-	start = time.Now()
+	assertUnavailable(t, "Put", err, "unreachable")
 	_, err = s3.Has(ctxT(t), staticPage, stored.Digest)
-	assertUnavailable(t, "Has", err, start, "unreachable")
-	start = time.Now()
-	assertUnavailable(t, "Check", s3.Check(ctxT(t)), start, "unreachable")
+	assertUnavailable(t, "Has", err, "unreachable")
+	assertUnavailable(t, "Check", s3.Check(ctxT(t)), "unreachable")
 
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
@@ -497,7 +543,9 @@ func TestS3StoreStoppedMidPublish(t *testing.T) {
 }
 
 // TestS3StoreHangs: a store that accepts connections and never answers
-// fails each request within the timeout, not the caller's patience.
+// fails each request by the backend's own timeout, not the caller's
+// patience: the caller here waits far longer (ctxT), and what ends the
+// request is ErrUnavailable, not the caller's deadline.
 func TestS3StoreHangs(t *testing.T) {
 	s3, srv := newS3(t)
 	p := htmlPage(22)
@@ -505,12 +553,10 @@ func TestS3StoreHangs(t *testing.T) {
 	if err := srv.Pause(); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	_, err := s3.Get(context.Background(), staticPage, p.Digest)
-	assertUnavailable(t, "Get", err, start, "no answer")
-	start = time.Now()
-	_, err = s3.Put(context.Background(), staticPage, htmlPage(23))
-	assertUnavailable(t, "Put", err, start, "no answer")
+	_, err := s3.Get(ctxT(t), staticPage, p.Digest)
+	assertUnavailable(t, "Get", err, "no answer")
+	_, err = s3.Put(ctxT(t), staticPage, htmlPage(23))
+	assertUnavailable(t, "Put", err, "no answer")
 
 	// A caller that gives up first gets its own error, not ErrUnavailable.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -525,20 +571,16 @@ func TestS3StoreHangs(t *testing.T) {
 	mustGet(t, s3, p)
 }
 
-func assertUnavailable(t *testing.T, op string, err error, start time.Time, says string) {
+// assertUnavailable checks that op failed as with the store down, with
+// the backend's own error (not the caller's context's) saying says.
+func assertUnavailable(t *testing.T, op string, err error, says string) {
 	t.Helper()
-	took := time.Since(start)
 	if !errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrNotStored) {
 		t.Fatalf("%s with the store down = %v, want ErrUnavailable", op, err)
 	}
 	if !strings.Contains(err.Error(), says) {
 		t.Errorf("%s error %q does not say %q", op, err, says)
 	}
-	// One bounded request (two for a Put: check, then write) and retries.
-	if took > 2*requestTimeout+time.Second {
-		t.Errorf("%s took %s to fail, over the %s bound", op, took, requestTimeout)
-	}
-	t.Logf("%s failed after %s: %v", op, took.Round(time.Millisecond), err)
 }
 
 func TestS3WrongCredentials(t *testing.T) {

@@ -186,13 +186,12 @@ func objectStorageSpecs() {
 			kubectl("get", "staticpage", pageName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`))
 
 		By("serving the last good page from memory meanwhile")
+		// The store stays paused throughout: an answer that needed it
+		// would be a 503 after the store's timeout, never the page.
 		for range 3 {
-			t0 := time.Now()
 			code, body, _ := page(server.url + route)
-			Expect(code).To(Equal(http.StatusOK))
+			Expect(code).To(Equal(http.StatusOK), "a held page does not wait on the store")
 			Expect(body).To(Equal(firstBody))
-			Expect(time.Since(t0)).To(BeNumerically("<", time.Second), "a held page does not wait on the store")
-			time.Sleep(200 * time.Millisecond)
 		}
 
 		By("recovering once the store answers again")

@@ -108,7 +108,7 @@ kind: StaticPage
 metadata: {name: forged, namespace: default}
 spec:
   route: /forged
-  origin: {url: "http://169.254.169.254/latest/meta-data/"}
+  origin: {url: "http://127.0.0.2:9/latest/meta-data/"}
 `
 		out, err := runEnv(*serverKube, []byte(forged), kubectlBin, "create", "-f", "-")
 		Expect(err).To(HaveOccurred(), out)

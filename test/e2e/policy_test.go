@@ -69,7 +69,7 @@ spec:
 			n := 0
 			Eventually(func() string {
 				n++
-				patch := fmt.Sprintf(`{"spec":{"origin":{"url":"http://attacker.example/%d"}}}`, n)
+				patch := fmt.Sprintf(`{"spec":{"origin":{"url":"http://127.0.0.2:9/%d"}}}`, n)
 				out, _ := kubectlAs(serverSA, "patch", "staticpage", "guarded", "-n", policyNamespace, "--type=merge", "-p", patch)
 				return out
 			}).Should(ContainSubstring("may not change the spec of StaticPage " + policyNamespace + "/guarded"))

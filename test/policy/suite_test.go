@@ -51,6 +51,9 @@ var (
 )
 
 func TestPolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Policy Suite")
 }

@@ -79,9 +79,13 @@ type Server struct {
 }
 
 // Run starts a server for the test t with Start and closes it when t ends;
-// it fails t when the server does not start.
+// it fails t when the server does not start. With -short it skips t: a
+// short run starts no server.
 func Run(t testing.TB) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts versitygw")
+	}
 	s, err := Start(Options{})
 	if err != nil {
 		t.Fatalf("starting versitygw: %v", err)
@@ -365,6 +369,45 @@ func (s *Server) Client() *minio.Client { return s.ClientAs(s.AccessKey, s.Secre
 // s3:ListBucket on the bucket for keys under <prefix>/. Any other request
 // of the user's is denied. It replaces the bucket's policy.
 func (s *Server) AddReader(ctx context.Context, access, secret, prefix string) error {
+	if err := s.createUser(ctx, access, secret); err != nil {
+		return err
+	}
+	policy := fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::%[2]s/%[3]s/*"]},
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::%[2]s"],
+   "Condition": {"StringLike": {"s3:prefix": [%[4]q]}}}
+]}`, access, s.Bucket, prefix, prefix+"/*")
+	return s.setPolicy(ctx, policy)
+}
+
+// AddWriter adds a user with the given keys who may read, write, delete
+// and list the bucket's objects under prefix, as the manager's policy
+// allows, except that the server refuses (403 AccessDenied, by an explicit
+// Deny) every write of the objects named in refused, keys relative to the
+// bucket: a store that fails one write among several. It replaces the
+// bucket's policy.
+func (s *Server) AddWriter(ctx context.Context, access, secret, prefix string, refused ...string) error {
+	if err := s.createUser(ctx, access, secret); err != nil {
+		return err
+	}
+	policy := fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::%[2]s/%[3]s/*"]},
+  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::%[2]s"],
+   "Condition": {"StringLike": {"s3:prefix": [%[4]q]}}}`, access, s.Bucket, prefix, prefix+"/*")
+	if len(refused) > 0 {
+		resources := make([]string, len(refused))
+		for i, k := range refused {
+			resources[i] = strconv.Quote("arn:aws:s3:::" + s.Bucket + "/" + k)
+		}
+		policy += fmt.Sprintf(`,
+  {"Effect": "Deny", "Principal": {"AWS": [%q]}, "Action": ["s3:PutObject"], "Resource": [%s]}`, access, strings.Join(resources, ", "))
+	}
+	return s.setPolicy(ctx, policy+"\n]}")
+}
+
+// createUser adds a user with the given keys and no rights of its own:
+// what it may do is what the bucket policy grants it.
+func (s *Server) createUser(ctx context.Context, access, secret string) error {
 	cmd := exec.CommandContext(ctx, s.binary, "admin", "--endpoint-url", s.Endpoint,
 		"create-user", "--access", access, "--secret", secret, "--role", "user")
 	// The root keys go through the environment, as for the server itself.
@@ -372,11 +415,11 @@ func (s *Server) AddReader(ctx context.Context, access, secret, prefix string) e
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("creating user %s: %w: %s", access, err, bytes.TrimSpace(out))
 	}
-	policy := fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [
-  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::%[2]s/%[3]s/*"]},
-  {"Effect": "Allow", "Principal": {"AWS": [%[1]q]}, "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::%[2]s"],
-   "Condition": {"StringLike": {"s3:prefix": [%[4]q]}}}
-]}`, access, s.Bucket, prefix, prefix+"/*")
+	return nil
+}
+
+// setPolicy replaces the bucket's policy.
+func (s *Server) setPolicy(ctx context.Context, policy string) error {
 	if err := s.Client().SetBucketPolicy(ctx, s.Bucket, policy); err != nil {
 		return fmt.Errorf("setting the policy of bucket %s: %w", s.Bucket, err)
 	}
