@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -68,10 +69,8 @@ func (r *Revalidator) Asked(token string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, tokens := range r.calls {
-		for _, t := range tokens {
-			if t == token {
-				return true
-			}
+		if slices.Contains(tokens, token) {
+			return true
 		}
 	}
 	return false
