@@ -51,7 +51,7 @@ func run(o options) error {
 	if err := o.api.Validate(); err != nil {
 		return err
 	}
-	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent, Limit: o.server.MemoryLimit()})
+	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: server.GCPercent, Limit: o.server.MemoryLimit()})
 	cacheOpts, err := o.api.CacheOptions(kube.ServerCacheOptions(nss))
 	if err != nil {
 		return err

@@ -9,10 +9,10 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// GCPercent is both binaries' GC target when GOGC is not set. What they
-// hold for long is mostly page bodies and cached objects, and what they
-// allocate besides is short-lived, so Go's default of 100, which lets the
-// heap reach twice the live data between collections, buys nothing.
+// GCPercent is the manager's GC target when GOGC is not set (the server's
+// is server.GCPercent). What it holds for long is cached objects, and what
+// it allocates besides is short-lived, so Go's default of 100, which lets
+// the heap reach twice the live data between collections, buys nothing.
 const GCPercent = 50
 
 // Policy is a binary's memory policy.

@@ -120,6 +120,13 @@ func (o Options) Validate() error {
 // count.
 const MemoryHeadroom = 64 << 20
 
+// GCPercent is the server's GC target when GOGC is not set, lower than the
+// manager's (gomem.GCPercent): most of what a server holds is page bodies,
+// which hold no pointers and cost a collection little to mark, and a hit
+// allocates nothing, so collecting when the heap has grown by a quarter
+// costs serving little and keeps the heap close to the pages held.
+const GCPercent = 25
+
 // MemoryLimit is the soft memory limit o asks for: --cache-size plus
 // MemoryHeadroom with --storage=s3 and a --cache-size, else 0 (none: the
 // pages held from ConfigMaps are not bounded).
