@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/isr-operator/isr-operator/internal/testenv"
+	"github.com/isr-operator/isr-operator/internal/testenv/controllertest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -101,11 +102,7 @@ func assemble(namespace, backend string, s3 storage.S3Options) *stack {
 	Expect(err).NotTo(HaveOccurred())
 	mgr, err := testenv.NewManager(restCfg, cacheOpts)
 	Expect(err).NotTo(HaveOccurred())
-	copts := controllers.DefaultOptions()
-	copts.AllowOrigins = []string{"127.0.0.1"}
-	copts.MaxBodyBytes = 1 << 20
-	copts.MaxRedirects = 2
-	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	copts := controllertest.Options()
 	copts.Storage, copts.S3 = backend, s3
 	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())

@@ -24,6 +24,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/testenv"
+	"github.com/isr-operator/isr-operator/internal/testenv/controllertest"
 )
 
 // ns holds the suite's sets and pages.
@@ -62,11 +63,7 @@ var _ = BeforeSuite(func() {
 
 	var mctx context.Context
 	mctx, cancel = context.WithCancel(context.Background())
-	copts := controllers.DefaultOptions()
-	copts.AllowOrigins = []string{"127.0.0.1"}
-	copts.MaxBodyBytes = 1 << 20
-	copts.MaxRedirects = 2
-	copts.RetryBaseDelay, copts.RetryMaxDelay = 100*time.Millisecond, time.Second
+	copts := controllertest.Options()
 	mgr := newManager(kube.CacheOptions([]string{ns}))
 	_, err = controllers.Setup(mgr, copts)
 	Expect(err).NotTo(HaveOccurred())
