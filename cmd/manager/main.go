@@ -40,7 +40,7 @@ func run(o options) error {
 	if err := o.controller.Validate(); err != nil {
 		return err
 	}
-	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: gomem.GCPercent})
+	gomem.Apply(ctrl.Log.WithName("setup"), gomem.Policy{GCPercent: controllers.GCPercent})
 	nss, err := cli.SplitNamespaces(o.namespaces)
 	if err != nil {
 		return err

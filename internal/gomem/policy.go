@@ -9,12 +9,6 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// GCPercent is the manager's GC target when GOGC is not set (the server's
-// is server.GCPercent). What it holds for long is cached objects, and what
-// it allocates besides is short-lived, so Go's default of 100, which lets
-// the heap reach twice the live data between collections, buys nothing.
-const GCPercent = 50
-
 // Policy is a binary's memory policy.
 type Policy struct {
 	// GCPercent is the GC target (how much the heap may grow beyond what

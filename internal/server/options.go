@@ -121,7 +121,7 @@ func (o Options) Validate() error {
 const MemoryHeadroom = 64 << 20
 
 // GCPercent is the server's GC target when GOGC is not set, lower than the
-// manager's (gomem.GCPercent): most of what a server holds is page bodies,
+// manager's (controllers.GCPercent): most of what a server holds is page bodies,
 // which hold no pointers and cost a collection little to mark, and a hit
 // allocates nothing, so collecting when the heap has grown by a quarter
 // costs serving little and keeps the heap close to the pages held.
