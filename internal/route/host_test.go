@@ -24,6 +24,10 @@ func TestNormalizeHost(t *testing.T) {
 		{".", ""},
 		{"\u212Aey.example", "\u212Aey.example"}, // Kelvin sign: not folded
 		{"ÉCOLE.example", "École.example"},       // only ASCII folds
+		{"A.Z", "a.z"},                           // the first letter found is A
+		{"Z.A", "z.a"},                           // the first letter found is Z
+		{"BAZ", "baz"},                           // A and Z after the first
+		{"@[`{", "@[`{"},                         // the neighbours of A-Z
 	} {
 		if got := NormalizeHost(tc.in); got != tc.want {
 			t.Errorf("NormalizeHost(%q) = %q, want %q", tc.in, got, tc.want)
@@ -88,6 +92,7 @@ func TestValidateHost(t *testing.T) {
 		{name253, nil},
 		{name253 + ":65535", nil},
 		{name253 + "b", errHostNameLong},
+		{name253 + "bbbbbbb", errHostNameLong}, // 260: within maxLength, too long a name
 		{"a:0", errHostPort},
 		{"a:00000", errHostPort},
 		{"a:65536", errHostPort},
