@@ -47,6 +47,7 @@ func TestWins(t *testing.T) {
 		{"joined string order", Claim{Page: nn("a-b", "c"), Created: t0}, Claim{Page: nn("a", "z"), Created: t0}, true},
 		{"joined string order reversed", Claim{Page: nn("a", "z"), Created: t0}, Claim{Page: nn("a-b", "c"), Created: t0}, false},
 		{"prefix name", Claim{Page: nn("ns", "a"), Created: t0}, Claim{Page: nn("ns", "ab"), Created: t0}, true},
+		{"prefix name, longer first", Claim{Page: nn("ns", "ab"), Created: t0}, Claim{Page: nn("ns", "a"), Created: t0}, false},
 		{"itself", Claim{Page: nn("ns", "a"), Created: t0}, Claim{Page: nn("ns", "a"), Created: t0}, false},
 		{"same instant, other zone", Claim{Page: nn("ns", "b"), Created: t0.In(time.FixedZone("x", 3600))}, Claim{Page: nn("ns", "a"), Created: t0}, false},
 	} {
