@@ -75,6 +75,7 @@ func TestIndexLookup(t *testing.T) {
 		{"shop.example.com:443", "/p", "shop", true},
 		{"shop.example.com:8080", "/p", "shop8080", true},
 		{"other.example.com", "/p", "any", true},
+		{"other.example.com:443", "/p", "any", true}, // no page for the name without the port either
 		{"", "/p", "any", true},
 		{"[::1]:80", "/p", "v6", true},
 		{"[::1]", "/p", "v6", true},
