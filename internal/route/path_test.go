@@ -157,3 +157,20 @@ func FuzzRequestPath(f *testing.F) {
 		}
 	})
 }
+
+func TestHasPercentHex(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"/a%00", true}, {"/a%99", true}, {"/a%af", true}, {"/a%AF", true}, {"/a%fa", true}, {"/a%FA", true},
+		// The neighbours of 0-9, a-f and A-F are not hex digits.
+		{"/a%/0", false}, {"/a%:0", false}, {"/a%`0", false}, {"/a%g0", false}, {"/a%@0", false}, {"/a%G0", false},
+		{"/a%0/", false}, {"/a%0:", false}, {"/a%0`", false}, {"/a%0g", false}, {"/a%0@", false}, {"/a%0G", false},
+		{"/a%0", false}, {"%", false}, {"", false},
+	} {
+		if got := hasPercentHex(tc.s); got != tc.want {
+			t.Errorf("hasPercentHex(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
