@@ -282,6 +282,9 @@ own, so the server never holds the manager's.
     {{- range .Values.manager.allowOrigins }}
     - --allow-origin={{ . }}
     {{- end }}
+    {{- with .Values.manager.denyOriginCIDRs }}
+    - --deny-origin-cidrs={{ join "," . }}
+    {{- end }}
     {{- with .Values.manager.allowedContentTypes }}
     - --allowed-content-types={{ join "," . }}
     {{- end }}
