@@ -354,3 +354,23 @@ func TestManagerGetsTheOriginGuardValues(t *testing.T) {
 		t.Errorf("manager args %v, want %v", got, want)
 	}
 }
+
+func TestRevalidateAPICapsUnauthenticatedCalls(t *testing.T) {
+	arg := func(sets ...string) []string {
+		c := render(t, append([]string{"revalidateAPI.enabled=true", "revalidateAPI.existingSecret=cms"}, sets...)...).
+			get(t, "Deployment", fullname+"-server").podSpec().container("server")
+		var out []string
+		for _, a := range c.list("args") {
+			if s := a.(string); strings.HasPrefix(s, "--revalidate-max-unauthenticated") {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if got := arg(); !slices.Equal(got, []string{"--revalidate-max-unauthenticated=64"}) {
+		t.Errorf("server args %v, want the default --revalidate-max-unauthenticated=64", got)
+	}
+	if got := arg("revalidateAPI.maxUnauthenticated=8"); !slices.Equal(got, []string{"--revalidate-max-unauthenticated=8"}) {
+		t.Errorf("server args %v, want --revalidate-max-unauthenticated=8", got)
+	}
+}
