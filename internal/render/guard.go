@@ -253,10 +253,9 @@ func class(a netip.Addr) string {
 
 // Prefixes of IPv6 addresses that carry an IPv4 address.
 var (
-	nat64Prefix       = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFourPrefix   = netip.MustParsePrefix("2002::/16")
-	v4CompatPrefix    = netip.MustParsePrefix("::/96")
-	embeddingPrefixes = []netip.Prefix{nat64Prefix, sixToFourPrefix, v4CompatPrefix}
+	nat64Prefix     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFourPrefix = netip.MustParsePrefix("2002::/16")
+	v4CompatPrefix  = netip.MustParsePrefix("::/96")
 )
 
 // embeddedIPv4 returns the IPv4 address an IPv6 address carries and

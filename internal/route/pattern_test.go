@@ -131,10 +131,10 @@ func TestPatternMatch(t *testing.T) {
 		{"/docs/{path...}", "/docs/a%2Fb", nil},
 		{"/docs/{path...}", "/docs/" + strings.Repeat("a/", MaxParamLength/2) + "a", nil},
 		{"/{a}/{rest...}", "/x/y/z", map[string]string{"a": "x", "rest": "y/z"}},
-		{"/products/{id}", "/products/a%5Cb", nil},  // backslash
-		{"/products/{id}", "/products/a%5cb", nil},  // backslash
-		{"/products/{id}", `/products/a\b`, nil},    // backslash unescaped
-		{"/docs/{path...}", "/docs/a/b%5C", nil},     // backslash in a rest segment
+		{"/products/{id}", "/products/a%5Cb", nil}, // backslash
+		{"/products/{id}", "/products/a%5cb", nil}, // backslash
+		{"/products/{id}", `/products/a\b`, nil},   // backslash unescaped
+		{"/docs/{path...}", "/docs/a/b%5C", nil},   // backslash in a rest segment
 	} {
 		p := mustPattern(t, tc.pattern)
 		got, ok := p.Match(tc.path)
