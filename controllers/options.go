@@ -36,9 +36,14 @@ type Options struct {
 	RetryBaseDelay time.Duration
 	// RetryMaxDelay caps the retry delay (--retry-max-delay).
 	RetryMaxDelay time.Duration
-	// AllowOrigins are hosts, IPs or CIDRs allowed as origins although they
+	// AllowOrigins are hosts, IPs or CIDRs, each with an optional port
+	// that narrows it to that port, allowed as origins although they
 	// resolve to addresses the origin guard refuses (--allow-origin).
 	AllowOrigins cli.StringList
+	// DenyOriginCIDRs are the site's own ranges the origin guard refuses
+	// besides its fixed ones; only a narrower AllowOrigins entry reopens
+	// part of one (--deny-origin-cidrs).
+	DenyOriginCIDRs cli.StringList
 	// AllowedContentTypes are the media types an origin may answer with;
 	// empty means render.DefaultContentTypes (--allowed-content-types).
 	AllowedContentTypes cli.StringList
@@ -89,7 +94,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host (host:port), so pages due together do not flood one backend; 0 means no cap.")
 	fs.DurationVar(&o.RetryBaseDelay, "retry-base-delay", o.RetryBaseDelay, "First retry delay after a failed render; it doubles on each failure.")
 	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "Longest retry delay after failed renders.")
-	fs.Var(&o.AllowOrigins, "allow-origin", "Host name, IP or CIDR allowed as an origin although it resolves to a loopback, link-local or unspecified address (refused by default); repeatable and comma-separated.")
+	fs.Var(&o.AllowOrigins, "allow-origin", "Host name, IP or CIDR allowed as an origin although the origin guard refuses it (loopback, link-local, unspecified, multicast, cloud metadata, --deny-origin-cidrs); with a port (127.0.0.1:8088, [::1]:8088, shop.svc:8080) only that port is allowed. Repeatable and comma-separated.")
+	fs.Var(&o.DenyOriginCIDRs, "deny-origin-cidrs", "CIDRs (or IPs) the origin guard refuses besides its fixed ones, such as the node, pod or control-plane ranges; an --allow-origin entry narrower than the range reopens part of it. Repeatable and comma-separated.")
 	fs.IntVar(&o.MaxRedirects, "max-redirects", o.MaxRedirects, "Redirects an origin fetch follows, each checked like the origin; more fail the render.")
 	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are kept: configmap (a ConfigMap per page, nothing else needed) or s3 (an S3-compatible object store: --s3-* flags).")
 	o.S3.BindFlags(fs)
@@ -136,9 +142,9 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	guard, err := render.NewGuard(o.AllowOrigins)
+	guard, err := render.NewGuard(o.AllowOrigins, o.DenyOriginCIDRs)
 	if err != nil {
-		return nil, fmt.Errorf("--allow-origin: %w", err)
+		return nil, fmt.Errorf("--allow-origin or --deny-origin-cidrs: %w", err)
 	}
 	types, err := render.ParseContentTypes(o.AllowedContentTypes)
 	if err != nil {

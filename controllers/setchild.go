@@ -57,18 +57,18 @@ func (r *StaticPageReconciler) resolveSet(ctx context.Context, page *pagesv1alph
 
 // setOrigin is the origin URL set gives page, or why it gives none: the
 // page's host must be the set's and its route one the set's pattern
-// matches, with parameter values the pattern accepts.
+// matches, with parameter values the pattern and spec.parameters accept.
 func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage) (string, error) {
-	pattern, err := route.ParsePattern(set.Spec.Route)
+	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
 	if err != nil {
-		return "", fmt.Errorf("StaticPageSet %q has an invalid route: %w", set.Name, err)
+		return "", fmt.Errorf("StaticPageSet %q has an invalid route or parameters: %w", set.Name, err)
 	}
 	if route.NormalizeHost(page.Spec.Host) != route.NormalizeHost(set.Spec.Host) {
 		return "", fmt.Errorf("%w: host %q is not StaticPageSet %q's host %q", errOutsideSet, page.Spec.Host, set.Name, set.Spec.Host)
 	}
 	params, ok := pattern.MatchRoute(page.Spec.Route)
 	if !ok {
-		return "", fmt.Errorf("%w: route %q does not match StaticPageSet %q's pattern %s", errOutsideSet, page.Spec.Route, set.Name, set.Spec.Route)
+		return "", fmt.Errorf("%w: route %q does not match StaticPageSet %q's pattern %s and parameters", errOutsideSet, page.Spec.Route, set.Name, set.Spec.Route)
 	}
 	url, err := route.Expand(set.Spec.Origin.URL, params)
 	if err != nil {

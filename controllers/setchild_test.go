@@ -110,6 +110,24 @@ var _ = Describe("A StaticPageSet's page", func() {
 		Entry("another host than the set's", "/set4/{id}", "/set4/42", "evil.example", pagesv1alpha1.ReasonOutsideSet),
 	)
 
+	It("is not rendered when its value breaks the set's spec.parameters, and the origin is never asked", func() {
+		o := newOrigin("never")
+		set := newSet(uniqueName("shop"), "/set9/{id}", o.URL+"/render/{id}", 0)
+		set.Spec.Parameters = []pagesv1alpha1.ParameterConstraint{{Name: "id", Pattern: "[1-9][0-9]{0,9}"}}
+		createSet(set)
+		// As a server of an older version, or a client holding the
+		// server's credentials, could create it.
+		child := newChild(set, "/set9/0042", pagesv1alpha1.CreatedByRequest)
+		create(child)
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, child))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonOutsideSet))
+			g.Expect(c.Message).To(ContainSubstring("parameters"))
+		}).Should(Succeed())
+		Consistently(o.Count).WithTimeout(300 * time.Millisecond).Should(BeZero())
+	})
+
 	It("waits for a set that does not exist", func() {
 		set := newSet(uniqueName("missing"), "/set5/{id}", "http://127.0.0.1:1/{id}", 0)
 		child := newChild(set, "/set5/1", pagesv1alpha1.CreatedByRequest)

@@ -275,6 +275,40 @@ var _ = Describe("StaticPageSet controller", func() {
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/7", "/items/8"}))
 	})
 
+	It("constrains its parameters: refuses unknown names at apply, a bad pattern with InvalidSpec, and skips prerender paths it refuses", func() {
+		By("refusing at apply a constraint on a parameter the route does not define")
+		bad := testSet(uniqueName("constrained"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Parameters = []pagesv1alpha1.ParameterConstraint{{Name: "sku", Pattern: "[0-9]+"}}
+		})
+		err := k8sClient.Create(ctx, bad)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("parameters may name only parameters that route defines"))
+
+		By("reporting a pattern that does not compile as InvalidSpec, and creating nothing")
+		s := testSet(uniqueName("constrained"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Parameters = []pagesv1alpha1.ParameterConstraint{{Name: "id", Pattern: "[1-9"}}
+			s.Spec.Prerender.Paths = []string{"/c/42", "/c/042", "/c/x"}
+		})
+		createTestSet(s)
+		Eventually(func(g Gomega) {
+			got := fetchSet(g, s)
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+			g.Expect(setCondition(got, pagesv1alpha1.ReadyCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
+				"Status": Equal(metav1.ConditionFalse), "Reason": Equal(pagesv1alpha1.ReasonInvalidSpec),
+				"Message": SatisfyAll(ContainSubstring("spec.parameters"), ContainSubstring(`"id"`), ContainSubstring("missing closing ]"))}))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(BeEmpty())
+
+		By("prerendering only the paths whose values the fixed pattern accepts")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Parameters[0].Pattern = "[1-9][0-9]{0,9}"
+		})
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/c/42"}))
+		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(SatisfyAll(
+			ContainSubstring(pagesv1alpha1.EventPathsSkipped), ContainSubstring("/c/042"), ContainSubstring("/c/x"))))
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/c/42"}))
+	})
+
 	It("refuses a pattern that names a parameter twice with InvalidSpec, and creates nothing", func() {
 		s := testSet(uniqueName("invalid"), "/x/{id}/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Prerender.Paths = []string{"/x/1/1"}

@@ -18,8 +18,9 @@ import (
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
-// ValidateSet parses a set's route pattern and checks its origin template
-// against it; the error says what is wrong, for the InvalidSpec condition.
+// ValidateSet parses a set's route pattern, checks its origin template
+// against it and constrains it with spec.parameters (each pattern must
+// compile); the error says what is wrong, for the InvalidSpec condition.
 func ValidateSet(set *pagesv1alpha1.StaticPageSet) (*route.Pattern, error) {
 	if errs := validation.IsValidLabelValue(set.Name); len(errs) > 0 {
 		return nil, fmt.Errorf("the set's name must be a valid label value, the value of %s on its pages: %s",
@@ -37,6 +38,10 @@ func ValidateSet(set *pagesv1alpha1.StaticPageSet) (*route.Pattern, error) {
 		if !slices.Contains(p.Names(), n) {
 			return nil, fmt.Errorf("spec.origin.url refers to {%s}, which route %q does not define", n, set.Spec.Route)
 		}
+	}
+	p, err = p.Constrain(set.ParameterPatterns())
+	if err != nil {
+		return nil, fmt.Errorf("spec.parameters: %w", err)
 	}
 	return p, nil
 }

@@ -101,7 +101,7 @@ fi
 # The demo origin listens on loopback, which the origin guard refuses unless
 # allowed, exactly as a user allows a same-pod origin.
 "$BIN/manager" --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
-	--allow-origin 127.0.0.1 "${storage_flags[@]}" \
+	--allow-origin "127.0.0.1:$ORIGIN_PORT" "${storage_flags[@]}" \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
 "$KUBECTL" create secret generic isr-revalidate --from-literal=token="$API_TOKEN" >/dev/null

@@ -85,3 +85,16 @@ func (s *StaticPageSet) Mode() RevalidateMode {
 	}
 	return s.Spec.RevalidateMode
 }
+
+// ParameterPatterns maps each parameter spec.parameters constrains to its
+// pattern; nil when there are none.
+func (s *StaticPageSet) ParameterPatterns() map[string]string {
+	if len(s.Spec.Parameters) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(s.Spec.Parameters))
+	for _, c := range s.Spec.Parameters {
+		out[c.Name] = c.Pattern
+	}
+	return out
+}

@@ -24,8 +24,9 @@ const (
 type Origin struct {
 	// url is fetched with GET to render the page: an absolute http:// or
 	// https:// URL with a host. The manager's origin guard refuses loopback,
-	// link-local, unspecified and multicast addresses unless its
-	// --allow-origin allows them.
+	// link-local, unspecified, multicast and cloud metadata addresses (IPv6
+	// forms of them too) and the ranges of its --deny-origin-cidrs, unless
+	// its --allow-origin allows them.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048

@@ -89,10 +89,34 @@ type Prerender struct {
 	Sitemap string `json:"sitemap,omitempty"`
 }
 
+// ParameterConstraint limits the values one route parameter of a
+// StaticPageSet takes.
+type ParameterConstraint struct {
+	// name is a parameter of spec.route: id for {id} or {path...}.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	Name string `json:"name,omitempty"`
+
+	// pattern is an RE2 regular expression (Go regexp syntax) that the
+	// parameter's whole value must match, decoded as the route holds it
+	// (a {name...} value with its '/' separators): [1-9][0-9]{0,9} for
+	// numeric ids, [a-z0-9]+(-[a-z0-9]+)* for slugs. A request whose value
+	// does not match is not a path of the set: no page is created and the
+	// origin is not asked. A pattern that does not compile leaves the set
+	// Ready=False with reason InvalidSpec.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Pattern string `json:"pattern,omitempty"`
+}
+
 // StaticPageSetSpec declares a route pattern whose pages are rendered from
 // one origin URL template: some upfront, the rest on first request. The
 // template may use only parameters the route defines.
 // +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
+// +kubebuilder:validation:XValidation:rule="!has(self.parameters) || self.parameters.all(p, self.route.contains('{' + p.name + '}') || self.route.contains('{' + p.name + '...}'))",message="parameters may name only parameters that route defines"
 type StaticPageSetSpec struct {
 	// route is the pattern of the set's paths, such as /products/{id}: a
 	// route as on a StaticPage in which one or more segments are a whole
@@ -112,6 +136,21 @@ type StaticPageSetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.findAll('[{][^/]*').all(t, t.matches('^[{][A-Za-z_][A-Za-z0-9_]*([.][.][.])?[}]$'))",message="route parameters must be {name} or a final {name...}, name being letters, digits or '_' not starting with a digit"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('[.][.][.][}].')",message="a {name...} parameter must be the last segment of route"
 	Route string `json:"route,omitempty"`
+
+	// parameters constrain the values of route parameters, so that the
+	// many spellings an origin may answer alike (/products/0042 for
+	// /products/42, case variants of a slug) are not each a page of the
+	// set: a path whose value breaks its parameter's pattern is not served
+	// by the set (404, or a set with a less specific pattern), creates no
+	// page and is never asked of the origin, and such prerender and
+	// sitemap paths are skipped. Each name must be a parameter of route,
+	// at most once.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Parameters []ParameterConstraint `json:"parameters,omitempty"`
 
 	// host limits the set's pages to requests for this host name, as on a
 	// StaticPage; unset serves them for any host.

@@ -19,9 +19,24 @@ const isolatedEnv = "ISR_RENDER_ISOLATED_NETWORK"
 // an address of the loopback interface and nothing outside can answer.
 const metadataAddr = "169.254.169.254"
 
+// isolatedAddrs are the addresses isolated adds to the loopback interface
+// of its namespace, so that a test can listen on them: the metadata
+// endpoints the guard refuses, IPv6 forms of metadataAddr, and a
+// documentation address (TEST-NET-1) for a site's denied range.
+var isolatedAddrs = []string{
+	metadataAddr,
+	"100.100.100.200",    // Alibaba Cloud metadata
+	"192.0.2.10",         // TEST-NET-1, denied by a test's --deny-origin-cidrs
+	"fd00:ec2::254",      // AWS metadata over IPv6
+	"fd00:c1::a9fe:a9fe", // Oracle Cloud metadata over IPv6
+	"64:ff9b::a9fe:a9fe", // NAT64 form of metadataAddr
+	"2002:a9fe:a9fe::1",  // 6to4 form of metadataAddr
+	"::a9fe:a9fe",        // IPv4-compatible form of metadataAddr
+}
+
 // isolated runs t again in a copy of this test binary inside a new network
 // namespace (unshare -n, which needs root) whose only interface is the
-// loopback one, carrying metadataAddr too, and reports that run's result
+// loopback one, carrying isolatedAddrs too, and reports that run's result
 // in t. It returns true in that copy, where the caller goes on with the
 // test; false in the caller, which must then return. A test that cannot
 // make the namespace is skipped, except in CI (CI=true), where it fails:
@@ -44,7 +59,15 @@ func isolated(t *testing.T) bool {
 		}
 		t.Skipf("needs root, unshare(1) and ip(8) to make a network namespace: %v", err)
 	}
-	setup := "ip link set lo up && ip addr add " + metadataAddr + "/32 dev lo && exec \"$0\" \"$@\""
+	setup := "ip link set lo up"
+	for _, a := range isolatedAddrs {
+		if strings.Contains(a, ":") {
+			setup += " && ip -6 addr add " + a + "/128 dev lo nodad"
+		} else {
+			setup += " && ip addr add " + a + "/32 dev lo"
+		}
+	}
+	setup += " && exec \"$0\" \"$@\""
 	cmd := exec.Command(unshare, "--net", "sh", "-c", setup,
 		os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), isolatedEnv+"=1")

@@ -71,7 +71,7 @@ func TestFetch(t *testing.T) {
 	}))
 	defer srv.Close()
 	// The test origin is on loopback, which must be allowed explicitly.
-	guard, err := NewGuard([]string{"127.0.0.1"})
+	guard, err := NewGuard([]string{"127.0.0.1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestFetchBodyCap(t *testing.T) {
 		_, _ = w.Write([]byte(body))
 	}))
 	defer srv.Close()
-	guard, err := NewGuard([]string{"127.0.0.1"})
+	guard, err := NewGuard([]string{"127.0.0.1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestFetchUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	guard, _ := NewGuard([]string{"127.0.0.0/8"})
+	guard, _ := NewGuard([]string{"127.0.0.0/8"}, nil)
 	_, err := (&Fetcher{Client: NewClient(ClientOptions{Guard: guard})}).Fetch(context.Background(), url, time.Second)
 	var oe *Error
 	if !errors.As(err, &oe) || oe.Reason != v1.ReasonOriginUnreachable {

@@ -86,7 +86,7 @@ func TestFetcherSitemap(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	allowed, err := NewGuard([]string{"127.0.0.1"})
+	allowed, err := NewGuard([]string{"127.0.0.1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,47 @@ type Verifier struct {
 	Window time.Duration
 }
 
+// Precheck checks what a request carries before its body is read: a bearer
+// token in full, and the form and timestamp of a signed call, whose
+// signature covers the body. It returns bodyNeeded true for a signed call
+// that passed, which Verify must then check with the body; false with a nil
+// error for a valid bearer token. A call it refuses never has its body read.
+func (v *Verifier) Precheck(creds Credentials, h http.Header, now time.Time) (bodyNeeded bool, err error) {
+	if !creds.Configured() {
+		return false, errNotConfigured
+	}
+	if h.Get("Authorization") != "" {
+		_, err := v.Verify(creds, h, nil, now)
+		return false, err
+	}
+	sig, ts := h.Get(SignatureHeader), h.Get(TimestampHeader)
+	if sig == "" || ts == "" {
+		return false, errNoCredentials
+	}
+	if len(creds.HMACSecret) == 0 || !strings.HasPrefix(sig, "sha256=") {
+		return false, errBadSignature
+	}
+	if _, err := v.timestamp(ts, now); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// timestamp reads a signed call's X-Isr-Timestamp and checks it is within
+// the window of now; it returns the Unix second.
+func (v *Verifier) timestamp(ts string, now time.Time) (int64, error) {
+	unix, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return 0, errStale
+	}
+	// Whole seconds, so that no timestamp overflows time arithmetic.
+	window := int64(v.Window / time.Second)
+	if unix < now.Unix()-window || unix > now.Unix()+window {
+		return 0, errStale
+	}
+	return unix, nil
+}
+
 // Verify authenticates a request with body at now against creds. A bearer
 // token is tried when an Authorization header is sent (the Signature is then
 // nil); otherwise the signature headers must be, and the verified Signature
@@ -98,16 +139,11 @@ func (v *Verifier) Verify(creds Credentials, h http.Header, body []byte, now tim
 	if err != nil || !hmac.Equal(got, Sign(creds.HMACSecret, ts, body)) {
 		return nil, errBadSignature
 	}
-	unix, err := strconv.ParseInt(ts, 10, 64)
+	unix, err := v.timestamp(ts, now)
 	if err != nil {
-		return nil, errStale
+		return nil, err
 	}
-	// Whole seconds, so that no timestamp overflows time arithmetic.
-	window := int64(v.Window / time.Second)
-	if unix < now.Unix()-window || unix > now.Unix()+window {
-		return nil, errStale
-	}
-	return &Signature{MAC: got, Timestamp: time.Unix(unix, 0), Expires: time.Unix(unix+window, 0)}, nil
+	return &Signature{MAC: got, Timestamp: time.Unix(unix, 0), Expires: time.Unix(unix+int64(v.Window/time.Second), 0)}, nil
 }
 
 // equalSecret compares a presented secret with the configured one without

@@ -54,6 +54,10 @@ type Handler struct {
 	Replays ReplayStore
 	// Limiter rate-limits callers by address; nil means no limit.
 	Limiter *Limiter
+	// Unauthenticated caps the calls in flight that are not yet
+	// authenticated (a signed call's body is read before its signature can
+	// be checked); nil means no cap.
+	Unauthenticated *Gate
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed.
 	Proxies Proxies
 	// Namespaces are those the server serves pages from (empty: all): a
@@ -89,6 +93,28 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return h.fail(w, http.StatusTooManyRequests, "rate limit exceeded; retry later")
 	}
+	// Calls not yet authenticated are capped, so that callers without
+	// credentials cannot hold many connections and bodies at once.
+	release, ok := h.Unauthenticated.Enter()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		return h.fail(w, http.StatusServiceUnavailable, "too many calls are being authenticated; retry later")
+	}
+	defer release()
+	creds, err := h.credentials(r.Context())
+	if err != nil {
+		h.Log.Error(err, "reading the revalidate API credentials", "secret", h.Secret)
+		return h.fail(w, http.StatusServiceUnavailable, "credentials cannot be read; try again later")
+	}
+	// A bearer token is checked, and a signed call's headers, before a
+	// byte of the body is read.
+	bodyNeeded, err := h.Verifier.Precheck(creds, r.Header, h.Clock.Now())
+	if err != nil {
+		return h.refuse(w, caller, err)
+	}
+	if !bodyNeeded {
+		release()
+	}
 	if r.ContentLength > h.MaxBodyBytes {
 		return h.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", h.MaxBodyBytes))
 	}
@@ -102,21 +128,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		}
 		return h.fail(w, http.StatusBadRequest, "reading body: "+err.Error())
 	}
-
-	creds, err := h.credentials(r.Context())
-	if err != nil {
-		h.Log.Error(err, "reading the revalidate API credentials", "secret", h.Secret)
-		return h.fail(w, http.StatusServiceUnavailable, "credentials cannot be read; try again later")
-	}
-	sig, err := h.Verifier.Verify(creds, r.Header, body, h.Clock.Now())
-	if err != nil {
-		if errors.Is(err, errNotConfigured) {
-			h.Log.Info("refused a call: no credentials are configured", "secret", h.Secret, "client", caller)
-			return h.fail(w, http.StatusForbidden, fmt.Sprintf("the revalidate API is off: Secret %s has no %q or %q key", h.Secret, TokenKey, HMACKey))
+	var sig *Signature
+	if bodyNeeded {
+		if sig, err = h.Verifier.Verify(creds, r.Header, body, h.Clock.Now()); err != nil {
+			return h.refuse(w, caller, err)
 		}
-		h.Log.Info("refused a call", "reason", err.Error(), "client", caller)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="isr-operator revalidate"`)
-		return h.fail(w, http.StatusUnauthorized, err.Error())
+		release()
 	}
 
 	if sig != nil {
@@ -192,6 +209,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	h.write(w, code, resp)
 	return code
+}
+
+// refuse answers a call whose credentials err refused.
+func (h *Handler) refuse(w http.ResponseWriter, caller string, err error) int {
+	if errors.Is(err, errNotConfigured) {
+		h.Log.Info("refused a call: no credentials are configured", "secret", h.Secret, "client", caller)
+		return h.fail(w, http.StatusForbidden, fmt.Sprintf("the revalidate API is off: Secret %s has no %q or %q key", h.Secret, TokenKey, HMACKey))
+	}
+	h.Log.Info("refused a call", "reason", err.Error(), "client", caller)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="isr-operator revalidate"`)
+	return h.fail(w, http.StatusUnauthorized, err.Error())
 }
 
 // credentials reads the Secret; a missing Secret means no credentials.

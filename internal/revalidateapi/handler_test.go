@@ -3,8 +3,11 @@ package revalidateapi_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -355,6 +358,79 @@ var _ = Describe("POST /revalidate", func() {
 		Consistently(annotation(a)).Should(Equal(got.resp.Token))
 	})
 
+	It("refuses bad credentials before it reads a byte of the body", func() {
+		a, _ := page("/unread", "", nil)
+		stamp := strconv.FormatInt(time.Now().Unix(), 10)
+		stale := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+		for _, tt := range []struct {
+			name    string
+			headers map[string]string
+			code    int
+			read    bool
+		}{
+			{"a wrong token", map[string]string{"Authorization": "Bearer wrong"}, http.StatusUnauthorized, false},
+			{"the token under another scheme", map[string]string{"Authorization": "Basic s3cret"}, http.StatusUnauthorized, false},
+			{"no credentials", nil, http.StatusUnauthorized, false},
+			{"a signed call with a stale timestamp", map[string]string{revalidateapi.SignatureHeader: "sha256=00", revalidateapi.TimestampHeader: stale}, http.StatusUnauthorized, false},
+			{"a signature in another form", map[string]string{revalidateapi.SignatureHeader: "md5=00", revalidateapi.TimestampHeader: stamp}, http.StatusUnauthorized, false},
+			// The controls: a signature covers the body, so it is read, and
+			// a right token's body is read once the token is checked.
+			{"a signed call in the window", map[string]string{revalidateapi.SignatureHeader: "sha256=00", revalidateapi.TimestampHeader: stamp}, http.StatusUnauthorized, true},
+			{"the right token", map[string]string{"Authorization": "Bearer s3cret"}, http.StatusAccepted, true},
+		} {
+			body := &recordingBody{r: strings.NewReader(`{"paths": ["/unread"]}`)}
+			req := httptest.NewRequest(http.MethodPost, revalidateapi.Path, body)
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range tt.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			apiHandler.ServeHTTP(rec, req)
+			Expect(rec.Code).To(Equal(tt.code), "%s: %s", tt.name, rec.Body.String())
+			Expect(body.reads.Load() > 0).To(Equal(tt.read), "%s: body read %d times", tt.name, body.reads.Load())
+		}
+		Eventually(annotation(a)).ShouldNot(BeEmpty())
+	})
+
+	It("answers 503 to calls over the cap of unauthenticated calls in flight, and serves again once they leave", func() {
+		capped := *apiHandler
+		gate := &revalidateapi.Gate{Max: 1}
+		capped.Unauthenticated = gate
+		srv := httptest.NewServer(&capped)
+		DeferCleanup(srv.Close)
+
+		By("a signed call whose body never arrives holds the one place")
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = conn.Close() })
+		_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 64\r\n%s: sha256=00\r\n%s: %d\r\n\r\n",
+			revalidateapi.Path, revalidateapi.SignatureHeader, revalidateapi.TimestampHeader, time.Now().Unix())
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(gate.InFlight).Should(BeEquivalentTo(1))
+
+		do := func(auth string) *http.Response {
+			req, err := http.NewRequest(http.MethodPost, srv.URL+revalidateapi.Path, strings.NewReader(`{"paths": ["/nowhere"]}`))
+			Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("Authorization", auth)
+			res, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			_ = res.Body.Close()
+			return res
+		}
+		for _, auth := range []string{"Bearer wrong", "Bearer s3cret"} {
+			res := do(auth)
+			Expect(res.StatusCode).To(Equal(http.StatusServiceUnavailable), auth)
+			Expect(res.Header.Get("Retry-After")).NotTo(BeEmpty())
+		}
+
+		By("the place is free again once that caller leaves")
+		Expect(conn.Close()).To(Succeed())
+		Eventually(gate.InFlight).Should(BeEquivalentTo(0))
+		Expect(do("Bearer s3cret").StatusCode).To(Equal(http.StatusNotFound))
+		Expect(do("Bearer wrong").StatusCode).To(Equal(http.StatusUnauthorized))
+		Expect(gate.InFlight()).To(BeEquivalentTo(0), "an authenticated or refused call kept its place")
+	})
+
 	It("answers 429 with Retry-After to a client over its rate", func() {
 		limited := *apiHandler
 		limited.Limiter = &revalidateapi.Limiter{Rate: 0.01, Burst: 2}
@@ -376,6 +452,17 @@ var _ = Describe("POST /revalidate", func() {
 		Expect(codes).To(Equal([]int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests}))
 	})
 })
+
+// recordingBody is a request body that counts the reads made of it.
+type recordingBody struct {
+	r     io.Reader
+	reads atomic.Int32
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	b.reads.Add(1)
+	return b.r.Read(p)
+}
 
 // to sends the call to another API server.
 func (c call) to(srv *httptest.Server) call {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -24,15 +25,43 @@ type Limiter struct {
 	clients map[string]*rate.Limiter
 }
 
+// Gate caps how many calls are in one stage at once.
+type Gate struct {
+	// Max is how many calls may be in the stage; 0 or less means no cap.
+	Max int64
+
+	n atomic.Int64
+}
+
+// Enter admits a call into the stage, or says it is full. release leaves
+// the stage; calling it again does nothing, so it may be both called early
+// and deferred. A nil Gate admits every call.
+func (g *Gate) Enter() (release func(), ok bool) {
+	if g == nil || g.Max <= 0 {
+		return func() {}, true
+	}
+	if g.n.Add(1) > g.Max {
+		g.n.Add(-1)
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { g.n.Add(-1) }) }, true
+}
+
+// InFlight is how many calls are in the stage.
+func (g *Gate) InFlight() int64 { return g.n.Load() }
+
 // maxClients is how many addresses the limiter remembers before it forgets
 // those whose bucket has refilled, so that many addresses cannot grow it.
 const maxClients = 10000
 
 // Allow takes a token for addr at now, or says how long until one is free.
+// IPv6 clients share a bucket per /64 (see bucketKey).
 func (l *Limiter) Allow(addr string, now time.Time) (time.Duration, bool) {
 	if l == nil || l.Rate <= 0 {
 		return 0, true
 	}
+	addr = bucketKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.clients == nil {
@@ -57,6 +86,22 @@ func (l *Limiter) Allow(addr string, now time.Time) (time.Duration, bool) {
 	wait := r.DelayFrom(now)
 	r.CancelAt(now)
 	return wait, false
+}
+
+// bucketKey is what the rate limit keys a client address on: an IPv4
+// address (IPv4-mapped ones unmapped) alone, an IPv6 address by its /64,
+// because one host is usually given a whole /64 and could otherwise pick a
+// new address, and a new bucket, per call. Anything else keys as it is.
+func bucketKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
 // Proxies are the reverse proxies (an ingress controller, a CDN's edge)

@@ -43,6 +43,9 @@ type Options struct {
 	Burst int
 	// MaxBodyBytes caps a request body (--revalidate-max-body-size).
 	MaxBodyBytes int64
+	// MaxUnauthenticated caps the calls in flight that are not yet
+	// authenticated; more are answered 503 (--revalidate-max-unauthenticated).
+	MaxUnauthenticated int
 	// SignatureWindow is how far a signed call's timestamp may be from now
 	// (--revalidate-signature-window).
 	SignatureWindow time.Duration
@@ -59,7 +62,7 @@ type Options struct {
 
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
-	return Options{BindAddress: ":8001", RateLimit: 5, Burst: 10, MaxBodyBytes: 64 << 10, SignatureWindow: 5 * time.Minute}
+	return Options{BindAddress: ":8001", RateLimit: 5, Burst: 10, MaxBodyBytes: 64 << 10, MaxUnauthenticated: 64, SignatureWindow: 5 * time.Minute}
 }
 
 // BindFlags registers the API's flags on fs, with o's values as defaults.
@@ -69,6 +72,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.RateLimit, "revalidate-rate-limit", o.RateLimit, "Revalidate API calls per second allowed from one client address.")
 	fs.IntVar(&o.Burst, "revalidate-burst", o.Burst, "Revalidate API calls one client address may send in a burst.")
 	fs.Int64Var(&o.MaxBodyBytes, "revalidate-max-body-size", o.MaxBodyBytes, "Largest revalidate API request body, in bytes.")
+	fs.IntVar(&o.MaxUnauthenticated, "revalidate-max-unauthenticated", o.MaxUnauthenticated, "Revalidate API calls in flight that are not yet authenticated (a signed call's body is read before its signature is checked); more are answered 503 with Retry-After.")
 	fs.DurationVar(&o.SignatureWindow, "revalidate-signature-window", o.SignatureWindow, "How far a signed call's X-Isr-Timestamp may be from now; older signatures are refused as replays.")
 	fs.Var(&o.TrustedProxies, "trusted-proxies", "CIDRs or addresses of reverse proxies (an ingress controller) whose X-Forwarded-For the revalidate API believes for its rate limit and logs: the rightmost address that is not one of them is the client; repeatable and comma-separated; default trusts none.")
 }
@@ -85,8 +89,8 @@ func (o Options) Validate() error {
 	if _, err := ParseSecretRef(o.Secret); err != nil {
 		errs = append(errs, fmt.Errorf("--revalidate-secret: %w", err))
 	}
-	if o.RateLimit < 0 || o.Burst < 1 || o.MaxBodyBytes < 1 || o.SignatureWindow <= 0 {
-		errs = append(errs, errors.New("--revalidate-rate-limit must not be negative, and --revalidate-burst, --revalidate-max-body-size and --revalidate-signature-window must be positive"))
+	if o.RateLimit < 0 || o.Burst < 1 || o.MaxBodyBytes < 1 || o.MaxUnauthenticated < 1 || o.SignatureWindow <= 0 {
+		errs = append(errs, errors.New("--revalidate-rate-limit must not be negative, and --revalidate-burst, --revalidate-max-body-size, --revalidate-max-unauthenticated and --revalidate-signature-window must be positive"))
 	}
 	if _, err := ParseProxies(o.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
@@ -132,7 +136,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options, serving Serving,
 		Reader: mgr.GetClient(), Writer: mgr.GetClient(), Serving: serving, Secret: secret,
 		Verifier: &Verifier{Window: o.SignatureWindow}, Replays: replays,
 		Limiter: &Limiter{Rate: o.RateLimit, Burst: o.Burst}, Proxies: proxies,
-		Namespaces: o.Namespaces, MaxBodyBytes: o.MaxBodyBytes, PollInterval: o.PollInterval,
+		Unauthenticated: &Gate{Max: int64(o.MaxUnauthenticated)},
+		Namespaces:      o.Namespaces, MaxBodyBytes: o.MaxBodyBytes, PollInterval: o.PollInterval,
 		Clock: o.Clock, Log: ctrl.Log.WithName("revalidate-api"),
 	}
 	if o.BindAddress != "" && listen != nil {

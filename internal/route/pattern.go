@@ -3,7 +3,9 @@ package route
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -20,8 +22,11 @@ var (
 	errValueDots    = errors.New("value must not be '.' or '..'")
 	errValueSlash   = errors.New("value must not contain '/'")
 	errValueControl = errors.New("value must not contain control characters")
-	errValueUTF8    = errors.New("value must be valid UTF-8")
-	errValueLong    = fmt.Errorf("value must be at most %d bytes long", MaxParamLength)
+	// A backslash is refused because some origins take it, once
+	// percent-encoded in the origin URL, for a path separator.
+	errValueBackslash = errors.New("value must not contain '\\'")
+	errValueUTF8      = errors.New("value must be valid UTF-8")
+	errValueLong      = fmt.Errorf("value must be at most %d bytes long", MaxParamLength)
 )
 
 // segment is one '/'-separated part of a pattern: a literal (decoded) or
@@ -42,6 +47,9 @@ type Pattern struct {
 	// rest names the final rest parameter, "" if there is none.
 	rest  string
 	names []string
+	// constraints hold, per parameter name, the expression its whole
+	// value must match (set by Constrain).
+	constraints map[string]*regexp.Regexp
 }
 
 // ParsePattern parses a route pattern. The pattern must be a route
@@ -90,6 +98,51 @@ func ParsePattern(s string) (*Pattern, error) {
 	return p, nil
 }
 
+// ParseConstrained parses a route pattern, as ParsePattern does, and
+// constrains its parameters with exprs, as Constrain does.
+func ParseConstrained(s string, exprs map[string]string) (*Pattern, error) {
+	p, err := ParsePattern(s)
+	if err != nil {
+		return nil, err
+	}
+	return p.Constrain(exprs)
+}
+
+// Constrain returns a copy of p whose Match, and so MatchRoute, also
+// requires the value of each parameter named in exprs to match its RE2
+// expression as a whole (as ^(?:expr)$ would), decoded as Match returns
+// it; a {rest...} parameter's value is its segments joined with '/'. Every
+// name must be one of p's parameters, and every expression must compile.
+func (p *Pattern) Constrain(exprs map[string]string) (*Pattern, error) {
+	if len(exprs) == 0 {
+		return p, nil
+	}
+	c := *p
+	c.constraints = make(map[string]*regexp.Regexp, len(exprs))
+	names := slices.Sorted(maps.Keys(exprs))
+	for _, name := range names {
+		if !slices.Contains(p.names, name) {
+			return nil, fmt.Errorf("parameter %q is not a parameter of pattern %q", name, p.s)
+		}
+		re, err := regexp.Compile(`^(?:` + exprs[name] + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %q: pattern %q: %w", name, exprs[name], err)
+		}
+		c.constraints[name] = re
+	}
+	return &c, nil
+}
+
+// allows reports whether params satisfy the pattern's constraints.
+func (p *Pattern) allows(params map[string]string) bool {
+	for name, re := range p.constraints {
+		if !re.MatchString(params[name]) {
+			return false
+		}
+	}
+	return true
+}
+
 // validName accepts a parameter name: [A-Za-z_][A-Za-z0-9_]*.
 func validName(name string) error {
 	ok := name != ""
@@ -112,9 +165,10 @@ func (p *Pattern) Names() []string { return slices.Clone(p.names) }
 // Match matches an escaped request path (r.URL.EscapedPath()) against the
 // pattern and returns each parameter's decoded value. It does not match a
 // path whose decoded form ValidateRoute refuses, nor one that would give a
-// parameter a value that is empty, '.' or '..', holds an encoded slash or
-// a control character, or is longer than MaxParamLength bytes; a rest
-// value obeys the same rules segment by segment.
+// parameter a value that is empty, '.' or '..', holds an encoded slash, a
+// backslash or a control character, or is longer than MaxParamLength
+// bytes; a rest value obeys the same rules segment by segment. Nor does it
+// match a path whose values break the pattern's constraints (Constrain).
 func (p *Pattern) Match(escapedPath string) (map[string]string, bool) {
 	decoded, err := RequestPath(escapedPath)
 	if err != nil || ValidateRoute(decoded) != nil {
@@ -158,6 +212,9 @@ func (p *Pattern) Match(escapedPath string) (map[string]string, bool) {
 		}
 		params[p.rest] = v
 	}
+	if !p.allows(params) {
+		return nil, false
+	}
 	return params, true
 }
 
@@ -192,6 +249,8 @@ func checkValue(v string) error {
 		return errValueDots
 	case strings.Contains(v, "/"):
 		return errValueSlash
+	case strings.Contains(v, `\`):
+		return errValueBackslash
 	case len(v) > MaxParamLength:
 		return errValueLong
 	case !utf8.ValidString(v):

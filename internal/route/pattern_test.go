@@ -131,11 +131,89 @@ func TestPatternMatch(t *testing.T) {
 		{"/docs/{path...}", "/docs/a%2Fb", nil},
 		{"/docs/{path...}", "/docs/" + strings.Repeat("a/", MaxParamLength/2) + "a", nil},
 		{"/{a}/{rest...}", "/x/y/z", map[string]string{"a": "x", "rest": "y/z"}},
+		{"/products/{id}", "/products/a%5Cb", nil}, // backslash
+		{"/products/{id}", "/products/a%5cb", nil}, // backslash
+		{"/products/{id}", `/products/a\b`, nil},   // backslash unescaped
+		{"/docs/{path...}", "/docs/a/b%5C", nil},   // backslash in a rest segment
 	} {
 		p := mustPattern(t, tc.pattern)
 		got, ok := p.Match(tc.path)
 		if ok != (tc.want != nil) || !maps.Equal(got, tc.want) {
 			t.Errorf("%q.Match(%.60q) = %q, %v; want %q", tc.pattern, tc.path, got, ok, tc.want)
+		}
+	}
+}
+
+// TestConstrain: a constrained parameter's whole decoded value must match
+// its expression; unconstrained parameters are as before.
+func TestConstrain(t *testing.T) {
+	ids := map[string]string{"id": "[1-9][0-9]{0,9}"}
+	slug := map[string]string{"slug": "[a-z0-9]+(-[a-z0-9]+)*"}
+	for _, tc := range []struct {
+		pattern string
+		exprs   map[string]string
+		path    string
+		want    map[string]string // nil: no match
+	}{
+		{"/products/{id}", ids, "/products/42", map[string]string{"id": "42"}},
+		{"/products/{id}", ids, "/products/042", nil},
+		{"/products/{id}", ids, "/products/0042", nil},
+		{"/products/{id}", ids, "/products/42a", nil},
+		{"/products/{id}", ids, "/products/a42", nil},
+		{"/products/{id}", ids, "/products/12345678901", nil},
+		{"/products/{id}", ids, "/products/%34%32", map[string]string{"id": "42"}},
+		{"/products/{id}", map[string]string{"id": "4|42"}, "/products/42", map[string]string{"id": "42"}}, // whole value: ^(?:4|42)$
+		{"/products/{id}", map[string]string{"id": "4|42"}, "/products/421", nil},
+		{"/blog/{slug}", slug, "/blog/hello-world", map[string]string{"slug": "hello-world"}},
+		{"/blog/{slug}", slug, "/blog/Hello-World", nil},
+		{"/blog/{slug}", slug, "/blog/hello--world", nil},
+		{"/{lang}/p/{id}", ids, "/EN/p/7", map[string]string{"lang": "EN", "id": "7"}},
+		{"/{lang}/p/{id}", map[string]string{"lang": "en|de", "id": "[0-9]+"}, "/fr/p/7", nil},
+		{"/docs/{path...}", map[string]string{"path": "[a-z]+(/[a-z]+)*"}, "/docs/a/b", map[string]string{"path": "a/b"}},
+		{"/docs/{path...}", map[string]string{"path": "[a-z]+"}, "/docs/a/b", nil},
+		{"/products/{id}", nil, "/products/0042", map[string]string{"id": "0042"}},
+	} {
+		p, err := ParseConstrained(tc.pattern, tc.exprs)
+		if err != nil {
+			t.Fatalf("ParseConstrained(%q, %v): %v", tc.pattern, tc.exprs, err)
+		}
+		got, ok := p.Match(tc.path)
+		if ok != (tc.want != nil) || !maps.Equal(got, tc.want) {
+			t.Errorf("%q %v .Match(%q) = %q, %v; want %q", tc.pattern, tc.exprs, tc.path, got, ok, tc.want)
+		}
+	}
+	// Routes (prerender and sitemap paths, children's spec.route) are held
+	// to the same constraints.
+	constrained, err := ParseConstrained("/products/{id}", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := constrained.MatchRoute("/products/42"); !ok {
+		t.Error("MatchRoute refused a route whose value matches")
+	}
+	if _, ok := constrained.MatchRoute("/products/0042"); ok {
+		t.Error("MatchRoute accepted a route whose value does not match")
+	}
+	// The unconstrained pattern a constrained one was made from is unchanged.
+	p := mustPattern(t, "/products/{id}")
+	if _, err := p.Constrain(ids); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Match("/products/0042"); !ok {
+		t.Error("Constrain changed the pattern it was called on")
+	}
+	for _, tc := range []struct {
+		exprs map[string]string
+		says  string
+	}{
+		{map[string]string{"sku": "[0-9]+"}, `"sku" is not a parameter`},
+		{map[string]string{"id": "[0-9"}, "missing closing ]"},
+		{map[string]string{"id": "(?P<x"}, "invalid named capture"},
+		{map[string]string{"id": "a{1001}"}, "invalid repeat count"},
+		{map[string]string{"id": `\p{Nope}`}, "invalid character class range"},
+	} {
+		if _, err := ParseConstrained("/products/{id}", tc.exprs); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("ParseConstrained(%v) = %v, want an error saying %q", tc.exprs, err, tc.says)
 		}
 	}
 }

@@ -221,6 +221,43 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		Expect(origin.Count()).To(BeZero())
 	})
 
+	It("answers 404 at once to values spec.parameters refuses: no page, no origin request", func() {
+		origin := testorigin.New("<h1>product 42</h1>")
+		name, prefix := unique()
+		set := &pagesv1alpha1.StaticPageSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: pagesv1alpha1.StaticPageSetSpec{
+				Route:      prefix + "/{id}",
+				Origin:     pagesv1alpha1.Origin{URL: origin.URL + prefix + "/{id}"},
+				Parameters: []pagesv1alpha1.ParameterConstraint{{Name: "id", Pattern: "[1-9][0-9]{0,9}"}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, set)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), set) })
+		setReady(set, metav1.ConditionTrue, pagesv1alpha1.ReasonServing)
+		Eventually(func(g Gomega) {
+			for _, r := range replicas {
+				_, _, ok := r.Sets.Match("shop.example", prefix+"/42")
+				g.Expect(ok).To(BeTrue(), "a replica does not route the set's paths yet")
+			}
+		}).Should(Succeed())
+
+		By("asking both replicas for spellings of id 42 the constraint refuses")
+		variants := []string{"/042", "/0042", "/00042", "/0000000042", "/42a", "/%2B42", "/42.0", "/4%202", "/%5C42", `/42%5C`, "/12345678901"}
+		for i, v := range variants {
+			w := get(replicas[i%2], prefix+v)
+			Expect(w.Code).To(Equal(http.StatusNotFound), v)
+		}
+		Consistently(func() []pagesv1alpha1.StaticPage { return children(set) }).WithTimeout(300 * time.Millisecond).Should(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+
+		By("serving the one spelling it accepts")
+		w := get(replicas[0], prefix+"/42")
+		Expect(w.Code).To(Equal(http.StatusOK), w.Body.String())
+		Expect(children(set)).To(HaveLen(1))
+		Expect(origin.Count()).To(Equal(1))
+	})
+
 	It("creates nothing for a set that is not serving (Conflict, InvalidSpec)", func() {
 		origin := testorigin.New("<h1>page</h1>")
 		name, prefix := unique()

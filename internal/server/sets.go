@@ -22,7 +22,8 @@ import (
 type setEntry struct {
 	// set is the cached object; nothing may change it.
 	set *pagesv1alpha1.StaticPageSet
-	// pattern is its parsed route pattern, nil when it does not parse.
+	// pattern is its parsed route pattern, constrained by spec.parameters;
+	// nil when either is invalid.
 	pattern *route.Pattern
 	// serving is true when its Ready condition is True with reason
 	// Serving for its current generation: only then may it cause pages.
@@ -74,7 +75,7 @@ func serving(set *pagesv1alpha1.StaticPageSet) bool {
 // Put records set, and routes its pattern if it is serving.
 func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet) error {
 	name := types.NamespacedName{Namespace: set.Namespace, Name: set.Name}
-	pattern, err := route.ParsePattern(set.Spec.Route)
+	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
 	r := rate.Limit(set.CreationRate())
 	burst := int(set.CreationRate())
 	s.mu.Lock()

@@ -333,3 +333,44 @@ func TestRevalidateAPITrustsOnlyTheListedProxies(t *testing.T) {
 		t.Errorf("server args %v, want --trusted-proxies=10.0.0.0/8,192.168.1.7", got)
 	}
 }
+
+func TestManagerGetsTheOriginGuardValues(t *testing.T) {
+	args := func(sets ...string) []string {
+		c := render(t, sets...).get(t, "Deployment", fullname+"-manager").podSpec().container("manager")
+		var out []string
+		for _, a := range c.list("args") {
+			if s := a.(string); strings.HasPrefix(s, "--allow-origin") || strings.HasPrefix(s, "--deny-origin-cidrs") {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if got := args(); got != nil {
+		t.Errorf("without manager.allowOrigins and manager.denyOriginCIDRs the manager gets %v", got)
+	}
+	got := args("manager.allowOrigins={127.0.0.1:8088,shop.svc}", "manager.denyOriginCIDRs={10.0.0.0/8,192.168.1.7}")
+	want := []string{"--allow-origin=127.0.0.1:8088", "--allow-origin=shop.svc", "--deny-origin-cidrs=10.0.0.0/8,192.168.1.7"}
+	if !slices.Equal(got, want) {
+		t.Errorf("manager args %v, want %v", got, want)
+	}
+}
+
+func TestRevalidateAPICapsUnauthenticatedCalls(t *testing.T) {
+	arg := func(sets ...string) []string {
+		c := render(t, append([]string{"revalidateAPI.enabled=true", "revalidateAPI.existingSecret=cms"}, sets...)...).
+			get(t, "Deployment", fullname+"-server").podSpec().container("server")
+		var out []string
+		for _, a := range c.list("args") {
+			if s := a.(string); strings.HasPrefix(s, "--revalidate-max-unauthenticated") {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if got := arg(); !slices.Equal(got, []string{"--revalidate-max-unauthenticated=64"}) {
+		t.Errorf("server args %v, want the default --revalidate-max-unauthenticated=64", got)
+	}
+	if got := arg("revalidateAPI.maxUnauthenticated=8"); !slices.Equal(got, []string{"--revalidate-max-unauthenticated=8"}) {
+		t.Errorf("server args %v, want --revalidate-max-unauthenticated=8", got)
+	}
+}

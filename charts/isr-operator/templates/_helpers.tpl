@@ -282,6 +282,9 @@ own, so the server never holds the manager's.
     {{- range .Values.manager.allowOrigins }}
     - --allow-origin={{ . }}
     {{- end }}
+    {{- with .Values.manager.denyOriginCIDRs }}
+    - --deny-origin-cidrs={{ join "," . }}
+    {{- end }}
     {{- with .Values.manager.allowedContentTypes }}
     - --allowed-content-types={{ join "," . }}
     {{- end }}
@@ -356,6 +359,7 @@ own, so the server never holds the manager's.
     - --revalidate-secret={{ .Release.Namespace }}/{{ required "revalidateAPI.existingSecret is required when revalidateAPI.enabled" .Values.revalidateAPI.existingSecret }}
     - --revalidate-rate-limit={{ .Values.revalidateAPI.rateLimit }}
     - --revalidate-burst={{ .Values.revalidateAPI.burst }}
+    - --revalidate-max-unauthenticated={{ .Values.revalidateAPI.maxUnauthenticated }}
     - --revalidate-signature-window={{ .Values.revalidateAPI.signatureWindow }}
     {{- with .Values.revalidateAPI.trustedProxies }}
     - --trusted-proxies={{ join "," . }}
