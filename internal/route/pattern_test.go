@@ -80,6 +80,7 @@ func mustPattern(t testing.TB, s string) *Pattern {
 
 func TestPatternMatch(t *testing.T) {
 	long := strings.Repeat("a", MaxParamLength)
+	restLong := strings.Repeat("a/", MaxParamLength/2-1) + "aa"
 	for _, tc := range []struct {
 		pattern, path string
 		want          map[string]string // nil: no match
@@ -130,6 +131,7 @@ func TestPatternMatch(t *testing.T) {
 		{"/docs/{path...}", "/docs/a/%2e%2e/b", nil},
 		{"/docs/{path...}", "/docs/a%2Fb", nil},
 		{"/docs/{path...}", "/docs/" + strings.Repeat("a/", MaxParamLength/2) + "a", nil},
+		{"/docs/{path...}", "/docs/" + restLong, map[string]string{"path": restLong}}, // exactly the limit
 		{"/{a}/{rest...}", "/x/y/z", map[string]string{"a": "x", "rest": "y/z"}},
 		{"/products/{id}", "/products/a%5Cb", nil}, // backslash
 		{"/products/{id}", "/products/a%5cb", nil}, // backslash
@@ -456,6 +458,20 @@ func TestMatchRoute(t *testing.T) {
 		got, ok := p.MatchRoute(tc.route)
 		if ok != (tc.want != nil) || ok && !maps.Equal(got, tc.want) {
 			t.Errorf("MatchRoute(%q) = %v, %v; want %v", tc.route, got, ok, tc.want)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, name := range []string{"a", "z", "A", "Z", "_", "a0", "a9", "aZ_09"} {
+		if err := validName(name); err != nil {
+			t.Errorf("validName(%q) = %v, want nil", name, err)
+		}
+	}
+	// The neighbours of each range, a leading digit, and the empty name.
+	for _, name := range []string{"", "`", "{", "@", "[", "0", "9a", "a/", "a:", "a-b"} {
+		if validName(name) == nil {
+			t.Errorf("validName(%q) = nil, want an error", name)
 		}
 	}
 }
