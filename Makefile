@@ -57,8 +57,17 @@ verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deep
 	@test -z "$$(git status --porcelain -- config api charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md; exit 1; }
 
 .PHONY: test
-test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
+test: tools vet test-rules ## Run unit tests, the envtest suite (real kube-apiserver and etcd) and the alert tests.
 	go test $(GO_TEST_FLAGS) ./...
+
+# The alerts' one source, and promtool's unit tests of it.
+RULES := charts/isr-operator/files/monitoring/prometheus-rules.yaml
+
+.PHONY: test-rules
+test-rules: ## Check the alert rules and run their unit tests with promtool (Debian's prometheus package, installed when missing).
+	@hack/install-prometheus.sh
+	promtool check rules $(RULES)
+	promtool test rules test/monitoring/alerts.test.yaml
 
 # Every package's tests with -short: those that start a kube-apiserver or
 # versitygw skip themselves, so what runs needs no control plane.
