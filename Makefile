@@ -49,12 +49,12 @@ lint: tools-golangci-lint ## Run golangci-lint (govet, staticcheck, errcheck, re
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deepcopy, docs/api.md), formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
+verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deepcopy, docs/api.md, docs/grafana-dashboard.json), formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
 	@hack/verify-tracked-files.sh
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- config api charts docs/api.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md; exit 1; }
+	@git diff --exit-code -- config api charts docs/api.md docs/grafana-dashboard.json || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json; exit 1; }
 
 .PHONY: test
 test: tools vet test-rules ## Run unit tests, the envtest suite (real kube-apiserver and etcd) and the alert tests.

@@ -83,3 +83,17 @@ func TestPrometheusRuleOverrides(t *testing.T) {
 		t.Error("a `for` that is no duration was accepted")
 	}
 }
+
+func TestDocsDashboardIsTheChartsDashboard(t *testing.T) {
+	chart, err := os.ReadFile(filepath.Join(chartDir, "files", "monitoring", "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(chart) != string(docs) {
+		t.Error("docs/grafana-dashboard.json differs from the chart's files/monitoring/dashboard.json: run 'make manifests'")
+	}
+}

@@ -70,13 +70,10 @@ func ruleExpressions(t *testing.T) map[string]string {
 }
 
 // dashboardExpressions are the queries of the dashboard's panels and
-// variables, by panel title, or nil when there is no dashboard.
+// variables, by panel title.
 func dashboardExpressions(t *testing.T) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(chartFiles, "dashboard.json"))
-	if os.IsNotExist(err) {
-		return nil
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +97,9 @@ func dashboardExpressions(t *testing.T) map[string]string {
 		for i, target := range p.Targets {
 			out[fmt.Sprintf("panel %q, query %d", p.Title, i)] = target.Expr
 		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no queries in the dashboard")
 	}
 	for _, v := range dash.Templating.List {
 		q, _ := v.Query.(string)
