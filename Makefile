@@ -136,9 +136,12 @@ build: ## Build the manager, server, demo origin and local control plane into bi
 # above is bench-scale's.
 DEMO_STORAGE = $(if $(filter command line environment,$(origin STORAGE)),$(STORAGE),configmap)
 
+# MONITORING=1: `make demo` also starts Prometheus with the chart's alerts.
+MONITORING ?=
+
 .PHONY: demo
-demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw).
-	STORAGE=$(DEMO_STORAGE) hack/demo.sh
+demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw; MONITORING=1: and Prometheus).
+	STORAGE=$(DEMO_STORAGE) MONITORING=$(MONITORING) hack/demo.sh
 
 ##@ Tools
 
