@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -288,10 +289,7 @@ func TestEveryRuleAndPanelMetricIsExported(t *testing.T) {
 	}
 
 	exprs := ruleExpressions(t)
-	dash := dashboardExpressions(t)
-	for k, v := range dash {
-		exprs[k] = v
-	}
+	maps.Copy(exprs, dashboardExpressions(t))
 	keys := make([]string, 0, len(exprs))
 	for k := range exprs {
 		keys = append(keys, k)
