@@ -49,16 +49,25 @@ lint: tools-golangci-lint ## Run golangci-lint (govet, staticcheck, errcheck, re
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deepcopy, docs/api.md), formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
+verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deepcopy, docs/api.md, docs/grafana-dashboard.json), formatting or go.mod/go.sum are stale, or git tracks a binary or a file over 1 MiB.
 	@hack/verify-tracked-files.sh
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- config api charts docs/api.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md; exit 1; }
+	@git diff --exit-code -- config api charts docs/api.md docs/grafana-dashboard.json || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json; exit 1; }
 
 .PHONY: test
-test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
+test: tools vet test-rules ## Run unit tests, the envtest suite (real kube-apiserver and etcd) and the alert tests.
 	go test $(GO_TEST_FLAGS) ./...
+
+# The alerts' one source, and promtool's unit tests of it.
+RULES := charts/isr-operator/files/monitoring/prometheus-rules.yaml
+
+.PHONY: test-rules
+test-rules: ## Check the alert rules and run their unit tests with promtool (Debian's prometheus package, installed when missing).
+	@hack/install-prometheus.sh
+	promtool check rules $(RULES)
+	promtool test rules test/monitoring/alerts.test.yaml
 
 # Every package's tests with -short: those that start a kube-apiserver or
 # versitygw skip themselves, so what runs needs no control plane.
@@ -127,9 +136,12 @@ build: ## Build the manager, server, demo origin and local control plane into bi
 # above is bench-scale's.
 DEMO_STORAGE = $(if $(filter command line environment,$(origin STORAGE)),$(STORAGE),configmap)
 
+# MONITORING=1: `make demo` also starts Prometheus with the chart's alerts.
+MONITORING ?=
+
 .PHONY: demo
-demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw).
-	STORAGE=$(DEMO_STORAGE) hack/demo.sh
+demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw; MONITORING=1: and Prometheus).
+	STORAGE=$(DEMO_STORAGE) MONITORING=$(MONITORING) hack/demo.sh
 
 ##@ Tools
 

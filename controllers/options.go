@@ -195,6 +195,12 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	if err := sets.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)
 	}
+	log := mgr.GetLogger().WithName("freshness")
+	if err := registerFreshness(&FreshnessCollector{Reader: mgr.GetCache(), Clock: o.Clock, Log: func(err error) {
+		log.Error(err, "listing StaticPages for the freshness metrics")
+	}}); err != nil {
+		return nil, fmt.Errorf("registering the freshness metrics: %w", err)
+	}
 	return r, nil
 }
 

@@ -194,6 +194,7 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 	switch {
 	case errors.As(err, &ferr) && ferr.Reason == pagesv1alpha1.ReasonWithdrawn:
 		if err := r.Store.Withdraw(ctx, page); err != nil {
+			storage.CountError(storage.OpWithdraw, err)
 			return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
 		}
 		return r.withdrawn(ctx, base, page, started)
@@ -204,6 +205,7 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 	}
 
 	changed, err := r.Store.Put(ctx, page, result)
+	storage.CountError(storage.OpPut, err)
 	switch {
 	case errors.Is(err, storage.ErrUnavailable):
 		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageUnavailable, err)
@@ -378,6 +380,7 @@ func (r *StaticPageReconciler) handled(page *pagesv1alpha1.StaticPage) {
 // storage (someone deleted it): the page must be published again.
 func (r *StaticPageReconciler) storedMissing(ctx context.Context, page *pagesv1alpha1.StaticPage) (bool, error) {
 	has, err := r.Store.Has(ctx, page, page.Status.Digest)
+	storage.CountError(storage.OpHas, err)
 	switch {
 	case errors.Is(err, storage.ErrUnavailable):
 		// Not a reason to re-render: the store's own failures surface at

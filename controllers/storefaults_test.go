@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/digest"
@@ -137,6 +138,7 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 			Eventually(func() string { return serve(route) }).Should(Equal(v1))
 
 			next := digest.Of([]byte(v2))
+			errorsBefore := storageErrors(storage.OpPut)
 			f.breakStore(next)
 			heal := sync.OnceFunc(f.heal)
 			DeferCleanup(heal) // the store comes back even when the spec fails
@@ -158,6 +160,7 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 				g.Expect(serve(route)).To(Equal(v1), "the last good page stays served")
 			}
 			Eventually(unchanged).Should(Succeed())
+			Expect(storageErrors(storage.OpPut)).To(BeNumerically(">", errorsBefore), "failed publishes are counted")
 			Consistently(unchanged).WithTimeout(f.hold).WithPolling(100 * time.Millisecond).Should(Succeed())
 
 			By("publishing the new page once the store is back")
@@ -303,3 +306,25 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 		}
 	})
 })
+
+// storageErrors is isr_storage_errors_total of operation op, over its
+// reasons, in this process.
+func storageErrors(op string) float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != "isr_storage_errors_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "operation" && l.GetValue() == op {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}

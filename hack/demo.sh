@@ -8,6 +8,12 @@
 # starts versitygw (bin/versitygw, from hack/build-tools.sh) with its posix
 # backend in .demo/s3 and generated root credentials, creates the bucket
 # "pages", and runs the manager and the server with --storage=s3.
+#
+# MONITORING=1 also starts Prometheus (Debian's prometheus package,
+# installed by hack/install-prometheus.sh when missing) on
+# DEMO_PROMETHEUS_PORT, scraping the manager's and the server's metrics
+# (DEMO_MANAGER_METRICS_PORT, DEMO_SERVER_METRICS_PORT) with the chart's
+# alert rules loaded.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +24,10 @@ SERVER_PORT=${DEMO_SERVER_PORT:-8000}
 ORIGIN_PORT=${DEMO_ORIGIN_PORT:-8088}
 API_PORT=${DEMO_API_PORT:-8001}
 S3_PORT=${DEMO_S3_PORT:-9000}
+MONITORING=${MONITORING:-}
+PROMETHEUS_PORT=${DEMO_PROMETHEUS_PORT:-9090}
+MANAGER_METRICS_PORT=${DEMO_MANAGER_METRICS_PORT:-8080}
+SERVER_METRICS_PORT=${DEMO_SERVER_METRICS_PORT:-8090}
 STORAGE=${STORAGE:-configmap}
 case "$STORAGE" in
 configmap | s3) ;;
@@ -48,9 +58,18 @@ trap 'cleanup; exit 130' INT TERM
 
 ports=("$SERVER_PORT" "$ORIGIN_PORT" "$API_PORT")
 [ "$STORAGE" = s3 ] && ports+=("$S3_PORT")
+# Metrics on fixed ports only when Prometheus scrapes them.
+manager_metrics=127.0.0.1:0
+server_metrics=127.0.0.1:0
+if [ -n "$MONITORING" ]; then
+	ports+=("$PROMETHEUS_PORT" "$MANAGER_METRICS_PORT" "$SERVER_METRICS_PORT")
+	manager_metrics=127.0.0.1:$MANAGER_METRICS_PORT
+	server_metrics=127.0.0.1:$SERVER_METRICS_PORT
+	hack/install-prometheus.sh
+fi
 for port in "${ports[@]}"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT / DEMO_S3_PORT to free ones" >&2
+		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT / DEMO_S3_PORT (and with MONITORING, DEMO_PROMETHEUS_PORT / DEMO_MANAGER_METRICS_PORT / DEMO_SERVER_METRICS_PORT) to free ones" >&2
 		exit 1
 	fi
 done
@@ -100,17 +119,49 @@ if [ "$STORAGE" = s3 ]; then
 fi
 # The demo origin listens on loopback, which the origin guard refuses unless
 # allowed, exactly as a user allows a same-pod origin.
-"$BIN/manager" --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 \
+"$BIN/manager" --metrics-bind-address "$manager_metrics" --health-probe-bind-address 127.0.0.1:0 \
 	--allow-origin "127.0.0.1:$ORIGIN_PORT" "${storage_flags[@]}" \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
 "$KUBECTL" create secret generic isr-revalidate --from-literal=token="$API_TOKEN" >/dev/null
-"$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address 127.0.0.1:0 \
+"$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address "$server_metrics" \
 	--health-probe-bind-address 127.0.0.1:0 \
 	--revalidate-bind-address "127.0.0.1:$API_PORT" --revalidate-secret default/isr-revalidate \
 	"${storage_flags[@]}" \
 	>"$DEMO/server.log" 2>&1 &
 pids+=($!)
+
+if [ -n "$MONITORING" ]; then
+	# The chart's rules, as the PrometheusRule carries them; honor_labels,
+	# as the chart's monitors set it, keeps the metrics' namespace label.
+	rm -rf "$DEMO/prometheus"
+	mkdir -p "$DEMO/prometheus"
+	cat >"$DEMO/prometheus/prometheus.yml" <<EOT
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - $ROOT/charts/isr-operator/files/monitoring/prometheus-rules.yaml
+scrape_configs:
+  - job_name: isr-manager
+    honor_labels: true
+    static_configs:
+      - targets: ["127.0.0.1:$MANAGER_METRICS_PORT"]
+  - job_name: isr-server
+    honor_labels: true
+    static_configs:
+      - targets: ["127.0.0.1:$SERVER_METRICS_PORT"]
+EOT
+	prometheus --config.file="$DEMO/prometheus/prometheus.yml" --storage.tsdb.path="$DEMO/prometheus/data" \
+		--web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$DEMO/prometheus.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 60); do
+		curl -sf -o /dev/null "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" && break
+		sleep 0.5
+	done
+	curl -sf -o /dev/null "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" ||
+		{ echo "Prometheus did not start; see .demo/prometheus.log" >&2; exit 1; }
+fi
 
 # The samples point at the demo origin's default port.
 for f in config/samples/*.yaml; do
@@ -162,6 +213,17 @@ files under .demo/s3/$S3_BUCKET/). List the bucket:
     $BIN/demo-s3 --endpoint $S3_ENDPOINT --bucket $S3_BUCKET ls $S3_PREFIX/
   find .demo/s3/$S3_BUCKET -type f              # the same objects, as files
   kubectl get staticpage home -o jsonpath='{.status.digest}'   # names <prefix>/pages/sha256/<hex>/
+EOT
+fi
+if [ -n "$MONITORING" ]; then
+	cat <<EOT
+
+Prometheus: http://127.0.0.1:$PROMETHEUS_PORT (scraping the manager and the server every 5s,
+with the chart's alerts: http://127.0.0.1:$PROMETHEUS_PORT/alerts). Try:
+
+  curl -s 'http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query' --data-urlencode 'query=max by (namespace, set) (isr_pages_stale)'
+  curl -s 'http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query' --data-urlencode \
+    'query=histogram_quantile(0.99, sum by (le, cache) (rate(isr_server_request_duration_seconds_bucket[1m])))'
 EOT
 fi
 wait -n "${pids[@]}" || true

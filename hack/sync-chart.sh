@@ -13,6 +13,9 @@ rm -f "$CHART"/files/crds/*.yaml
 cp "$ROOT"/config/crd/bases/*.yaml "$CHART/files/crds/"
 cp "$ROOT/config/rbac/manager/role.yaml" "$CHART/files/rbac/manager-role.yaml"
 cp "$ROOT/config/rbac/server/role.yaml" "$CHART/files/rbac/server-role.yaml"
+# The Grafana dashboard's one source is the chart's; docs/ keeps a copy for
+# those who import it by hand.
+cp "$CHART/files/monitoring/dashboard.json" "$ROOT/docs/grafana-dashboard.json"
 
 # policy_template SRC OUT CONDITION: the admission policies of SRC from its
 # first document on, as the chart template OUT installed when CONDITION

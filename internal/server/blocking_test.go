@@ -178,6 +178,8 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 			g.Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
 		}).Should(Succeed())
 		Expect(len(children(set))).To(BeNumerically("<", n), "a refused path got a page")
+		Expect(fallbackRefusals(set, "rate_limited")).To(BeNumerically(">=", 1))
+		Expect(fallbackRefusals(set, "full")).To(BeZero())
 	})
 
 	It("answers 503 with Retry-After when the set holds maxPages pages", func() {
@@ -194,6 +196,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		}).Should(Succeed())
 		Expect(children(set)).To(HaveLen(1))
 		Expect(origin.CountPath(prefix + "/second")).To(BeZero())
+		Expect(fallbackRefusals(set, "full")).To(BeNumerically(">=", 1))
 	})
 
 	It("answers 404 with fallback NotFound, creating nothing", func() {
@@ -367,4 +370,28 @@ func createAttempts() float64 {
 		}
 	}
 	return sum
+}
+
+// fallbackRefusals is isr_server_fallback_refusals_total of set for reason,
+// in this process (both replicas).
+func fallbackRefusals(set *pagesv1alpha1.StaticPageSet, reason string) float64 {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	want := map[string]string{"namespace": set.Namespace, "set": set.Name, "reason": reason}
+	for _, f := range families {
+		if f.GetName() != "isr_server_fallback_refusals_total" {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -186,6 +186,8 @@ type outcome struct {
 	retryAfter int
 	// negativeTTL is how long a withdrawn path stays 404, with decWithdrawn.
 	negativeTTL time.Duration
+	// set is the StaticPageSet whose pattern matched, for its metrics.
+	set types.NamespacedName
 }
 
 // pageWait is the one wait of a replica for one page.
@@ -255,6 +257,8 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	if !ok {
 		return outcome{}, false
 	}
+	// Every outcome below names the set it came from.
+	defer func() { out.set = types.NamespacedName{Namespace: set.set.Namespace, Name: set.set.Name} }()
 	name := types.NamespacedName{Namespace: set.set.Namespace, Name: pagesv1alpha1.ChildName(set.set.Name, path)}
 	out = f.check(r.Context(), set, name, path, flightMemory{})
 	if out.decision != decWait && out.decision != decCreate {

@@ -80,6 +80,7 @@ func fastError(ctx *fasthttp.RequestCtx, err error) {
 // serveHit answers a GET or HEAD for a page held in memory, allocating
 // nothing, and reports whether it did.
 func (f *fastPages) serveHit(ctx *fasthttp.RequestCtx) bool {
+	start := f.h.Clock.Now()
 	req := &ctx.Request.Header
 	if !req.IsGet() && !req.IsHead() {
 		return false
@@ -95,14 +96,16 @@ func (f *fastPages) serveHit(ctx *fasthttp.RequestCtx) bool {
 	// The values live in the request's buffers, for this request only;
 	// the arrays keep them off the heap.
 	var ae, inm, ims [2]string
-	a := f.h.hit(e,
+	a := f.h.hit(e, start,
 		headerValues(req, "Accept-Encoding", ae[:0]),
 		headerValues(req, "If-None-Match", inm[:0]),
 		headerValues(req, "If-Modified-Since", ims[:0]))
 	resp := &ctx.Response
 	a.setHeaders((*fastHeader)(&resp.Header))
+	code := http.StatusOK
 	if a.notModified {
-		resp.SetStatusCode(http.StatusNotModified)
+		code = http.StatusNotModified
+		resp.SetStatusCode(code)
 	} else {
 		// Not copied: entries are immutable, and fasthttp writes header
 		// and body with one writev. A HEAD gets the Content-Length of the
@@ -110,6 +113,7 @@ func (f *fastPages) serveHit(ctx *fasthttp.RequestCtx) bool {
 		resp.SetBodyRaw(a.rep.body)
 	}
 	a.count()
+	observeServe(a.state(), code, f.h.Clock.Since(start))
 	return true
 }
 

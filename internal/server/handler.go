@@ -54,24 +54,36 @@ var (
 	noStore          = []string{"no-store"}
 )
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler, and times each answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.Clock.Now()
+	state, code := h.serve(w, r, start)
+	observeServe(state, code, h.Clock.Since(start))
+}
+
+// serve answers r, which arrived at now, and says from which cache state
+// and with which status code.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, now time.Time) (state, code int) {
 	hdr := w.Header()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr["Allow"] = allowHeader
 		plain(w, http.StatusMethodNotAllowed, "method not allowed\n")
 		methodCounter.Inc()
-		return
+		return cacheMiss, http.StatusMethodNotAllowed
 	}
+	state = cacheHit
 	e := h.Table.Lookup(r.Host, r.URL.Path)
 	if e == nil {
-		if e = h.fallback(w, r); e == nil {
-			return
+		if e, state, code = h.fallback(w, r); e == nil {
+			return state, code
 		}
 	}
 	if e.cold && h.Load != nil {
 		// Over --cache-size: the bodies come back from the store, one load
 		// however many requests wait.
+		if state == cacheHit {
+			state = cacheMiss
+		}
 		if loaded, err := h.Load(r.Context(), e); err == nil {
 			e = loaded
 		} else {
@@ -86,39 +98,75 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr["Cache-Control"] = noStore
 		plain(w, http.StatusServiceUnavailable, "page temporarily unavailable\n")
 		unavailableCounter.Inc()
-		return
+		if state == cacheHit {
+			state = cacheMiss
+		}
+		return state, http.StatusServiceUnavailable
 	}
-	a := h.hit(e, r.Header["Accept-Encoding"], r.Header["If-None-Match"], r.Header["If-Modified-Since"])
+	a := h.hit(e, now, r.Header["Accept-Encoding"], r.Header["If-None-Match"], r.Header["If-Modified-Since"])
+	if state == cacheHit {
+		state = a.state()
+	}
 	a.setHeaders(netHeader(hdr))
 	if a.notModified {
 		w.WriteHeader(http.StatusNotModified)
 		a.count()
-		return
+		return state, http.StatusNotModified
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(a.rep.body)
 	}
 	a.count()
+	return state, http.StatusOK
 }
 
 // fallback answers a request the table has no page for: through
 // h.Fallback when a StaticPageSet's pattern matches its path, else 404. It
-// returns the entry to serve, or nil once it has answered.
-func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) *Entry {
+// returns the entry to serve, or nil with the status code once it has
+// answered, and the request's cache state.
+func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) (e *Entry, state, code int) {
 	if h.Fallback != nil {
 		if out, matched := h.Fallback.resolve(r); matched {
 			if out.decision == decServe {
 				fallbackTotal.WithLabelValues(decisionResult[decServe]).Inc()
-				return out.entry
+				return out.entry, cacheFallback, 0
 			}
-			answer(w, out)
-			return nil
+			if reason := refusalReason(out.decision); reason != "" {
+				fallbackRefusals.WithLabelValues(out.set.Namespace, out.set.Name, reason).Inc()
+			}
+			cw := &codeWriter{ResponseWriter: w}
+			answer(cw, out)
+			return nil, cacheFallback, cw.code
 		}
 	}
 	plain(w, http.StatusNotFound, "not found\n")
 	missCounter.Inc()
-	return nil
+	return nil, cacheMiss, http.StatusNotFound
+}
+
+// refusalReason is the reason label of isr_server_fallback_refusals_total
+// for a decision that refuses a request because of the set's limits, else
+// "".
+func refusalReason(d decision) string {
+	if d == decFull || d == decRateLimited {
+		return decisionResult[d]
+	}
+	return ""
+}
+
+// codeWriter remembers the status code written through it.
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *codeWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // trigger asks for one re-render of a stale OnRequest page, however many

@@ -18,16 +18,15 @@ type hit struct {
 	notModified bool
 }
 
-// hit decides the answer for a held entry e (neither cold nor unavailable)
-// and a request's Accept-Encoding, If-None-Match and If-Modified-Since
+// hit decides the answer for a held entry e (neither cold nor unavailable),
+// asked for at now, and a request's Accept-Encoding, If-None-Match and If-Modified-Since
 // values. It marks e served, for the body cache and, for a page a
 // StaticPageSet's request caused, for its expiry; it asks for a re-render
 // of a stale OnRequest page. It allocates nothing.
-func (h *Handler) hit(e *Entry, acceptEncoding, ifNoneMatch, ifModifiedSince []string) hit {
+func (h *Handler) hit(e *Entry, now time.Time, acceptEncoding, ifNoneMatch, ifModifiedSince []string) hit {
 	if !e.referenced.Load() {
 		e.referenced.Store(true)
 	}
-	now := h.Clock.Now()
 	stale, ttl := e.Stale(now)
 	if stale && e.onRequest {
 		h.trigger(e)
@@ -85,6 +84,14 @@ func (a *hit) count() {
 	default:
 		hitCounter.Inc()
 	}
+}
+
+// state is the answer's cache state: hit or stale.
+func (a *hit) state() int {
+	if a.stale {
+		return cacheStale
+	}
+	return cacheHit
 }
 
 // netHeader is a net/http response's header map.

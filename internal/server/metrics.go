@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -85,7 +87,73 @@ var (
 	}, []string{"outcome"})
 )
 
+// Cache states of a request, the cache label of
+// isr_server_request_duration_seconds.
+const (
+	// cacheHit: a fresh page served from memory.
+	cacheHit = iota
+	// cacheStale: a stale page served from memory (and re-rendered behind it).
+	cacheStale
+	// cacheMiss: no page held in memory answered: an unknown path (404),
+	// another method (405), or a page over --cache-size loaded from the
+	// object store for this request (200, or 503 when the store is down).
+	cacheMiss
+	// cacheFallback: a StaticPageSet's path with no page yet, answered by
+	// the set's fallback (created and rendered, or refused).
+	cacheFallback
+	cacheStates
+)
+
+// cacheStateNames are the values of the cache label, by cache state.
+var cacheStateNames = [cacheStates]string{"hit", "stale", "miss", "fallback"}
+
+// statusClasses are the values of the status_class label; the page port
+// answers nothing outside them.
+var statusClasses = [...]string{"2xx", "3xx", "4xx", "5xx"}
+
+// serveSeconds is how long the server takes to answer a page request, from
+// its handler's start to the response handed to the connection. It is both
+// a classic histogram and, for a Prometheus that asks for it, a native one.
+var serveSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	Name: "isr_server_request_duration_seconds",
+	Help: "Time to answer a page request, by cache state (hit, stale, miss, fallback) and status class (2xx, 3xx, 4xx, 5xx).",
+	// From a hit in memory to a fallback waiting for a render, up to the
+	// default --fallback-timeout.
+	Buckets:                         []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	NativeHistogramBucketFactor:     1.1,
+	NativeHistogramMaxBucketNumber:  160,
+	NativeHistogramMinResetDuration: time.Hour,
+}, []string{"cache", "status_class"})
+
+// serveObservers are the children of serveSeconds, resolved once so that
+// timing a request looks nothing up and allocates nothing; every
+// combination is exported from the start, at zero.
+var serveObservers = func() (o [cacheStates][len(statusClasses)]prometheus.Observer) {
+	for s := range o {
+		for c := range o[s] {
+			o[s][c] = serveSeconds.WithLabelValues(cacheStateNames[s], statusClasses[c])
+		}
+	}
+	return o
+}()
+
+// observeServe records a request of cache state state answered with code
+// after d.
+func observeServe(state, code int, d time.Duration) {
+	if c := code/100 - 2; c >= 0 && c < len(statusClasses) {
+		serveObservers[state][c].Observe(d.Seconds())
+	}
+}
+
+// fallbackRefusals counts the requests a StaticPageSet's limits refused,
+// per set: a set that keeps refusing needs a higher maxPages or
+// maxCreationRate, or is being walked by a crawler.
+var fallbackRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "isr_server_fallback_refusals_total",
+	Help: "Requests for a StaticPageSet's path with no page that the set's limits refused, by namespace, set and reason (full: maxPages; rate_limited: maxCreationRate).",
+}, []string{"namespace", "set", "reason"})
+
 func init() {
 	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal,
-		fallbackTotal, createsTotal, requestedAtTotal)
+		fallbackTotal, createsTotal, requestedAtTotal, serveSeconds, fallbackRefusals)
 }

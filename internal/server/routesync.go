@@ -212,6 +212,7 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		return nil
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
+	storage.CountError(storage.OpGet, err)
 	switch {
 	case errors.Is(err, storage.ErrNotStored):
 		// A ConfigMap's own event brings the page back here. Content gone
@@ -304,6 +305,7 @@ func (s *RouteSync) loadBodies(e *Entry) (*Entry, error) {
 		return nil, fmt.Errorf("reading StaticPage %s: %w", e.Page, err)
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
+	storage.CountError(storage.OpGet, err)
 	if errors.Is(err, storage.ErrNotStored) {
 		s.askPublish(ctx, page)
 	}

@@ -142,6 +142,9 @@ var _ = Describe("a user's day", Ordered, func() {
 	// serverKube and serverArgs run more servers as the chart's pods would.
 	var serverKube string
 	var serverArgs []string
+	// managerMetrics and serverMetrics are where the binaries' metrics
+	// listen, for Prometheus.
+	var managerMetrics, serverMetrics string
 
 	BeforeAll(func() {
 		SetDefaultEventuallyTimeout(60 * time.Second)
@@ -170,8 +173,9 @@ var _ = Describe("a user's day", Ordered, func() {
 
 		// Later flags win: only addresses change, to fit beside each other here.
 		managerProbe := freePort()
+		managerMetrics = fmt.Sprintf("127.0.0.1:%d", freePort())
 		startEnv("manager", []string{"KUBECONFIG=" + managerKube, "POD_NAMESPACE=" + namespace}, filepath.Join(workDir, "manager"),
-			append(managerArgs, "--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", managerProbe))...)
+			append(managerArgs, "--metrics-bind-address="+managerMetrics, fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", managerProbe))...)
 		Eventually(func() int {
 			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", managerProbe))
 			return code
@@ -180,10 +184,11 @@ var _ = Describe("a user's day", Ordered, func() {
 		serverURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		probe := freePort()
 		apiURL = fmt.Sprintf("http://127.0.0.1:%d/revalidate", freePort())
+		serverMetrics = fmt.Sprintf("127.0.0.1:%d", freePort())
 		startEnv("server", []string{"KUBECONFIG=" + serverKube, "POD_NAMESPACE=" + namespace}, filepath.Join(workDir, "server"),
 			append(serverArgs, fmt.Sprintf("--listen-address=127.0.0.1:%d", port),
 				"--revalidate-bind-address="+strings.TrimSuffix(strings.TrimPrefix(apiURL, "http://"), "/revalidate"),
-				"--metrics-bind-address=127.0.0.1:0", fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))...)
+				"--metrics-bind-address="+serverMetrics, fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probe))...)
 		Eventually(func() int {
 			code, _, _ := page(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe))
 			return code
@@ -223,6 +228,9 @@ var _ = Describe("a user's day", Ordered, func() {
 
 	// The sample StaticPageSet (pageset_test.go).
 	pageSetSpecs(&serverURL, &serverKube, &serverArgs)
+
+	// A real Prometheus with the chart's alerts (monitoring_test.go).
+	monitoringSpecs(&managerMetrics, &serverMetrics)
 
 	It("re-renders on kubectl annotate, one page or many", func() {
 		_, before, _ := page(serverURL + "/about")
