@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // Options configure the StaticPage and StaticPageSet controllers.
@@ -42,6 +44,10 @@ type Options struct {
 	// AllowedContentTypes are the media types an origin may answer with;
 	// empty means render.DefaultContentTypes (--allowed-content-types).
 	AllowedContentTypes cli.StringList
+	// OriginTagHeaders name the origin response headers a page's origin
+	// tags are read from; empty means tags.DefaultOriginHeaders, and the one
+	// value "none" reads none (--origin-tag-header).
+	OriginTagHeaders cli.StringList
 	// MaxRedirects is how many redirects a fetch follows (--max-redirects).
 	MaxRedirects int
 	// Storage is where pages are kept: "configmap" or "s3" (--storage).
@@ -96,6 +102,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SweepInterval, "s3-sweep-interval", o.SweepInterval, "How often the object store is swept of objects no StaticPage points to.")
 	fs.DurationVar(&o.SweepGrace, "s3-sweep-grace", o.SweepGrace, "How old an object no StaticPage points to must be before the sweep removes it, so that servers still loading superseded content find it.")
 	fs.DurationVar(&o.FinalizeTimeout, "s3-finalize-timeout", o.FinalizeTimeout, "How long a deleted StaticPage waits for its objects to be removed from a failing store; then it is released and the sweep removes them later.")
+	fs.Var(&o.OriginTagHeaders, "origin-tag-header", "Origin response header a page's tags are read from (space- or comma-separated tags, kept in status.tags); repeatable and comma-separated; none reads none; default: "+strings.Join(tags.DefaultOriginHeaders, ",")+".")
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -122,6 +129,14 @@ func (o Options) Validate() error {
 	}
 	if o.Storage == storage.BackendS3 && (o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0) {
 		errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
+	}
+	for _, h := range o.OriginTagHeaders {
+		if h == "none" && len(o.OriginTagHeaders) == 1 {
+			continue
+		}
+		if !httpguts.ValidHeaderFieldName(h) {
+			errs = append(errs, fmt.Errorf("--origin-tag-header %q is not a header name", h))
+		}
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -162,6 +177,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			Client:       origins,
 			MaxBodyBytes: o.MaxBodyBytes,
 			ContentTypes: types,
+			TagHeaders:   o.tagHeaders(),
 		},
 		Store:           store,
 		FinalizeTimeout: o.FinalizeTimeout,
@@ -190,6 +206,17 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)
 	}
 	return r, nil
+}
+
+// tagHeaders are the headers origin tags are read from.
+func (o Options) tagHeaders() []string {
+	switch {
+	case len(o.OriginTagHeaders) == 0:
+		return tags.DefaultOriginHeaders
+	case len(o.OriginTagHeaders) == 1 && o.OriginTagHeaders[0] == "none":
+		return nil
+	}
+	return o.OriginTagHeaders
 }
 
 // GCPercent is the manager's GC target when GOGC is not set (the server's

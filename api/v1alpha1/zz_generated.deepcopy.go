@@ -207,6 +207,11 @@ func (in *StaticPageSetSpec) DeepCopyInto(out *StaticPageSetSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.Tags != nil {
+		in, out := &in.Tags, &out.Tags
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	in.Prerender.DeepCopyInto(&out.Prerender)
 	if in.ExpireAfter != nil {
 		in, out := &in.ExpireAfter, &out.ExpireAfter
@@ -267,6 +272,11 @@ func (in *StaticPageSpec) DeepCopyInto(out *StaticPageSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.Tags != nil {
+		in, out := &in.Tags, &out.Tags
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Suspend != nil {
 		in, out := &in.Suspend, &out.Suspend
 		*out = new(bool)
@@ -297,6 +307,16 @@ func (in *StaticPageStatus) DeepCopyInto(out *StaticPageStatus) {
 	if in.RenderedAt != nil {
 		in, out := &in.RenderedAt, &out.RenderedAt
 		*out = (*in).DeepCopy()
+	}
+	if in.Tags != nil {
+		in, out := &in.Tags, &out.Tags
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.OriginTags != nil {
+		in, out := &in.OriginTags, &out.OriginTags
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 }
 
