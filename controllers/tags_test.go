@@ -127,4 +127,3 @@ var _ = Describe("Page tags", func() {
 		Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), s))).To(Succeed())
 	})
 })
-
