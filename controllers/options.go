@@ -131,10 +131,10 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
 	}
 	for _, h := range o.OriginTagHeaders {
-		if h == "none" && len(o.OriginTagHeaders) == 1 {
-			continue
-		}
-		if !httpguts.ValidHeaderFieldName(h) {
+		switch {
+		case h == "none" && len(o.OriginTagHeaders) > 1:
+			errs = append(errs, errors.New("--origin-tag-header=none reads no header; give it alone"))
+		case !httpguts.ValidHeaderFieldName(h):
 			errs = append(errs, fmt.Errorf("--origin-tag-header %q is not a header name", h))
 		}
 	}

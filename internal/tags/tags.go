@@ -67,11 +67,16 @@ func tagByte(c byte) bool {
 // declares it.
 const Pattern = `^[A-Za-z0-9._~%-]+$`
 
-// Valid reports whether t may be a tag a user or an origin gives: 1 to
-// MaxLength characters of the tag charset, not starting with
-// ReservedPrefix.
+// Valid reports whether t may be a tag a user or an origin gives:
+// Wellformed, not starting with ReservedPrefix.
 func Valid(t string) bool {
-	if t == "" || len(t) > MaxLength || Reserved(t) {
+	return Wellformed(t) && !Reserved(t)
+}
+
+// Wellformed reports whether t is 1 to MaxLength characters of the tag
+// charset: any tag a page may carry, identity tags included.
+func Wellformed(t string) bool {
+	if t == "" || len(t) > MaxLength {
 		return false
 	}
 	for i := range len(t) {

@@ -285,6 +285,9 @@ own, so the server never holds the manager's.
     {{- with .Values.manager.allowedContentTypes }}
     - --allowed-content-types={{ join "," . }}
     {{- end }}
+    {{- with .Values.manager.originTagHeaders }}
+    - --origin-tag-header={{ join "," . }}
+    {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
