@@ -350,6 +350,13 @@ own, so the server never holds the manager's.
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     - --fallback-timeout={{ .Values.server.fallbackTimeout }}
+    {{- with .Values.server.cdn.tagHeaders }}
+    - --cdn-tag-headers={{ join "," . }}
+    {{- end }}
+    {{- with .Values.server.cdn.cacheControl }}
+    - --cdn-cache-control={{ . }}
+    - --cdn-cache-control-header={{ $.Values.server.cdn.cacheControlHeader }}
+    {{- end }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
