@@ -57,7 +57,7 @@ verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deep
 	@test -z "$$(git status --porcelain -- config api charts docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md; exit 1; }
 
 .PHONY: test
-test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd).
+test: tools varnish vet ## Run unit tests and the envtest suite (real kube-apiserver and etcd, real Varnish).
 	go test $(GO_TEST_FLAGS) ./...
 
 # Every package's tests with -short: those that start a kube-apiserver or
@@ -65,6 +65,10 @@ test: tools vet ## Run unit tests and the envtest suite (real kube-apiserver and
 .PHONY: test-race
 test-race: tools ## Run the tests that need no control plane or S3 server (go test -short) with the race detector.
 	go test -race -short $(GO_TEST_FLAGS) ./...
+
+.PHONY: varnish
+varnish: ## Install Debian's varnish and varnish-modules (xkey) when missing, for the tests with a real Varnish.
+	hack/varnish/install.sh
 
 .PHONY: test-e2e
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.

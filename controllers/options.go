@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
+	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/tags"
@@ -64,6 +66,16 @@ type Options struct {
 	// be removed from a failing store before it is released and the sweep
 	// is left to remove them (--s3-finalize-timeout).
 	FinalizeTimeout time.Duration
+	// PurgeWindow is how long changes are collected into one purge of
+	// each CDN (--cdn-purge-window).
+	PurgeWindow time.Duration
+	// PurgeServers are the base URLs of the server replicas' page ports;
+	// a purge waits until each serves the new content (--cdn-purge-servers).
+	PurgeServers cli.StringList
+	// PurgeServedTimeout bounds that wait (--cdn-purge-served-timeout).
+	PurgeServedTimeout time.Duration
+	// PurgeTimeout bounds one purge request (--cdn-purge-timeout).
+	PurgeTimeout time.Duration
 	// Clock is the time source; nil means the real clock. Tests inject one.
 	Clock clock.PassiveClock
 }
@@ -83,6 +95,9 @@ func DefaultOptions() Options {
 		SweepInterval:               10 * time.Minute,
 		SweepGrace:                  10 * time.Minute,
 		FinalizeTimeout:             time.Minute,
+		PurgeWindow:                 200 * time.Millisecond,
+		PurgeServedTimeout:          10 * time.Second,
+		PurgeTimeout:                10 * time.Second,
 	}
 }
 
@@ -103,6 +118,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SweepGrace, "s3-sweep-grace", o.SweepGrace, "How old an object no StaticPage points to must be before the sweep removes it, so that servers still loading superseded content find it.")
 	fs.DurationVar(&o.FinalizeTimeout, "s3-finalize-timeout", o.FinalizeTimeout, "How long a deleted StaticPage waits for its objects to be removed from a failing store; then it is released and the sweep removes them later.")
 	fs.Var(&o.OriginTagHeaders, "origin-tag-header", "Origin response header a page's tags are read from (space- or comma-separated tags, kept in status.tags); repeatable and comma-separated; none reads none; default: "+strings.Join(tags.DefaultOriginHeaders, ",")+".")
+	fs.DurationVar(&o.PurgeWindow, "cdn-purge-window", o.PurgeWindow, "How long changed pages are collected into one purge of each CDN object.")
+	fs.Var(&o.PurgeServers, "cdn-purge-servers", "Base URLs of the server replicas' page ports (comma-separated, repeatable); a purge waits until each serves the new content, so the CDN cannot fetch the old page again. Empty purges once the new content is published.")
+	fs.DurationVar(&o.PurgeServedTimeout, "cdn-purge-served-timeout", o.PurgeServedTimeout, "Longest wait for --cdn-purge-servers to serve a change; the purge is sent then anyway.")
+	fs.DurationVar(&o.PurgeTimeout, "cdn-purge-timeout", o.PurgeTimeout, "Timeout of one purge request to a CDN.")
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -137,6 +156,9 @@ func (o Options) Validate() error {
 		case !httpguts.ValidHeaderFieldName(h):
 			errs = append(errs, fmt.Errorf("--origin-tag-header %q is not a header name", h))
 		}
+	}
+	if o.PurgeWindow <= 0 || o.PurgeServedTimeout <= 0 || o.PurgeTimeout <= 0 {
+		errs = append(errs, errors.New("--cdn-purge-window, --cdn-purge-served-timeout and --cdn-purge-timeout must be positive"))
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -185,6 +207,22 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Clock:           o.Clock,
 		DefaultTimeout:  o.DefaultOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+	}
+	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
+	r.Purger = &Purger{
+		Client:    mgr.GetClient(),
+		Varnish:   &purge.Varnish{HTTP: purgeHTTP},
+		Recorder:  mgr.GetEventRecorder("isr-operator"),
+		Window:    o.PurgeWindow,
+		Attempts:  5,
+		RetryBase: 250 * time.Millisecond,
+		RetryMax:  5 * time.Minute,
+	}
+	if len(o.PurgeServers) > 0 {
+		r.Purger.Served = &ServedCheck{Servers: o.PurgeServers, HTTP: purgeHTTP, Timeout: o.PurgeServedTimeout, Poll: 50 * time.Millisecond}
+	}
+	if err := mgr.Add(r.Purger); err != nil {
+		return nil, fmt.Errorf("setting up the CDN purger: %w", err)
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)

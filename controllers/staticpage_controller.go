@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/tags"
@@ -52,6 +53,9 @@ type StaticPageReconciler struct {
 	// FinalizeTimeout is how long a deleted page waits for its objects to
 	// be removed from an object store that fails, before it is released.
 	FinalizeTimeout time.Duration
+	// Purger removes pages with new content from the CDNs in front; nil
+	// purges nothing.
+	Purger *Purger
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
@@ -249,6 +253,9 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	case newContent:
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonRendered, "new content %s (%d bytes)", result.Digest, len(result.Body))
 	}
+	if newContent {
+		r.Purger.Changed(purgeChange(page))
+	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
 
@@ -271,6 +278,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	}
 	if was != pagesv1alpha1.ReasonWithdrawn {
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
+		r.Purger.Changed(purgeChange(page))
 	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
@@ -447,6 +455,11 @@ func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, 
 	if r.Recorder != nil {
 		r.Recorder.Eventf(page, nil, kind, why, "Render", note, args...)
 	}
+}
+
+// purgeChange is page's published content, as a purge names it.
+func purgeChange(page *pagesv1alpha1.StaticPage) purge.Change {
+	return purge.Change{Namespace: page.Namespace, Name: page.Name, Host: page.Spec.Host, Route: page.Spec.Route, Digest: page.Status.Digest}
 }
 
 // pageTags is every tag page carries (tags.Page.All): its identity tags,

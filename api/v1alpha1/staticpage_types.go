@@ -208,6 +208,14 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	DroppedOriginTags int32 `json:"droppedOriginTags,omitempty"`
 
+	// lastPurge is the last purge of the page from a CDN in front (a CDN
+	// object of its namespace) after new content: when, which CDN, the
+	// result (Purged or PurgeFailed) and the content it made visible, so
+	// that `kubectl wait --for=jsonpath='{.status.lastPurge.digest}'=...`
+	// waits for it.
+	// +optional
+	LastPurge *PurgeStatus `json:"lastPurge,omitempty"`
+
 	// lastHandledRevalidate is the last isr-operator.io/revalidate
 	// annotation value acted on, set once the render it asked for is done,
 	// so that `kubectl wait --for=jsonpath='{.status.lastHandledRevalidate}'=VALUE`
