@@ -40,7 +40,9 @@ func mustCDN(tagHeaders []string, control, header string) *CDNHeaders {
 }
 
 // testTags are the status.tags of the test page name.
-func testTags(name string) []string { return []string{"isr_page_default_" + name, "site", name + "-tag"} }
+func testTags(name string) []string {
+	return []string{"isr_page_default_" + name, "site", name + "-tag"}
+}
 
 // testPage builds a rendered page and its stored object.
 func testPage(name, host, route, body string, revalidate time.Duration, mode pagesv1alpha1.RevalidateMode) (*pagesv1alpha1.StaticPage, *storage.Object) {
