@@ -288,6 +288,10 @@ own, so the server never holds the manager's.
     {{- with .Values.manager.originTagHeaders }}
     - --origin-tag-header={{ join "," . }}
     {{- end }}
+    - --cdn-purge-window={{ .Values.manager.cdnPurge.window }}
+    {{- with .Values.manager.cdnPurge.servers }}
+    - --cdn-purge-servers={{ join "," . }}
+    {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
