@@ -159,7 +159,7 @@ var errUnsupported = errors.New("not supported by this manager")
 // purgeCDN sends plan to cdn: one request per Varnish server and batch of
 // tags, or per URL; each tried Attempts times with backoff.
 func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan) error {
-	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish || cdn.Spec.Varnish == nil || len(cdn.Spec.Varnish.URLs) == 0 {
+	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish || len(cdn.Spec.Varnish.URLs) == 0 {
 		return fmt.Errorf("%w: only provider varnish with varnish.urls is purged", errUnsupported)
 	}
 	var errs []error
@@ -238,7 +238,7 @@ func (p *Purger) record(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.
 		Type: pagesv1alpha1.ReadyCondition, Status: status, Reason: reason, Message: msg, ObservedGeneration: cdn.Generation,
 	})
 	cdn.Status.ObservedGeneration = cdn.Generation
-	cdn.Status.LastPurge = &pagesv1alpha1.PurgeStatus{Time: now, Result: result, Pages: int32(len(plan.Changes))}
+	cdn.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &now, Result: result, Pages: int32(len(plan.Changes))}
 	if err != nil {
 		cdn.Status.LastPurge.Message = msg
 	}
@@ -251,7 +251,7 @@ func (p *Purger) record(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.
 			continue
 		}
 		pbase := page.DeepCopy()
-		page.Status.LastPurge = &pagesv1alpha1.PurgeStatus{Time: now, CDN: cdn.Name, Result: result, Digest: c.Digest}
+		page.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &now, CDN: cdn.Name, Result: result, Digest: c.Digest}
 		if err != nil {
 			page.Status.LastPurge.Message = msg
 		}

@@ -43,6 +43,7 @@ type VarnishService struct {
 
 // VarnishCDN is where the Varnish servers are: a list of addresses, or a
 // Service's endpoints.
+// +kubebuilder:validation:MinProperties=1
 // +kubebuilder:validation:XValidation:rule="has(self.urls) != has(self.service)",message="give exactly one of urls and service"
 type VarnishCDN struct {
 	// urls are the Varnish servers, each an http:// or https:// base URL
@@ -51,6 +52,7 @@ type VarnishCDN struct {
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=2048
 	// +kubebuilder:validation:items:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="varnish.urls must be http:// or https:// URLs with a host"
 	URLs []string `json:"urls,omitempty"`
@@ -58,7 +60,7 @@ type VarnishCDN struct {
 	// this version of the manager: a CDN naming one says so in its Ready
 	// condition.
 	// +optional
-	Service *VarnishService `json:"service,omitempty"`
+	Service VarnishService `json:"service,omitzero"`
 }
 
 // SecretReference names a Secret in the CDN's namespace.
@@ -80,7 +82,7 @@ type CDNSpec struct {
 
 	// varnish says where the Varnish servers are, with provider varnish.
 	// +optional
-	Varnish *VarnishCDN `json:"varnish,omitempty"`
+	Varnish VarnishCDN `json:"varnish,omitzero"`
 
 	// purgeBy is what a purge names: tags (the default; each changed
 	// page's identity tag, sent to the CDN with the server's
@@ -94,7 +96,9 @@ type CDNSpec struct {
 	// each of them, by URL.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=260
 	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
 	Hosts []string `json:"hosts,omitempty"`
@@ -103,37 +107,43 @@ type CDNSpec struct {
 	// providers that authenticate a purge with one. Varnish authenticates
 	// purgers by address (the VCL's acl) and reads none.
 	// +optional
-	SecretRef *SecretReference `json:"secretRef,omitempty"`
+	SecretRef SecretReference `json:"secretRef,omitzero"`
 }
 
 // PurgeStatus is the outcome of one purge.
+// +kubebuilder:validation:MinProperties=1
 type PurgeStatus struct {
 	// time is when the CDN answered the purge (or the last try failed).
 	// +required
-	Time metav1.Time `json:"time"`
+	Time *metav1.Time `json:"time,omitempty"`
 	// cdn names the CDN object, in the page's namespace.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	CDN string `json:"cdn,omitempty"`
 	// result is Purged or PurgeFailed.
 	// +required
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
-	Result string `json:"result"`
+	Result string `json:"result,omitempty"`
 	// digest is the content the purge made visible through the CDN.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=71
 	Digest string `json:"digest,omitempty"`
 	// pages is how many pages the purge covered (on a CDN's status).
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	Pages int32 `json:"pages,omitempty"`
 	// message says why a purge failed.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 }
 
 // CDNStatus is what the manager last did with the CDN.
+// +kubebuilder:validation:MinProperties=1
 type CDNStatus struct {
 	// conditions hold Ready: True (reason Purged) when the last purge was
 	// acknowledged; False (PurgeFailed, retried with backoff) when it was
@@ -142,14 +152,16 @@ type CDNStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the spec generation the status describes.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// lastPurge is the last purge sent.
 	// +optional
-	LastPurge *PurgeStatus `json:"lastPurge,omitempty"`
+	LastPurge PurgeStatus `json:"lastPurge,omitzero"`
 }
 
 // CDN is a CDN or caching proxy in front of the namespace's pages: once a

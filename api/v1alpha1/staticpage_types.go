@@ -108,6 +108,7 @@ type StaticPageSpec struct {
 	// and its identity tags; status.tags lists them all.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=128
@@ -185,7 +186,9 @@ type StaticPageStatus struct {
 	// its origin's tags, sorted.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=66
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=128
 	Tags []string `json:"tags,omitempty"`
 
@@ -195,7 +198,9 @@ type StaticPageStatus struct {
 	// 32, the rest dropped.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=128
 	OriginTags []string `json:"originTags,omitempty"`
 
@@ -205,7 +210,7 @@ type StaticPageStatus struct {
 	// or the reserved "isr_" prefix), or past the 32 kept. Unset when none
 	// was dropped.
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	DroppedOriginTags int32 `json:"droppedOriginTags,omitempty"`
 
 	// lastPurge is the last purge of the page from a CDN in front (a CDN
@@ -214,7 +219,7 @@ type StaticPageStatus struct {
 	// that `kubectl wait --for=jsonpath='{.status.lastPurge.digest}'=...`
 	// waits for it.
 	// +optional
-	LastPurge *PurgeStatus `json:"lastPurge,omitempty"`
+	LastPurge PurgeStatus `json:"lastPurge,omitzero"`
 
 	// lastHandledRevalidate is the last isr-operator.io/revalidate
 	// annotation value acted on, set once the render it asked for is done,

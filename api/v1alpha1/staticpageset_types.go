@@ -158,6 +158,7 @@ type StaticPageSetSpec struct {
 	// isr_set_<namespace>_<set>.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=128

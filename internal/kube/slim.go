@@ -46,7 +46,7 @@ func SlimServerPage(in any) (any, error) {
 	p.Namespace = intern(p.Namespace)
 	p.Spec.Origin = pagesv1alpha1.Origin{}
 	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
-	p.Status.OriginTags, p.Status.DroppedOriginTags, p.Status.LastPurge = nil, 0, nil
+	p.Status.OriginTags, p.Status.DroppedOriginTags, p.Status.LastPurge = nil, 0, pagesv1alpha1.PurgeStatus{}
 	var ready []metav1.Condition
 	if c := meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
 		r := metav1.Condition{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,10 +62,8 @@ func (v *Varnish) do(req *http.Request, ok ...int) error {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	for _, code := range ok {
-		if resp.StatusCode == code {
-			return nil
-		}
+	if slices.Contains(ok, resp.StatusCode) {
+		return nil
 	}
 	return answerError(resp, fmt.Sprintf("purging %s: %s: %s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(body))))
 }

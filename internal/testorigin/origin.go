@@ -5,6 +5,7 @@ package testorigin
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -56,9 +57,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.paths = append(o.paths, r.URL.RequestURI())
 	status, body, delay, counting, ctype, held := o.status, o.body, o.delay, o.counting, o.ctype, o.held
-	for k, v := range o.header {
-		w.Header()[k] = v
-	}
+	maps.Copy(w.Header(), o.header)
 	o.mu.Unlock()
 	if held != nil {
 		select {
