@@ -57,7 +57,7 @@ verify: manifests generate api-docs ## Fail if generated files (CRDs, RBAC, deep
 	@test -z "$$(git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json)" || { echo "untracked generated files:"; git status --porcelain -- config api charts docs/api.md docs/grafana-dashboard.json; exit 1; }
 
 .PHONY: test
-test: tools vet test-rules ## Run unit tests, the envtest suite (real kube-apiserver and etcd) and the alert tests.
+test: tools varnish vet test-rules ## Run unit tests, the envtest suite (real kube-apiserver and etcd, real Varnish) and the alert tests.
 	go test $(GO_TEST_FLAGS) ./...
 
 # The alerts' one source, and promtool's unit tests of it.
@@ -74,6 +74,10 @@ test-rules: ## Check the alert rules and run their unit tests with promtool (Deb
 .PHONY: test-race
 test-race: tools ## Run the tests that need no control plane or S3 server (go test -short) with the race detector.
 	go test -race -short $(GO_TEST_FLAGS) ./...
+
+.PHONY: varnish
+varnish: ## Install Debian's varnish and varnish-modules (xkey) when missing, for the tests with a real Varnish.
+	hack/varnish/install.sh
 
 .PHONY: test-e2e
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.

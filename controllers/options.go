@@ -5,15 +5,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
+	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // Options configure the StaticPage and StaticPageSet controllers.
@@ -47,6 +51,10 @@ type Options struct {
 	// AllowedContentTypes are the media types an origin may answer with;
 	// empty means render.DefaultContentTypes (--allowed-content-types).
 	AllowedContentTypes cli.StringList
+	// OriginTagHeaders name the origin response headers a page's origin
+	// tags are read from; empty means tags.DefaultOriginHeaders, and the one
+	// value "none" reads none (--origin-tag-header).
+	OriginTagHeaders cli.StringList
 	// MaxRedirects is how many redirects a fetch follows (--max-redirects).
 	MaxRedirects int
 	// Storage is where pages are kept: "configmap" or "s3" (--storage).
@@ -63,6 +71,16 @@ type Options struct {
 	// be removed from a failing store before it is released and the sweep
 	// is left to remove them (--s3-finalize-timeout).
 	FinalizeTimeout time.Duration
+	// PurgeWindow is how long changes are collected into one purge of
+	// each CDN (--cdn-purge-window).
+	PurgeWindow time.Duration
+	// PurgeServers are the base URLs of the server replicas' page ports;
+	// a purge waits until each serves the new content (--cdn-purge-servers).
+	PurgeServers cli.StringList
+	// PurgeServedTimeout bounds that wait (--cdn-purge-served-timeout).
+	PurgeServedTimeout time.Duration
+	// PurgeTimeout bounds one purge request (--cdn-purge-timeout).
+	PurgeTimeout time.Duration
 	// Clock is the time source; nil means the real clock. Tests inject one.
 	Clock clock.PassiveClock
 }
@@ -82,6 +100,9 @@ func DefaultOptions() Options {
 		SweepInterval:               10 * time.Minute,
 		SweepGrace:                  10 * time.Minute,
 		FinalizeTimeout:             time.Minute,
+		PurgeWindow:                 200 * time.Millisecond,
+		PurgeServedTimeout:          10 * time.Second,
+		PurgeTimeout:                10 * time.Second,
 	}
 }
 
@@ -102,6 +123,11 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SweepInterval, "s3-sweep-interval", o.SweepInterval, "How often the object store is swept of objects no StaticPage points to.")
 	fs.DurationVar(&o.SweepGrace, "s3-sweep-grace", o.SweepGrace, "How old an object no StaticPage points to must be before the sweep removes it, so that servers still loading superseded content find it.")
 	fs.DurationVar(&o.FinalizeTimeout, "s3-finalize-timeout", o.FinalizeTimeout, "How long a deleted StaticPage waits for its objects to be removed from a failing store; then it is released and the sweep removes them later.")
+	fs.Var(&o.OriginTagHeaders, "origin-tag-header", "Origin response header a page's tags are read from (space- or comma-separated tags, kept in status.tags); repeatable and comma-separated; none reads none; default: "+strings.Join(tags.DefaultOriginHeaders, ",")+".")
+	fs.DurationVar(&o.PurgeWindow, "cdn-purge-window", o.PurgeWindow, "How long changed pages are collected into one purge of each CDN object.")
+	fs.Var(&o.PurgeServers, "cdn-purge-servers", "Base URLs of the server replicas' page ports (comma-separated, repeatable); a purge waits until each serves the new content, so the CDN cannot fetch the old page again. Empty purges once the new content is published.")
+	fs.DurationVar(&o.PurgeServedTimeout, "cdn-purge-served-timeout", o.PurgeServedTimeout, "Longest wait for --cdn-purge-servers to serve a change; the purge is sent then anyway.")
+	fs.DurationVar(&o.PurgeTimeout, "cdn-purge-timeout", o.PurgeTimeout, "Timeout of one purge request to a CDN.")
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -128,6 +154,17 @@ func (o Options) Validate() error {
 	}
 	if o.Storage == storage.BackendS3 && (o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0) {
 		errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
+	}
+	for _, h := range o.OriginTagHeaders {
+		switch {
+		case h == "none" && len(o.OriginTagHeaders) > 1:
+			errs = append(errs, errors.New("--origin-tag-header=none reads no header; give it alone"))
+		case !httpguts.ValidHeaderFieldName(h):
+			errs = append(errs, fmt.Errorf("--origin-tag-header %q is not a header name", h))
+		}
+	}
+	if o.PurgeWindow <= 0 || o.PurgeServedTimeout <= 0 || o.PurgeTimeout <= 0 {
+		errs = append(errs, errors.New("--cdn-purge-window, --cdn-purge-served-timeout and --cdn-purge-timeout must be positive"))
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -168,6 +205,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			Client:       origins,
 			MaxBodyBytes: o.MaxBodyBytes,
 			ContentTypes: types,
+			TagHeaders:   o.tagHeaders(),
 		},
 		Store:           store,
 		FinalizeTimeout: o.FinalizeTimeout,
@@ -175,6 +213,22 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Clock:           o.Clock,
 		DefaultTimeout:  o.DefaultOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+	}
+	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
+	r.Purger = &Purger{
+		Client:    mgr.GetClient(),
+		Varnish:   &purge.Varnish{HTTP: purgeHTTP},
+		Recorder:  mgr.GetEventRecorder("isr-operator"),
+		Window:    o.PurgeWindow,
+		Attempts:  5,
+		RetryBase: 250 * time.Millisecond,
+		RetryMax:  5 * time.Minute,
+	}
+	if len(o.PurgeServers) > 0 {
+		r.Purger.Served = &ServedCheck{Servers: o.PurgeServers, HTTP: purgeHTTP, Timeout: o.PurgeServedTimeout, Poll: 50 * time.Millisecond}
+	}
+	if err := mgr.Add(r.Purger); err != nil {
+		return nil, fmt.Errorf("setting up the CDN purger: %w", err)
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)
@@ -202,6 +256,17 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		return nil, fmt.Errorf("registering the freshness metrics: %w", err)
 	}
 	return r, nil
+}
+
+// tagHeaders are the headers origin tags are read from.
+func (o Options) tagHeaders() []string {
+	switch {
+	case len(o.OriginTagHeaders) == 0:
+		return tags.DefaultOriginHeaders
+	case len(o.OriginTagHeaders) == 1 && o.OriginTagHeaders[0] == "none":
+		return nil
+	}
+	return o.OriginTagHeaders
 }
 
 // GCPercent is the manager's GC target when GOGC is not set (the server's

@@ -17,6 +17,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/route"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
@@ -28,7 +29,8 @@ var errOutsideSet = errors.New("not a page of its set")
 // resolveSet gives a StaticPageSet's page, in memory only, what its set
 // decides: the origin (the set's template filled with the parameters the
 // set's pattern gives the page's route), the timeout and the revalidate
-// settings. Nothing else decides where a set's page is fetched from, so a
+// settings, and its tags: its own and its set's, filled in with the same
+// parameters. Nothing else decides where a set's page is fetched from, so a
 // page created by the internet-facing server, which names a set and a path
 // but never an origin, can make the manager fetch only what the set allows.
 // ok is false when the page cannot be rendered: its status then says why.
@@ -45,36 +47,38 @@ func (r *StaticPageReconciler) resolveSet(ctx context.Context, page *pagesv1alph
 		return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonSetNotFound,
 			fmt.Sprintf("StaticPageSet %q does not exist; nothing is rendered until it does", name))
 	}
-	url, err := setOrigin(set, page)
+	url, params, err := setOrigin(set, page)
 	if err != nil {
 		return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonOutsideSet, err.Error())
 	}
 	page.Spec.Origin = pagesv1alpha1.Origin{URL: url, Timeout: set.Spec.Origin.Timeout}
+	page.Spec.Tags = append(page.Spec.Tags, tags.Expand(set.Spec.Tags, params)...)
 	page.Spec.Revalidate = set.Spec.Revalidate
 	page.Spec.RevalidateMode = set.Mode()
 	return true, nil
 }
 
-// setOrigin is the origin URL set gives page, or why it gives none: the
-// page's host must be the set's and its route one the set's pattern
-// matches, with parameter values the pattern and spec.parameters accept.
-func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage) (string, error) {
+// setOrigin is the origin URL set gives page, with the route parameters
+// it was filled in with, or why it gives none: the page's host must be the
+// set's and its route one the set's pattern matches, with parameter values
+// the pattern and spec.parameters accept.
+func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage) (string, map[string]string, error) {
 	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
 	if err != nil {
-		return "", fmt.Errorf("StaticPageSet %q has an invalid route or parameters: %w", set.Name, err)
+		return "", nil, fmt.Errorf("StaticPageSet %q has an invalid route or parameters: %w", set.Name, err)
 	}
 	if route.NormalizeHost(page.Spec.Host) != route.NormalizeHost(set.Spec.Host) {
-		return "", fmt.Errorf("%w: host %q is not StaticPageSet %q's host %q", errOutsideSet, page.Spec.Host, set.Name, set.Spec.Host)
+		return "", nil, fmt.Errorf("%w: host %q is not StaticPageSet %q's host %q", errOutsideSet, page.Spec.Host, set.Name, set.Spec.Host)
 	}
 	params, ok := pattern.MatchRoute(page.Spec.Route)
 	if !ok {
-		return "", fmt.Errorf("%w: route %q does not match StaticPageSet %q's pattern %s and parameters", errOutsideSet, page.Spec.Route, set.Name, set.Spec.Route)
+		return "", nil, fmt.Errorf("%w: route %q does not match StaticPageSet %q's pattern %s and parameters", errOutsideSet, page.Spec.Route, set.Name, set.Spec.Route)
 	}
 	url, err := route.Expand(set.Spec.Origin.URL, params)
 	if err != nil {
-		return "", fmt.Errorf("StaticPageSet %q: %w", set.Name, err)
+		return "", nil, fmt.Errorf("StaticPageSet %q: %w", set.Name, err)
 	}
-	return url, nil
+	return url, params, nil
 }
 
 // notRendered records why a page is not rendered at all, once per reason,

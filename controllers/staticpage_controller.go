@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +29,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // StaticPageReconciler renders StaticPages from their origins into storage.
@@ -49,6 +53,9 @@ type StaticPageReconciler struct {
 	// FinalizeTimeout is how long a deleted page waits for its objects to
 	// be removed from an object store that fails, before it is released.
 	FinalizeTimeout time.Duration
+	// Purger removes pages with new content from the CDNs in front; nil
+	// purges nothing.
+	Purger *Purger
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
@@ -233,6 +240,9 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.Size = int64(len(result.Body))
 	page.Status.ContentType = result.ContentType
 	page.Status.OriginURL = page.Spec.Origin.URL
+	page.Status.OriginTags = result.Tags
+	page.Status.DroppedOriginTags = int32(min(result.DroppedTags, math.MaxInt32))
+	page.Status.Tags = pageTags(page)
 	r.handled(page)
 	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
 		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
@@ -244,6 +254,9 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.EventRecovered, "origin %s answers again; serving %s", page.Spec.Origin.URL, result.Digest)
 	case newContent:
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonRendered, "new content %s (%d bytes)", result.Digest, len(result.Body))
+	}
+	if newContent {
+		r.Purger.Changed(purgeChange(page))
 	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
@@ -257,6 +270,8 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	page.Status.Size = 0
 	page.Status.ContentType = ""
 	page.Status.OriginURL = page.Spec.Origin.URL
+	page.Status.OriginTags, page.Status.DroppedOriginTags = nil, 0
+	page.Status.Tags = pageTags(page)
 	r.handled(page)
 	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
 		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
@@ -265,6 +280,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	}
 	if was != pagesv1alpha1.ReasonWithdrawn {
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
+		r.Purger.Changed(purgeChange(page))
 	}
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
@@ -290,12 +306,19 @@ func (r *StaticPageReconciler) failed(ctx context.Context, base, page *pagesv1al
 }
 
 // recordIdle keeps observedGeneration current when a spec change needs no
-// render (suspending the page; a StaticPageSet's new interval).
+// render (suspending the page; a StaticPageSet's new interval), and
+// status.tags when the tags declared change (a StaticPageSet's new tags,
+// which change no generation of its pages).
 func (r *StaticPageReconciler) recordIdle(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
-	if page.Status.ObservedGeneration == page.Generation {
+	rendered := page.Status.RenderedAt != nil
+	tagged := pageTags(page)
+	if page.Status.ObservedGeneration == page.Generation && (!rendered || slices.Equal(page.Status.Tags, tagged)) {
 		return nil
 	}
 	base := page.DeepCopy()
+	if rendered {
+		page.Status.Tags = tagged
+	}
 	if page.Suspended() && page.Status.RenderedAt == nil {
 		setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonSuspended, "spec.suspend is set; the page has never been rendered")
 	}
@@ -435,6 +458,24 @@ func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, 
 	if r.Recorder != nil {
 		r.Recorder.Eventf(page, nil, kind, why, "Render", note, args...)
 	}
+}
+
+// purgeChange is page's published content, as a purge names it.
+func purgeChange(page *pagesv1alpha1.StaticPage) purge.Change {
+	return purge.Change{Namespace: page.Namespace, Name: page.Name, Host: page.Spec.Host, Route: page.Spec.Route, Digest: page.Status.Digest}
+}
+
+// pageTags is every tag page carries (tags.Page.All): its identity tags,
+// spec.tags (for a set's page, as resolveSet filled them in) and the tags
+// its origin sent at the last render.
+func pageTags(page *pagesv1alpha1.StaticPage) []string {
+	return tags.Page{
+		Namespace: page.Namespace,
+		Name:      page.Name,
+		Set:       page.OwnerSet(),
+		Declared:  page.Spec.Tags,
+		Origin:    page.Status.OriginTags,
+	}.All()
 }
 
 // failing is true when the page's last render failed.

@@ -161,3 +161,17 @@ const (
 	// set's route pattern; they get no page.
 	EventPathsSkipped = "PathsSkipped"
 )
+
+// Reasons of a CDN's Ready condition, and of the Events a page gets when it
+// is purged from a CDN.
+const (
+	// ReasonPurged (Ready=True, good): the CDN acknowledged the last purge.
+	ReasonPurged = "Purged"
+	// ReasonPurgeFailed (Ready=False, bad, retried with backoff): the CDN
+	// refused or did not answer the last purge.
+	ReasonPurgeFailed = "PurgeFailed"
+	// ReasonUnsupported (Ready=False, bad): the CDN's spec asks for what
+	// this manager does not do (such as varnish.service); nothing is
+	// purged.
+	ReasonUnsupported = "Unsupported"
+)

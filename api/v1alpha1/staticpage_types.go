@@ -102,6 +102,21 @@ type StaticPageSpec struct {
 	// +default="Interval"
 	RevalidateMode RevalidateMode `json:"revalidateMode,omitempty"`
 
+	// tags group pages, so that the revalidate API's "tags" and a CDN's
+	// purge reach them together: at most 32, each 1 to 128 characters of
+	// ASCII letters, digits and "-._~%", none starting with "isr_" (the
+	// operator's own tags). The page also carries the tags its origin sends
+	// and its identity tags; status.tags lists them all.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9._~%-]+$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.lowerAscii().startsWith('isr_')",message="tags must not start with 'isr_', which the operator's own tags use"
+	Tags []string `json:"tags,omitempty"`
+
 	// suspend stops all rendering of this page when true, the revalidate
 	// annotation included; the last rendered page keeps being served.
 	// Unset is false.
@@ -163,6 +178,49 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	OriginURL string `json:"originURL,omitempty"`
+
+	// tags are every tag the page carries, as the server sends them to the
+	// CDN in front and as the revalidate API's "tags" match them: its
+	// identity tags (isr_page_<namespace>_<name>, and for a StaticPageSet's
+	// page isr_set_<namespace>_<set>; a longer one ends in "~" and a hash),
+	// then its spec.tags (for a set's page, its set's tags filled in) and
+	// its origin's tags, sorted.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=66
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	Tags []string `json:"tags,omitempty"`
+
+	// originTags are the tags the origin sent at the last render, in the
+	// manager's --origin-tag-header response headers (by default Cache-Tag,
+	// Surrogate-Key and X-Cache-Tags; space- or comma-separated): at most
+	// 32, the rest dropped.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	OriginTags []string `json:"originTags,omitempty"`
+
+	// droppedOriginTags counts the tags the origin sent at the last render
+	// that the page does not carry: not valid tags (longer than 128
+	// characters, a character outside ASCII letters, digits and "-._~%",
+	// or the reserved "isr_" prefix), or past the 32 kept. Unset when none
+	// was dropped.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	DroppedOriginTags int32 `json:"droppedOriginTags,omitempty"`
+
+	// lastPurge is the last purge of the page from a CDN in front (a CDN
+	// object of its namespace) after new content: when, which CDN, the
+	// result (Purged or PurgeFailed) and the content it made visible, so
+	// that `kubectl wait --for=jsonpath='{.status.lastPurge.digest}'=...`
+	// waits for it.
+	// +optional
+	LastPurge PurgeStatus `json:"lastPurge,omitzero"`
 
 	// lastHandledRevalidate is the last isr-operator.io/revalidate
 	// annotation value acted on, set once the render it asked for is done,

@@ -117,6 +117,7 @@ type ParameterConstraint struct {
 // template may use only parameters the route defines.
 // +kubebuilder:validation:XValidation:rule="self.origin.url.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}'))",message="origin.url may use only parameters that route defines, as {name}"
 // +kubebuilder:validation:XValidation:rule="!has(self.parameters) || self.parameters.all(p, self.route.contains('{' + p.name + '}') || self.route.contains('{' + p.name + '...}'))",message="parameters may name only parameters that route defines"
+// +kubebuilder:validation:XValidation:rule="!has(self.tags) || self.tags.all(t, t.findAll('[{][A-Za-z_][A-Za-z0-9_]*').all(n, self.route.contains(n + '}') || self.route.contains(n + '...}')))",message="tags may use only parameters that route defines, as {name}"
 type StaticPageSetSpec struct {
 	// route is the pattern of the set's paths, such as /products/{id}: a
 	// route as on a StaticPage in which one or more segments are a whole
@@ -184,6 +185,25 @@ type StaticPageSetSpec struct {
 	// +optional
 	// +default="Interval"
 	RevalidateMode RevalidateMode `json:"revalidateMode,omitempty"`
+
+	// tags are given to every page of the set, as spec.tags of a
+	// StaticPage, and may use the route's parameters as {name} (or
+	// {name...}): with route /products/{id}, the tag product-{id} becomes
+	// product-42 on the page /products/42. A parameter's value has every
+	// character but ASCII letters, digits and "-._~" percent-encoded
+	// (/products/café gives product-caf%C3%A9); a tag that is not valid once
+	// filled in (longer than 128 characters, or starting with "isr_") is
+	// left out. Each page also carries the set's identity tag
+	// isr_set_<namespace>_<set>.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:Pattern=`^([A-Za-z0-9._~%-]|[{][A-Za-z_][A-Za-z0-9_]*([.][.][.])?[}])+$`
+	// +kubebuilder:validation:items:XValidation:rule="!self.lowerAscii().startsWith('isr_')",message="tags must not start with 'isr_', which the operator's own tags use"
+	Tags []string `json:"tags,omitempty"`
 
 	// prerender names the popular paths, rendered as soon as the set is
 	// applied.

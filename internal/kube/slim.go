@@ -24,7 +24,7 @@ var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alph
 // it, by which the ConfigMap store tells a page's ConfigMap from one of an
 // earlier page of the same name), the revalidate and requested-at
 // annotations, the spec but spec.origin (the manager fetches origins, never
-// the server), status.observedGeneration, renderedAt, digest and
+// the server), status.observedGeneration, renderedAt, digest, tags and
 // lastHandledRevalidate, and of the conditions only Ready's status, reason
 // and, when not True, message (the revalidate API reports it as why a page
 // is not live). Shared: one map for pages with the same labels, and one
@@ -46,6 +46,7 @@ func SlimServerPage(in any) (any, error) {
 	p.Namespace = intern(p.Namespace)
 	p.Spec.Origin = pagesv1alpha1.Origin{}
 	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
+	p.Status.OriginTags, p.Status.DroppedOriginTags, p.Status.LastPurge = nil, 0, pagesv1alpha1.PurgeStatus{}
 	var ready []metav1.Condition
 	if c := meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
 		r := metav1.Condition{

@@ -13,6 +13,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/digest"
+	"github.com/isr-operator/isr-operator/internal/tags"
 	"github.com/isr-operator/isr-operator/internal/version"
 )
 
@@ -51,6 +52,10 @@ type Page struct {
 	ContentType string
 	// Digest is "sha256:<hex>" of Body.
 	Digest string
+	// Tags are the valid tags in the Fetcher's TagHeaders of the answer
+	// (tags.FromHeaders); DroppedTags counts those left out.
+	Tags        []string
+	DroppedTags int
 }
 
 // Fetcher renders pages by GETting their origin.
@@ -62,6 +67,9 @@ type Fetcher struct {
 	MaxBodyBytes int64
 	// ContentTypes are the allowed content types; nil allows any.
 	ContentTypes *ContentTypes
+	// TagHeaders name the response headers the page's origin tags are read
+	// from; nil reads none.
+	TagHeaders []string
 }
 
 // Fetch GETs url within timeout and returns the page or an *Error (with
@@ -120,7 +128,13 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 			return nil, contentTypeRefused(url, ct)
 		}
 	}
-	return &Page{Body: body, ContentType: ct, Digest: digest.Of(body)}, nil
+	page := &Page{Body: body, ContentType: ct, Digest: digest.Of(body)}
+	var values []string
+	for _, h := range f.TagHeaders {
+		values = append(values, resp.Header.Values(h)...)
+	}
+	page.Tags, page.DroppedTags = tags.FromHeaders(values)
+	return page, nil
 }
 
 var errTooLarge = errors.New("body over the size cap")

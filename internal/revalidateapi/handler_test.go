@@ -320,6 +320,7 @@ var _ = Describe("POST /revalidate", func() {
 		Entry("an unknown field", bearer(`{"paths": ["ROUTE"], "everything": true}`), http.StatusBadRequest, "unknown field"),
 		Entry("a path with ..", bearer(`{"paths": ["/a/../ROUTE"]}`), http.StatusBadRequest, "'..' segments"),
 		Entry("a selector matching everything", bearer(`{"selector": ""}`), http.StatusBadRequest, "at least one of paths"),
+		Entry("a tag that is not one", bearer(`{"tags": ["a b"]}`), http.StatusBadRequest, "is not a tag"),
 		Entry("a timeout too long", bearer(`{"paths": ["ROUTE"], "wait": true, "timeout": "1h"}`), http.StatusBadRequest, "at most 1m0s"),
 		Entry("GET", call{method: http.MethodGet, headers: map[string]string{"Authorization": "Bearer s3cret"}}, http.StatusMethodNotAllowed, "use POST"),
 		Entry("a form body", call{body: `paths=ROUTE`, headers: map[string]string{"Authorization": "Bearer s3cret", "Content-Type": "application/x-www-form-urlencoded"}}, http.StatusUnsupportedMediaType, "application/json"),

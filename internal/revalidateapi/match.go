@@ -22,7 +22,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	unmatched := &Unmatched{}
 	if req.Namespace != "" && len(h.Namespaces) > 0 && !slices.Contains(h.Namespaces, req.Namespace) {
 		// Not a namespace this server sees: its pages are not served here.
-		unmatched.Paths, unmatched.Names, unmatched.Selector = req.Paths, req.Names, req.Selector
+		unmatched.Paths, unmatched.Names, unmatched.Selector, unmatched.Tags = req.Paths, req.Names, req.Selector, req.Tags
 		return nil, unmatched, nil
 	}
 	list := &pagesv1alpha1.StaticPageList{}
@@ -85,6 +85,29 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 			unmatched.Selector = req.Selector
 		}
 	}
+	// A tag names the pages carrying it in the namespaces the request
+	// reaches (its namespace, else every namespace this server serves):
+	// the same tag in another namespace is another tenant's.
+	if len(req.Tags) > 0 {
+		hit := make(map[string]bool, len(req.Tags))
+		for _, t := range req.Tags {
+			hit[t] = false
+		}
+		for i := range items {
+			p := &items[i]
+			for _, t := range p.Status.Tags {
+				if _, ok := hit[t]; ok {
+					hit[t] = true
+					found[client.ObjectKeyFromObject(p)] = p
+				}
+			}
+		}
+		for _, t := range req.Tags {
+			if !hit[t] && !slices.Contains(unmatched.Tags, t) {
+				unmatched.Tags = append(unmatched.Tags, t)
+			}
+		}
+	}
 	pages := make([]*pagesv1alpha1.StaticPage, 0, len(found))
 	for _, p := range found {
 		pages = append(pages, p)
@@ -95,7 +118,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
-	if len(unmatched.Paths) == 0 && len(unmatched.Names) == 0 && unmatched.Selector == "" {
+	if len(unmatched.Paths) == 0 && len(unmatched.Names) == 0 && unmatched.Selector == "" && len(unmatched.Tags) == 0 {
 		unmatched = nil
 	}
 	return pages, unmatched, nil

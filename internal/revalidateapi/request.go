@@ -13,10 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/isr-operator/isr-operator/internal/route"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // Request is the JSON body of POST /revalidate. Pages named by any of
-// Paths, Selector and Names are revalidated.
+// Paths, Selector, Names and Tags are revalidated.
 type Request struct {
 	// Paths are URL paths to revalidate, as visitors request them
 	// (percent-encoding is decoded as for a visitor's request).
@@ -29,7 +30,11 @@ type Request struct {
 	Selector string `json:"selector,omitempty"`
 	// Names are StaticPage names in Namespace.
 	Names []string `json:"names,omitempty"`
-	// Namespace scopes Paths, Names (required with them) and Selector.
+	// Tags name every page carrying any of them in status.tags (its
+	// spec.tags, its origin's tags and its identity tags).
+	Tags []string `json:"tags,omitempty"`
+	// Namespace scopes Paths, Names (required with them), Selector and
+	// Tags.
 	Namespace string `json:"namespace,omitempty"`
 	// Wait makes the call return once the new content is served here.
 	Wait bool `json:"wait,omitempty"`
@@ -51,6 +56,7 @@ type parsed struct {
 // Limits of a request.
 const (
 	maxPaths       = 1000
+	maxTags        = 100
 	maxPathLength  = 2048 // spec.route's limit
 	defaultTimeout = 10 * time.Second
 	maxTimeout     = 60 * time.Second
@@ -69,8 +75,17 @@ func parseRequest(body []byte) (*parsed, error) {
 		return nil, errors.New("body holds more than one JSON value")
 	}
 	p := &parsed{Request: r, timeout: defaultTimeout}
-	if len(r.Paths) == 0 && r.Selector == "" && len(r.Names) == 0 {
-		return nil, errors.New("name pages with at least one of paths, selector or names")
+	if len(r.Paths) == 0 && r.Selector == "" && len(r.Names) == 0 && len(r.Tags) == 0 {
+		return nil, errors.New("name pages with at least one of paths, selector, names or tags")
+	}
+	if len(r.Tags) > maxTags {
+		return nil, fmt.Errorf("at most %d tags per request", maxTags)
+	}
+	for _, t := range r.Tags {
+		// Identity tags (isr_page_..., isr_set_...) may be named too.
+		if !tags.Wellformed(t) {
+			return nil, fmt.Errorf("tag %.140q is not a tag: 1 to %d characters of ASCII letters, digits and -._~%%", t, tags.MaxLength)
+		}
 	}
 	if len(r.Paths)+len(r.Names) > maxPaths {
 		return nil, fmt.Errorf("at most %d paths and names per request", maxPaths)

@@ -1,6 +1,7 @@
 package revalidateapi
 
 import (
+	"strings"
 	"testing"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -64,6 +65,32 @@ func TestParsePaths(t *testing.T) {
 	} {
 		if _, err := parseRequest([]byte(body)); err == nil {
 			t.Errorf("%s accepted", body)
+		}
+	}
+}
+
+func TestParseTags(t *testing.T) {
+	for _, body := range []string{
+		`{"tags": ["sale"]}`,
+		`{"tags": ["product-42", "caf%C3%A9"], "namespace": "shop"}`,
+		`{"tags": ["isr_page_shop_product-42"]}`, // an identity tag
+	} {
+		if _, err := parseRequest([]byte(body)); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+	for _, body := range []string{
+		`{"tags": []}`,
+		`{"tags": [""]}`,
+		`{"tags": ["a b"]}`,
+		`{"tags": ["a,b"]}`,
+		`{"tags": ["a:b"]}`,
+		`{"tags": ["` + strings.Repeat("a", 129) + `"]}`,
+		`{"tags": ["sale"], "host": "x"}`, // host only narrows paths
+		`{"tags": [` + strings.Repeat(`"t",`, 100) + `"t"]}`,
+	} {
+		if _, err := parseRequest([]byte(body)); err == nil {
+			t.Errorf("%.80s accepted", body)
 		}
 	}
 }

@@ -30,6 +30,8 @@ type Unmatched struct {
 	Names []string `json:"names,omitempty"`
 	// Selector is the requested selector when it matched no page.
 	Selector string `json:"selector,omitempty"`
+	// Tags are requested tags no page carries.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Response is the JSON body of a successful call.

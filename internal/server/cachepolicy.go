@@ -20,6 +20,9 @@ type CachePolicy struct {
 	OnDemandMaxAge time.Duration
 	// MaxBodyBytes caps a page's uncompressed size when loaded.
 	MaxBodyBytes int64
+	// CDN are the headers for the CDN in front; nil sends none. Options
+	// builds it from the --cdn-* flags.
+	CDN *CDNHeaders
 }
 
 // cacheControl is the Cache-Control header of a page with the given

@@ -71,6 +71,9 @@ type Entry struct {
 	// cacheControl is the Cache-Control header value, shared by every
 	// entry with the same interval.
 	cacheControl *[]string
+	// cdn are the header fields for the CDN in front (CDNHeaders), built
+	// when the page is published; nil when none are sent.
+	cdn *[]headerField
 
 	// request is set on a page a visitor's request created.
 	request *setRequest
@@ -192,6 +195,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		n.renderedAt = unixNano(page.Status.RenderedAt.Time)
 	}
 	n.cacheControl = policy.cacheControlHeader(n.Revalidate)
+	n.cdn = policy.CDN.fields(page.Status.Tags)
 	if page.OwnerSet() != "" && page.Labels[pagesv1alpha1.CreatedByLabel] == pagesv1alpha1.CreatedByRequest {
 		n.request = &setRequest{set: page.OwnerSet()}
 		// Unset or unreadable: the page was never marked served, so the
@@ -235,7 +239,7 @@ func (e *Entry) coldCopy() *Entry {
 	n := &Entry{
 		Page: e.Page, Host: e.Host, Route: e.Route, created: e.created, digest: e.digest,
 		renderedAt: e.renderedAt, Revalidate: e.Revalidate, onRequest: e.onRequest, Annotation: e.Annotation,
-		cacheControl: e.cacheControl, request: e.request, cold: true,
+		cacheControl: e.cacheControl, cdn: e.cdn, request: e.request, cold: true,
 	}
 	return n
 }

@@ -25,7 +25,24 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-var policy = CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: 24 * time.Hour, OnDemandMaxAge: time.Minute}
+// policy is the header table's: its pages carry tags, sent in the xkey
+// and Cache-Tag headers, and a CDN-Cache-Control, so that every check and
+// the allocation counts run with the CDN headers.
+var policy = CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: 24 * time.Hour, OnDemandMaxAge: time.Minute,
+	CDN: mustCDN([]string{"xkey", "Cache-Tag"}, "max-age=3600", "")}
+
+func mustCDN(tagHeaders []string, control, header string) *CDNHeaders {
+	c, err := NewCDNHeaders(tagHeaders, control, header)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// testTags are the status.tags of the test page name.
+func testTags(name string) []string {
+	return []string{"isr_page_default_" + name, "site", name + "-tag"}
+}
 
 // testPage builds a rendered page and its stored object.
 func testPage(name, host, route, body string, revalidate time.Duration, mode pagesv1alpha1.RevalidateMode) (*pagesv1alpha1.StaticPage, *storage.Object) {
@@ -38,6 +55,7 @@ func testPage(name, host, route, body string, revalidate time.Duration, mode pag
 	}
 	p.Status.RenderedAt = &metav1.Time{Time: t0}
 	p.Status.Digest = digest.Of([]byte(body))
+	p.Status.Tags = testTags(name)
 	gz, err := storage.Compress([]byte(body))
 	if err != nil {
 		panic(err)
@@ -115,6 +133,7 @@ var headerChecks = []struct {
 	{"conditional requests", checkConditional},
 	{"HEAD", checkHead},
 	{"routing", checkRouting},
+	{"CDN headers", checkCDNHeaders},
 }
 
 // TestHeaders runs the header table against a server fed in memory, from
@@ -136,6 +155,35 @@ func TestHeaders(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// checkCDNHeaders: each page's tags go in the configured tag headers, in
+// each one's syntax, with the CDN's own Cache-Control, on 200 and 304.
+func checkCDNHeaders(t *testing.T, h http.Handler, _ *clocktesting.FakeClock, _ *testenv.Revalidator) {
+	for _, host := range []string{"x", "shop.example.com"} {
+		rec := do(h, "GET", "http://"+host+"/")
+		name := map[string]string{"x": "home", "shop.example.com": "shop"}[host]
+		want := map[string]string{
+			"Xkey":              strings.Join(testTags(name), " "),
+			"Cache-Tag":         strings.Join(testTags(name), ","),
+			"Cdn-Cache-Control": "max-age=3600",
+			"Cache-Control":     "public, max-age=0, s-maxage=60, stale-while-revalidate=3600, stale-if-error=86400",
+		}
+		for k, v := range want {
+			if got := rec.Header().Values(k); len(got) != 1 || got[0] != v {
+				t.Errorf("%s /: %s = %q, want %q", host, k, got, v)
+			}
+		}
+		for _, k := range []string{"Surrogate-Key", "Edge-Cache-Tag", "Cdn-Tag", "Surrogate-Control"} {
+			if got := rec.Header().Values(k); got != nil {
+				t.Errorf("%s / sends %s %q, which is not configured", host, k, got)
+			}
+		}
+		notModified := do(h, "GET", "http://"+host+"/", "If-None-Match", rec.Header().Get("Etag"))
+		if notModified.Code != http.StatusNotModified || notModified.Header().Get("Xkey") != want["Xkey"] {
+			t.Errorf("%s / 304: %d, xkey %q", host, notModified.Code, notModified.Header().Get("Xkey"))
+		}
 	}
 }
 

@@ -59,6 +59,12 @@ type headerSetter interface {
 func (a *hit) setHeaders(w headerSetter) {
 	w.set("Vary", varyHeader)
 	w.set("Cache-Control", *a.e.cacheControl)
+	if a.e.cdn != nil {
+		for i := range *a.e.cdn {
+			f := &(*a.e.cdn)[i]
+			w.set(f.name, f.value)
+		}
+	}
 	w.set("Age", a.age)
 	w.set("Cache-Status", a.status)
 	w.set("Last-Modified", a.e.lastModified)

@@ -9,7 +9,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/clock"
 
+	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/tags"
 )
 
 // Options configure the page server. cmd/server binds them to flags and the
@@ -45,6 +47,17 @@ type Options struct {
 	// and rendered before it gets 504 (--fallback-timeout); 0 means
 	// DefaultFallbackTimeout.
 	FallbackTimeout time.Duration
+	// CDNTagHeaders name the headers each page's tags are sent in, for
+	// the CDN in front: xkey, Surrogate-Key, Cache-Tag, Edge-Cache-Tag,
+	// CDN-Tag (--cdn-tag-headers).
+	CDNTagHeaders cli.StringList
+	// CDNCacheControl is a Cache-Control value for the CDN only, such as
+	// max-age=3600; empty sends none (--cdn-cache-control).
+	CDNCacheControl string
+	// CDNCacheControlHeader is the header CDNCacheControl is sent in:
+	// CDN-Cache-Control (RFC 9213, the default) or Surrogate-Control
+	// (--cdn-cache-control-header).
+	CDNCacheControlHeader string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -62,12 +75,13 @@ func DefaultOptions() Options {
 			OnDemandMaxAge:       time.Minute,
 			MaxBodyBytes:         8 << 20,
 		},
-		ShutdownDelay:       5 * time.Second,
-		ShutdownGracePeriod: 15 * time.Second,
-		FallbackTimeout:     DefaultFallbackTimeout,
-		Storage:             storage.BackendConfigMap,
-		CacheSize:           "256Mi",
-		S3:                  storage.DefaultS3Options(),
+		ShutdownDelay:         5 * time.Second,
+		ShutdownGracePeriod:   15 * time.Second,
+		FallbackTimeout:       DefaultFallbackTimeout,
+		CDNCacheControlHeader: CDNCacheControl,
+		Storage:               storage.BackendConfigMap,
+		CacheSize:             "256Mi",
+		S3:                    storage.DefaultS3Options(),
 	}
 }
 
@@ -84,6 +98,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
+	fs.Var(&o.CDNTagHeaders, "cdn-tag-headers", "Headers each page's tags (status.tags) are sent in, for the CDN in front, each in its CDN's syntax and size limits: comma-separated, of "+tags.HeaderNames+".")
+	fs.StringVar(&o.CDNCacheControl, "cdn-cache-control", o.CDNCacheControl, "Cache-Control value for the CDN in front only, such as max-age=3600, so that it keeps pages long while browsers keep the page's own Cache-Control; purge the CDN on change (a CDN object). Empty sends none.")
+	fs.StringVar(&o.CDNCacheControlHeader, "cdn-cache-control-header", o.CDNCacheControlHeader, "Header --cdn-cache-control is sent in: "+CDNCacheControl+" (RFC 9213) or "+SurrogateControl+".")
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 }
 
@@ -105,10 +122,18 @@ func (o Options) Validate() error {
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
 	}
+	if _, err := o.CDN(); err != nil {
+		errs = append(errs, err)
+	}
 	if o.FallbackTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--fallback-timeout must not be negative, got %s", o.FallbackTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// CDN builds the CDN headers from the --cdn-* flags; nil sends none.
+func (o Options) CDN() (*CDNHeaders, error) {
+	return NewCDNHeaders(o.CDNTagHeaders, o.CDNCacheControl, o.CDNCacheControlHeader)
 }
 
 // MemoryHeadroom is the Go memory a server on an object store needs beyond

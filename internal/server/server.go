@@ -45,6 +45,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	if o.FallbackTimeout == 0 {
 		o.FallbackTimeout = DefaultFallbackTimeout
 	}
+	if o.Cache.CDN == nil {
+		cdn, err := o.CDN()
+		if err != nil {
+			return nil, err
+		}
+		o.Cache.CDN = cdn
+	}
 	log := ctrl.Log.WithName("server")
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
 	s.Sync = &RouteSync{

@@ -5,6 +5,7 @@ package testorigin
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -24,6 +25,7 @@ type Origin struct {
 	delay    time.Duration
 	counting bool
 	ctype    string
+	header   http.Header
 	held     chan struct{} // closed to let held requests answer
 
 	// paths are the request URIs asked for, in order.
@@ -55,6 +57,7 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	o.paths = append(o.paths, r.URL.RequestURI())
 	status, body, delay, counting, ctype, held := o.status, o.body, o.delay, o.counting, o.ctype, o.held
+	maps.Copy(w.Header(), o.header)
 	o.mu.Unlock()
 	if held != nil {
 		select {
@@ -97,6 +100,17 @@ func (o *Origin) SetContentType(ct string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ctype = ct
+}
+
+// SetHeader makes later answers carry header key with the given values
+// (none removes it).
+func (o *Origin) SetHeader(key string, values ...string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.header == nil {
+		o.header = http.Header{}
+	}
+	o.header[http.CanonicalHeaderKey(key)] = values
 }
 
 // SetCounting appends the hit number to each body, so that every render is

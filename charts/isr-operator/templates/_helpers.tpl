@@ -288,6 +288,13 @@ own, so the server never holds the manager's.
     {{- with .Values.manager.allowedContentTypes }}
     - --allowed-content-types={{ join "," . }}
     {{- end }}
+    {{- with .Values.manager.originTagHeaders }}
+    - --origin-tag-header={{ join "," . }}
+    {{- end }}
+    - --cdn-purge-window={{ .Values.manager.cdnPurge.window }}
+    {{- with .Values.manager.cdnPurge.servers }}
+    - --cdn-purge-servers={{ join "," . }}
+    {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
@@ -350,6 +357,13 @@ own, so the server never holds the manager's.
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     - --fallback-timeout={{ .Values.server.fallbackTimeout }}
+    {{- with .Values.server.cdn.tagHeaders }}
+    - --cdn-tag-headers={{ join "," . }}
+    {{- end }}
+    {{- with .Values.server.cdn.cacheControl }}
+    - --cdn-cache-control={{ . }}
+    - --cdn-cache-control-header={{ $.Values.server.cdn.cacheControlHeader }}
+    {{- end }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation

@@ -1,0 +1,214 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CDNProvider names the kind of CDN or caching proxy a CDN object purges.
+// +kubebuilder:validation:Enum=varnish
+type CDNProvider string
+
+const (
+	// ProviderVarnish purges Varnish Cache servers running the VCL of
+	// hack/varnish/default.vcl (the xkey module's documented example).
+	ProviderVarnish CDNProvider = "varnish"
+)
+
+// PurgeBy says what a purge names.
+// +kubebuilder:validation:Enum=tags;urls
+type PurgeBy string
+
+const (
+	// PurgeByTags purges each changed page by its identity tag: one
+	// request per batch, however many pages.
+	PurgeByTags PurgeBy = "tags"
+	// PurgeByURLs purges each changed page's URL on each of its hosts.
+	PurgeByURLs PurgeBy = "urls"
+)
+
+// VarnishService is a Service every ready endpoint of which is a Varnish
+// server to purge.
+type VarnishService struct {
+	// name is the Service, in the CDN's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name,omitempty"`
+	// port is the Service port Varnish listens on.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+}
+
+// VarnishCDN is where the Varnish servers are: a list of addresses, or a
+// Service's endpoints.
+// +kubebuilder:validation:MinProperties=1
+// +kubebuilder:validation:XValidation:rule="has(self.urls) != has(self.service)",message="give exactly one of urls and service"
+type VarnishCDN struct {
+	// urls are the Varnish servers, each an http:// or https:// base URL
+	// such as http://varnish-0.varnish:6081; every one is purged.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:items:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="varnish.urls must be http:// or https:// URLs with a host"
+	URLs []string `json:"urls,omitempty"`
+	// service purges every ready endpoint of a Service. Not read yet by
+	// this version of the manager: a CDN naming one says so in its Ready
+	// condition.
+	// +optional
+	Service VarnishService `json:"service,omitzero"`
+}
+
+// SecretReference names a Secret in the CDN's namespace.
+type SecretReference struct {
+	// name is the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name,omitempty"`
+}
+
+// CDNSpec says which CDN is in front of a namespace's pages and how to
+// purge it.
+// +kubebuilder:validation:XValidation:rule="self.provider != 'varnish' || has(self.varnish)",message="provider varnish needs spec.varnish"
+type CDNSpec struct {
+	// provider is the kind of CDN: varnish.
+	// +required
+	Provider CDNProvider `json:"provider,omitempty"`
+
+	// varnish says where the Varnish servers are, with provider varnish.
+	// +optional
+	Varnish VarnishCDN `json:"varnish,omitzero"`
+
+	// purgeBy is what a purge names: tags (the default; each changed
+	// page's identity tag, sent to the CDN with the server's
+	// --cdn-tag-headers) or urls (each changed page's URL).
+	// +optional
+	// +default="tags"
+	PurgeBy PurgeBy `json:"purgeBy,omitempty"`
+
+	// hosts limits the CDN to pages of these hosts (exact names); empty
+	// means every page of the namespace. A page for any host is purged on
+	// each of them, by URL.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=260
+	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
+	Hosts []string `json:"hosts,omitempty"`
+
+	// secretRef names a Secret with the provider's credentials, for
+	// providers that authenticate a purge with one. Varnish authenticates
+	// purgers by address (the VCL's acl) and reads none.
+	// +optional
+	SecretRef SecretReference `json:"secretRef,omitzero"`
+}
+
+// PurgeStatus is the outcome of one purge.
+// +kubebuilder:validation:MinProperties=1
+type PurgeStatus struct {
+	// time is when the CDN answered the purge (or the last try failed).
+	// +required
+	Time *metav1.Time `json:"time,omitempty"`
+	// cdn names the CDN object, in the page's namespace.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	CDN string `json:"cdn,omitempty"`
+	// result is Purged or PurgeFailed.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Result string `json:"result,omitempty"`
+	// digest is the content the purge made visible through the CDN.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=71
+	Digest string `json:"digest,omitempty"`
+	// pages is how many pages the purge covered (on a CDN's status).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	Pages int32 `json:"pages,omitempty"`
+	// message says why a purge failed.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+}
+
+// CDNStatus is what the manager last did with the CDN.
+// +kubebuilder:validation:MinProperties=1
+type CDNStatus struct {
+	// conditions hold Ready: True (reason Purged) when the last purge was
+	// acknowledged; False (PurgeFailed, retried with backoff) when it was
+	// not, or (Unsupported) when the spec asks for what this manager does
+	// not do.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// lastPurge is the last purge sent.
+	// +optional
+	LastPurge PurgeStatus `json:"lastPurge,omitzero"`
+}
+
+// CDN is a CDN or caching proxy in front of the namespace's pages: once a
+// page's new content is published, the manager purges the page from it, so
+// the CDN may keep pages long (the server's --cdn-cache-control) and a
+// change still reaches visitors at once.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=isr
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`
+// +kubebuilder:printcolumn:name="Purge By",type=string,JSONPath=`.spec.purgeBy`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Last Purge",type=date,JSONPath=`.status.lastPurge.time`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type CDN struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the CDN and how to purge it.
+	// +required
+	Spec CDNSpec `json:"spec,omitzero"`
+
+	// status is what the manager last did with it.
+	// +optional
+	Status CDNStatus `json:"status,omitzero"`
+}
+
+// CDNList is a list of CDNs.
+// +kubebuilder:object:root=true
+type CDNList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the CDNs.
+	Items []CDN `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&CDN{}, &CDNList{})
+}
+
+// Mode is spec.purgeBy with the API default applied.
+func (c *CDN) Mode() PurgeBy {
+	if c.Spec.PurgeBy == "" {
+		return PurgeByTags
+	}
+	return c.Spec.PurgeBy
+}

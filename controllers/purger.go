@@ -1,0 +1,346 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
+	"github.com/isr-operator/isr-operator/internal/purge"
+)
+
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns/status,verbs=get;update;patch
+
+// Purger removes pages whose new content is published from the CDNs in
+// front of their namespace: it collects changes for Window, waits until
+// every server in ServedBy serves them, then sends one purge per CDN for
+// the batch, retried with backoff (honouring 429 and Retry-After), and
+// records the outcome on the CDN (Ready condition, status.lastPurge) and
+// on each page (an Event, status.lastPurge). It runs on the elected
+// manager only.
+type Purger struct {
+	// Client reads CDNs and writes their and the pages' status.
+	Client client.Client
+	// Varnish purges the provider varnish.
+	Varnish *purge.Varnish
+	// Served tells when every server replica serves a change; nil purges
+	// at once.
+	Served *ServedCheck
+	// Recorder emits the pages' Events.
+	Recorder events.EventRecorder
+	// Window is how long changes are collected into one purge.
+	Window time.Duration
+	// Attempts is how many times a purge is tried before it is reported
+	// failed and the batch put back for later.
+	Attempts int
+	// RetryBase and RetryMax bound the backoff between tries and between
+	// later rounds of a failing batch.
+	RetryBase, RetryMax time.Duration
+
+	mu      sync.Mutex
+	pending []purge.Change
+	wake    chan struct{}
+	// rounds counts the failed rounds of each page, for the backoff.
+	rounds map[types.NamespacedName]int
+}
+
+// Changed queues c for the next purge. It never blocks.
+func (p *Purger) Changed(c purge.Change) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.pending = append(p.pending, c)
+	p.mu.Unlock()
+	select {
+	case p.wakeup() <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Purger) wakeup() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wake == nil {
+		p.wake = make(chan struct{}, 1)
+	}
+	return p.wake
+}
+
+// Start purges batches until ctx ends.
+func (p *Purger) Start(ctx context.Context) error {
+	wake := p.wakeup()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		}
+		// Changes arriving within the window join this batch.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(p.Window):
+		}
+		p.mu.Lock()
+		batch := dedupe(p.pending)
+		p.pending = nil
+		p.mu.Unlock()
+		if len(batch) > 0 {
+			p.purgeBatch(ctx, batch)
+		}
+	}
+}
+
+// dedupe keeps the last change of each page.
+func dedupe(changes []purge.Change) []purge.Change {
+	last := map[types.NamespacedName]int{}
+	for i, c := range changes {
+		last[types.NamespacedName{Namespace: c.Namespace, Name: c.Name}] = i
+	}
+	out := make([]purge.Change, 0, len(last))
+	for i, c := range changes {
+		if last[types.NamespacedName{Namespace: c.Namespace, Name: c.Name}] == i {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// purgeBatch waits until the servers serve the batch, then purges it from
+// every CDN of its namespaces.
+func (p *Purger) purgeBatch(ctx context.Context, batch []purge.Change) {
+	logger := log.FromContext(ctx).WithName("purge")
+	if err := p.Served.Wait(ctx, batch); err != nil {
+		logger.Info("purging although not every server is known to serve the new content", "error", err.Error())
+	}
+	byNS := map[string][]purge.Change{}
+	for _, c := range batch {
+		byNS[c.Namespace] = append(byNS[c.Namespace], c)
+	}
+	for ns, changes := range byNS {
+		cdns := &pagesv1alpha1.CDNList{}
+		if err := p.Client.List(ctx, cdns, client.InNamespace(ns)); err != nil {
+			logger.Error(err, "listing CDNs", "namespace", ns)
+			p.retryLater(ctx, changes)
+			continue
+		}
+		for i := range cdns.Items {
+			cdn := &cdns.Items[i]
+			plan := purge.PlanFor(cdn, changes)
+			if len(plan.Changes) == 0 {
+				continue
+			}
+			err := p.purgeCDN(ctx, cdn, plan)
+			p.record(ctx, cdn, plan, err)
+			if err != nil && !errors.Is(err, errUnsupported) {
+				p.retryLater(ctx, plan.Changes)
+			}
+		}
+	}
+}
+
+var errUnsupported = errors.New("not supported by this manager")
+
+// purgeCDN sends plan to cdn: one request per Varnish server and batch of
+// tags, or per URL; each tried Attempts times with backoff.
+func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan) error {
+	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish || len(cdn.Spec.Varnish.URLs) == 0 {
+		return fmt.Errorf("%w: only provider varnish with varnish.urls is purged", errUnsupported)
+	}
+	var errs []error
+	for _, base := range cdn.Spec.Varnish.URLs {
+		for _, tags := range purge.Batches(plan.Tags, purge.MaxTagsPerRequest) {
+			errs = append(errs, p.try(ctx, func(ctx context.Context) error { return p.Varnish.Tags(ctx, base, tags) }))
+		}
+		for _, u := range plan.URLs {
+			errs = append(errs, p.try(ctx, func(ctx context.Context) error { return p.Varnish.URL(ctx, base, u.Host, u.Path) }))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// try runs send up to Attempts times, waiting between tries as the error
+// and purge.Backoff say.
+func (p *Purger) try(ctx context.Context, send func(context.Context) error) error {
+	var err error
+	for attempt := 1; attempt <= max(p.Attempts, 1); attempt++ {
+		if err = send(ctx); err == nil {
+			return nil
+		}
+		var perr *purge.Error
+		if !errors.As(err, &perr) || !perr.Retryable || attempt == p.Attempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(purge.Backoff(attempt, p.RetryBase, p.RetryMax, perr.RetryAfter)):
+		}
+	}
+	return err
+}
+
+// retryLater puts changes back once the backoff of their failed rounds
+// has passed, unless a newer change of the page came meanwhile.
+func (p *Purger) retryLater(ctx context.Context, changes []purge.Change) {
+	p.mu.Lock()
+	if p.rounds == nil {
+		p.rounds = map[types.NamespacedName]int{}
+	}
+	round := 0
+	for _, c := range changes {
+		k := types.NamespacedName{Namespace: c.Namespace, Name: c.Name}
+		p.rounds[k]++
+		round = max(round, p.rounds[k])
+	}
+	p.mu.Unlock()
+	time.AfterFunc(purge.Backoff(round, p.RetryBase, p.RetryMax, 0), func() {
+		if ctx.Err() != nil {
+			return
+		}
+		for _, c := range changes {
+			p.Changed(c)
+		}
+	})
+}
+
+// record writes the outcome on the CDN and on each page.
+func (p *Purger) record(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan, err error) {
+	now := metav1.Now()
+	result, reason, msg := pagesv1alpha1.ReasonPurged, pagesv1alpha1.ReasonPurged,
+		fmt.Sprintf("purged %d pages by %s", len(plan.Changes), cdn.Mode())
+	status := metav1.ConditionTrue
+	if err != nil {
+		result, reason, status = pagesv1alpha1.ReasonPurgeFailed, pagesv1alpha1.ReasonPurgeFailed, metav1.ConditionFalse
+		if errors.Is(err, errUnsupported) {
+			reason = pagesv1alpha1.ReasonUnsupported
+		}
+		msg = truncate(err.Error(), 1024)
+	}
+	logger := log.FromContext(ctx).WithName("purge")
+	base := cdn.DeepCopy()
+	meta.SetStatusCondition(&cdn.Status.Conditions, metav1.Condition{
+		Type: pagesv1alpha1.ReadyCondition, Status: status, Reason: reason, Message: msg, ObservedGeneration: cdn.Generation,
+	})
+	cdn.Status.ObservedGeneration = cdn.Generation
+	cdn.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &now, Result: result, Pages: int32(len(plan.Changes))}
+	if err != nil {
+		cdn.Status.LastPurge.Message = msg
+	}
+	if perr := p.Client.Status().Patch(ctx, cdn, client.MergeFrom(base)); perr != nil {
+		logger.Error(perr, "recording a purge on its CDN", "cdn", client.ObjectKeyFromObject(cdn))
+	}
+	for _, c := range plan.Changes {
+		page := &pagesv1alpha1.StaticPage{}
+		if gerr := p.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, page); gerr != nil {
+			continue
+		}
+		pbase := page.DeepCopy()
+		page.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &now, CDN: cdn.Name, Result: result, Digest: c.Digest}
+		if err != nil {
+			page.Status.LastPurge.Message = msg
+		}
+		if perr := p.Client.Status().Patch(ctx, page, client.MergeFrom(pbase)); perr != nil {
+			logger.Error(perr, "recording a purge on its page", "page", client.ObjectKeyFromObject(page))
+		}
+		if p.Recorder == nil {
+			continue
+		}
+		if err != nil {
+			p.Recorder.Eventf(page, cdn, corev1.EventTypeWarning, pagesv1alpha1.ReasonPurgeFailed, "Purge", "purging CDN %s failed: %s", cdn.Name, msg)
+		} else {
+			p.Recorder.Eventf(page, cdn, corev1.EventTypeNormal, pagesv1alpha1.ReasonPurged, "Purge", "purged from CDN %s: %s visible", cdn.Name, c.Digest)
+		}
+	}
+	if err == nil {
+		p.mu.Lock()
+		for _, c := range plan.Changes {
+			delete(p.rounds, types.NamespacedName{Namespace: c.Namespace, Name: c.Name})
+		}
+		p.mu.Unlock()
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// ServedCheck tells when every server replica serves a change, by asking
+// each of them: a HEAD of the page's route with its host and an
+// If-None-Match of the new content's ETag, answered 304 once it serves the
+// new content (404 once it serves a withdrawn page as gone).
+type ServedCheck struct {
+	// Servers are the base URLs of the server replicas' page ports.
+	Servers []string
+	// HTTP asks them; it must time out.
+	HTTP *http.Client
+	// Timeout bounds the wait for one batch.
+	Timeout time.Duration
+	// Poll is how often a replica that does not serve a change yet is
+	// asked again.
+	Poll time.Duration
+}
+
+// Wait returns once every server serves every change, or with an error
+// naming what it did not see served within Timeout. A nil check waits for
+// nothing.
+func (s *ServedCheck) Wait(ctx context.Context, changes []purge.Change) error {
+	if s == nil || len(s.Servers) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	for _, srv := range s.Servers {
+		for _, c := range changes {
+			for !s.serves(ctx, srv, c) {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("server %s does not serve %s/%s at %s yet", srv, c.Namespace, c.Name, c.Digest)
+				case <-time.After(s.Poll):
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// serves asks srv whether it serves change c.
+func (s *ServedCheck) serves(ctx context.Context, srv string, c purge.Change) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, strings.TrimRight(srv, "/")+c.Route, nil)
+	if err != nil {
+		return false
+	}
+	if c.Host != "" {
+		req.Host = c.Host
+	}
+	if c.Digest != "" {
+		req.Header.Set("If-None-Match", `"`+digest.Hex(c.Digest)+`"`)
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	if c.Digest == "" {
+		return resp.StatusCode == http.StatusNotFound
+	}
+	return resp.StatusCode == http.StatusNotModified
+}

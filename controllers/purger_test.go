@@ -1,0 +1,172 @@
+package controllers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/testenv/varnishtest"
+)
+
+// cdnNamespace is watched only by the manager and server of the CDN spec.
+const cdnNamespace = "isr-cdn"
+
+var _ = Describe("Purging a real Varnish in front of the server", Ordered, func() {
+	var (
+		varnish *varnishtest.Varnish
+		cdn     *pagesv1alpha1.CDN
+	)
+
+	BeforeAll(func() {
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(context.Background(),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cdnNamespace}}))).To(Succeed())
+
+		// The server's page port, on loopback, as Varnish's backend and as
+		// the replica the purger asks whether it serves new content.
+		var pages atomic.Pointer[server.Handler]
+		port := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := pages.Load(); h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		}))
+		DeferCleanup(port.Close)
+		varnish = varnishtest.Start(GinkgoT(), strings.TrimPrefix(port.URL, "http://"))
+
+		mctx, stop := context.WithCancel(context.Background())
+		mgr := newManager(cdnNamespace, func(o *Options) {
+			o.PurgeServers = []string{port.URL}
+			o.PurgeWindow = 50 * time.Millisecond
+		})
+		srv, err := server.Setup(mctx, mgr, server.Options{
+			Cache:                 server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: testMaxBody},
+			CDNTagHeaders:         []string{"xkey"},
+			CDNCacheControl:       "max-age=3600",
+			CDNCacheControlHeader: server.CDNCacheControl,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		pages.Store(srv.Handler)
+		done := make(chan struct{})
+		go func() {
+			defer GinkgoRecover()
+			defer close(done)
+			Expect(mgr.Start(mctx)).To(Succeed())
+		}()
+		DeferCleanup(func() { stop(); <-done })
+
+		cdn = &pagesv1alpha1.CDN{
+			ObjectMeta: metav1.ObjectMeta{Namespace: cdnNamespace, Name: "varnish"},
+			Spec: pagesv1alpha1.CDNSpec{
+				Provider: pagesv1alpha1.ProviderVarnish,
+				Varnish:  pagesv1alpha1.VarnishCDN{URLs: []string{varnish.URL}},
+			},
+		}
+		Expect(k8sClient.Create(context.Background(), cdn)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), cdn) })
+	})
+
+	// through asks Varnish for path, and says whether it answered from its
+	// cache (X-Varnish holds two transaction ids on a hit).
+	through := func(g Gomega, path string) (body string, hit bool) {
+		resp, err := http.Get(varnish.URL + path)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK), string(b))
+		g.Expect(resp.Header.Get("Xkey")).To(BeEmpty(), "the tags stay in Varnish")
+		return string(b), len(strings.Fields(resp.Header.Get("X-Varnish"))) == 2
+	}
+
+	cdnPage := func(route, body string) (*pagesv1alpha1.StaticPage, *origin) {
+		o := newOrigin(body)
+		p := newPage(uniqueName("cdn"), route, o.URL, 0)
+		p.Namespace = cdnNamespace
+		create(p)
+		waitRendered(p, body)
+		return p, o
+	}
+
+	It("shows a page's new content through Varnish at once, and keeps the other pages cached", func() {
+		a, originA := cdnPage("/cdn/a", "a v1")
+		_, _ = cdnPage("/cdn/b", "b v1")
+		for _, path := range []string{"/cdn/a", "/cdn/b"} {
+			Eventually(func(g Gomega) {
+				body, hit := through(g, path)
+				g.Expect(body).To(HavePrefix(strings.TrimPrefix(path, "/cdn/")))
+				g.Expect(hit).To(BeTrue(), "cached by Varnish for its CDN-Cache-Control hour")
+			}).Should(Succeed())
+		}
+
+		By("annotating a page whose origin changed")
+		originA.Set(http.StatusOK, "a v2")
+		annotate(a, "cdn-1")
+		Eventually(func(g Gomega) {
+			body, _ := through(g, "/cdn/a")
+			g.Expect(body).To(Equal("a v2"))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+
+		By("the other page is still answered from Varnish's cache")
+		Consistently(func(g Gomega) {
+			body, hit := through(g, "/cdn/b")
+			g.Expect(body).To(Equal("b v1"))
+			g.Expect(hit).To(BeTrue())
+		}).WithTimeout(time.Second).Should(Succeed())
+
+		By("the page, the CDN and an Event say so")
+		Eventually(func(g Gomega) {
+			got := fetch(g, a)
+			g.Expect(got.Status.LastPurge.Result).To(Equal(pagesv1alpha1.ReasonPurged))
+			g.Expect(got.Status.LastPurge.CDN).To(Equal(cdn.Name))
+			g.Expect(got.Status.LastPurge.Digest).To(Equal(got.Status.Digest))
+			c := &pagesv1alpha1.CDN{}
+			g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(cdn), c)).To(Succeed())
+			ready := meta.FindStatusCondition(c.Status.Conditions, pagesv1alpha1.ReadyCondition)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(pagesv1alpha1.ReasonPurged))
+			evs := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(context.Background(), evs, client.InNamespace(cdnNamespace))).To(Succeed())
+			g.Expect(evs.Items).To(ContainElement(Satisfy(func(e eventsv1.Event) bool {
+				return e.Regarding.Name == a.Name && e.Reason == pagesv1alpha1.ReasonPurged
+			})))
+		}).Should(Succeed())
+	})
+
+	It("purges by URL with purgeBy urls", func() {
+		Eventually(func() error {
+			c := &pagesv1alpha1.CDN{}
+			if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(cdn), c); err != nil {
+				return err
+			}
+			c.Spec.PurgeBy = pagesv1alpha1.PurgeByURLs
+			return k8sClient.Update(context.Background(), c)
+		}).Should(Succeed())
+		p, o := cdnPage("/cdn/by-url", "u v1")
+		Eventually(func(g Gomega) {
+			body, hit := through(g, "/cdn/by-url")
+			g.Expect(body).To(Equal("u v1"))
+			g.Expect(hit).To(BeTrue())
+		}).Should(Succeed())
+		o.Set(http.StatusOK, "u v2")
+		annotate(p, "cdn-url-1")
+		Eventually(func(g Gomega) {
+			body, _ := through(g, "/cdn/by-url")
+			g.Expect(body).To(Equal("u v2"))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+	})
+})
