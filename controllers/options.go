@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	// be removed from a failing store before it is released and the sweep
 	// is left to remove them (--s3-finalize-timeout).
 	FinalizeTimeout time.Duration
+	// HostGrants is kube.HostGrantsRequired to render pages and sets only
+	// for hosts granted to their namespace, or kube.HostGrantsOff
+	// (--host-grants).
+	HostGrants string
 	// Clock is the time source; nil means the real clock. Tests inject one.
 	Clock clock.PassiveClock
 }
@@ -77,6 +82,7 @@ func DefaultOptions() Options {
 		SweepInterval:               10 * time.Minute,
 		SweepGrace:                  10 * time.Minute,
 		FinalizeTimeout:             time.Minute,
+		HostGrants:                  kube.HostGrantsRequired,
 	}
 }
 
@@ -96,6 +102,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SweepInterval, "s3-sweep-interval", o.SweepInterval, "How often the object store is swept of objects no StaticPage points to.")
 	fs.DurationVar(&o.SweepGrace, "s3-sweep-grace", o.SweepGrace, "How old an object no StaticPage points to must be before the sweep removes it, so that servers still loading superseded content find it.")
 	fs.DurationVar(&o.FinalizeTimeout, "s3-finalize-timeout", o.FinalizeTimeout, "How long a deleted StaticPage waits for its objects to be removed from a failing store; then it is released and the sweep removes them later.")
+	fs.StringVar(&o.HostGrants, "host-grants", o.HostGrants, kube.HostGrantsUsage)
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -122,6 +129,9 @@ func (o Options) Validate() error {
 	}
 	if o.Storage == storage.BackendS3 && (o.SweepInterval <= 0 || o.SweepGrace <= 0 || o.FinalizeTimeout <= 0) {
 		errs = append(errs, errors.New("--s3-sweep-interval, --s3-sweep-grace and --s3-finalize-timeout must be positive"))
+	}
+	if err := kube.ValidateHostGrants(o.HostGrants); err != nil {
+		errs = append(errs, err)
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -155,6 +165,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			return nil, err
 		}
 	}
+	grants := kube.NewHostGrants(o.HostGrants, mgr.GetClient())
 	origins := render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: o.MaxRedirects})
 	r := &StaticPageReconciler{
 		Client: mgr.GetClient(),
@@ -169,6 +180,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Clock:           o.Clock,
 		DefaultTimeout:  o.DefaultOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+		Grants:          grants,
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)
@@ -185,6 +197,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Recorder:       mgr.GetEventRecorder("isr-operator"),
 		Clock:          o.Clock,
 		DefaultTimeout: o.DefaultOriginTimeout,
+		Grants:         grants,
 	}
 	if err := sets.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)

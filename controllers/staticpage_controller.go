@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
@@ -49,6 +50,9 @@ type StaticPageReconciler struct {
 	// FinalizeTimeout is how long a deleted page waits for its objects to
 	// be removed from an object store that fails, before it is released.
 	FinalizeTimeout time.Duration
+	// Grants says which hosts each namespace may serve; nil allows all
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
@@ -79,7 +83,7 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 			return fmt.Errorf("indexing pages by digest: %w", err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// A page ConfigMap deleted behind the manager's back is published
@@ -93,8 +97,13 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 		})).
 		// A set's new template or interval reaches its pages at once.
 		Watches(&pagesv1alpha1.StaticPageSet{}, crhandler.EnqueueRequestsFromMapFunc(r.setPages),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	if r.Grants.Enabled() {
+		// A grant given or taken back reaches the namespace's pages at once.
+		b = b.Watches(kube.NamespaceMetadata(), crhandler.EnqueueRequestsFromMapFunc(r.namespacePages),
+			builder.WithPredicates(kube.GrantsChanged()))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
 		Named("staticpage").
 		Complete(r)
 }
@@ -116,6 +125,9 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// A StaticPageSet's page gets its origin and interval from its set;
 	// from here on it is handled like any other page.
 	if ok, err := r.resolveSet(ctx, page); !ok || err != nil {
+		return ctrl.Result{}, err
+	}
+	if ok, err := r.checkGrant(ctx, page); !ok || err != nil {
 		return ctrl.Result{}, err
 	}
 	if res, done, err := r.expireAbsent(ctx, page); done || err != nil {
@@ -176,6 +188,18 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	r.retries.Forget(req)
 	return res, nil
+}
+
+// checkGrant refuses a page whose host is not granted to its namespace:
+// Ready=False, reason HostNotAllowed, with the command that grants it.
+// Nothing is rendered; the servers do not serve it. A grant given later
+// renders it again (the namespace watch brings it back here).
+func (r *StaticPageReconciler) checkGrant(ctx context.Context, page *pagesv1alpha1.StaticPage) (bool, error) {
+	ok, why, err := r.Grants.Check(ctx, page.Namespace, page.Spec.Host)
+	if err != nil || ok {
+		return ok, err
+	}
+	return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonHostNotAllowed, why)
 }
 
 // render fetches the origin and stores the result, then records it in

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/clock"
 
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// and rendered before it gets 504 (--fallback-timeout); 0 means
 	// DefaultFallbackTimeout.
 	FallbackTimeout time.Duration
+	// HostGrants is kube.HostGrantsRequired to serve pages and sets only
+	// for hosts granted to their namespace, or kube.HostGrantsOff
+	// (--host-grants).
+	HostGrants string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -68,6 +73,7 @@ func DefaultOptions() Options {
 		Storage:             storage.BackendConfigMap,
 		CacheSize:           "256Mi",
 		S3:                  storage.DefaultS3Options(),
+		HostGrants:          kube.HostGrantsRequired,
 	}
 }
 
@@ -84,6 +90,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
+	fs.StringVar(&o.HostGrants, "host-grants", o.HostGrants, kube.HostGrantsUsage)
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 }
 
@@ -104,6 +111,9 @@ func (o Options) Validate() error {
 	}
 	if o.ShutdownDelay < 0 || o.ShutdownGracePeriod < 0 {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
+	}
+	if err := kube.ValidateHostGrants(o.HostGrants); err != nil {
+		errs = append(errs, err)
 	}
 	if o.FallbackTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--fallback-timeout must not be negative, got %s", o.FallbackTimeout))

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -71,14 +72,15 @@ func serving(set *pagesv1alpha1.StaticPageSet) bool {
 	return observed == 0 || observed == set.Generation
 }
 
-// Put records set, and routes its pattern if it is serving.
-func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet) error {
+// Put records set, and routes its pattern if it is serving and granted
+// (its host is granted to its namespace).
+func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet, granted bool) error {
 	name := types.NamespacedName{Namespace: set.Namespace, Name: set.Name}
 	pattern, err := route.ParsePattern(set.Spec.Route)
 	r := rate.Limit(set.CreationRate())
 	burst := int(set.CreationRate())
 	s.mu.Lock()
-	e := &setEntry{set: set, pattern: pattern, serving: err == nil && serving(set)}
+	e := &setEntry{set: set, pattern: pattern, serving: err == nil && granted && serving(set)}
 	if old := s.all[name]; old != nil && old.set.UID == set.UID {
 		e.limiter = old.limiter
 		if e.limiter.Limit() != r || e.limiter.Burst() != burst {
@@ -186,6 +188,10 @@ type SetSync struct {
 	Client client.Client
 	// Sets is what the handler routes unbuilt paths with.
 	Sets *Sets
+	// Grants says which hosts each namespace may serve: a set whose host is
+	// not granted to its namespace routes nothing. Nil routes every set
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 }
 
 // SetupWithManager watches StaticPageSets.
@@ -218,7 +224,11 @@ func (s *SetSync) put(ctx context.Context, set *pagesv1alpha1.StaticPageSet) {
 		s.Sets.Delete(types.NamespacedName{Namespace: set.Namespace, Name: set.Name})
 		return
 	}
-	if err := s.Sets.Put(set); err != nil {
+	granted, _, err := s.Grants.Check(ctx, set.Namespace, set.Spec.Host)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "StaticPageSet routes nothing until its host grants are known", "set", set.Name, "namespace", set.Namespace)
+	}
+	if err := s.Sets.Put(set, granted); err != nil {
 		log.FromContext(ctx).V(1).Info("StaticPageSet routes nothing", "set", set.Name, "namespace", set.Namespace, "error", err.Error())
 	}
 }

@@ -287,6 +287,7 @@ own, so the server never holds the manager's.
     {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
+    - --host-grants={{ .Values.tenancy.hostGrants }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
     - --zap-log-level={{ .Values.logLevel }}
     {{- with .Values.manager.extraArgs }}
@@ -347,6 +348,7 @@ own, so the server never holds the manager's.
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     - --fallback-timeout={{ .Values.server.fallbackTimeout }}
+    - --host-grants={{ .Values.tenancy.hostGrants }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
