@@ -5,12 +5,16 @@ import (
 	"testing"
 )
 
+// grantCase is one case of HostGranted: a namespace's annotation, a host,
+// and whether the host is granted.
+type grantCase struct {
+	Grants, Host string
+	Want         bool
+}
+
 // grantCases are the table of HostGranted, and the corpus the host grants
 // admission policy is held to (grant_policy_agreement_test.go).
-var grantCases = []struct {
-	grants, host string
-	want         bool
-}{
+var grantCases = []grantCase{
 	// No annotation, or an empty one, grants nothing.
 	{"", "shop.example.com", false},
 	{"", "", false},
@@ -59,8 +63,8 @@ var grantCases = []struct {
 
 func TestHostGranted(t *testing.T) {
 	for _, c := range grantCases {
-		if got := HostGranted(c.grants, c.host); got != c.want {
-			t.Errorf("HostGranted(%q, %q) = %v, want %v", c.grants, c.host, got, c.want)
+		if got := HostGranted(c.Grants, c.Host); got != c.Want {
+			t.Errorf("HostGranted(%q, %q) = %v, want %v", c.Grants, c.Host, got, c.Want)
 		}
 	}
 }
