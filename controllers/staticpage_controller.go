@@ -130,6 +130,9 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if ok, err := r.checkGrant(ctx, page); !ok || err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.recordClaim(ctx, page); err != nil {
+		return ctrl.Result{}, err
+	}
 	if res, done, err := r.expireAbsent(ctx, page); done || err != nil {
 		return res, err
 	}
@@ -200,6 +203,29 @@ func (r *StaticPageReconciler) checkGrant(ctx context.Context, page *pagesv1alph
 		return ok, err
 	}
 	return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonHostNotAllowed, why)
+}
+
+// recordClaim records in status.claim when the page claimed its host and
+// route, once per host and route: its creation time the first time, the
+// time of the change when either changes, so that moving an old page onto
+// a route never takes it from a page that claimed it earlier. The servers
+// serve a page whose recorded claim is for another host or route only once
+// this has run.
+func (r *StaticPageReconciler) recordClaim(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	if page.Status.Claim.Holds(page.Spec.Host, page.Spec.Route) {
+		return nil
+	}
+	base := page.DeepCopy()
+	page.Status.Claim = pagesv1alpha1.NewClaim(page.Status.Claim, page.Spec.Host, page.Spec.Route,
+		page.CreationTimestamp, r.Clock.Now())
+	// The spec in memory may hold what a StaticPageSet resolved for its
+	// page, which is kept; observedGeneration is the render's to move.
+	spec := page.Spec
+	if err := r.Status().Patch(ctx, page, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("recording the route claim of %s/%s: %w", page.Namespace, page.Name, err)
+	}
+	page.Spec = spec
+	return nil
 }
 
 // render fetches the origin and stores the result, then records it in

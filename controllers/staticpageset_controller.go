@@ -320,6 +320,7 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	for _, step := range []setStep{
 		r.validate,
 		r.checkGrant,
+		r.recordClaim,
 		r.checkConflicts,
 		r.listChildren,
 		// Before any delete: the admission policy lets the manager delete
@@ -410,8 +411,24 @@ func (r *StaticPageSetReconciler) checkGrant(ctx context.Context, run *setRun) e
 	return nil
 }
 
-// checkConflicts finds an older set (creationTimestamp, then
-// namespace/name, as route claims are ordered) whose valid pattern
+// recordClaim records in status.claim (written with the rest of the
+// status) when the set claimed its host and route pattern, once per host
+// and pattern: its creation time the first time, the time of the change
+// when either changes, so that moving an old set onto a pattern never takes
+// it from a set that claimed it earlier. A set whose host is not granted
+// claims nothing.
+func (r *StaticPageSetReconciler) recordClaim(_ context.Context, run *setRun) error {
+	set := run.set
+	if run.notGranted != "" || set.Status.Claim.Holds(set.Spec.Host, set.Spec.Route) {
+		return nil
+	}
+	set.Status.Claim = pagesv1alpha1.NewClaim(set.Status.Claim, set.Spec.Host, set.Spec.Route, set.CreationTimestamp, run.now)
+	return nil
+}
+
+// checkConflicts finds an older set (by claim time, then namespace/name,
+// as route claims are ordered; a set whose new claim is not recorded yet
+// counts as claiming now) whose valid pattern
 // overlaps this one on the same host, in any namespace the manager
 // watches: the servers' route table spans namespaces, so only one of them
 // may serve these paths. The older keeps serving; this one creates no page.
@@ -425,7 +442,7 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 	}
 	host := route.NormalizeHost(run.set.Spec.Host)
 	granted := newGrantedIn(r.Grants, run.set.Spec.Host)
-	me := setClaim(run.set)
+	me := setClaim(run.set, run.now)
 	var winner *route.Claim
 	for i := range list.Items {
 		other := &list.Items[i]
@@ -443,7 +460,7 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 			}
 			continue
 		}
-		c := setClaim(other)
+		c := setClaim(other, run.now)
 		if route.Wins(c, me) && (winner == nil || route.Wins(c, *winner)) {
 			c.Route = other.Spec.Route
 			winner = &c
@@ -456,9 +473,14 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 	return nil
 }
 
-// setClaim is a set's claim on its pattern, ordered as page claims are.
-func setClaim(set *pagesv1alpha1.StaticPageSet) route.Claim {
-	return route.Claim{Page: client.ObjectKeyFromObject(set), Host: set.Spec.Host, Created: set.CreationTimestamp.Time}
+// setClaim is a set's claim on its pattern, ordered as page claims are: by
+// the time of its claim, now when its new claim is not recorded yet.
+func setClaim(set *pagesv1alpha1.StaticPageSet, now time.Time) route.Claim {
+	since, ok := set.ClaimSince()
+	if !ok {
+		since = now
+	}
+	return route.Claim{Page: client.ObjectKeyFromObject(set), Host: set.Spec.Host, Created: since}
 }
 
 func hostName(h string) string {

@@ -209,6 +209,62 @@ var _ = Describe("host grants, with tenants who may write StaticPages and Static
 		Expect(body(shopHost, "/products/1")()).To(Equal("page of " + set.Name))
 	})
 
+	It("orders claims by the time of the claim: patching an older page or set onto a route never takes it", func() {
+		old := tenantPage(tenantANamespace, shopHost, "/old-route", "old page")
+		createAs(asA, old)
+		Eventually(body(shopHost, "/old-route")).Should(Equal("old page"))
+		current := tenantPage(tenantANamespace, shopHost, "/promo", "current promo")
+		createAs(asA, current)
+		Eventually(body(shopHost, "/promo")).Should(Equal("current promo"))
+		claimed := fetch(Default, current).Status.Claim
+		Expect(claimed).NotTo(BeNil())
+		Expect(claimed.Since.Time).To(Equal(fetch(Default, current).CreationTimestamp.Time), "a first claim is from the creation time")
+
+		Eventually(func(g Gomega) {
+			got := fetch(g, old)
+			got.Spec.Route = "/promo"
+			g.Expect(asA.Update(context.Background(), got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			c := fetch(g, old).Status.Claim
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Route).To(Equal("/promo"))
+			g.Expect(c.Since.Time).To(BeTemporally(">", claimed.Since.Time))
+		}).Should(Succeed())
+		Consistently(body(shopHost, "/promo")).Should(Equal("current promo"))
+
+		By("giving the route to the moved page once the page that claimed it first goes")
+		Expect(k8sClient.Delete(context.Background(), current)).To(Succeed())
+		Eventually(body(shopHost, "/promo")).Should(Equal("old page"))
+
+		By("ordering sets the same way")
+		olderSet := testSet(uniqueName("older"), "/old/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Namespace, s.Spec.Host = tenantANamespace, shopHost
+		})
+		Expect(asA.Create(context.Background(), olderSet)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), olderSet))).To(Succeed()) })
+		newerSet := testSet(uniqueName("newer"), "/deals/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Namespace, s.Spec.Host = tenantANamespace, shopHost
+		})
+		Expect(asA.Create(context.Background(), newerSet)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), newerSet))).To(Succeed()) })
+		for _, s := range []*pagesv1alpha1.StaticPageSet{olderSet, newerSet} {
+			Eventually(func(g Gomega) string { return setCondition(fetchSet(g, s), pagesv1alpha1.ReadyCondition).Reason }).
+				Should(Equal(pagesv1alpha1.ReasonServing))
+		}
+		Eventually(func(g Gomega) {
+			got := fetchSet(g, olderSet)
+			got.Spec.Route = "/deals/{id}"
+			g.Expect(asA.Update(context.Background(), got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(setCondition(fetchSet(g, olderSet), pagesv1alpha1.ReadyCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
+				"Reason": Equal(pagesv1alpha1.ReasonConflict), "Message": ContainSubstring(newerSet.Name)}))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) string { return setCondition(fetchSet(g, newerSet), pagesv1alpha1.ReadyCondition).Reason }).
+			Should(Equal(pagesv1alpha1.ReasonServing))
+	})
+
 	It("withdraws a host's pages within seconds when its grant is revoked, and serves them again when it is given back", func() {
 		p := tenantPage(tenantANamespace, revokedHost, "/", "revocable")
 		createAs(asA, p)

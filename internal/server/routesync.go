@@ -209,6 +209,13 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		s.remove(name)
 		return err
 	}
+	if _, ok := page.ClaimSince(); !ok {
+		// Its host or route changed, and the manager has not recorded the
+		// new claim yet: served once it has, in its place among the
+		// claimants, never ahead of them on the strength of an old claim.
+		s.remove(name)
+		return nil
+	}
 	cur := s.Table.Get(name)
 	if cur != nil && cur.digest.Is(page.Status.Digest) {
 		s.put(cur.withPage(page, s.Policy))

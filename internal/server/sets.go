@@ -80,7 +80,8 @@ func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet, granted bool) error {
 	r := rate.Limit(set.CreationRate())
 	burst := int(set.CreationRate())
 	s.mu.Lock()
-	e := &setEntry{set: set, pattern: pattern, serving: err == nil && granted && serving(set)}
+	since, claimed := set.ClaimSince()
+	e := &setEntry{set: set, pattern: pattern, serving: err == nil && granted && claimed && serving(set)}
 	if old := s.all[name]; old != nil && old.set.UID == set.UID {
 		e.limiter = old.limiter
 		if e.limiter.Limit() != r || e.limiter.Burst() != burst {
@@ -93,7 +94,7 @@ func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet, granted bool) error {
 	s.all[name] = e
 	s.mu.Unlock()
 	if e.serving {
-		s.idx.Put(route.PatternClaim{Set: name, Host: set.Spec.Host, Pattern: pattern, Created: set.CreationTimestamp.Time}, e)
+		s.idx.Put(route.PatternClaim{Set: name, Host: set.Spec.Host, Pattern: pattern, Created: since}, e)
 	} else {
 		s.idx.Delete(name)
 	}
