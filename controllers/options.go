@@ -26,6 +26,10 @@ type Options struct {
 	// DefaultOriginTimeout bounds a fetch for pages that set no
 	// spec.origin.timeout (--default-origin-timeout).
 	DefaultOriginTimeout time.Duration
+	// MaxOriginTimeout caps every origin and sitemap fetch, whatever a
+	// page's or set's spec.origin.timeout says; 0 means no cap
+	// (--max-origin-timeout).
+	MaxOriginTimeout time.Duration
 	// MaxConcurrentRenders is how many pages render at once
 	// (--max-concurrent-renders).
 	MaxConcurrentRenders int
@@ -72,6 +76,7 @@ func DefaultOptions() Options {
 	return Options{
 		MaxBodyBytes:                8 << 20,
 		DefaultOriginTimeout:        10 * time.Second,
+		MaxOriginTimeout:            time.Minute,
 		MaxConcurrentRenders:        4,
 		MaxConcurrentRendersPerHost: 2,
 		RetryBaseDelay:              time.Second,
@@ -91,6 +96,7 @@ func DefaultOptions() Options {
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-size", o.MaxBodyBytes, "Largest origin body accepted, in bytes; a larger one fails the render and keeps the last good page.")
 	fs.DurationVar(&o.DefaultOriginTimeout, "default-origin-timeout", o.DefaultOriginTimeout, "Origin fetch timeout for pages that set no spec.origin.timeout.")
+	fs.DurationVar(&o.MaxOriginTimeout, "max-origin-timeout", o.MaxOriginTimeout, "Longest origin or sitemap fetch, whatever a page's or set's spec.origin.timeout says, so that no namespace's slow origins hold the render workers for long; 0 means no cap.")
 	fs.IntVar(&o.MaxConcurrentRenders, "max-concurrent-renders", o.MaxConcurrentRenders, "Pages rendered at the same time, over all origins.")
 	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host (host:port), so pages due together do not flood one backend; 0 means no cap.")
 	fs.DurationVar(&o.RetryBaseDelay, "retry-base-delay", o.RetryBaseDelay, "First retry delay after a failed render; it doubles on each failure.")
@@ -114,6 +120,9 @@ func (o Options) Validate() error {
 	}
 	if o.DefaultOriginTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--default-origin-timeout must be positive, got %s", o.DefaultOriginTimeout))
+	}
+	if o.MaxOriginTimeout < 0 || o.MaxOriginTimeout > 0 && o.MaxOriginTimeout < o.DefaultOriginTimeout {
+		errs = append(errs, fmt.Errorf("--max-origin-timeout must be 0 (no cap) or at least --default-origin-timeout, got %s and %s", o.MaxOriginTimeout, o.DefaultOriginTimeout))
 	}
 	if o.MaxConcurrentRenders <= 0 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-renders must be positive, got %d", o.MaxConcurrentRenders))
@@ -179,6 +188,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Recorder:        mgr.GetEventRecorder("isr-operator"),
 		Clock:           o.Clock,
 		DefaultTimeout:  o.DefaultOriginTimeout,
+		MaxTimeout:      o.MaxOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
 		Grants:          grants,
 	}
@@ -197,6 +207,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Recorder:       mgr.GetEventRecorder("isr-operator"),
 		Clock:          o.Clock,
 		DefaultTimeout: o.DefaultOriginTimeout,
+		MaxTimeout:     o.MaxOriginTimeout,
 		Grants:         grants,
 	}
 	if err := sets.SetupWithManager(mgr, o); err != nil {

@@ -45,6 +45,9 @@ type StaticPageReconciler struct {
 	Clock clock.PassiveClock
 	// DefaultTimeout bounds an origin fetch when the page sets none.
 	DefaultTimeout time.Duration
+	// MaxTimeout caps every origin fetch, whatever the page sets; 0 means
+	// no cap.
+	MaxTimeout time.Duration
 	// Hosts caps renders in flight per origin host; nil means no cap.
 	Hosts *render.HostLimiter
 	// FinalizeTimeout is how long a deleted page waits for its objects to
@@ -463,19 +466,25 @@ func originHost(page *pagesv1alpha1.StaticPage) string {
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {
-	return originTimeout(page.Spec.Origin, r.DefaultTimeout)
+	return originTimeout(page.Spec.Origin, r.DefaultTimeout, r.MaxTimeout)
 }
 
 // originTimeout bounds a fetch of origin: its own timeout, else the
-// manager's --default-origin-timeout (def), else 10s.
-func originTimeout(origin pagesv1alpha1.Origin, def time.Duration) time.Duration {
-	if origin.Timeout != nil && origin.Timeout.Duration > 0 {
-		return origin.Timeout.Duration
+// manager's --default-origin-timeout (def), else 10s; at most the manager's
+// --max-origin-timeout (max, when above 0), so that no page holds a render
+// worker longer, whatever its namespace's author set.
+func originTimeout(origin pagesv1alpha1.Origin, def, max time.Duration) time.Duration {
+	d := 10 * time.Second
+	switch {
+	case origin.Timeout != nil && origin.Timeout.Duration > 0:
+		d = origin.Timeout.Duration
+	case def > 0:
+		d = def
 	}
-	if def > 0 {
-		return def
+	if max > 0 && d > max {
+		d = max
 	}
-	return 10 * time.Second
+	return d
 }
 
 func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, note string, args ...any) {

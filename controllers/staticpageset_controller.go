@@ -82,6 +82,9 @@ type StaticPageSetReconciler struct {
 	// DefaultTimeout bounds a sitemap fetch when the set's origin sets no
 	// timeout.
 	DefaultTimeout time.Duration
+	// MaxTimeout caps every sitemap fetch, whatever the set's origin sets;
+	// 0 means no cap.
+	MaxTimeout time.Duration
 	// Grants says which hosts each namespace may serve; nil allows all
 	// (--host-grants=off).
 	Grants *kube.HostGrants
@@ -994,7 +997,7 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 }
 
 func (r *StaticPageSetReconciler) timeout(set *pagesv1alpha1.StaticPageSet) time.Duration {
-	return originTimeout(set.Spec.Origin, r.DefaultTimeout)
+	return originTimeout(set.Spec.Origin, r.DefaultTimeout, r.MaxTimeout)
 }
 
 func (r *StaticPageSetReconciler) event(set *pagesv1alpha1.StaticPageSet, kind, why, action, note string, args ...any) {

@@ -276,6 +276,7 @@ own, so the server never holds the manager's.
     {{- end }}
     - --max-body-size={{ int64 .Values.maxBodySize }}
     - --default-origin-timeout={{ .Values.manager.defaultOriginTimeout }}
+    - --max-origin-timeout={{ .Values.manager.maxOriginTimeout }}
     - --max-concurrent-renders={{ .Values.manager.maxConcurrentRenders }}
     - --max-concurrent-renders-per-host={{ .Values.manager.maxConcurrentRendersPerHost }}
     - --max-redirects={{ .Values.manager.maxRedirects }}
