@@ -13,6 +13,7 @@ import (
 type RouteClaim struct {
 	// host is the spec.host claimed, unset for any host.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=260
 	Host string `json:"host,omitempty"`
 	// route is the spec.route claimed: a path, or a StaticPageSet's pattern.
@@ -24,23 +25,29 @@ type RouteClaim struct {
 	// to the microsecond (the object's creation time for the host and
 	// route it was created with).
 	// +required
-	Since metav1.MicroTime `json:"since,omitzero"`
+	Since *metav1.MicroTime `json:"since,omitempty"`
 }
 
+// Recorded reports whether c holds a claim: the zero value holds none.
+func (c RouteClaim) Recorded() bool { return c.Route != "" }
+
 // Holds reports whether c is a claim on host and route.
-func (c *RouteClaim) Holds(host, route string) bool {
-	return c != nil && c.Host == host && c.Route == route
+func (c RouteClaim) Holds(host, route string) bool {
+	return c.Recorded() && c.Host == host && c.Route == route
 }
 
 // claimSince is when an object claimed host and route: claim.since when
 // claim holds them, the creation time when no claim is recorded yet; ok is
 // false when the recorded claim is for another host or route (the spec
 // changed since), until the manager records the new one.
-func claimSince(claim *RouteClaim, host, route string, created metav1.Time) (since time.Time, ok bool) {
+func claimSince(claim RouteClaim, host, route string, created metav1.Time) (since time.Time, ok bool) {
 	switch {
-	case claim == nil:
+	case !claim.Recorded():
 		return created.Time, true
 	case claim.Holds(host, route):
+		if claim.Since == nil {
+			return created.Time, true
+		}
 		return claim.Since.Time, true
 	}
 	return time.Time{}, false
@@ -64,10 +71,10 @@ func (s *StaticPageSet) ClaimSince() (time.Time, bool) {
 // object that never recorded one claims from its creation time, as objects
 // were ordered before claims were recorded; one whose host or route changed
 // claims from now.
-func NewClaim(old *RouteClaim, host, route string, created metav1.Time, now time.Time) *RouteClaim {
+func NewClaim(old RouteClaim, host, route string, created metav1.Time, now time.Time) RouteClaim {
 	since := metav1.NewMicroTime(now)
-	if old == nil {
+	if !old.Recorded() {
 		since = metav1.NewMicroTime(created.Time)
 	}
-	return &RouteClaim{Host: host, Route: route, Since: since}
+	return RouteClaim{Host: host, Route: route, Since: &since}
 }

@@ -177,7 +177,7 @@ type StaticPageStatus struct {
 	// first, so changing spec.host or spec.route is a new claim that
 	// never takes a route from a page that claimed it earlier.
 	// +optional
-	Claim *RouteClaim `json:"claim,omitempty"`
+	Claim RouteClaim `json:"claim,omitzero"`
 }
 
 // StaticPage is one route rendered from an origin and served with

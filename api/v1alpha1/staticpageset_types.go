@@ -221,7 +221,7 @@ type StaticPageSetStatus struct {
 	// of two sets whose patterns overlap on one host, the one that claimed
 	// first serves, so changing spec.host or spec.route is a new claim.
 	// +optional
-	Claim *RouteClaim `json:"claim,omitempty"`
+	Claim RouteClaim `json:"claim,omitzero"`
 }
 
 // StaticPageSet is a route pattern whose pages are StaticPages it owns:
