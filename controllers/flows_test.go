@@ -82,7 +82,7 @@ var backends = []*backend{
 		start: func(b *backend) {
 			store := testenv.StartStore()
 			b.namespace = flowsS3Namespace
-			Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.namespace}})).To(Succeed())
+			Expect(k8sClient.Create(context.Background(), testenv.Namespace(b.namespace))).To(Succeed())
 			s3opts := s3Options(store)
 			srv := startS3Manager(b.namespace, s3opts, func(*Options) {})
 			b.revalidations = &testenv.Revalidator{Next: srv.Revalidator}

@@ -11,8 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -35,7 +33,7 @@ var _ = Describe("moving from ConfigMaps to an object store", Ordered, func() {
 		SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 		ctx := context.Background()
 		store := testenv.StartStore()
-		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: migrateNamespace}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, testenv.Namespace(migrateNamespace))).To(Succeed())
 
 		By("serving 200 pages from ConfigMaps")
 		const pages = 200

@@ -48,7 +48,7 @@ var _ = Describe("StaticPage controller with an object store", Ordered, func() {
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 		store = testenv.StartStore()
 		bucket = store.Client()
-		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, testenv.Namespace(s3Namespace))).To(Succeed())
 
 		served = startS3Manager(s3Namespace, s3Options(store), func(o *Options) {
 			o.FinalizeTimeout = 5 * time.Second

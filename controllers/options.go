@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
@@ -29,6 +30,10 @@ type Options struct {
 	// DefaultOriginTimeout bounds a fetch for pages that set no
 	// spec.origin.timeout (--default-origin-timeout).
 	DefaultOriginTimeout time.Duration
+	// MaxOriginTimeout caps every origin and sitemap fetch, whatever a
+	// page's or set's spec.origin.timeout says; 0 means no cap
+	// (--max-origin-timeout).
+	MaxOriginTimeout time.Duration
 	// MaxConcurrentRenders is how many pages render at once
 	// (--max-concurrent-renders).
 	MaxConcurrentRenders int
@@ -81,6 +86,10 @@ type Options struct {
 	PurgeServedTimeout time.Duration
 	// PurgeTimeout bounds one purge request (--cdn-purge-timeout).
 	PurgeTimeout time.Duration
+	// HostGrants is kube.HostGrantsRequired to render pages and sets only
+	// for hosts granted to their namespace, or kube.HostGrantsOff
+	// (--host-grants).
+	HostGrants string
 	// Clock is the time source; nil means the real clock. Tests inject one.
 	Clock clock.PassiveClock
 }
@@ -90,6 +99,7 @@ func DefaultOptions() Options {
 	return Options{
 		MaxBodyBytes:                8 << 20,
 		DefaultOriginTimeout:        10 * time.Second,
+		MaxOriginTimeout:            time.Minute,
 		MaxConcurrentRenders:        4,
 		MaxConcurrentRendersPerHost: 2,
 		RetryBaseDelay:              time.Second,
@@ -103,6 +113,7 @@ func DefaultOptions() Options {
 		PurgeWindow:                 200 * time.Millisecond,
 		PurgeServedTimeout:          10 * time.Second,
 		PurgeTimeout:                10 * time.Second,
+		HostGrants:                  kube.HostGrantsRequired,
 	}
 }
 
@@ -111,6 +122,7 @@ func DefaultOptions() Options {
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-size", o.MaxBodyBytes, "Largest origin body accepted, in bytes; a larger one fails the render and keeps the last good page.")
 	fs.DurationVar(&o.DefaultOriginTimeout, "default-origin-timeout", o.DefaultOriginTimeout, "Origin fetch timeout for pages that set no spec.origin.timeout.")
+	fs.DurationVar(&o.MaxOriginTimeout, "max-origin-timeout", o.MaxOriginTimeout, "Longest origin or sitemap fetch, whatever a page's or set's spec.origin.timeout says, so that no namespace's slow origins hold the render workers for long; 0 means no cap.")
 	fs.IntVar(&o.MaxConcurrentRenders, "max-concurrent-renders", o.MaxConcurrentRenders, "Pages rendered at the same time, over all origins.")
 	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host (host:port), so pages due together do not flood one backend; 0 means no cap.")
 	fs.DurationVar(&o.RetryBaseDelay, "retry-base-delay", o.RetryBaseDelay, "First retry delay after a failed render; it doubles on each failure.")
@@ -128,6 +140,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Var(&o.PurgeServers, "cdn-purge-servers", "Base URLs of the server replicas' page ports (comma-separated, repeatable); a purge waits until each serves the new content, so the CDN cannot fetch the old page again. Empty purges once the new content is published.")
 	fs.DurationVar(&o.PurgeServedTimeout, "cdn-purge-served-timeout", o.PurgeServedTimeout, "Longest wait for --cdn-purge-servers to serve a change; the purge is sent then anyway.")
 	fs.DurationVar(&o.PurgeTimeout, "cdn-purge-timeout", o.PurgeTimeout, "Timeout of one purge request to a CDN.")
+	fs.StringVar(&o.HostGrants, "host-grants", o.HostGrants, kube.HostGrantsUsage)
 	fs.Var(&o.AllowedContentTypes, "allowed-content-types", "Comma-separated media types an origin may answer with (type/* and * allowed); default: "+strings.Join(render.DefaultContentTypes, ",")+".")
 }
 
@@ -139,6 +152,9 @@ func (o Options) Validate() error {
 	}
 	if o.DefaultOriginTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--default-origin-timeout must be positive, got %s", o.DefaultOriginTimeout))
+	}
+	if o.MaxOriginTimeout < 0 || o.MaxOriginTimeout > 0 && o.MaxOriginTimeout < o.DefaultOriginTimeout {
+		errs = append(errs, fmt.Errorf("--max-origin-timeout must be 0 (no cap) or at least --default-origin-timeout, got %s and %s", o.MaxOriginTimeout, o.DefaultOriginTimeout))
 	}
 	if o.MaxConcurrentRenders <= 0 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-renders must be positive, got %d", o.MaxConcurrentRenders))
@@ -165,6 +181,9 @@ func (o Options) Validate() error {
 	}
 	if o.PurgeWindow <= 0 || o.PurgeServedTimeout <= 0 || o.PurgeTimeout <= 0 {
 		errs = append(errs, errors.New("--cdn-purge-window, --cdn-purge-served-timeout and --cdn-purge-timeout must be positive"))
+	}
+	if err := kube.ValidateHostGrants(o.HostGrants); err != nil {
+		errs = append(errs, err)
 	}
 	if o.MaxRedirects < 0 {
 		errs = append(errs, fmt.Errorf("--max-redirects must not be negative, got %d", o.MaxRedirects))
@@ -198,6 +217,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 			return nil, err
 		}
 	}
+	grants := kube.NewHostGrants(o.HostGrants, mgr.GetClient())
 	origins := render.NewClient(render.ClientOptions{Guard: guard, MaxRedirects: o.MaxRedirects})
 	r := &StaticPageReconciler{
 		Client: mgr.GetClient(),
@@ -212,7 +232,9 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Recorder:        mgr.GetEventRecorder("isr-operator"),
 		Clock:           o.Clock,
 		DefaultTimeout:  o.DefaultOriginTimeout,
+		MaxTimeout:      o.MaxOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+		Grants:          grants,
 	}
 	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
 	r.Purger = &Purger{
@@ -245,6 +267,8 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Recorder:       mgr.GetEventRecorder("isr-operator"),
 		Clock:          o.Clock,
 		DefaultTimeout: o.DefaultOriginTimeout,
+		MaxTimeout:     o.MaxOriginTimeout,
+		Grants:         grants,
 	}
 	if err := sets.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)

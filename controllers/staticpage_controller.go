@@ -30,6 +30,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/purge"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/tags"
@@ -48,6 +49,9 @@ type StaticPageReconciler struct {
 	Clock clock.PassiveClock
 	// DefaultTimeout bounds an origin fetch when the page sets none.
 	DefaultTimeout time.Duration
+	// MaxTimeout caps every origin fetch, whatever the page sets; 0 means
+	// no cap.
+	MaxTimeout time.Duration
 	// Hosts caps renders in flight per origin host; nil means no cap.
 	Hosts *render.HostLimiter
 	// FinalizeTimeout is how long a deleted page waits for its objects to
@@ -56,6 +60,9 @@ type StaticPageReconciler struct {
 	// Purger removes pages with new content from the CDNs in front; nil
 	// purges nothing.
 	Purger *Purger
+	// Grants says which hosts each namespace may serve; nil allows all
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 
 	// retries spaces out renders of a failing page: the delay doubles per
 	// consecutive failure up to Options.RetryMaxDelay, and resets on success.
@@ -86,7 +93,7 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 			return fmt.Errorf("indexing pages by digest: %w", err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		// A page ConfigMap deleted behind the manager's back is published
@@ -100,8 +107,13 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 		})).
 		// A set's new template or interval reaches its pages at once.
 		Watches(&pagesv1alpha1.StaticPageSet{}, crhandler.EnqueueRequestsFromMapFunc(r.setPages),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	if r.Grants.Enabled() {
+		// A grant given or taken back reaches the namespace's pages at once.
+		b = b.Watches(kube.NamespaceMetadata(), crhandler.EnqueueRequestsFromMapFunc(r.namespacePages),
+			builder.WithPredicates(kube.GrantsChanged()))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
 		Named("staticpage").
 		Complete(r)
 }
@@ -123,6 +135,12 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	// A StaticPageSet's page gets its origin and interval from its set;
 	// from here on it is handled like any other page.
 	if ok, err := r.resolveSet(ctx, page); !ok || err != nil {
+		return ctrl.Result{}, err
+	}
+	if ok, err := r.checkGrant(ctx, page); !ok || err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.recordClaim(ctx, page); err != nil {
 		return ctrl.Result{}, err
 	}
 	if res, done, err := r.expireAbsent(ctx, page); done || err != nil {
@@ -183,6 +201,41 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	r.retries.Forget(req)
 	return res, nil
+}
+
+// checkGrant refuses a page whose host is not granted to its namespace:
+// Ready=False, reason HostNotAllowed, with the command that grants it.
+// Nothing is rendered; the servers do not serve it. A grant given later
+// renders it again (the namespace watch brings it back here).
+func (r *StaticPageReconciler) checkGrant(ctx context.Context, page *pagesv1alpha1.StaticPage) (bool, error) {
+	ok, why, err := r.Grants.Check(ctx, page.Namespace, page.Spec.Host)
+	if err != nil || ok {
+		return ok, err
+	}
+	return false, r.notRendered(ctx, page, pagesv1alpha1.ReasonHostNotAllowed, why)
+}
+
+// recordClaim records in status.claim when the page claimed its host and
+// route, once per host and route: its creation time the first time, the
+// time of the change when either changes, so that moving an old page onto
+// a route never takes it from a page that claimed it earlier. The servers
+// serve a page whose recorded claim is for another host or route only once
+// this has run.
+func (r *StaticPageReconciler) recordClaim(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
+	if page.Status.Claim.Holds(page.Spec.Host, page.Spec.Route) {
+		return nil
+	}
+	base := page.DeepCopy()
+	page.Status.Claim = pagesv1alpha1.NewClaim(page.Status.Claim, page.Spec.Host, page.Spec.Route,
+		page.CreationTimestamp, r.Clock.Now())
+	// The spec in memory may hold what a StaticPageSet resolved for its
+	// page, which is kept; observedGeneration is the render's to move.
+	spec := page.Spec
+	if err := r.Status().Patch(ctx, page, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("recording the route claim of %s/%s: %w", page.Namespace, page.Name, err)
+	}
+	page.Spec = spec
+	return nil
 }
 
 // render fetches the origin and stores the result, then records it in
@@ -439,19 +492,25 @@ func originHost(page *pagesv1alpha1.StaticPage) string {
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {
-	return originTimeout(page.Spec.Origin, r.DefaultTimeout)
+	return originTimeout(page.Spec.Origin, r.DefaultTimeout, r.MaxTimeout)
 }
 
 // originTimeout bounds a fetch of origin: its own timeout, else the
-// manager's --default-origin-timeout (def), else 10s.
-func originTimeout(origin pagesv1alpha1.Origin, def time.Duration) time.Duration {
-	if origin.Timeout != nil && origin.Timeout.Duration > 0 {
-		return origin.Timeout.Duration
+// manager's --default-origin-timeout (def), else 10s; at most the manager's
+// --max-origin-timeout (max, when above 0), so that no page holds a render
+// worker longer, whatever its namespace's author set.
+func originTimeout(origin pagesv1alpha1.Origin, def, max time.Duration) time.Duration {
+	d := 10 * time.Second
+	switch {
+	case origin.Timeout != nil && origin.Timeout.Duration > 0:
+		d = origin.Timeout.Duration
+	case def > 0:
+		d = def
 	}
-	if def > 0 {
-		return def
+	if max > 0 && d > max {
+		d = max
 	}
-	return 10 * time.Second
+	return d
 }
 
 func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, note string, args ...any) {

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/render"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
@@ -81,6 +82,12 @@ type StaticPageSetReconciler struct {
 	// DefaultTimeout bounds a sitemap fetch when the set's origin sets no
 	// timeout.
 	DefaultTimeout time.Duration
+	// MaxTimeout caps every sitemap fetch, whatever the set's origin sets;
+	// 0 means no cap.
+	MaxTimeout time.Duration
+	// Grants says which hosts each namespace may serve; nil allows all
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 
 	// retries spaces out fetches of a failing sitemap.
 	retries workqueue.TypedRateLimiter[reconcile.Request]
@@ -141,14 +148,18 @@ func (r *StaticPageSetReconciler) SetupWithManager(mgr ctrl.Manager, opts Option
 		return fmt.Errorf("indexing pages by route: %w", err)
 	}
 	specChanged := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPageSet{}, builder.WithPredicates(specChanged)).
 		Owns(&pagesv1alpha1.StaticPage{}, builder.WithPredicates(childChanged())).
 		Watches(&pagesv1alpha1.StaticPageSet{}, ctrlhandler.EnqueueRequestsFromMapFunc(r.setsOnSameHost),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&pagesv1alpha1.StaticPage{}, ctrlhandler.EnqueueRequestsFromMapFunc(r.setsMatchingPage),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: setWorkers}).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	if r.Grants.Enabled() {
+		b = b.Watches(kube.NamespaceMetadata(), ctrlhandler.EnqueueRequestsFromMapFunc(r.allSets),
+			builder.WithPredicates(kube.GrantsChanged()))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: setWorkers}).
 		Named("staticpageset").
 		Complete(r)
 }
@@ -238,6 +249,9 @@ type setRun struct {
 	pattern *route.Pattern
 	// invalid is why the spec cannot be used.
 	invalid error
+	// notGranted says why the set's host is not granted to its namespace,
+	// and how to grant it; "" when it is.
+	notGranted string
 	// conflict names the older set that serves the same pattern and host.
 	conflict string
 
@@ -275,7 +289,9 @@ func (run *setRun) requeueIn(d time.Duration) {
 }
 
 // usable is true when the set may create and remove pages for its paths.
-func (run *setRun) usable() bool { return run.pattern != nil && run.conflict == "" }
+func (run *setRun) usable() bool {
+	return run.pattern != nil && run.notGranted == "" && run.conflict == ""
+}
 
 // setStep is one step of a set's reconcile. It returns an error only when
 // the API server failed it; trouble with the set itself goes to status.
@@ -306,6 +322,8 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	run := &setRun{req: req, set: set, now: r.Clock.Now()}
 	for _, step := range []setStep{
 		r.validate,
+		r.checkGrant,
+		r.recordClaim,
 		r.checkConflicts,
 		r.listChildren,
 		// Before any delete: the admission policy lets the manager delete
@@ -382,13 +400,43 @@ func (r *StaticPageSetReconciler) validate(_ context.Context, run *setRun) error
 	return nil
 }
 
-// checkConflicts finds an older set (creationTimestamp, then
-// namespace/name, as route claims are ordered) whose valid pattern
+// checkGrant refuses a set whose host is not granted to its namespace: it
+// creates no page and takes no path from another set (Ready=False, reason
+// HostNotAllowed); its pages are refused by their own controller.
+func (r *StaticPageSetReconciler) checkGrant(ctx context.Context, run *setRun) error {
+	ok, why, err := r.Grants.Check(ctx, run.set.Namespace, run.set.Spec.Host)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		run.notGranted = why
+	}
+	return nil
+}
+
+// recordClaim records in status.claim (written with the rest of the
+// status) when the set claimed its host and route pattern, once per host
+// and pattern: its creation time the first time, the time of the change
+// when either changes, so that moving an old set onto a pattern never takes
+// it from a set that claimed it earlier. A set whose host is not granted
+// claims nothing.
+func (r *StaticPageSetReconciler) recordClaim(_ context.Context, run *setRun) error {
+	set := run.set
+	if run.notGranted != "" || set.Status.Claim.Holds(set.Spec.Host, set.Spec.Route) {
+		return nil
+	}
+	set.Status.Claim = pagesv1alpha1.NewClaim(set.Status.Claim, set.Spec.Host, set.Spec.Route, set.CreationTimestamp, run.now)
+	return nil
+}
+
+// checkConflicts finds an older set (by claim time, then namespace/name,
+// as route claims are ordered; a set whose new claim is not recorded yet
+// counts as claiming now) whose valid pattern
 // overlaps this one on the same host, in any namespace the manager
 // watches: the servers' route table spans namespaces, so only one of them
 // may serve these paths. The older keeps serving; this one creates no page.
 func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRun) error {
-	if run.pattern == nil {
+	if run.pattern == nil || run.notGranted != "" {
 		return nil
 	}
 	list := &pagesv1alpha1.StaticPageSetList{}
@@ -396,7 +444,8 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 		return fmt.Errorf("listing StaticPageSets: %w", err)
 	}
 	host := route.NormalizeHost(run.set.Spec.Host)
-	me := setClaim(run.set)
+	granted := newGrantedIn(r.Grants, run.set.Spec.Host)
+	me := setClaim(run.set, run.now)
 	var winner *route.Claim
 	for i := range list.Items {
 		other := &list.Items[i]
@@ -407,7 +456,14 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 		if err != nil || !p.Overlaps(run.pattern) {
 			continue
 		}
-		c := setClaim(other)
+		// A set of a namespace not granted the host claims nothing on it.
+		if ok, err := granted.ok(ctx, other.Namespace); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		c := setClaim(other, run.now)
 		if route.Wins(c, me) && (winner == nil || route.Wins(c, *winner)) {
 			c.Route = other.Spec.Route
 			winner = &c
@@ -420,9 +476,14 @@ func (r *StaticPageSetReconciler) checkConflicts(ctx context.Context, run *setRu
 	return nil
 }
 
-// setClaim is a set's claim on its pattern, ordered as page claims are.
-func setClaim(set *pagesv1alpha1.StaticPageSet) route.Claim {
-	return route.Claim{Page: client.ObjectKeyFromObject(set), Host: set.Spec.Host, Created: set.CreationTimestamp.Time}
+// setClaim is a set's claim on its pattern, ordered as page claims are: by
+// the time of its claim, now when its new claim is not recorded yet.
+func setClaim(set *pagesv1alpha1.StaticPageSet, now time.Time) route.Claim {
+	since, ok := set.ClaimSince()
+	if !ok {
+		since = now
+	}
+	return route.Claim{Page: client.ObjectKeyFromObject(set), Host: set.Spec.Host, Created: since}
 }
 
 func hostName(h string) string {
@@ -463,6 +524,7 @@ func (r *StaticPageSetReconciler) resolvePaths(ctx context.Context, run *setRun)
 	}
 	limit := int(run.set.PageLimit())
 	seen := map[string]bool{}
+	granted := newGrantedIn(r.Grants, run.set.Spec.Host)
 	add := func(path string) error {
 		if seen[path] {
 			return nil
@@ -473,7 +535,7 @@ func (r *StaticPageSetReconciler) resolvePaths(ctx context.Context, run *setRun)
 			run.missing++
 			return nil
 		}
-		taken, err := r.explicitPage(ctx, run.set.Spec.Host, path)
+		taken, err := r.explicitPage(ctx, granted, run.set.Spec.Host, path)
 		if err != nil {
 			return err
 		}
@@ -506,14 +568,22 @@ func (r *StaticPageSetReconciler) resolvePaths(ctx context.Context, run *setRun)
 // explicitPage reports whether a page with its own origin serves route on
 // host (normalised): the servers give it the path, as Next.js gives an
 // explicit route precedence over a dynamic one, so the set makes no page
-// for it.
-func (r *StaticPageSetReconciler) explicitPage(ctx context.Context, host, path string) (bool, error) {
+// for it. Only pages of namespaces granted the host count (granted
+// answers for the set's host): a page elsewhere is never served there.
+func (r *StaticPageSetReconciler) explicitPage(ctx context.Context, granted *grantedIn, host, path string) (bool, error) {
 	list := &pagesv1alpha1.StaticPageList{}
 	if err := r.List(ctx, list, client.MatchingFields{explicitRouteIndex: routeKey(host, path)}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, fmt.Errorf("looking for a StaticPage of route %s: %w", path, err)
 	}
 	for i := range list.Items {
-		if list.Items[i].DeletionTimestamp.IsZero() {
+		if !list.Items[i].DeletionTimestamp.IsZero() {
+			continue
+		}
+		ok, err := granted.ok(ctx, list.Items[i].Namespace)
+		if err != nil {
+			return false, err
+		}
+		if ok {
 			return true, nil
 		}
 	}
@@ -842,6 +912,9 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 	case run.invalid != nil:
 		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, run.invalid.Error())
 		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonInvalidSpec, "nothing is prerendered while the spec is invalid")
+	case run.notGranted != "":
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonHostNotAllowed, run.notGranted)
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonHostNotAllowed, "nothing is prerendered while the set's host is not granted to its namespace")
 	case run.conflict != "":
 		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, run.conflict)
 		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.PrerenderedCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonConflict, "nothing is prerendered while another set serves these paths")
@@ -924,7 +997,7 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 }
 
 func (r *StaticPageSetReconciler) timeout(set *pagesv1alpha1.StaticPageSet) time.Duration {
-	return originTimeout(set.Spec.Origin, r.DefaultTimeout)
+	return originTimeout(set.Spec.Origin, r.DefaultTimeout, r.MaxTimeout)
 }
 
 func (r *StaticPageSetReconciler) event(set *pagesv1alpha1.StaticPageSet, kind, why, action, note string, args ...any) {

@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gstruct"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
 // testSet is a set in the suite's namespace on its own host, so that specs
@@ -579,7 +579,7 @@ var _ = Describe("StaticPageSet controller over two namespaces, with a fake cloc
 		SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 		SetDefaultConsistentlyDuration(2 * time.Second)
 		for _, ns := range []string{setClockNamespace, setOtherNamespace} {
-			Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+			Expect(k8sClient.Create(context.Background(), testenv.Namespace(ns))).To(Succeed())
 		}
 		clk = clocktesting.NewFakePassiveClock(time.Now())
 		mctx, stop := context.WithCancel(context.Background())

@@ -13,7 +13,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -83,7 +82,7 @@ var _ = Describe("StaticPage controller when the object store fails", Ordered, f
 
 	BeforeAll(func() {
 		store = testenv.StartStore()
-		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: faultsNamespace}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, testenv.Namespace(faultsNamespace))).To(Succeed())
 		served = startS3Manager(faultsNamespace, s3Options(store), func(o *Options) {
 			o.FinalizeTimeout = 5 * time.Second
 		}).Handler

@@ -13,8 +13,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -64,7 +62,7 @@ var _ = BeforeSuite(func() {
 	testEnv, cfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	for _, ns := range []string{testNamespace, restartNamespace} {
-		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		Expect(k8sClient.Create(context.Background(), testenv.Namespace(ns))).To(Succeed())
 	}
 
 	var ctx context.Context

@@ -49,6 +49,10 @@ policy_template() {
 
 policy_template "$ROOT/config/admission/policies.yaml" "$CHART/templates/admission-policies.yaml" \
 	'.Values.admissionPolicies.enabled'
+# The host grants policy: pages and sets only for hosts granted to their
+# namespace, unless tenancy.hostGrants is off.
+policy_template "$ROOT/config/admission/host-grants.yaml" "$CHART/templates/host-grants-policy.yaml" \
+	'and .Values.admissionPolicies.enabled (eq .Values.tenancy.hostGrants "required")'
 # The storage finalizer policy: with pages in an object store, on clusters
 # that serve MutatingAdmissionPolicy (Kubernetes 1.36 or later).
 policy_template "$ROOT/config/admission/s3/storage-finalizer.yaml" "$CHART/templates/storage-finalizer-policy.yaml" \

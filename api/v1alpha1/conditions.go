@@ -64,6 +64,12 @@ const (
 	// ReasonContentTypeRefused (Ready=False, bad, retried): the origin's
 	// content type is not in the manager's --allowed-content-types.
 	ReasonContentTypeRefused = "ContentTypeRefused"
+	// ReasonHostNotAllowed (Ready=False, bad) of a StaticPage or a
+	// StaticPageSet: its host (or, with no host, every host) is not granted
+	// to its namespace by the Namespace annotation isr-operator.io/hosts;
+	// nothing is rendered, served or created for it until a cluster admin
+	// grants it (the message says how).
+	ReasonHostNotAllowed = "HostNotAllowed"
 )
 
 // Event reasons that are not condition reasons.

@@ -134,8 +134,8 @@ type StaticPageStatus struct {
 	// answered 404 or 410; the route answers 404), Suspended,
 	// OriginUnreachable, OriginTimeout, OriginError, OriginRefused,
 	// ContentTypeRefused, BodyTooLarge, InvalidBody, StorageTooLarge,
-	// StorageConflict, StorageError, StorageUnavailable, and for a set's
-	// page SetNotFound or OutsideSet.
+	// StorageConflict, StorageError, StorageUnavailable, HostNotAllowed
+	// (nothing is served), and for a set's page SetNotFound or OutsideSet.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -230,6 +230,13 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=262144
 	LastHandledRevalidate string `json:"lastHandledRevalidate,omitempty"`
+
+	// claim is the host and route the page holds, and since when: pages
+	// claiming one host and route are ordered by claim.since, oldest
+	// first, so changing spec.host or spec.route is a new claim that
+	// never takes a route from a page that claimed it earlier.
+	// +optional
+	Claim RouteClaim `json:"claim,omitzero"`
 }
 
 // StaticPage is one route rendered from an origin and served with

@@ -248,7 +248,8 @@ type StaticPageSetSpec struct {
 type StaticPageSetStatus struct {
 	// conditions hold Ready (True with reason Serving; False with reason
 	// Conflict or InvalidSpec when the set creates no new page, its
-	// existing pages staying served), Full (True with MaxPagesReached when
+	// existing pages staying served, or HostNotAllowed when its host is
+	// not granted to its namespace), Full (True with MaxPagesReached when
 	// the set holds maxPages pages; False with BelowMaxPages) and
 	// Prerendered (True with reason Prerendered once every prerender path
 	// has a page; False with SitemapError, MaxPagesReached, or Ready's
@@ -274,6 +275,12 @@ type StaticPageSetStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	ReadyPages *int32 `json:"readyPages,omitempty"`
+
+	// claim is the host and route pattern the set holds, and since when:
+	// of two sets whose patterns overlap on one host, the one that claimed
+	// first serves, so changing spec.host or spec.route is a new claim.
+	// +optional
+	Claim RouteClaim `json:"claim,omitzero"`
 }
 
 // StaticPageSet is a route pattern whose pages are StaticPages it owns:

@@ -77,6 +77,6 @@ func run(o options) error {
 	ctrl.Log.WithName("setup").Info("starting manager", "version", version.Version, "namespaces", nss,
 		"leaderElection", o.leaderElect, "allowOrigins", []string(o.controller.AllowOrigins),
 		"maxRedirects", o.controller.MaxRedirects, "maxConcurrentRenders", o.controller.MaxConcurrentRenders,
-		"maxConcurrentRendersPerHost", o.controller.MaxConcurrentRendersPerHost)
+		"maxConcurrentRendersPerHost", o.controller.MaxConcurrentRendersPerHost, "hostGrants", o.controller.HostGrants)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

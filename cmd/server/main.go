@@ -91,6 +91,6 @@ func run(o options) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	setupLog.Info("starting server", "version", version.Version, "listen", o.server.ListenAddress, "namespaces", nss)
+	setupLog.Info("starting server", "version", version.Version, "listen", o.server.ListenAddress, "namespaces", nss, "hostGrants", o.server.HostGrants)
 	return mgr.Start(ctx)
 }

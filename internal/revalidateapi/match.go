@@ -46,7 +46,8 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 			byName[p.Name] = p
 		}
 		if req.host != "" {
-			idx.Put(&route.Claim{Page: client.ObjectKeyFromObject(p), Host: p.Spec.Host, Route: p.Spec.Route, Created: p.CreationTimestamp.Time})
+			since, _ := p.ClaimSince()
+			idx.Put(&route.Claim{Page: client.ObjectKeyFromObject(p), Host: p.Spec.Host, Route: p.Spec.Route, Created: since})
 		}
 	}
 	for i, path := range req.routes {

@@ -68,7 +68,7 @@ var _ = BeforeSuite(func() {
 	testEnv, restCfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
-	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	Expect(k8sClient.Create(ctx, testenv.Namespace(ns))).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretKey.Name},
 		Data:       map[string][]byte{revalidateapi.TokenKey: []byte("s3cret\n"), revalidateapi.HMACKey: []byte("hmac-key")},

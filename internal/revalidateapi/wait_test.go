@@ -7,8 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/storage"
@@ -29,7 +27,7 @@ var stacks = []struct {
 	}},
 	{storage.BackendS3, func() *stack {
 		store := testenv.StartStore()
-		Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s3Namespace}})).To(Succeed())
+		Expect(k8sClient.Create(context.Background(), testenv.Namespace(s3Namespace))).To(Succeed())
 		o := storage.DefaultS3Options()
 		o.Endpoint, o.Bucket, o.Prefix = store.Endpoint, store.Bucket, "webhook"
 		o.PathStyle, o.AllowHTTP, o.Timeout = true, true, 2*time.Second

@@ -16,12 +16,14 @@ type Claim struct {
 	Host string
 	// Route is the decoded path the page is served at.
 	Route string
-	// Created orders pages claiming one host and route: the oldest wins.
+	// Created is when the page claimed its host and route (its
+	// status.claim, its creation time before one is recorded): it orders
+	// pages claiming one host and route, the earliest wins.
 	Created time.Time
 }
 
-// Wins says whether a takes a route from b when both claim it: the older
-// page wins, then the smaller "namespace/name", so every replica agrees.
+// Wins says whether a takes a route from b when both claim it: the earlier
+// claim wins, then the smaller "namespace/name", so every replica agrees.
 func Wins(a, b Claim) bool {
 	if !a.Created.Equal(b.Created) {
 		return a.Created.Before(b.Created)

@@ -18,8 +18,9 @@ type PatternClaim struct {
 	Host string
 	// Pattern is the set's parsed route pattern.
 	Pattern *Pattern
-	// Created orders sets whose patterns are equally specific: the oldest
-	// wins.
+	// Created is when the set claimed its host and pattern (its
+	// status.claim): it orders sets whose patterns are equally specific,
+	// the earliest wins.
 	Created time.Time
 }
 

@@ -38,8 +38,9 @@ type Entry struct {
 	Host, Route string
 	// digest is the status digest the bodies were loaded for.
 	digest digest.Compact
-	// created orders pages claiming the same host and route: the oldest
-	// wins. renderedAt is when the origin last confirmed the content.
+	// created is when the page claimed its host and route (status.claim):
+	// the earliest claim of a host and route wins it. renderedAt is when
+	// the origin last confirmed the content.
 	created, renderedAt int64
 	// Revalidate is the freshness lifetime; 0 means on demand only.
 	Revalidate time.Duration
@@ -91,8 +92,8 @@ type setRequest struct {
 // Digest is the status digest the entry's bodies were loaded for.
 func (e *Entry) Digest() string { return e.digest.String() }
 
-// Created is the page's creation time, which orders pages claiming the same
-// host and route.
+// Created is when the page claimed its host and route, which orders pages
+// claiming the same.
 func (e *Entry) Created() time.Time { return unixTime(e.created) }
 
 // RouteClaim is the page's claim on its host and route, for the table's
@@ -175,6 +176,13 @@ func unavailable(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
 	return e
 }
 
+// claimSince is when page claimed its host and route; RouteSync serves no
+// page whose claim of a changed host or route is not recorded yet.
+func claimSince(page *pagesv1alpha1.StaticPage) time.Time {
+	since, _ := page.ClaimSince()
+	return since
+}
+
 // withPage returns a copy of e, sharing its bodies, with the page's current
 // metadata: route, interval and render time change without new content.
 func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *Entry {
@@ -182,7 +190,7 @@ func (e *Entry) withPage(page *pagesv1alpha1.StaticPage, policy CachePolicy) *En
 		Page:        types.NamespacedName{Namespace: page.Namespace, Name: page.Name},
 		Host:        route.NormalizeHost(page.Spec.Host),
 		Route:       page.Spec.Route,
-		created:     unixNano(page.CreationTimestamp.Time),
+		created:     unixNano(claimSince(page)),
 		digest:      e.digest,
 		Revalidate:  page.RevalidateInterval(),
 		onRequest:   page.Mode() == pagesv1alpha1.RevalidateOnRequest,

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/isr-operator/isr-operator/internal/cli"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
 	"github.com/isr-operator/isr-operator/internal/tags"
 )
@@ -58,6 +59,10 @@ type Options struct {
 	// CDN-Cache-Control (RFC 9213, the default) or Surrogate-Control
 	// (--cdn-cache-control-header).
 	CDNCacheControlHeader string
+	// HostGrants is kube.HostGrantsRequired to serve pages and sets only
+	// for hosts granted to their namespace, or kube.HostGrantsOff
+	// (--host-grants).
+	HostGrants string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -82,6 +87,7 @@ func DefaultOptions() Options {
 		Storage:               storage.BackendConfigMap,
 		CacheSize:             "256Mi",
 		S3:                    storage.DefaultS3Options(),
+		HostGrants:            kube.HostGrantsRequired,
 	}
 }
 
@@ -101,6 +107,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Var(&o.CDNTagHeaders, "cdn-tag-headers", "Headers each page's tags (status.tags) are sent in, for the CDN in front, each in its CDN's syntax and size limits: comma-separated, of "+tags.HeaderNames+".")
 	fs.StringVar(&o.CDNCacheControl, "cdn-cache-control", o.CDNCacheControl, "Cache-Control value for the CDN in front only, such as max-age=3600, so that it keeps pages long while browsers keep the page's own Cache-Control; purge the CDN on change (a CDN object). Empty sends none.")
 	fs.StringVar(&o.CDNCacheControlHeader, "cdn-cache-control-header", o.CDNCacheControlHeader, "Header --cdn-cache-control is sent in: "+CDNCacheControl+" (RFC 9213) or "+SurrogateControl+".")
+	fs.StringVar(&o.HostGrants, "host-grants", o.HostGrants, kube.HostGrantsUsage)
 	fs.DurationVar(&o.FallbackTimeout, "fallback-timeout", o.FallbackTimeout, "How long a request for a StaticPageSet's path with no page yet (fallback Blocking) waits for the page to be rendered before it gets 504; the page still serves later requests. 0 means the default.")
 }
 
@@ -123,6 +130,9 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("--shutdown-delay and --shutdown-grace-period must not be negative"))
 	}
 	if _, err := o.CDN(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := kube.ValidateHostGrants(o.HostGrants); err != nil {
 		errs = append(errs, err)
 	}
 	if o.FallbackTimeout < 0 {

@@ -47,6 +47,10 @@ type RouteSync struct {
 	// Fallback, when set, is told of every change of a set's page, so that
 	// requests waiting for it wake.
 	Fallback *Fallback
+	// Grants says which hosts each namespace may serve: a page whose host
+	// is not granted to its namespace is not served. Nil serves every page
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 
 	ready atomic.Bool
 	cache *bodyCache
@@ -196,6 +200,19 @@ func (s *RouteSync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) error {
 	name := types.NamespacedName{Namespace: page.Namespace, Name: page.Name}
 	if !page.DeletionTimestamp.IsZero() || page.Status.Digest == "" {
+		s.remove(name)
+		return nil
+	}
+	if ok, _, err := s.Grants.Check(ctx, page.Namespace, page.Spec.Host); !ok || err != nil {
+		// Not granted (or not known to be): served by no replica, so it
+		// takes no route from a page of a namespace that is.
+		s.remove(name)
+		return err
+	}
+	if _, ok := page.ClaimSince(); !ok {
+		// Its host or route changed, and the manager has not recorded the
+		// new claim yet: served once it has, in its place among the
+		// claimants, never ahead of them on the strength of an old claim.
 		s.remove(name)
 		return nil
 	}

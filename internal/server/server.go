@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
@@ -53,12 +54,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		o.Cache.CDN = cdn
 	}
 	log := ctrl.Log.WithName("server")
+	grants := kube.NewHostGrants(o.HostGrants, mgr.GetClient())
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
 	s.Sync = &RouteSync{
 		Client: mgr.GetClient(),
 		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
 		Table:  s.Table,
 		Policy: o.Cache,
+		Grants: grants,
 	}
 	if o.Storage == storage.BackendS3 {
 		o.S3.MaxBodyBytes = o.Cache.MaxBodyBytes
@@ -85,10 +88,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		Clock: o.Clock, Log: log.WithName("fallback"), BaseContext: context.WithoutCancel(ctx),
 	}
 	s.Handler.Fallback = s.Fallback
-	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets}
+	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets, Grants: grants}
 	s.Sync.Fallback = s.Fallback
 	if err := s.Sync.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the route table: %w", err)
+	}
+	if grants.Enabled() {
+		if err := (&GrantSync{Client: mgr.GetClient(), Routes: s.Sync}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("watching host grants: %w", err)
+		}
 	}
 	if s.Sync.CacheSize > 0 {
 		s.Handler.Load = s.Sync.Load

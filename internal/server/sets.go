@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/route"
 )
 
@@ -72,14 +73,16 @@ func serving(set *pagesv1alpha1.StaticPageSet) bool {
 	return observed == 0 || observed == set.Generation
 }
 
-// Put records set, and routes its pattern if it is serving.
-func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet) error {
+// Put records set, and routes its pattern if it is serving and granted
+// (its host is granted to its namespace).
+func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet, granted bool) error {
 	name := types.NamespacedName{Namespace: set.Namespace, Name: set.Name}
 	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
 	r := rate.Limit(set.CreationRate())
 	burst := int(set.CreationRate())
 	s.mu.Lock()
-	e := &setEntry{set: set, pattern: pattern, serving: err == nil && serving(set)}
+	since, claimed := set.ClaimSince()
+	e := &setEntry{set: set, pattern: pattern, serving: err == nil && granted && claimed && serving(set)}
 	if old := s.all[name]; old != nil && old.set.UID == set.UID {
 		e.limiter = old.limiter
 		if e.limiter.Limit() != r || e.limiter.Burst() != burst {
@@ -92,7 +95,7 @@ func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet) error {
 	s.all[name] = e
 	s.mu.Unlock()
 	if e.serving {
-		s.idx.Put(route.PatternClaim{Set: name, Host: set.Spec.Host, Pattern: pattern, Created: set.CreationTimestamp.Time}, e)
+		s.idx.Put(route.PatternClaim{Set: name, Host: set.Spec.Host, Pattern: pattern, Created: since}, e)
 	} else {
 		s.idx.Delete(name)
 	}
@@ -187,6 +190,10 @@ type SetSync struct {
 	Client client.Client
 	// Sets is what the handler routes unbuilt paths with.
 	Sets *Sets
+	// Grants says which hosts each namespace may serve: a set whose host is
+	// not granted to its namespace routes nothing. Nil routes every set
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 }
 
 // SetupWithManager watches StaticPageSets.
@@ -219,7 +226,11 @@ func (s *SetSync) put(ctx context.Context, set *pagesv1alpha1.StaticPageSet) {
 		s.Sets.Delete(types.NamespacedName{Namespace: set.Namespace, Name: set.Name})
 		return
 	}
-	if err := s.Sets.Put(set); err != nil {
+	granted, _, err := s.Grants.Check(ctx, set.Namespace, set.Spec.Host)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "StaticPageSet routes nothing until its host grants are known", "set", set.Name, "namespace", set.Namespace)
+	}
+	if err := s.Sets.Put(set, granted); err != nil {
 		log.FromContext(ctx).V(1).Info("StaticPageSet routes nothing", "set", set.Name, "namespace", set.Namespace, "error", err.Error())
 	}
 }

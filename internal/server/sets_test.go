@@ -42,7 +42,7 @@ func TestSetsServeOnlyServingSets(t *testing.T) {
 		{"a pattern that does not parse", testSet("a", "/p/{id", metav1.ConditionTrue, pagesv1alpha1.ReasonServing), false},
 	} {
 		sets := NewSets()
-		_ = sets.Put(tc.set)
+		_ = sets.Put(tc.set, true)
 		_, path, ok := sets.Match("shop.example", "/p/42")
 		if ok != tc.want || ok && path != "/p/42" {
 			t.Errorf("%s: Match = %q, %v; want %v", tc.name, path, ok, tc.want)
@@ -51,12 +51,12 @@ func TestSetsServeOnlyServingSets(t *testing.T) {
 
 	// A set that stops serving stops routing; one that serves again does.
 	sets := NewSets()
-	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing))
-	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionFalse, pagesv1alpha1.ReasonConflict))
+	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing), true)
+	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionFalse, pagesv1alpha1.ReasonConflict), true)
 	if _, _, ok := sets.Match("", "/p/1"); ok {
 		t.Error("a set in conflict still routes")
 	}
-	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing))
+	_ = sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing), true)
 	if _, _, ok := sets.Match("", "/p/1"); !ok {
 		t.Error("a serving set does not route")
 	}
@@ -70,18 +70,18 @@ func TestSetsKeepTheLimiterAcrossUpdates(t *testing.T) {
 	sets := NewSets()
 	set := testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing)
 	set.Spec.MaxCreationRate = 1
-	_ = sets.Put(set)
+	_ = sets.Put(set, true)
 	e, _, _ := sets.Match("", "/p/1")
 	if !e.limiter.Allow() || e.limiter.Allow() {
 		t.Fatal("a rate of 1 allows one create at once")
 	}
-	_ = sets.Put(set.DeepCopy())
+	_ = sets.Put(set.DeepCopy(), true)
 	e, _, _ = sets.Match("", "/p/1")
 	if e.limiter.AllowN(time.Now(), 1) {
 		t.Error("an update of the set refilled its bucket")
 	}
 	set.Spec.MaxCreationRate = 5
-	_ = sets.Put(set.DeepCopy())
+	_ = sets.Put(set.DeepCopy(), true)
 	e, _, _ = sets.Match("", "/p/1")
 	if e.limiter.Burst() != 5 {
 		t.Errorf("burst %d after maxCreationRate 5", e.limiter.Burst())

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -64,7 +63,7 @@ func openConfigMaps(t *testing.T) func(*testing.T, *Table) {
 	})
 	ctx := context.Background()
 	const ns = "headers"
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	if err := c.Create(ctx, testenv.Namespace(ns)); err != nil {
 		t.Fatal(err)
 	}
 	store := &storage.ConfigMaps{Client: c, Scheme: kube.Scheme(), Now: func() time.Time { return storedAt }}

@@ -8,7 +8,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -59,7 +58,7 @@ var _ = BeforeSuite(func() {
 	var err error
 	testEnv, restCfg, k8sClient, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
-	Expect(k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	Expect(k8sClient.Create(context.Background(), testenv.Namespace(ns))).To(Succeed())
 
 	var mctx context.Context
 	mctx, cancel = context.WithCancel(context.Background())

@@ -33,7 +33,7 @@ func testFallback(t *testing.T, timeout time.Duration) (f *Fallback, c client.Cl
 		},
 	}).Build()
 	sets := NewSets()
-	if err := sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing)); err != nil {
+	if err := sets.Put(testSet("a", "/p/{id}", metav1.ConditionTrue, pagesv1alpha1.ReasonServing), true); err != nil {
 		t.Fatal(err)
 	}
 	f = &Fallback{Client: c, Sets: sets, Table: NewTable(), Timeout: timeout, Clock: clocktesting.NewFakeClock(t0), Log: logr.Discard()}

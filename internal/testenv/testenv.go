@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"runtime"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // Root is the repository root, found from this file's place in it, so
@@ -46,4 +49,14 @@ func Start() (*envtest.Environment, *rest.Config, client.Client, error) {
 		return nil, nil, nil, fmt.Errorf("creating an admin client: %w", err)
 	}
 	return env, cfg, c, nil
+}
+
+// Namespace is a namespace granted every host (the annotation
+// isr-operator.io/hosts=*), as a single-tenant cluster's admin grants it:
+// what the suites create their pages in, unless they test host grants.
+func Namespace(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        name,
+		Annotations: map[string]string{route.HostsAnnotation: route.AnyHost},
+	}}
 }

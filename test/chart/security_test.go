@@ -113,9 +113,10 @@ func checkBindings(t *testing.T, ms manifests, managerSA, serverSA string) {
 			role := b.str("roleRef", "name")
 			var want string
 			switch {
-			case strings.HasSuffix(role, "-server"), strings.HasSuffix(role, "-revalidate-api"), strings.HasSuffix(role, "-server-own-namespace"):
+			case strings.HasSuffix(role, "-server"), strings.HasSuffix(role, "-revalidate-api"), strings.HasSuffix(role, "-server-own-namespace"),
+				strings.HasSuffix(role, "-server-host-grants"):
 				want = serverSA
-			case strings.HasSuffix(role, "-manager"), strings.HasSuffix(role, "-leader-election"):
+			case strings.HasSuffix(role, "-manager"), strings.HasSuffix(role, "-leader-election"), strings.HasSuffix(role, "-manager-host-grants"):
 				want = managerSA
 			default:
 				t.Errorf("%s %s binds an unknown role %s", kind, b.str("metadata", "name"), role)
@@ -199,8 +200,9 @@ func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
 				"manager-configmaps":        "system:serviceaccount:" + tc.ns + ":" + tc.manager,
 				"manager-staticpages":       "system:serviceaccount:" + tc.ns + ":" + tc.manager,
 			}
-			if n := len(ms.all("ValidatingAdmissionPolicy")); n != len(policyNames) {
-				t.Errorf("%d policies rendered, want %d", n, len(policyNames))
+			// And the host grants policy, which binds every user.
+			if n := len(ms.all("ValidatingAdmissionPolicy")); n != len(policyNames)+1 {
+				t.Errorf("%d policies rendered, want %d and the host grants policy", n, len(policyNames))
 			}
 			for _, name := range policyNames {
 				policy := ms.get(t, "ValidatingAdmissionPolicy", fullname+"-"+name)

@@ -49,6 +49,7 @@ func admissionPolicySpecs() {
 			serverSA, _ = workload("server")
 			managerSA, _ = workload("manager")
 			_, _ = run(kubectlBin, "create", "namespace", policyNamespace)
+			kubectl("annotate", "namespace", policyNamespace, "--overwrite", "isr-operator.io/hosts=*")
 			page := fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
 kind: StaticPage
 metadata: {name: guarded, namespace: %s, annotations: {team: web}}

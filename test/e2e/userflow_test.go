@@ -160,6 +160,9 @@ var _ = Describe("a user's day", Ordered, func() {
 			"--set", "revalidateAPI.enabled=true", "--set", "revalidateAPI.existingSecret=cms-webhook")
 		kubectl("create", "secret", "generic", "cms-webhook", "-n", namespace, "--from-literal=token=e2e-token")
 		kubectl("wait", "--for=condition=Established", "crd/staticpages.pages.isr-operator.io", "--timeout=60s")
+		// The README's quick start: the cluster admin grants the namespace
+		// of the pages every host.
+		kubectl("annotate", "namespace", "default", "--overwrite", "isr-operator.io/hosts=*")
 	})
 
 	It("runs the manager and the server with the chart's flags and RBAC", func() {

@@ -48,6 +48,9 @@ var (
 	// admin is system:masters; server and manager impersonate the
 	// ServiceAccounts.
 	admin, server, manager client.Client
+	// adminCfg is the admin's connection, which tenants' clients
+	// impersonate from.
+	adminCfg *rest.Config
 )
 
 func TestPolicy(t *testing.T) {
@@ -64,8 +67,9 @@ var _ = BeforeSuite(func() {
 	var err error
 	testEnv, cfg, admin, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
+	adminCfg = cfg
 	for _, ns := range []string{systemNamespace, userNamespace} {
-		Expect(admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		Expect(admin.Create(ctx, testenv.Namespace(ns))).To(Succeed())
 	}
 
 	By("applying config/rbac and config/admission as kustomize lists them")

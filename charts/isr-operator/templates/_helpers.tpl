@@ -276,6 +276,7 @@ own, so the server never holds the manager's.
     {{- end }}
     - --max-body-size={{ int64 .Values.maxBodySize }}
     - --default-origin-timeout={{ .Values.manager.defaultOriginTimeout }}
+    - --max-origin-timeout={{ .Values.manager.maxOriginTimeout }}
     - --max-concurrent-renders={{ .Values.manager.maxConcurrentRenders }}
     - --max-concurrent-renders-per-host={{ .Values.manager.maxConcurrentRendersPerHost }}
     - --max-redirects={{ .Values.manager.maxRedirects }}
@@ -297,6 +298,7 @@ own, so the server never holds the manager's.
     {{- end }}
     - --retry-base-delay={{ .Values.manager.retryBaseDelay }}
     - --retry-max-delay={{ .Values.manager.retryMaxDelay }}
+    - --host-grants={{ .Values.tenancy.hostGrants }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "manager") | trim | nindent 4 }}
     - --zap-log-level={{ .Values.logLevel }}
     {{- with .Values.manager.extraArgs }}
@@ -364,6 +366,7 @@ own, so the server never holds the manager's.
     - --cdn-cache-control={{ . }}
     - --cdn-cache-control-header={{ $.Values.server.cdn.cacheControlHeader }}
     {{- end }}
+    - --host-grants={{ .Values.tenancy.hostGrants }}
     {{- include "isr-operator.storageArgs" (dict "ctx" . "component" "server") | trim | nindent 4 }}
     {{- if .Values.server.disableOnRequestRevalidation }}
     - --disable-on-request-revalidation
