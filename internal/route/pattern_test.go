@@ -301,6 +301,7 @@ func TestTemplateNames(t *testing.T) {
 		{"http://shop.svc:{port}/p", nil, "never in the scheme or host"},
 		{"{scheme}://shop.svc/p", nil, "never in the scheme or host"},
 		{"/products/{id}", nil, "absolute URL"},
+		{"://shop.svc/{id}", nil, "absolute URL"}, // no scheme
 		{"http://shop.svc/{id", nil, "'{' without '}'"},
 		{"http://shop.svc/id}", nil, "'}' without '{'"},
 		{"http://shop.svc/{{id}}", nil, "inside a parameter"},
