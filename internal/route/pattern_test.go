@@ -1,6 +1,7 @@
 package route
 
 import (
+	"errors"
 	"maps"
 	"net/url"
 	"slices"
@@ -474,5 +475,15 @@ func TestValidName(t *testing.T) {
 		if validName(name) == nil {
 			t.Errorf("validName(%q) = nil, want an error", name)
 		}
+	}
+}
+
+func TestCheckRestLength(t *testing.T) {
+	limit := strings.Repeat("a/", MaxParamLength/2-1) + "aa"
+	if err := checkRest(limit); err != nil {
+		t.Errorf("checkRest of %d bytes = %v, want nil", len(limit), err)
+	}
+	if err := checkRest(limit + "a"); !errors.Is(err, errValueLong) {
+		t.Errorf("checkRest of %d bytes = %v, want %v", len(limit)+1, err, errValueLong)
 	}
 }
