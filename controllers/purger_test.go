@@ -11,7 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +18,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/server"
+	"github.com/isr-operator/isr-operator/internal/testenv"
 	"github.com/isr-operator/isr-operator/internal/testenv/varnishtest"
 )
 
@@ -33,7 +33,7 @@ var _ = Describe("Purging a real Varnish in front of the server", Ordered, func(
 
 	BeforeAll(func() {
 		Expect(client.IgnoreAlreadyExists(k8sClient.Create(context.Background(),
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cdnNamespace}}))).To(Succeed())
+			testenv.Namespace(cdnNamespace)))).To(Succeed())
 
 		// The server's page port, on loopback, as Varnish's backend and as
 		// the replica the purger asks whether it serves new content.
@@ -99,6 +99,14 @@ var _ = Describe("Purging a real Varnish in front of the server", Ordered, func(
 		p.Namespace = cdnNamespace
 		create(p)
 		waitRendered(p, body)
+		// The purge of its first content comes once every server serves
+		// it; a purge landing after Varnish cached the page would evict
+		// it, so the spec starts from a purged page.
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.LastPurge.Result).To(Equal(pagesv1alpha1.ReasonPurged))
+			g.Expect(got.Status.LastPurge.Digest).To(Equal(got.Status.Digest))
+		}).Should(Succeed())
 		return p, o
 	}
 

@@ -106,6 +106,7 @@ scrape_configs:
 		}))
 		DeferCleanup(failing.Close)
 		kubectl("create", "namespace", "stale-shop")
+		kubectl("annotate", "namespace", "stale-shop", "--overwrite", "isr-operator.io/hosts=*")
 		page := fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
 kind: StaticPage
 metadata: {name: stuck, namespace: stale-shop}

@@ -215,7 +215,7 @@ func TestEveryRuleAndPanelMetricIsExported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	const ns = "monitoring"
-	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	g.Expect(c.Create(ctx, testenv.Namespace(ns))).To(Succeed())
 
 	secret := types.NamespacedName{Namespace: ns, Name: "revalidate"}
 	g.Expect(c.Create(ctx, &corev1.Secret{
