@@ -72,6 +72,10 @@ func TestPrecheck(t *testing.T) {
 		{"a timestamp from the future", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(2 * time.Minute)}, false, errStale},
 		{"a timestamp that is no number", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: "soon"}, false, errStale},
 		{"a signed call in the window", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(-30 * time.Second)}, true, nil},
+		{"a signed call at the window's far edge", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(-time.Minute)}, true, nil},
+		{"a signed call at the window's near edge", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(time.Minute)}, true, nil},
+		{"a signed call a second past the window", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(-time.Minute - time.Second)}, false, errStale},
+		{"a signed call a second before the window", creds, map[string]string{SignatureHeader: "sha256=00", TimestampHeader: stamp(time.Minute + time.Second)}, false, errStale},
 		{"nothing configured", Credentials{}, map[string]string{"Authorization": "Bearer s3cret"}, false, errNotConfigured},
 	} {
 		h := http.Header{}
