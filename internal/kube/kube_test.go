@@ -40,18 +40,7 @@ func TestStripUnread(t *testing.T) {
 // ConfigMap read twice shares its body, and an update from a stripped copy
 // leaves the API server's managedFields in place.
 func TestCachesStrip(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an API server")
-	}
-	env, cfg, direct, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the control plane: %v", err)
-		}
-	})
+	cfg, direct := testenv.StartT(t)
 	scheme := kube.Scheme()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

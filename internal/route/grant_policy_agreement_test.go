@@ -23,18 +23,7 @@ import (
 // sets route.HostGranted allows, on every case of its table, and that a
 // refusal names the annotation and the command that grants the host.
 func TestHostGrantsPolicyAgreement(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a kube-apiserver")
-	}
-	env, _, c, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop envtest: %v", err)
-		}
-	})
+	_, c := testenv.StartT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	objs, err := testenv.Manifests(filepath.Join(testenv.Root(), "config", "admission", "host-grants.yaml"))

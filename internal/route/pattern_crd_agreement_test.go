@@ -51,18 +51,7 @@ var duplicateNames = map[string]bool{"/{id}/{id}": true, "/{id}/{id...}": true, 
 // those naming a parameter twice, which CEL cannot see and the set's
 // controller refuses (Ready=False, InvalidSpec).
 func TestPatternCRDAgreement(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a kube-apiserver")
-	}
-	env, _, c, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop envtest: %v", err)
-		}
-	})
+	_, c := testenv.StartT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const ns = "pattern-agreement"

@@ -49,18 +49,7 @@ func openMemory(*testing.T) func(*testing.T, *Table) {
 // openConfigMaps starts a control plane, creates the header pages there and
 // stores each in its ConfigMap, as the controller does.
 func openConfigMaps(t *testing.T) func(*testing.T, *Table) {
-	if testing.Short() {
-		t.Skip("starts a kube-apiserver")
-	}
-	env, _, c, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the control plane: %v", err)
-		}
-	})
+	_, c := testenv.StartT(t)
 	ctx := context.Background()
 	const ns = "headers"
 	if err := c.Create(ctx, testenv.Namespace(ns)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,25 @@ func Start() (*envtest.Environment, *rest.Config, client.Client, error) {
 		return nil, nil, nil, fmt.Errorf("creating an admin client: %w", err)
 	}
 	return env, cfg, c, nil
+}
+
+// StartT is Start for one test: skipped under -short, fatal when the
+// control plane does not start, and stopped when the test ends.
+func StartT(t testing.TB) (*rest.Config, client.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a kube-apiserver")
+	}
+	env, cfg, c, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping the control plane: %v", err)
+		}
+	})
+	return cfg, c
 }
 
 // Namespace is a namespace granted every host (the annotation

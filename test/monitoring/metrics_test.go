@@ -203,15 +203,8 @@ func described(reg prometheus.Collector) map[string]bool {
 // alert or a dashboard query names is exported: with series, or, for a
 // labelled metric nothing has used yet, registered.
 func TestEveryRuleAndPanelMetricIsExported(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a kube-apiserver")
-	}
 	g := NewWithT(t)
-	env, cfg, c, err := testenv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	cfg, c := testenv.StartT(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	const ns = "monitoring"
