@@ -147,10 +147,12 @@ scrape_configs:
     honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:$MANAGER_METRICS_PORT"]
+        labels: {isr_component: manager}
   - job_name: isr-server
     honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:$SERVER_METRICS_PORT"]
+        labels: {isr_component: server}
 EOT
 	prometheus --config.file="$DEMO/prometheus/prometheus.yml" --storage.tsdb.path="$DEMO/prometheus/data" \
 		--web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$DEMO/prometheus.log" 2>&1 &

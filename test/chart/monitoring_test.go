@@ -97,3 +97,33 @@ func TestDocsDashboardIsTheChartsDashboard(t *testing.T) {
 		t.Error("docs/grafana-dashboard.json differs from the chart's files/monitoring/dashboard.json: run 'make manifests'")
 	}
 }
+
+// TestMonitorsLabelEachTargetsComponent checks that every scrape endpoint
+// labels its targets isr_component by the binary behind the port, which
+// IsrServerDown groups server targets by, before the user's relabelings.
+func TestMonitorsLabelEachTargetsComponent(t *testing.T) {
+	for _, c := range []struct{ kind, value, endpoints string }{
+		{"ServiceMonitor", "serviceMonitor", "endpoints"},
+		{"PodMonitor", "podMonitor", "podMetricsEndpoints"},
+	} {
+		p := "monitoring." + c.value + "."
+		m := render(t, p+"enabled=true", p+"relabelings[0].targetLabel=team", p+"relabelings[0].replacement=shop").
+			get(t, c.kind, fullname)
+		want := map[string]string{"metrics": "manager", "server-metrics": "server"}
+		got := map[string]string{}
+		for _, ep := range m.list("spec", c.endpoints) {
+			first, _ := at(ep, "relabelings", 0).(map[string]any)
+			if first["targetLabel"] != "isr_component" || first["action"] != "replace" {
+				t.Errorf("%s endpoint %v: first relabeling %v, want isr_component", c.kind, at(ep, "port"), first)
+				continue
+			}
+			got[at(ep, "port").(string)], _ = first["replacement"].(string)
+			if user, _ := at(ep, "relabelings", 1).(map[string]any); user["targetLabel"] != "team" {
+				t.Errorf("%s endpoint %v: the user's relabeling is %v", c.kind, at(ep, "port"), user)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: isr_component by port = %v, want %v", c.kind, got, want)
+		}
+	}
+}

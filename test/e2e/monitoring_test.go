@@ -83,10 +83,10 @@ rule_files:
 scrape_configs:
   - job_name: isr-manager
     honor_labels: true
-    static_configs: [{targets: [%q]}]
+    static_configs: [{targets: [%q], labels: {isr_component: manager}}]
   - job_name: isr-server
     honor_labels: true
-    static_configs: [{targets: [%q]}]
+    static_configs: [{targets: [%q], labels: {isr_component: server}}]
 `, filepath.Join(root, "charts", "isr-operator", "files", "monitoring", "prometheus-rules.yaml"), *managerMetrics, *serverMetrics)
 		Expect(os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600)).To(Succeed())
 		base := fmt.Sprintf("http://127.0.0.1:%d", freePort())
