@@ -12,7 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// Hygraph's signed webhooks, as documented and implemented by
+// Hygraph's signed webhooks, as documented at
+// https://hygraph.com/docs/api-reference/basics/webhooks and implemented by
 // verifyWebhookSignature of @hygraph/utils
 // (https://www.npmjs.com/package/@hygraph/utils, also published as
 // https://www.npmjs.com/package/@graphcms/utils): the header gcms-signature is
