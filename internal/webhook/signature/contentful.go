@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -110,12 +111,18 @@ func verifyContentful(s Secret, d Delivery, now time.Time, window time.Duration)
 // sent more than once joined by ", " (as Node.js joins it). A listed name
 // must match the lower-cased name exactly; one not sent is left out.
 func contentfulPick(h http.Header, signed []string) map[string]string {
-	picked := make(map[string]string, len(signed))
-	for name, vs := range h {
+	values := make(map[string][]string, len(signed))
+	// In name order, so that names differing only in case join the same
+	// way every time.
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		key := strings.ToLower(jsTrim(name))
 		if slices.Contains(signed, key) {
-			picked[key] = jsTrim(strings.Join(vs, ", "))
+			values[key] = append(values[key], h[name]...)
 		}
+	}
+	picked := make(map[string]string, len(values))
+	for key, vs := range values {
+		picked[key] = jsTrim(strings.Join(vs, ", "))
 	}
 	return picked
 }
@@ -132,9 +139,7 @@ func contentfulMAC(secret []byte, method, path string, headers map[string]string
 		return nil, err
 	}
 	all := make(map[string]string, len(headers)+2)
-	for k, v := range headers {
-		all[k] = v
-	}
+	maps.Copy(all, headers)
 	all[strings.ToLower(contentfulTimestamp)] = strconv.FormatInt(ts.UnixMilli(), 10)
 	all[strings.ToLower(contentfulSignedHeaders)] = ""
 	names := make([]string, 0, len(all))

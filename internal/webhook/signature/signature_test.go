@@ -278,12 +278,11 @@ func TestVerifyRefuses(t *testing.T) {
 	bodyUnsigned := map[Type]bool{Bearer: true, Basic: true}
 
 	type alteration struct {
-		name      string
-		alter     func(v *vector, d *Delivery)
-		want      error
-		precheck  error // what Precheck returns; nil where it needs the body
-		onlyIf    func(Type) bool
-		secretSet bool
+		name     string
+		alter    func(v *vector, d *Delivery)
+		want     error
+		precheck error // what Precheck returns; nil where it needs the body
+		onlyIf   func(Type) bool
 	}
 	alterations := []alteration{
 		{
