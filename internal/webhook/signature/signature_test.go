@@ -387,8 +387,8 @@ func TestVerifyRefuses(t *testing.T) {
 }
 
 // TestSignVerifies signs a delivery of every type and verifies it, and
-// refuses it once the window has passed: the helpers other tests and the
-// e2e suite use.
+// refuses it once the window has passed: Sign is what other tests and the
+// e2e suite sign their deliveries with.
 func TestSignVerifies(t *testing.T) {
 	now := time.Unix(1800000000, 123e6)
 	secrets := map[Type]Secret{
