@@ -10,14 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/isr-operator/isr-operator/internal/webhook/signature"
 )
 
 // Header names of signed requests.
 const (
 	// SignatureHeader carries "sha256=<hex>" of HMAC-SHA256(secret, timestamp + "." + body).
-	SignatureHeader = "X-Isr-Signature"
+	SignatureHeader = signature.ISRSignatureHeader
 	// TimestampHeader carries the Unix time the request was signed at.
-	TimestampHeader = "X-Isr-Timestamp"
+	TimestampHeader = signature.ISRTimestampHeader
 )
 
 // Keys of the credentials Secret.
@@ -153,11 +155,8 @@ func equalSecret(presented string, want []byte) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// Sign is the HMAC-SHA256 a caller sends, hex-encoded after "sha256=".
+// Sign is the HMAC-SHA256 a caller sends, hex-encoded after "sha256=";
+// signature.ISRMAC computes it, for this API and WebhookReceivers of type isr.
 func Sign(secret []byte, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	return signature.ISRMAC(secret, timestamp, body)
 }
