@@ -167,7 +167,7 @@ func run(o options) error {
 	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), env: storeEnv, log: filepath.Join(work, "manager.log"),
 		args: append([]string{"--kubeconfig=" + kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
 			"--pprof-bind-address=" + managerPprof,
-			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8"}, storeArgs...)}
+			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8", "--max-concurrent-renders-per-namespace=8"}, storeArgs...)}
 	serverArgs := append([]string{"--kubeconfig=" + kubeconfig, fmt.Sprintf("--listen-address=127.0.0.1:%d", pagesPort),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--pprof-bind-address=" + serverPprof, "--shutdown-delay=0s"}, storeArgs...)

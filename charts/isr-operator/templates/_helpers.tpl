@@ -279,6 +279,7 @@ own, so the server never holds the manager's.
     - --max-origin-timeout={{ .Values.manager.maxOriginTimeout }}
     - --max-concurrent-renders={{ .Values.manager.maxConcurrentRenders }}
     - --max-concurrent-renders-per-host={{ .Values.manager.maxConcurrentRendersPerHost }}
+    - --max-concurrent-renders-per-namespace={{ .Values.manager.maxConcurrentRendersPerNamespace }}
     - --max-redirects={{ .Values.manager.maxRedirects }}
     {{- range .Values.manager.allowOrigins }}
     - --allow-origin={{ . }}
