@@ -707,7 +707,10 @@ var _ = Describe("StaticPageSet controller over two namespaces, with a fake cloc
 			s.Spec.ExpireAfter = &metav1.Duration{Duration: time.Hour}
 		})
 		createTestSet(s)
-		createRequestChild(s, "/x/idle", nil)
+		createRequestChild(s, "/x/idle", func(c *pagesv1alpha1.StaticPage) {
+			// Last served now, by the fake clock that earlier specs moved.
+			c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: start.UTC().Format(time.RFC3339)}
+		})
 		Eventually(func(g Gomega) *int32 { return fetchSet(g, s).Status.Pages }).Should(Equal(ptr.To[int32](1)))
 		clk.SetTime(start.Add(61 * time.Minute))
 		poke(s)
