@@ -2,8 +2,6 @@ package policy
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -41,16 +39,8 @@ var _ = Describe("the server's signature sweep, with the chart's RBAC", Ordered,
 		})).To(Succeed())
 
 		By("installing the server's ServiceAccount and RBAC as the chart renders them")
-		helm := filepath.Join(testenv.Root(), "bin", "helm")
-		cmd := exec.Command(helm, "template", chartRelease, filepath.Join(testenv.Root(), "charts", "isr-operator"),
-			"--namespace", chartNamespace, "--set", "fullnameOverride="+chartRelease,
+		objs := renderChart(chartNamespace, chartRelease,
 			"--set", "revalidateAPI.enabled=true", "--set", "revalidateAPI.existingSecret="+secretName)
-		home := GinkgoT().TempDir()
-		cmd.Env = append(cmd.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
-		out, err := cmd.Output()
-		Expect(err).NotTo(HaveOccurred(), "helm template (run 'make tools' first): %s", out)
-		objs, err := testenv.ParseManifests("helm template", out)
-		Expect(err).NotTo(HaveOccurred())
 		installed := 0
 		for _, obj := range objs {
 			switch obj.GetKind() {

@@ -442,3 +442,14 @@ own, so the server never holds the manager's.
     {{- end }}
   {{- end }}
 {{- end }}
+
+{{/* The namespaceSelector of a policy that acts only in the namespaces the release watches (watchNamespaces); none when it watches all. */}}
+{{- define "isr-operator.watchedNamespaceSelector" -}}
+{{- with .Values.watchNamespaces }}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
+      values: {{ toJson . }}
+{{- end }}
+{{- end }}
