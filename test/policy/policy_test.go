@@ -160,6 +160,21 @@ var _ = Describe("the server's ServiceAccount", func() {
 			Entry("a child with a finalizer", func(p *pagesv1alpha1.StaticPage) {
 				p.Finalizers = []string{"example.com/hold"}
 			}, "may not create a StaticPage with finalizers"),
+			Entry("a child named at will", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = "login"
+			}, "may create only child pages named as their set names them"),
+			Entry("a child named after another set", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = pagesv1alpha1.ChildName("other", p.Spec.Route)
+			}, "may create only child pages named as their set names them"),
+			Entry("a child its set's name, without the hash", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = set.Name + "-products-home"
+			}, "may create only child pages named as their set names them"),
+			Entry("a child pinned by a far-future requested-at", func(p *pagesv1alpha1.StaticPage) {
+				p.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: "2999-01-01T00:00:00Z"}
+			}, "may not create a StaticPage with annotations: StaticPage shop/"),
+			Entry("a child with any annotation", func(p *pagesv1alpha1.StaticPage) {
+				p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "1"}
+			}, "may not create a StaticPage with annotations"),
 		)
 	})
 
