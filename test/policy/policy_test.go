@@ -14,6 +14,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
 var _ = Describe("the server's ServiceAccount", func() {
@@ -258,6 +259,17 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		Expect(manager.Delete(ctx, cm)).To(Succeed())
 	})
 
+	It("may create the ConfigMap of a page too long to be named isr-<page>, as storage names it", func() {
+		suffix := uniqueName("-long")
+		long := newPage(strings.Repeat("p", 251-len(suffix)) + suffix)
+		Expect(admin.Create(ctx, long)).To(Succeed())
+		cm := pageConfigMap(long)
+		cm.Name = storage.ConfigMapName(long)
+		Expect(cm.Name).NotTo(Equal("isr-" + long.Name))
+		cm.Labels[storage.PageLabel] = "long"
+		Expect(manager.Create(ctx, cm)).To(Succeed())
+	})
+
 	DescribeTable("may not create a ConfigMap that is not a page",
 		func(mutate func(*corev1.ConfigMap), why string) {
 			cm := pageConfigMap(page)
@@ -275,6 +287,10 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		Entry("labelled, controlled by something else", func(cm *corev1.ConfigMap) {
 			cm.OwnerReferences[0].APIVersion, cm.OwnerReferences[0].Kind = "apps/v1", "Deployment"
 		}, "controlled by a StaticPage"),
+		Entry("named after no page", func(cm *corev1.ConfigMap) { cm.Name = "isr-settings" },
+			"only under its page's name, isr-<page name>: ConfigMap shop/isr-settings is not named after"),
+		Entry("named as another page's", func(cm *corev1.ConfigMap) { cm.Name = "isr-" + uniqueName("other") },
+			"only under its page's name"),
 	)
 
 	Describe("a user's ConfigMap", func() {
