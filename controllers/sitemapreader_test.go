@@ -13,8 +13,7 @@ import (
 // it; each read that ends wakes its set.
 func TestSitemapReaderReadsOncePerKey(t *testing.T) {
 	s := newSitemapReader()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	set := types.NamespacedName{Namespace: "a", Name: "products"}
 	started, release := make(chan struct{}), make(chan struct{})
 	var first, second atomic.Int32
