@@ -121,6 +121,10 @@ bench-scale: tools build ## Apply PAGES pages on a local control plane and versi
 bench-sets: tools build ## A StaticPageSet on a local control plane, 2 servers, a 50 ms origin: first-request latency, one fetch for many requests, absent ids.
 	go run ./hack/bench-scale -scenario sets -bin $(BIN)
 
+.PHONY: bench-tarpit
+bench-tarpit: tools build ## Render latency of a page of one namespace, alone and while 8 pages of another hang on tarpits (default caps, then caps off).
+	go run ./hack/bench-scale -scenario tarpit -firsts 20 -timeout 5m -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

@@ -26,13 +26,14 @@ var (
 		Help: "Pages written to storage because their content changed.",
 	})
 
-	// hostBusyTotal counts renders put off because their origin host was at
-	// --max-concurrent-renders-per-host; a steady rise means the cap, or the
-	// origin, is too small for the pages due.
-	hostBusyTotal = prometheus.NewCounter(prometheus.CounterOpts{
+	// deferredTotal counts renders put off because their origin host was at
+	// --max-concurrent-renders-per-host (cap "host") or their namespace at
+	// --max-concurrent-renders-per-namespace (cap "namespace"); a steady
+	// rise means the cap, or the origin, is too small for the pages due.
+	deferredTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "isr_renders_deferred_total",
-		Help: "Renders put off because their origin host had the most renders in flight allowed.",
-	})
+		Help: "Renders put off because their origin host (cap=host) or their namespace (cap=namespace) had the most renders in flight allowed.",
+	}, []string{"cap"})
 
 	// sweptTotal counts digests the object store sweep removed: superseded
 	// content and the objects of pages deleted while the store was down.
@@ -43,5 +44,5 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal, hostBusyTotal, sweptTotal)
+	ctrlmetrics.Registry.MustRegister(rendersTotal, renderSeconds, storageWritesTotal, deferredTotal, sweptTotal)
 }

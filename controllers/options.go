@@ -37,9 +37,14 @@ type Options struct {
 	// MaxConcurrentRenders is how many pages render at once
 	// (--max-concurrent-renders).
 	MaxConcurrentRenders int
-	// MaxConcurrentRendersPerHost caps renders in flight per origin host:port;
-	// 0 means no cap (--max-concurrent-renders-per-host).
+	// MaxConcurrentRendersPerHost caps renders in flight per origin host,
+	// counted by its name and by each address it resolves to, whatever the
+	// port; 0 means no cap (--max-concurrent-renders-per-host).
 	MaxConcurrentRendersPerHost int
+	// MaxConcurrentRendersPerNamespace caps the renders in flight of one
+	// namespace's pages; 0 means half of MaxConcurrentRenders, at least 1
+	// (--max-concurrent-renders-per-namespace).
+	MaxConcurrentRendersPerNamespace int
 	// RetryBaseDelay is the first retry delay after a failed render
 	// (--retry-base-delay); it doubles per failure.
 	RetryBaseDelay time.Duration
@@ -124,7 +129,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.DefaultOriginTimeout, "default-origin-timeout", o.DefaultOriginTimeout, "Origin fetch timeout for pages that set no spec.origin.timeout.")
 	fs.DurationVar(&o.MaxOriginTimeout, "max-origin-timeout", o.MaxOriginTimeout, "Longest origin or sitemap fetch, whatever a page's or set's spec.origin.timeout says, so that no namespace's slow origins hold the render workers for long; 0 means no cap.")
 	fs.IntVar(&o.MaxConcurrentRenders, "max-concurrent-renders", o.MaxConcurrentRenders, "Pages rendered at the same time, over all origins.")
-	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host (host:port), so pages due together do not flood one backend; 0 means no cap.")
+	fs.IntVar(&o.MaxConcurrentRendersPerHost, "max-concurrent-renders-per-host", o.MaxConcurrentRendersPerHost, "Pages rendered at the same time from one origin host, counted by its name and by each address it resolves to, whatever the port, so pages due together do not flood one backend; 0 means no cap.")
+	fs.IntVar(&o.MaxConcurrentRendersPerNamespace, "max-concurrent-renders-per-namespace", o.MaxConcurrentRendersPerNamespace, "Pages of one namespace rendered at the same time, so that one namespace's slow origins cannot hold every render worker (namespaces take turns for the rest); 0 means half of --max-concurrent-renders, at least 1.")
 	fs.DurationVar(&o.RetryBaseDelay, "retry-base-delay", o.RetryBaseDelay, "First retry delay after a failed render; it doubles on each failure.")
 	fs.DurationVar(&o.RetryMaxDelay, "retry-max-delay", o.RetryMaxDelay, "Longest retry delay after failed renders.")
 	fs.Var(&o.AllowOrigins, "allow-origin", "Host name, IP or CIDR allowed as an origin although the origin guard refuses it (loopback, link-local, unspecified, multicast, cloud metadata, --deny-origin-cidrs); with a port (127.0.0.1:8088, [::1]:8088, shop.svc:8080) only that port is allowed. Repeatable and comma-separated.")
@@ -161,6 +167,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxConcurrentRendersPerHost < 0 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-renders-per-host must not be negative, got %d", o.MaxConcurrentRendersPerHost))
+	}
+	if o.MaxConcurrentRendersPerNamespace < 0 {
+		errs = append(errs, fmt.Errorf("--max-concurrent-renders-per-namespace must not be negative, got %d", o.MaxConcurrentRendersPerNamespace))
 	}
 	if o.RetryBaseDelay <= 0 || o.RetryMaxDelay < o.RetryBaseDelay {
 		errs = append(errs, fmt.Errorf("--retry-base-delay must be positive and at most --retry-max-delay, got %s and %s", o.RetryBaseDelay, o.RetryMaxDelay))
@@ -234,6 +243,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		DefaultTimeout:  o.DefaultOriginTimeout,
 		MaxTimeout:      o.MaxOriginTimeout,
 		Hosts:           &render.HostLimiter{Max: o.MaxConcurrentRendersPerHost},
+		Namespaces:      &render.HostLimiter{Max: o.RendersPerNamespace()},
 		Grants:          grants,
 	}
 	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
@@ -280,6 +290,16 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		return nil, fmt.Errorf("registering the freshness metrics: %w", err)
 	}
 	return r, nil
+}
+
+// RendersPerNamespace is the per-namespace render cap in effect:
+// MaxConcurrentRendersPerNamespace, or half of MaxConcurrentRenders (at
+// least 1) when it is 0.
+func (o Options) RendersPerNamespace() int {
+	if o.MaxConcurrentRendersPerNamespace > 0 {
+		return o.MaxConcurrentRendersPerNamespace
+	}
+	return max(1, o.MaxConcurrentRenders/2)
 }
 
 // tagHeaders are the headers origin tags are read from.

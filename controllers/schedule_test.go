@@ -1,12 +1,15 @@
 package controllers
 
 import (
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/render"
 )
 
 func TestDecide(t *testing.T) {
@@ -108,17 +111,59 @@ func TestNextAfterRender(t *testing.T) {
 
 func TestOriginHost(t *testing.T) {
 	tests := []struct{ url, want string }{
-		{"http://shop.shop.svc/products/42", "shop.shop.svc:80"},
-		{"http://Shop.Shop.SVC:80/", "shop.shop.svc:80"},
-		{"https://cms.example.com/a", "cms.example.com:443"},
-		{"HTTPS://cms.example.com:8443/a", "cms.example.com:8443"},
-		{"http://127.0.0.1:8088/", "127.0.0.1:8088"},
-		{"http://[::1]/", "[::1]:80"},
+		{"http://shop.shop.svc/products/42", "shop.shop.svc"},
+		{"http://Shop.Shop.SVC:80/", "shop.shop.svc"},
+		{"https://cms.example.com/a", "cms.example.com"},
+		{"HTTPS://cms.example.com:8443/a", "cms.example.com"},
+		{"http://127.0.0.1:8088/", "127.0.0.1"},
+		{"http://[::1]/", "::1"},
 	}
 	for _, tt := range tests {
 		p := &pagesv1alpha1.StaticPage{Spec: pagesv1alpha1.StaticPageSpec{Origin: pagesv1alpha1.Origin{URL: tt.url}}}
 		if got := originHost(p); got != tt.want {
 			t.Errorf("originHost(%q) = %q, want %q", tt.url, got, tt.want)
 		}
+	}
+}
+
+// TestOriginHostKeys: the per-host cap counts a render by the origin's name
+// and every address it resolves to, so that two names of one server, or
+// one written as an address, share the cap.
+func TestOriginHostKeys(t *testing.T) {
+	addrs := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	tests := []struct {
+		host  string
+		addrs []netip.Addr
+		want  []string
+	}{
+		{"shop.svc", addrs("10.0.0.7"), []string{"shop.svc", "10.0.0.7"}},
+		{"localhost", addrs("127.0.0.1", "::1"), []string{"localhost", "127.0.0.1", "::1"}},
+		{"127.0.0.1", addrs("127.0.0.1"), []string{"127.0.0.1", "127.0.0.1"}},
+		{"::ffff:127.0.0.1", addrs("::ffff:127.0.0.1"), []string{"127.0.0.1", "127.0.0.1"}},
+		{"does-not-resolve.invalid", nil, []string{"does-not-resolve.invalid"}},
+	}
+	for _, tt := range tests {
+		if got := originHostKeys(tt.host, tt.addrs); !slices.Equal(got, tt.want) {
+			t.Errorf("originHostKeys(%q, %v) = %v, want %v", tt.host, tt.addrs, got, tt.want)
+		}
+	}
+	// An address and a name for it, on other ports, share one slot.
+	l := &render.HostLimiter{Max: 1}
+	release, ok := l.TryAcquireAll(originHostKeys("127.0.0.1", addrs("127.0.0.1"))...)
+	if !ok {
+		t.Fatal("the first render of 127.0.0.1 was put off")
+	}
+	if _, ok := l.TryAcquireAll(originHostKeys("localhost", addrs("127.0.0.1", "::1"))...); ok {
+		t.Error("localhost rendered while 127.0.0.1, which it resolves to, was at its cap")
+	}
+	release()
+	if _, ok := l.TryAcquireAll(originHostKeys("localhost", addrs("127.0.0.1", "::1"))...); !ok {
+		t.Error("localhost was put off once 127.0.0.1 had room")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -52,8 +53,14 @@ type StaticPageReconciler struct {
 	// MaxTimeout caps every origin fetch, whatever the page sets; 0 means
 	// no cap.
 	MaxTimeout time.Duration
-	// Hosts caps renders in flight per origin host; nil means no cap.
+	// Hosts caps renders in flight per origin host, counted by its name and
+	// by each address it resolves to; nil means no cap.
 	Hosts *render.HostLimiter
+	// Namespaces caps renders in flight per namespace; nil means no cap.
+	Namespaces *render.HostLimiter
+	// Resolver looks up the addresses of origin hosts for the per-host
+	// cap; nil means net.DefaultResolver.
+	Resolver *net.Resolver
 	// FinalizeTimeout is how long a deleted page waits for its objects to
 	// be removed from an object store that fails, before it is released.
 	FinalizeTimeout time.Duration
@@ -113,7 +120,8 @@ func (r *StaticPageReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) 
 		b = b.Watches(kube.NamespaceMetadata(), crhandler.EnqueueRequestsFromMapFunc(r.namespacePages),
 			builder.WithPredicates(kube.GrantsChanged()))
 	}
-	return b.WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders}).
+	// Namespaces take turns for the workers (namespaceRoundRobin).
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentRenders, NewQueue: newFairQueue}).
 		Named("staticpage").
 		Complete(r)
 }
@@ -162,12 +170,12 @@ func (r *StaticPageReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{RequeueAfter: decision.After}, r.recordIdle(ctx, page)
 	}
 	first := decision.Why == DueSpecChanged || decision.Why == DueFirstRender
-	release, ok := r.Hosts.TryAcquire(originHost(page))
+	release, ok := r.acquire(ctx, page)
 	if !ok {
-		// Not a failure: the page is due and renders as soon as its host has
-		// room, without holding a worker that other hosts' pages can use.
-		// A first render put off says so at once.
-		hostBusyTotal.Inc()
+		// Not a failure: the page is due and renders as soon as its host
+		// and its namespace have room, without holding a worker that other
+		// hosts' and namespaces' pages can use. A first render put off says
+		// so at once.
 		if first {
 			if err := r.markRendering(ctx, page); err != nil {
 				return ctrl.Result{}, err
@@ -469,26 +477,74 @@ func (r *StaticPageReconciler) storedMissing(ctx context.Context, page *pagesv1a
 	return !has, nil
 }
 
-// hostBusyDelay is how soon a page whose origin host is at its cap is tried
-// again.
+// hostBusyDelay is how soon a page whose origin host or namespace is at its
+// cap is tried again.
 const hostBusyDelay = 200 * time.Millisecond
 
-// originHost is what the per-host cap counts by: the origin URL's host and
-// port, lowercased, with the scheme's default port written out so that
-// http://shop.svc and http://shop.svc:80 share one cap.
+// resolveTimeout bounds the lookup of an origin host's addresses for the
+// per-host cap; a host that does not resolve in time is capped by its name.
+const resolveTimeout = 2 * time.Second
+
+// acquire takes a render slot in page's namespace, then in its origin
+// host's, or none; false means the page is put off (and counted).
+func (r *StaticPageReconciler) acquire(ctx context.Context, page *pagesv1alpha1.StaticPage) (release func(), ok bool) {
+	releaseNamespace, ok := r.Namespaces.TryAcquire(page.Namespace)
+	if !ok {
+		deferredTotal.WithLabelValues("namespace").Inc()
+		return nil, false
+	}
+	releaseHost, ok := r.Hosts.TryAcquireAll(r.originKeys(ctx, page)...)
+	if !ok {
+		releaseNamespace()
+		deferredTotal.WithLabelValues("host").Inc()
+		return nil, false
+	}
+	return func() { releaseHost(); releaseNamespace() }, true
+}
+
+// originKeys are what the per-host cap counts a page's render by: see
+// originHostKeys. The lookup is skipped when there is no cap.
+func (r *StaticPageReconciler) originKeys(ctx context.Context, page *pagesv1alpha1.StaticPage) []string {
+	host := originHost(page)
+	if r.Hosts == nil || r.Hosts.Max <= 0 {
+		return []string{host}
+	}
+	resolver := r.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		log.FromContext(ctx).V(1).Info("origin host does not resolve; capping its renders by its name", "host", host, "error", err.Error())
+	}
+	return originHostKeys(host, addrs)
+}
+
+// originHostKeys are the per-host cap's keys for an origin host name and
+// the addresses it resolves to: the name and each address, without ports,
+// so that neither another port nor another name of the same server gets
+// around the cap.
+func originHostKeys(host string, addrs []netip.Addr) []string {
+	keys := []string{host}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		keys[0] = ip.Unmap().String()
+	}
+	for _, a := range addrs {
+		keys = append(keys, a.Unmap().String())
+	}
+	return keys
+}
+
+// originHost is the origin URL's host name, lowercased, without brackets
+// or port.
 func originHost(page *pagesv1alpha1.StaticPage) string {
 	u, err := url.Parse(page.Spec.Origin.URL)
 	if err != nil || u.Host == "" {
 		return page.Spec.Origin.URL
 	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return strings.ToLower(u.Hostname())
 }
 
 func (r *StaticPageReconciler) timeout(page *pagesv1alpha1.StaticPage) time.Duration {

@@ -27,6 +27,7 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
 // restartNamespace is watched only by the managers of the restart spec.
@@ -234,7 +235,9 @@ var _ = Describe("StaticPage controller", func() {
 	It("renders at most the per-host cap at once from one origin, and other hosts meanwhile", func() {
 		busy := newOrigin("busy")
 		release := busy.Hold()
-		quiet := newOrigin("quiet")
+		quiet := testorigin.NewAt(otherHostIP, "quiet")
+		// Another port of the busy host's address is the same host.
+		busyPort := newOrigin("busy, another port")
 		deferred := counterValue("isr_renders_deferred_total")
 		var pages []*pagesv1alpha1.StaticPage
 		for i := range 8 {
@@ -252,6 +255,11 @@ var _ = Describe("StaticPage controller", func() {
 		q := newPage(uniqueName("quiet"), "/quiet", quiet.URL, 0)
 		create(q)
 		waitRendered(q, "quiet")
+
+		By("putting off a page on another port of the busy host's address")
+		other := newPage(uniqueName("busy-port"), "/busy-port", busyPort.URL, 0)
+		create(other)
+		Consistently(busyPort.Count).WithTimeout(500 * time.Millisecond).Should(BeZero())
 
 		By("putting the other pages off without failing them or touching their status")
 		Eventually(func() float64 { return counterValue("isr_renders_deferred_total") }).Should(BeNumerically(">", deferred))
@@ -276,6 +284,7 @@ var _ = Describe("StaticPage controller", func() {
 		for _, p := range pages {
 			waitRendered(p, "busy")
 		}
+		waitRendered(other, "busy, another port")
 		Expect(busy.Count()).To(BeNumerically(">=", 8))
 		Expect(busy.Peak()).To(BeNumerically("<=", testMaxPerHost), "renders in flight on one host")
 	})

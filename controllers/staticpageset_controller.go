@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -55,8 +57,9 @@ const DefaultSitemapInterval = time.Hour
 // for other sets, between batches.
 const createBatch = 200
 
-// setWorkers is how many sets are reconciled at once: a reconcile may wait
-// on a slow sitemap, and must not hold up every other set meanwhile.
+// setWorkers is how many sets are reconciled at once. A reconcile never
+// waits on an origin: sitemaps are read apart (sitemapReader), so a slow
+// sitemap delays only its own set.
 const setWorkers = 2
 
 // StaticPageSetReconciler keeps the child StaticPages of each
@@ -97,6 +100,8 @@ type StaticPageSetReconciler struct {
 	// reconciled because a child changed does not fetch its sitemap again
 	// before its interval.
 	sitemaps map[types.NamespacedName]*sitemapRead
+	// reader reads sitemaps in the background and wakes their sets.
+	reader *sitemapReader
 }
 
 // sitemapRead is what one fetch of a set's sitemap gave.
@@ -128,6 +133,10 @@ func (r *StaticPageSetReconciler) SetupWithManager(mgr ctrl.Manager, opts Option
 	}
 	r.retries = workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.RetryBaseDelay, opts.RetryMaxDelay)
 	r.sitemaps = map[types.NamespacedName]*sitemapRead{}
+	r.reader = newSitemapReader()
+	if err := mgr.Add(r.reader); err != nil {
+		return fmt.Errorf("adding the sitemap readers: %w", err)
+	}
 	ctx := context.Background()
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(ctx, &pagesv1alpha1.StaticPage{}, childOfIndex, func(o client.Object) []string {
@@ -154,7 +163,9 @@ func (r *StaticPageSetReconciler) SetupWithManager(mgr ctrl.Manager, opts Option
 		Watches(&pagesv1alpha1.StaticPageSet{}, ctrlhandler.EnqueueRequestsFromMapFunc(r.setsOnSameHost),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&pagesv1alpha1.StaticPage{}, ctrlhandler.EnqueueRequestsFromMapFunc(r.setsMatchingPage),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A sitemap read in the background brings its set back here.
+		WatchesRawSource(source.Channel(r.reader.done, &ctrlhandler.EnqueueRequestForObject{}))
 	if r.Grants.Enabled() {
 		b = b.Watches(kube.NamespaceMetadata(), ctrlhandler.EnqueueRequestsFromMapFunc(r.allSets),
 			builder.WithPredicates(kube.GrantsChanged()))
@@ -270,6 +281,10 @@ type setRun struct {
 	// sitemapErr is why the sitemap could not be read; pages are then
 	// created for what is known but none removed.
 	sitemapErr error
+	// sitemapPending is true while the set's sitemap is read for the first
+	// time (or for a new sitemap, host, pattern or maxPages): its paths are
+	// not known yet, so none is removed.
+	sitemapPending bool
 	// missing counts prerender paths left without a page for lack of room
 	// (beyond maxPages, or held by pages created by requests).
 	missing int
@@ -556,7 +571,7 @@ func (r *StaticPageSetReconciler) resolvePaths(ctx context.Context, run *setRun)
 		}
 	}
 	var fromSitemap []string
-	fromSitemap, run.sitemapErr = r.sitemapPaths(ctx, run)
+	fromSitemap, run.sitemapErr = r.sitemapPaths(run)
 	for _, path := range fromSitemap {
 		if err := add(path); err != nil {
 			return err
@@ -595,12 +610,14 @@ func (r *StaticPageSetReconciler) explicitPage(ctx context.Context, granted *gra
 func routeKey(host, path string) string { return route.NormalizeHost(host) + " " + path }
 
 // sitemapPaths returns the routes the set's sitemap lists that match the
-// set, from the last read unless a new one is due (the set's sitemap,
+// set, from the last read. When a new read is due (the set's sitemap,
 // host, pattern or maxPages changed, or its revalidate interval, an hour
-// without one, has passed since). A failed fetch is retried with backoff;
-// meanwhile the paths of the last good read of the same sitemap are
-// returned with the error.
-func (r *StaticPageSetReconciler) sitemapPaths(ctx context.Context, run *setRun) ([]string, error) {
+// without one, has passed since), it is asked of the sitemap readers and
+// the set is reconciled again once it is done; meanwhile the last read of
+// the same sitemap stands, and with none run.sitemapPending is set. A
+// failed read is retried with backoff; meanwhile the paths of the last
+// good read of the same sitemap are returned with the error.
+func (r *StaticPageSetReconciler) sitemapPaths(run *setRun) ([]string, error) {
 	set := run.set
 	if set.Spec.Prerender.Sitemap == "" {
 		r.forget(run.req)
@@ -614,41 +631,81 @@ func (r *StaticPageSetReconciler) sitemapPaths(ctx context.Context, run *setRun)
 		run.requeueIn(last.next.Sub(run.now))
 		return last.paths, last.err
 	}
+	job := sitemapReadJob{
+		req: run.req, key: key, url: set.Spec.Prerender.Sitemap, host: set.Spec.Host,
+		pattern: run.pattern, limit: int(set.PageLimit()), timeout: r.timeout(set),
+		budget: r.sitemapBudget(set), interval: DefaultSitemapInterval,
+	}
+	if set.Spec.Revalidate != nil && set.Spec.Revalidate.Duration > 0 {
+		job.interval = set.Spec.Revalidate.Duration
+	}
+	r.reader.request(run.req.NamespacedName, key, func(ctx context.Context) { r.readSitemap(ctx, job) })
+	if last != nil && last.key == key {
+		return last.paths, last.err
+	}
+	run.sitemapPending = true
+	return nil, nil
+}
 
-	read := &sitemapRead{key: key}
-	limit := int(set.PageLimit())
+// sitemapReadJob is what one background read of a set's sitemap needs,
+// taken from the set when the read was asked for.
+type sitemapReadJob struct {
+	req     ctrl.Request
+	key     string
+	url     string
+	host    string
+	pattern *route.Pattern
+	limit   int
+	// timeout bounds each fetch, budget the whole read (an index and the
+	// sitemaps it lists), interval is how long a good read stands.
+	timeout, budget, interval time.Duration
+}
+
+// readSitemap reads a set's sitemap within its budget and records what it
+// gave for the set's next reconcile: the matching routes, up to maxPages,
+// or the error, with the paths of the last good read of the same sitemap,
+// and when to read again.
+func (r *StaticPageSetReconciler) readSitemap(ctx context.Context, job sitemapReadJob) {
+	ctx, cancel := context.WithTimeout(ctx, job.budget)
+	defer cancel()
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("staticpageset", job.req.NamespacedName))
+	read := &sitemapRead{key: job.key}
 	seen := map[string]bool{}
-	err := r.Sitemaps.Sitemap(ctx, set.Spec.Prerender.Sitemap, r.timeout(set), func(loc string) bool {
-		if path, ok := sitemapRoute(run.pattern, set.Spec.Host, loc); ok && !seen[path] {
+	err := r.Sitemaps.Sitemap(ctx, job.url, job.timeout, func(loc string) bool {
+		if path, ok := sitemapRoute(job.pattern, job.host, loc); ok && !seen[path] {
 			seen[path] = true
 			read.paths = append(read.paths, path)
 		}
-		return len(read.paths) < limit
+		return len(read.paths) < job.limit
 	})
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("the sitemap, with the sitemaps it lists, was not read within %s: %w", job.budget, err)
+	}
+	now := r.Clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		read.err = err
-		if last != nil && last.key == key {
+		read.paths = nil
+		if last := r.sitemaps[job.req.NamespacedName]; last != nil && last.key == job.key {
 			read.paths = last.paths
-		} else {
-			read.paths = nil
 		}
-		after := r.retries.When(run.req)
-		read.next = run.now.Add(after)
-		log.FromContext(ctx).Info("sitemap fetch failed; keeping the pages made before", "sitemap", set.Spec.Prerender.Sitemap, "error", err.Error(), "retryIn", after)
+		after := r.retries.When(job.req)
+		read.next = now.Add(after)
+		log.FromContext(ctx).Info("sitemap fetch failed; keeping the pages made before", "sitemap", job.url, "error", err.Error(), "retryIn", after)
 	} else {
-		r.retries.Forget(run.req)
-		interval := DefaultSitemapInterval
-		if set.Spec.Revalidate != nil && set.Spec.Revalidate.Duration > 0 {
-			interval = set.Spec.Revalidate.Duration
-		}
-		read.next = run.now.Add(interval)
-		log.FromContext(ctx).V(1).Info("read sitemap", "sitemap", set.Spec.Prerender.Sitemap, "paths", len(read.paths))
+		r.retries.Forget(job.req)
+		read.next = now.Add(job.interval)
+		log.FromContext(ctx).V(1).Info("read sitemap", "sitemap", job.url, "paths", len(read.paths))
 	}
-	r.mu.Lock()
-	r.sitemaps[run.req.NamespacedName] = read
-	r.mu.Unlock()
-	run.requeueIn(read.next.Sub(run.now))
-	return read.paths, read.err
+	r.sitemaps[job.req.NamespacedName] = read
+}
+
+// sitemapBudget bounds one read of a set's sitemap, a sitemap index and
+// every sitemap it lists together: --max-origin-timeout, and at least the
+// set's fetch timeout (which is all there is without a cap).
+func (r *StaticPageSetReconciler) sitemapBudget(set *pagesv1alpha1.StaticPageSet) time.Duration {
+	return max(r.MaxTimeout, r.timeout(set))
 }
 
 // forget drops what is remembered of a set's sitemap.
@@ -664,7 +721,7 @@ func (r *StaticPageSetReconciler) forget(req ctrl.Request) {
 // its paths are then unknown, and a sitemap that fails must not take the
 // pages it listed with it. Children created by requests are never pruned.
 func (r *StaticPageSetReconciler) prune(ctx context.Context, run *setRun) error {
-	if !run.usable() || run.sitemapErr != nil {
+	if !run.usable() || run.sitemapErr != nil || run.sitemapPending {
 		return nil
 	}
 	keep := make(map[string]bool, len(run.paths))
@@ -982,6 +1039,8 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 	case run.sitemapErr != nil:
 		return metav1.ConditionFalse, pagesv1alpha1.ReasonSitemapError,
 			fmt.Sprintf("pages made from the sitemap before stay: %v", run.sitemapErr)
+	case run.sitemapPending:
+		return metav1.ConditionFalse, pagesv1alpha1.ReasonPrerendered, "reading the sitemap" + suffix
 	case run.missing > 0 && len(run.children) >= int(run.set.PageLimit()):
 		return metav1.ConditionFalse, pagesv1alpha1.ReasonMaxPages,
 			fmt.Sprintf("%d prerender paths have no page: the set holds maxPages (%d) pages%s", run.missing, run.set.PageLimit(), suffix)

@@ -25,6 +25,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/testenv"
+	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
 // testSet is a set in the suite's namespace on its own host, so that specs
@@ -668,5 +669,55 @@ var _ = Describe("StaticPageSet controller over two namespaces, with a fake cloc
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/e/pre"}))
 		Expect(apierrors.IsNotFound(k8sClient.Get(context.Background(),
 			types.NamespacedName{Namespace: s.Namespace, Name: pagesv1alpha1.ChildName(s.Name, "/e/idle")}, &pagesv1alpha1.StaticPage{}))).To(BeTrue())
+	})
+
+	It("goes on expiring another set's pages while two sitemap indexes point at a tarpit", func() {
+		tarpit, err := testorigin.NewTarpit()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(tarpit.Close)
+		index := newOrigin(`<?xml version="1.0" encoding="UTF-8"?>` +
+			`<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` +
+			`<sitemap><loc>` + tarpit.URL + `/sitemap-1.xml</loc></sitemap></sitemapindex>`)
+		index.SetContentType("application/xml")
+		var hung []*pagesv1alpha1.StaticPageSet
+		for range 2 {
+			s := testSet(uniqueName("tarpit-index"), "/t/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+				s.Namespace = setClockNamespace
+				// The reads must not end while the spec looks at them.
+				s.Spec.Origin.Timeout = &metav1.Duration{Duration: time.Minute}
+				s.Spec.Prerender = pagesv1alpha1.Prerender{Paths: []string{"/t/listed"}, Sitemap: index.URL + "/sitemap.xml"}
+			})
+			createTestSet(s)
+			hung = append(hung, s)
+		}
+		By("hanging both sitemap reads on the tarpit, while the sets make their listed pages")
+		Eventually(tarpit.Open).Should(Equal(2))
+		for _, s := range hung {
+			Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/t/listed"}))
+			Eventually(func(g Gomega) metav1.Condition {
+				return setCondition(fetchSet(g, s), pagesv1alpha1.PrerenderedCondition)
+			}).Should(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
+				"Status": Equal(metav1.ConditionFalse), "Message": ContainSubstring("reading the sitemap")}))
+		}
+
+		By("expiring a page of another set meanwhile")
+		start := clk.Now()
+		s := testSet(uniqueName("expire-busy"), "/x/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Namespace = setOtherNamespace
+			s.Spec.ExpireAfter = &metav1.Duration{Duration: time.Hour}
+		})
+		createTestSet(s)
+		createRequestChild(s, "/x/idle", func(c *pagesv1alpha1.StaticPage) {
+			// Last served now, by the fake clock that earlier specs moved.
+			c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: start.UTC().Format(time.RFC3339)}
+		})
+		Eventually(func(g Gomega) *int32 { return fetchSet(g, s).Status.Pages }).Should(Equal(ptr.To[int32](1)))
+		clk.SetTime(start.Add(61 * time.Minute))
+		poke(s)
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(BeEmpty())
+
+		By("no sitemap read has ended yet: the expiry did not wait for them")
+		Expect(tarpit.Accepted()).To(Equal(2))
+		Expect(tarpit.Open()).To(Equal(2))
 	})
 })

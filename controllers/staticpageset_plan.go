@@ -66,15 +66,15 @@ func sitemapRoute(p *route.Pattern, host, loc string) (string, bool) {
 }
 
 // Expired returns the children created by requests whose last use (the
-// later of creation and the requested-at annotation) is expireAfter or
-// more before now, and how long until the next of the others expires (0
+// later of creation and the requested-at annotation, unless that is in the
+// future) is expireAfter or more before now, and how long until the next of the others expires (0
 // when none will).
 func Expired(children []*pagesv1alpha1.StaticPage, expireAfter time.Duration, now time.Time) (due []*pagesv1alpha1.StaticPage, next time.Duration) {
 	for _, c := range children {
 		if createdBy(c) != pagesv1alpha1.CreatedByRequest {
 			continue
 		}
-		deadline := lastUsed(c).Add(expireAfter)
+		deadline := lastUsed(c, now).Add(expireAfter)
 		if !now.Before(deadline) {
 			due = append(due, c)
 			continue
@@ -87,13 +87,19 @@ func Expired(children []*pagesv1alpha1.StaticPage, expireAfter time.Duration, no
 	return due, next
 }
 
+// requestedAtSkew is how far ahead of the manager's clock a requested-at
+// annotation may be (a server's clock runs ahead) and still count.
+const requestedAtSkew = time.Minute
+
 // lastUsed is when a child was last known to be wanted: its creation, or
 // the last time a server served it, whichever is later. An unreadable
-// annotation counts as no annotation.
-func lastUsed(c *pagesv1alpha1.StaticPage) time.Time {
+// annotation counts as no annotation, and so does one more than
+// requestedAtSkew after now: a far-future time would keep the page from
+// ever expiring.
+func lastUsed(c *pagesv1alpha1.StaticPage, now time.Time) time.Time {
 	last := c.CreationTimestamp.Time
 	if v := c.Annotations[pagesv1alpha1.RequestedAtAnnotation]; v != "" {
-		if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(last) {
+		if t, err := time.Parse(time.RFC3339, v); err == nil && t.After(last) && !t.After(now.Add(requestedAtSkew)) {
 			last = t
 		}
 	}

@@ -52,6 +52,8 @@ func TestExpired(t *testing.T) {
 		{"served long ago", []*pagesv1alpha1.StaticPage{child("a", req, ago(3*time.Hour), stamp(2*time.Hour))}, []string{"a"}, 0},
 		{"annotation older than creation: creation counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(20*time.Minute), stamp(5*time.Hour))}, nil, 40 * time.Minute},
 		{"unreadable annotation: creation counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(2*time.Hour), "yesterday")}, []string{"a"}, 0},
+		{"far-future annotation: creation counts, the page is not pinned", []*pagesv1alpha1.StaticPage{child("a", req, ago(2*time.Hour), stamp(-100*365*24*time.Hour))}, []string{"a"}, 0},
+		{"annotation a little ahead (a server's clock): it counts", []*pagesv1alpha1.StaticPage{child("a", req, ago(2*time.Hour), stamp(-30*time.Second))}, nil, time.Hour + 30*time.Second},
 		{"prerendered pages never expire", []*pagesv1alpha1.StaticPage{child("a", pre, ago(5*time.Hour), "")}, nil, 0},
 		{"unlabelled pages never expire", []*pagesv1alpha1.StaticPage{child("a", "", ago(5*time.Hour), "")}, nil, 0},
 		{"next is the soonest of the rest", []*pagesv1alpha1.StaticPage{

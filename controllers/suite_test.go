@@ -36,6 +36,17 @@ const testMaxBody = 4 << 20
 // the suite: below its 4 workers, so the cap is what holds renders back.
 const testMaxPerHost = 2
 
+// testMaxPerNamespace is the controller's
+// --max-concurrent-renders-per-namespace in the suite: above the per-host
+// cap, so that the per-host spec's other host renders in the same
+// namespace while the busy host is full.
+const testMaxPerNamespace = 3
+
+// otherHostIP is a loopback address the suite allows as an origin besides
+// 127.0.0.1: another origin host, for the per-host cap counts hosts by
+// address, whatever the port.
+const otherHostIP = "127.0.0.3"
+
 var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
@@ -106,9 +117,10 @@ func newManagerFor(namespaces []string, tweaks ...func(*Options)) ctrl.Manager {
 	// The test origins listen on 127.0.0.1, which the origin guard refuses
 	// unless allowed, as a user allows a same-pod origin: --allow-origin.
 	opts := DefaultOptions()
-	opts.AllowOrigins = []string{"127.0.0.1"}
+	opts.AllowOrigins = []string{"127.0.0.1", otherHostIP}
 	opts.MaxBodyBytes = testMaxBody
 	opts.MaxConcurrentRendersPerHost = testMaxPerHost
+	opts.MaxConcurrentRendersPerNamespace = testMaxPerNamespace
 	opts.RetryBaseDelay, opts.RetryMaxDelay = 100*time.Millisecond, time.Second
 	for _, tweak := range tweaks {
 		tweak(&opts)

@@ -27,6 +27,7 @@ policy_template() {
 		-e "s/system:serviceaccount:isr-system:isr-operator-server/{{ include \"isr-operator.serverUsername\" . }}/g" \
 		-e "s/system:serviceaccount:isr-system:isr-operator-manager/{{ include \"isr-operator.managerUsername\" . }}/g" \
 		-e "s/^\(  name\|  policyName\): isr-operator-/\1: {{ include \"isr-operator.fullname\" . }}-/" \
+		-e "s/^    # chart: watched namespaces$/    {{- include \"isr-operator.watchedNamespaceSelector\" . | nindent 4 }}/" \
 		-e "/^metadata:$/a\\
   labels:\\
     {{- include \"isr-operator.labels\" . | nindent 4 }}")

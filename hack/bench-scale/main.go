@@ -9,6 +9,10 @@
 // bench-sets`): first requests of never-built paths, many requests for one
 // such path over two server replicas, and random paths the origin does not
 // have.
+//
+// With -scenario=tarpit (`make bench-tarpit`) it times a page of one
+// namespace from creation to Ready, alone and while 8 pages of another
+// namespace hang on origins that never answer.
 package main
 
 import (
@@ -48,7 +52,8 @@ type options struct {
 	pageSize                      int
 	storage, cacheSize, bin       string
 	timeout                       time.Duration
-	// scenario is "pages" (many StaticPages) or "sets" (a StaticPageSet).
+	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet) or
+	// "tarpit" (renders of one namespace next to another's hung origins).
 	scenario string
 	// originDelay is how long the origin takes per page, in the sets
 	// scenario.
@@ -70,16 +75,19 @@ func main() {
 	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages) or sets (a StaticPageSet's first requests).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests) or tarpit (one namespace's renders while another's origins never answer).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
-	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests.")
+	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
 	flag.IntVar(&o.absent, "absent", 1000, "sets: random paths the origin does not have, requested twice.")
 	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
-	if o.scenario == "sets" {
+	switch o.scenario {
+	case "sets":
 		runner = runSets
+	case "tarpit":
+		runner = runTarpit
 	}
 	if err := runner(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
@@ -167,7 +175,7 @@ func run(o options) error {
 	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), env: storeEnv, log: filepath.Join(work, "manager.log"),
 		args: append([]string{"--kubeconfig=" + kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
 			"--pprof-bind-address=" + managerPprof,
-			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8"}, storeArgs...)}
+			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8", "--max-concurrent-renders-per-namespace=8"}, storeArgs...)}
 	serverArgs := append([]string{"--kubeconfig=" + kubeconfig, fmt.Sprintf("--listen-address=127.0.0.1:%d", pagesPort),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--pprof-bind-address=" + serverPprof, "--shutdown-delay=0s"}, storeArgs...)

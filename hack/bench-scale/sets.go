@@ -86,7 +86,7 @@ func runSets(o options) error {
 
 	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), log: filepath.Join(work, "manager.log"),
 		args: []string{"--kubeconfig=" + cp.kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
-			"--allow-origin=127.0.0.1", "--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16"}}
+			"--allow-origin=127.0.0.1", "--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16", "--max-concurrent-renders-per-namespace=16"}}
 	if err := manager.start(); err != nil {
 		return err
 	}

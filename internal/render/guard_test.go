@@ -604,3 +604,31 @@ func TestHostLimiterUnderContention(t *testing.T) {
 		t.Fatalf("%d slots leaked", n)
 	}
 }
+
+// TestHostLimiterAll: a render counted under several keys (an origin's name
+// and its addresses) takes a slot of each or of none, and a key given twice
+// counts once.
+func TestHostLimiterAll(t *testing.T) {
+	l := &HostLimiter{Max: 1}
+	release, ok := l.TryAcquireAll("shop.svc", "10.0.0.7", "10.0.0.7")
+	if !ok {
+		t.Fatal("the first render was put off")
+	}
+	if got := l.InFlight("10.0.0.7"); got != 1 {
+		t.Errorf("10.0.0.7 has %d in flight, want 1 (a repeated key counts once)", got)
+	}
+	if _, ok := l.TryAcquireAll("other.svc", "10.0.0.7"); ok {
+		t.Error("another name of 10.0.0.7 rendered past its cap")
+	}
+	if got := l.InFlight("other.svc"); got != 0 {
+		t.Errorf("a refused render holds %d slots of other.svc, want none", got)
+	}
+	release()
+	release()
+	if got := l.InFlight("shop.svc") + l.InFlight("10.0.0.7"); got != 0 {
+		t.Errorf("%d slots still held after release", got)
+	}
+	if _, ok := l.TryAcquireAll("other.svc", "10.0.0.7"); !ok {
+		t.Error("put off once the address had room")
+	}
+}

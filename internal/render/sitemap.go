@@ -16,7 +16,8 @@ import (
 var SitemapContentTypes = []string{"application/xml", "text/xml", "application/gzip", "application/x-gzip"}
 
 // MaxIndexedSitemaps is how many sitemaps of a sitemap index are read: each
-// is a fetch of up to the body cap, made while the set's reconcile waits.
+// is a fetch of up to the body cap, and all of them share one time budget
+// with the index (the caller's context).
 const MaxIndexedSitemaps = 50
 
 // sitemapDoc is a <urlset> or a <sitemapindex>; encoding/xml ignores the

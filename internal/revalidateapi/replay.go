@@ -44,13 +44,21 @@ const (
 // server, so of all the replicas serving the API, and across restarts, one
 // call with a given signature wins and every replay is refused.
 type LeaseReplays struct {
-	// Client creates, lists and deletes the Leases (uncached: the server
-	// does not watch Leases).
+	// Client creates and deletes the Leases.
 	Client client.Client
+	// Reader lists the Leases for the sweep. It must read the API server
+	// directly (a manager's GetAPIReader), never a cache: a cached list
+	// starts a Lease informer that the server's RBAC (list, no watch, in
+	// one namespace) cannot sync, so the list would wait forever. Nil
+	// means Client, for tests on a fake client.
+	Reader client.Reader
 	// Namespace holds the Leases.
 	Namespace string
 	// Clock is the time source of the sweep.
 	Clock clock.PassiveClock
+	// Timeout bounds one sweep in Start; 0 means the sweep interval, so
+	// that a sweep never runs into the next.
+	Timeout time.Duration
 }
 
 // LeaseName is the Lease recording sig: derived from the MAC alone, so every
@@ -89,8 +97,12 @@ func (l *LeaseReplays) Claim(ctx context.Context, sig *Signature) error {
 // Sweep deletes the Leases of signatures whose window has passed: they
 // can no longer be replayed, as the timestamp check refuses them.
 func (l *LeaseReplays) Sweep(ctx context.Context) error {
+	reader := l.Reader
+	if reader == nil {
+		reader = l.Client
+	}
 	list := &coordinationv1.LeaseList{}
-	if err := l.Client.List(ctx, list, client.InNamespace(l.Namespace),
+	if err := reader.List(ctx, list, client.InNamespace(l.Namespace),
 		client.MatchingLabels{SignatureLabel: SignatureLabelValue}); err != nil {
 		return fmt.Errorf("listing signature Leases: %w", err)
 	}
@@ -107,10 +119,25 @@ func (l *LeaseReplays) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// Start sweeps every interval until ctx ends; every replica sweeps, and a
-// Lease another replica deleted first is no error.
+// Start sweeps every interval until ctx ends, each sweep within Timeout;
+// every replica sweeps, and a Lease another replica deleted first is no
+// error.
 func (l *LeaseReplays) Start(ctx context.Context, every time.Duration) {
-	kube.Periodically(ctx, every, "sweeping used signatures", l.Sweep)
+	kube.Periodically(ctx, every, "sweeping used signatures", func(ctx context.Context) error {
+		return l.sweepWithin(ctx, every)
+	})
+}
+
+// sweepWithin runs one Sweep bounded by Timeout, or by every when Timeout
+// is 0.
+func (l *LeaseReplays) sweepWithin(ctx context.Context, every time.Duration) error {
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = every
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return l.Sweep(ctx)
 }
 
 // MemoryReplays records used signatures in this process only: for tests

@@ -15,11 +15,13 @@ import (
 	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
@@ -133,5 +135,51 @@ func TestSignedCallIsAcceptedOnce(t *testing.T) {
 		if got := annotation(); got != resp.Token {
 			t.Errorf("a replay changed the annotation to %q", got)
 		}
+	}
+}
+
+// TestLeaseReplaysSweepIsBounded: the sweep lists through Reader, not the
+// client that writes, and within its timeout, so a list that cannot
+// complete ends with the sweep instead of holding it forever; expired
+// Leases go, current ones stay.
+func TestLeaseReplaysSweepIsBounded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	lease := func(name string, renew time.Time) *coordinationv1.Lease {
+		return &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Namespace: replayNamespace, Name: name, Labels: map[string]string{SignatureLabel: SignatureLabelValue}},
+			Spec:       coordinationv1.LeaseSpec{RenewTime: &metav1.MicroTime{Time: renew}},
+		}
+	}
+	writer := fake.NewClientBuilder().WithScheme(kube.Scheme()).
+		WithObjects(lease(SignatureLeasePrefix+"old", now.Add(-time.Second)), lease(SignatureLeasePrefix+"new", now.Add(time.Minute))).
+		WithInterceptorFuncs(interceptor.Funcs{List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("the sweep listed through the client that writes, not through Reader")
+		}}).Build()
+	var deadline time.Time
+	var hasDeadline bool
+	reader := fake.NewClientBuilder().WithScheme(kube.Scheme()).
+		WithObjects(lease(SignatureLeasePrefix+"old", now.Add(-time.Second)), lease(SignatureLeasePrefix+"new", now.Add(time.Minute))).
+		WithInterceptorFuncs(interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			deadline, hasDeadline = ctx.Deadline()
+			return c.List(ctx, list, opts...)
+		}}).Build()
+	replays := &LeaseReplays{Client: writer, Reader: reader, Namespace: replayNamespace, Clock: clocktesting.NewFakeClock(now), Timeout: 7 * time.Second}
+
+	before := time.Now()
+	if err := replays.sweepWithin(context.Background(), time.Hour); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if !hasDeadline {
+		t.Fatal("the sweep listed with no deadline: a list that never completes would hold it forever")
+	}
+	if limit := time.Now().Add(7 * time.Second); deadline.Before(before) || deadline.After(limit) {
+		t.Errorf("the sweep's deadline %v is not within its Timeout of 7s from %v", deadline, before)
+	}
+	ctx := context.Background()
+	if err := writer.Get(ctx, types.NamespacedName{Namespace: replayNamespace, Name: SignatureLeasePrefix + "old"}, &coordinationv1.Lease{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the expired Lease is still there (%v)", err)
+	}
+	if err := writer.Get(ctx, types.NamespacedName{Namespace: replayNamespace, Name: SignatureLeasePrefix + "new"}, &coordinationv1.Lease{}); err != nil {
+		t.Errorf("the current Lease was deleted: %v", err)
 	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	Namespaces []string
 	// PollInterval is how often `wait` looks; 0 means 100ms.
 	PollInterval time.Duration
+	// SweepInterval is how often the Leases of used signatures are swept,
+	// each sweep bounded by the interval; 0 means half of SignatureWindow,
+	// and never more often than every 10s.
+	SweepInterval time.Duration
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -131,7 +135,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options, serving Serving,
 	if _, err := mgr.GetCache().GetInformer(ctx, &corev1.Secret{}); err != nil {
 		return nil, fmt.Errorf("watching Secret %s: %w", secret, err)
 	}
-	replays := &LeaseReplays{Client: mgr.GetClient(), Namespace: secret.Namespace, Clock: o.Clock}
+	replays := &LeaseReplays{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: secret.Namespace, Clock: o.Clock}
 	h := &Handler{
 		Reader: mgr.GetClient(), Writer: mgr.GetClient(), Serving: serving, Secret: secret,
 		Verifier: &Verifier{Window: o.SignatureWindow}, Replays: replays,
@@ -145,7 +149,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options, serving Serving,
 			return nil, err
 		}
 	}
-	sweepEvery := max(o.SignatureWindow/2, 10*time.Second)
+	sweepEvery := o.SweepInterval
+	if sweepEvery <= 0 {
+		sweepEvery = max(o.SignatureWindow/2, 10*time.Second)
+	}
 	if err := mgr.Add(kube.EveryReplica(func(ctx context.Context) error {
 		replays.Start(ctx, sweepEvery)
 		return nil

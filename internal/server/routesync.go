@@ -233,7 +233,12 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 	switch {
 	case errors.Is(err, storage.ErrNotStored):
 		// A ConfigMap's own event brings the page back here. Content gone
-		// from an object store comes back only if published again.
+		// from an object store comes back only if published again. Content
+		// that does not match its digest is never served: what is held
+		// stays.
+		if errors.Is(err, storage.ErrCorrupt) {
+			log.FromContext(ctx).Error(err, "not serving stored content that does not match its page's digest", "page", name)
+		}
 		if cur != nil {
 			s.put(cur.withPage(page, s.Policy))
 		}
@@ -323,6 +328,9 @@ func (s *RouteSync) loadBodies(e *Entry) (*Entry, error) {
 	}
 	obj, err := s.Store.Get(ctx, page, page.Status.Digest)
 	storage.CountError(storage.OpGet, err)
+	if errors.Is(err, storage.ErrCorrupt) {
+		log.FromContext(ctx).Error(err, "not serving stored content that does not match its page's digest", "page", e.Page)
+	}
 	if errors.Is(err, storage.ErrNotStored) {
 		s.askPublish(ctx, page)
 	}

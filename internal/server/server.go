@@ -58,7 +58,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
 	s.Sync = &RouteSync{
 		Client: mgr.GetClient(),
-		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme()},
+		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), MaxBodyBytes: o.Cache.MaxBodyBytes},
 		Table:  s.Table,
 		Policy: o.Cache,
 		Grants: grants,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/render"
 )
 
@@ -53,6 +55,9 @@ type ConfigMaps struct {
 	Scheme *runtime.Scheme
 	// Now stamps stored content; time.Now when nil.
 	Now func() time.Time
+	// MaxBodyBytes is the largest body Get decodes to check it against its
+	// digest (a ConfigMap's writer may be someone else); 0 means no limit.
+	MaxBodyBytes int64
 }
 
 var _ Store = (*ConfigMaps)(nil)
@@ -154,8 +159,10 @@ func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) 
 	return nil
 }
 
-// Get implements Reader.
-func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (*Object, error) {
+// Get implements Reader. As the object store's Get does, it checks the body
+// against the digest: a body that does not hash to it (or does not decode)
+// is ErrCorrupt, and is not returned.
+func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, d string) (*Object, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
 	cm := &corev1.ConfigMap{}
 	if err := s.Client.Get(ctx, key, cm); err != nil {
@@ -164,24 +171,35 @@ func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, diges
 		}
 		return nil, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	}
-	if !metav1.IsControlledBy(cm, p) || cm.Annotations[DigestAnnotation] != digest || len(cm.BinaryData[BodyKey]) == 0 {
-		return nil, fmt.Errorf("ConfigMap %s does not hold %s: %w", key, digest, ErrNotStored)
+	if !metav1.IsControlledBy(cm, p) || cm.Annotations[DigestAnnotation] != d || len(cm.BinaryData[BodyKey]) == 0 {
+		return nil, fmt.Errorf("ConfigMap %s does not hold %s: %w", key, d, ErrNotStored)
+	}
+	body, err := Decompress(cm.BinaryData[BodyKey], s.MaxBodyBytes)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("ConfigMap %s: %w", key, err)
+	case err != nil:
+		return nil, fmt.Errorf("ConfigMap %s: %w: %w: %w", key, err, ErrCorrupt, ErrNotStored)
+	}
+	if got := digest.Of(body); got != d {
+		return nil, fmt.Errorf("ConfigMap %s: its %s hashes to %s, not to %s: %w: %w", key, BodyKey, got, d, ErrCorrupt, ErrNotStored)
 	}
 	storedAt, err := time.Parse(time.RFC3339, cm.Annotations[StoredAtAnnotation])
 	if err != nil {
 		storedAt = cm.CreationTimestamp.Time
 	}
 	return &Object{
-		Digest:      digest,
+		Digest:      d,
 		ContentType: cm.Annotations[ContentTypeAnnotation],
 		Gzip:        cm.BinaryData[BodyKey],
 		StoredAt:    storedAt,
+		decoded:     body,
 	}, nil
 }
 
 // Has implements Store from the ConfigMap's metadata: the digest annotation
 // is written in the same update as the body it names.
-func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, digest string) (bool, error) {
+func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, d string) (bool, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
 	cm, err := s.metadata(ctx, key)
 	switch {
@@ -190,7 +208,7 @@ func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, diges
 	case err != nil:
 		return false, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	}
-	return metav1.IsControlledBy(cm, p) && cm.Annotations[DigestAnnotation] == digest, nil
+	return metav1.IsControlledBy(cm, p) && cm.Annotations[DigestAnnotation] == d, nil
 }
 
 // metadata reads the metadata of the ConfigMap at key. Writers (the

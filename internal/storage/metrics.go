@@ -24,7 +24,7 @@ const (
 // manager and the server each export their own.
 var errorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "isr_storage_errors_total",
-	Help: "Failed storage operations, by operation (put, withdraw, has, get) and reason (unavailable, denied, no_bucket, too_large, conflict, error).",
+	Help: "Failed storage operations, by operation (put, withdraw, has, get) and reason (unavailable, denied, no_bucket, too_large, conflict, corrupt, error).",
 }, []string{"operation", "reason"})
 
 func init() {
@@ -33,9 +33,12 @@ func init() {
 
 // ErrorReason is the reason label of isr_storage_errors_total for err, or
 // "" for what is no failure of the store: nil, ErrNotStored (content gone,
-// published again) and a caller that gave up.
+// published again) and a caller that gave up. Content that does not match
+// its digest is a failure (corrupt), though it also wraps ErrNotStored.
 func ErrorReason(err error) string {
 	switch {
+	case errors.Is(err, ErrCorrupt):
+		return "corrupt"
 	case err == nil, errors.Is(err, ErrNotStored), errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, ErrDenied):

@@ -22,6 +22,7 @@ func TestErrorReason(t *testing.T) {
 		{&storeError{kind: ErrUnavailable, msg: "down"}, "unavailable"},
 		{fmt.Errorf("page: %w", ErrTooLarge), "too_large"},
 		{fmt.Errorf("slot: %w", ErrConflict), "conflict"},
+		{fmt.Errorf("body: %w: %w", ErrCorrupt, ErrNotStored), "corrupt"},
 		{errors.New("the API server said no"), "error"},
 	} {
 		if got := ErrorReason(tt.err); got != tt.want {

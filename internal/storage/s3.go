@@ -533,7 +533,7 @@ func (s *S3) Get(ctx context.Context, _ *pagesv1alpha1.StaticPage, d string) (*O
 		return nil, firstErr
 	}
 	if digest.Of(bodies[codingIdentity]) != d {
-		return nil, fmt.Errorf("%s%s does not hash to %s: %w", s.display, s.key(h, codingIdentity), d, ErrNotStored)
+		return nil, fmt.Errorf("%s%s does not hash to %s: %w: %w", s.display, s.key(h, codingIdentity), d, ErrCorrupt, ErrNotStored)
 	}
 	return &Object{
 		Digest:      d,

@@ -385,8 +385,8 @@ func TestS3GetRefusesWhatIsNotThePage(t *testing.T) {
 	if _, err := srv.Client().PutObject(ctxT(t), srv.Bucket, key(p.Digest, "identity"), bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3.Get(ctxT(t), staticPage, p.Digest); !errors.Is(err, storage.ErrNotStored) || !strings.Contains(err.Error(), "does not hash") {
-		t.Fatalf("Get of a tampered body = %v, want ErrNotStored", err)
+	if _, err := s3.Get(ctxT(t), staticPage, p.Digest); !errors.Is(err, storage.ErrNotStored) || !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), "does not hash") {
+		t.Fatalf("Get of a tampered body = %v, want ErrCorrupt and ErrNotStored", err)
 	}
 	for _, bad := range []string{"", "sha256:abc", "md5:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("A", 64), "sha256:../../" + strings.Repeat("a", 58)} {
 		if _, err := s3.Get(ctxT(t), staticPage, bad); !errors.Is(err, storage.ErrNotStored) {

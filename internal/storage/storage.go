@@ -65,6 +65,12 @@ var ErrDenied = errors.New("object store denied access")
 // ErrNoBucket also wrap ErrUnavailable.
 var ErrNoBucket = errors.New("bucket does not exist")
 
+// ErrCorrupt means the stored body does not hash to the digest it is stored
+// under (or cannot be decoded): it was changed, or damaged, after it was
+// written, and is not served. Errors wrapping ErrCorrupt also wrap
+// ErrNotStored, since the content asked for is not there.
+var ErrCorrupt = errors.New("stored page does not match its digest")
+
 // Object is a stored page in the representations its store keeps.
 type Object struct {
 	// Digest is "sha256:<hex>" of the uncompressed body.
@@ -85,19 +91,27 @@ type Object struct {
 	// StoredAt is when this content was first stored: the page's
 	// Last-Modified, which re-renders of the same content do not move.
 	StoredAt time.Time
+
+	// decoded is Gzip decoded, when the store decoded it to check it
+	// against Digest, so that Body does not decode it again.
+	decoded []byte
 }
 
 // Body returns the uncompressed body: Identity, or Gzip decoded when the
 // store keeps no Identity, refusing one over limit bytes (limit <= 0: no
 // limit).
 func (o *Object) Body(limit int64) ([]byte, error) {
-	if o.Identity == nil {
+	body := o.Identity
+	if body == nil {
+		body = o.decoded
+	}
+	if body == nil {
 		return Decompress(o.Gzip, limit)
 	}
-	if limit > 0 && int64(len(o.Identity)) > limit {
-		return nil, fmt.Errorf("stored page is %d bytes, over %d: %w", len(o.Identity), limit, ErrTooLarge)
+	if limit > 0 && int64(len(body)) > limit {
+		return nil, fmt.Errorf("stored page is %d bytes, over %d: %w", len(body), limit, ErrTooLarge)
 	}
-	return o.Identity, nil
+	return body, nil
 }
 
 // Writer is what the controller stores pages with.

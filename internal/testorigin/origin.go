@@ -6,6 +6,7 @@ package testorigin
 import (
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -40,6 +41,23 @@ type Origin struct {
 func New(body string) *Origin {
 	o := &Origin{status: http.StatusOK, body: body, ctype: "text/html; charset=utf-8"}
 	o.Server = httptest.NewServer(http.HandlerFunc(o.serve))
+	ginkgo.DeferCleanup(o.Close)
+	return o
+}
+
+// NewAt is New listening on another loopback address than 127.0.0.1 (such
+// as 127.0.0.2): another origin host to the per-host cap, which counts
+// hosts by address and not by port.
+func NewAt(ip, body string) *Origin {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		ginkgo.Fail(fmt.Sprintf("listening on %s: %v", ip, err))
+	}
+	o := &Origin{status: http.StatusOK, body: body, ctype: "text/html; charset=utf-8"}
+	o.Server = httptest.NewUnstartedServer(http.HandlerFunc(o.serve))
+	_ = o.Listener.Close()
+	o.Listener = ln
+	o.Start()
 	ginkgo.DeferCleanup(o.Close)
 	return o
 }

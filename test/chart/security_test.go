@@ -282,6 +282,26 @@ func TestStorageFinalizerPolicy(t *testing.T) {
 	}
 }
 
+// With watchNamespaces, the storage finalizer policy touches pages of those
+// namespaces only: a page elsewhere, which no manager of the release
+// reconciles, would keep a finalizer nothing removes.
+func TestStorageFinalizerPolicyOnlyInWatchedNamespaces(t *testing.T) {
+	const served = "--api-versions=admissionregistration.k8s.io/v1/MutatingAdmissionPolicy"
+	ms := render(t, append(slices.Clone(s3Values), served, "watchNamespaces={shop,web}")...)
+	policy := ms.get(t, "MutatingAdmissionPolicy", fullname+"-storage-finalizer")
+	want := map[string]any{"matchExpressions": []any{map[string]any{
+		"key": "kubernetes.io/metadata.name", "operator": "In", "values": []any{"shop", "web"},
+	}}}
+	if got := policy.at("spec", "matchConstraints", "namespaceSelector"); !reflect.DeepEqual(got, any(want)) {
+		t.Errorf("namespaceSelector = %v, want %v", got, want)
+	}
+	// Watching every namespace, it matches every namespace (as config/'s).
+	all := render(t, append(slices.Clone(s3Values), served)...).get(t, "MutatingAdmissionPolicy", fullname+"-storage-finalizer")
+	if got := all.at("spec", "matchConstraints", "namespaceSelector"); got != nil {
+		t.Errorf("with every namespace watched, namespaceSelector = %v, want none", got)
+	}
+}
+
 // sameAsConfig checks that every object of the config/admission file is in
 // rendered, named after the release and otherwise alike, and returns how
 // many there are.

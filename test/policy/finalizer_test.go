@@ -69,3 +69,52 @@ var _ = Describe("the storage finalizer policy (config/admission/s3)", Ordered, 
 		refused(server.Create(ctx, other), "may not create a StaticPage with finalizers other than pages.isr-operator.io/storage")
 	})
 })
+
+// The chart's storage finalizer policy with watchNamespaces: a page in a
+// namespace the release does not watch gets no finalizer, since no manager
+// of the release would ever remove it.
+var _ = Describe("the chart's storage finalizer policy, with watchNamespaces", Ordered, func() {
+	const unwatched = "unwatched"
+	var objs []*unstructured.Unstructured
+
+	created := func(g Gomega, ns string) *pagesv1alpha1.StaticPage {
+		p := newPage(uniqueName("finalized"))
+		p.Namespace = ns
+		g.Expect(admin.Create(ctx, p)).To(Succeed())
+		return p
+	}
+
+	BeforeAll(func() {
+		Expect(admin.Create(ctx, testenv.Namespace(unwatched))).To(Succeed())
+		for _, obj := range renderChart(systemNamespace, "isr-watching",
+			"--set", "storage.type=s3", "--set", "storage.s3.bucket=pages", "--set", "storage.s3.endpoint=http://s3.invalid",
+			"--set", "watchNamespaces={"+userNamespace+"}",
+			"--api-versions", "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy") {
+			if kind := obj.GetKind(); kind == "MutatingAdmissionPolicy" || kind == "MutatingAdmissionPolicyBinding" {
+				objs = append(objs, obj)
+			}
+		}
+		Expect(objs).To(HaveLen(2), "the chart renders the policy and its binding")
+		for _, obj := range objs {
+			Expect(admin.Create(ctx, obj)).To(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
+		}
+		By("waiting for the policy to add its first finalizer in the watched namespace")
+		Eventually(func(g Gomega) {
+			g.Expect(created(g, userNamespace).Finalizers).To(ContainElement(pagesv1alpha1.StorageFinalizer))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	AfterAll(func() {
+		for _, obj := range objs {
+			Expect(client.IgnoreNotFound(admin.Delete(ctx, obj))).To(Succeed())
+		}
+		Eventually(func(g Gomega) {
+			g.Expect(created(g, userNamespace).Finalizers).To(BeEmpty())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	It("adds the finalizer only to pages of the watched namespaces", func() {
+		Expect(created(Default, userNamespace).Finalizers).To(ConsistOf(pagesv1alpha1.StorageFinalizer))
+		Expect(created(Default, unwatched).Finalizers).To(BeEmpty())
+	})
+})

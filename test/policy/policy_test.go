@@ -14,6 +14,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/storage"
 )
 
 var _ = Describe("the server's ServiceAccount", func() {
@@ -160,6 +161,21 @@ var _ = Describe("the server's ServiceAccount", func() {
 			Entry("a child with a finalizer", func(p *pagesv1alpha1.StaticPage) {
 				p.Finalizers = []string{"example.com/hold"}
 			}, "may not create a StaticPage with finalizers"),
+			Entry("a child named at will", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = "login"
+			}, "may create only child pages named as their set names them"),
+			Entry("a child named after another set", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = pagesv1alpha1.ChildName("other", p.Spec.Route)
+			}, "may create only child pages named as their set names them"),
+			Entry("a child its set's name, without the hash", func(p *pagesv1alpha1.StaticPage) {
+				p.Name = set.Name + "-products-home"
+			}, "may create only child pages named as their set names them"),
+			Entry("a child pinned by a far-future requested-at", func(p *pagesv1alpha1.StaticPage) {
+				p.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: "2999-01-01T00:00:00Z"}
+			}, "may not create a StaticPage with annotations: StaticPage shop/"),
+			Entry("a child with any annotation", func(p *pagesv1alpha1.StaticPage) {
+				p.Annotations = map[string]string{pagesv1alpha1.RevalidateAnnotation: "1"}
+			}, "may not create a StaticPage with annotations"),
 		)
 	})
 
@@ -243,6 +259,17 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		Expect(manager.Delete(ctx, cm)).To(Succeed())
 	})
 
+	It("may create the ConfigMap of a page too long to be named isr-<page>, as storage names it", func() {
+		suffix := uniqueName("-long")
+		long := newPage(strings.Repeat("p", 251-len(suffix)) + suffix)
+		Expect(admin.Create(ctx, long)).To(Succeed())
+		cm := pageConfigMap(long)
+		cm.Name = storage.ConfigMapName(long)
+		Expect(cm.Name).NotTo(Equal("isr-" + long.Name))
+		cm.Labels[storage.PageLabel] = "long"
+		Expect(manager.Create(ctx, cm)).To(Succeed())
+	})
+
 	DescribeTable("may not create a ConfigMap that is not a page",
 		func(mutate func(*corev1.ConfigMap), why string) {
 			cm := pageConfigMap(page)
@@ -260,6 +287,10 @@ var _ = Describe("the manager's ServiceAccount", func() {
 		Entry("labelled, controlled by something else", func(cm *corev1.ConfigMap) {
 			cm.OwnerReferences[0].APIVersion, cm.OwnerReferences[0].Kind = "apps/v1", "Deployment"
 		}, "controlled by a StaticPage"),
+		Entry("named after no page", func(cm *corev1.ConfigMap) { cm.Name = "isr-settings" },
+			"only under its page's name, isr-<page name>: ConfigMap shop/isr-settings is not named after"),
+		Entry("named as another page's", func(cm *corev1.ConfigMap) { cm.Name = "isr-" + uniqueName("other") },
+			"only under its page's name"),
 	)
 
 	Describe("a user's ConfigMap", func() {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -196,4 +197,21 @@ var nameSeq atomic.Int32
 // uniqueName gives each object its own name.
 func uniqueName(prefix string) string {
 	return fmt.Sprintf("%s-%d", prefix, nameSeq.Add(1))
+}
+
+// renderChart renders the Helm chart with bin/helm as release in namespace,
+// fullnameOverride set to release, with the given helm flags, and parses
+// what it rendered.
+func renderChart(namespace, release string, flags ...string) []*unstructured.Unstructured {
+	GinkgoHelper()
+	args := append([]string{"template", release, filepath.Join(testenv.Root(), "charts", "isr-operator"),
+		"--namespace", namespace, "--set", "fullnameOverride=" + release}, flags...)
+	cmd := exec.Command(filepath.Join(testenv.Root(), "bin", "helm"), args...)
+	home := GinkgoT().TempDir()
+	cmd.Env = append(cmd.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
+	out, err := cmd.Output()
+	Expect(err).NotTo(HaveOccurred(), "helm template (run 'make tools' first): %s", out)
+	objs, err := testenv.ParseManifests("helm template", out)
+	Expect(err).NotTo(HaveOccurred())
+	return objs
 }

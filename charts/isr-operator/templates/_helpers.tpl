@@ -279,6 +279,7 @@ own, so the server never holds the manager's.
     - --max-origin-timeout={{ .Values.manager.maxOriginTimeout }}
     - --max-concurrent-renders={{ .Values.manager.maxConcurrentRenders }}
     - --max-concurrent-renders-per-host={{ .Values.manager.maxConcurrentRendersPerHost }}
+    - --max-concurrent-renders-per-namespace={{ .Values.manager.maxConcurrentRendersPerNamespace }}
     - --max-redirects={{ .Values.manager.maxRedirects }}
     {{- range .Values.manager.allowOrigins }}
     - --allow-origin={{ . }}
@@ -440,4 +441,15 @@ own, so the server never holds the manager's.
     {{- . | nindent 4 }}
     {{- end }}
   {{- end }}
+{{- end }}
+
+{{/* The namespaceSelector of a policy that acts only in the namespaces the release watches (watchNamespaces); none when it watches all. */}}
+{{- define "isr-operator.watchedNamespaceSelector" -}}
+{{- with .Values.watchNamespaces }}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
+      values: {{ toJson . }}
+{{- end }}
 {{- end }}

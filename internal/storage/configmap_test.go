@@ -1,0 +1,106 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/storage"
+	"github.com/isr-operator/isr-operator/internal/testenv"
+)
+
+// TestConfigMapGetChecksTheDigest stores a page in its ConfigMap on a real
+// API server, then rewrites the ConfigMap's body as anyone who may write
+// ConfigMaps in the namespace could, leaving its digest annotation: Get
+// refuses every body that does not hash to the page's digest, as the
+// object store's Get does, and returns the one that does.
+func TestConfigMapGetChecksTheDigest(t *testing.T) {
+	_, c := testenv.StartT(t)
+	ctx := context.Background()
+	const ns = "shop"
+	if err := c.Create(ctx, testenv.Namespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	page := &pagesv1alpha1.StaticPage{}
+	page.Namespace, page.Name = ns, "product-42"
+	page.Spec.Route = "/products/42"
+	page.Spec.Origin.URL = "http://shop.shop.svc/products/42"
+	if err := c.Create(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	p := htmlPage(1)
+	store := &storage.ConfigMaps{Client: c, Scheme: kube.Scheme(), MaxBodyBytes: int64(len(p.Body)) * 4}
+	if _, err := store.Put(ctx, page, p); err != nil {
+		t.Fatal(err)
+	}
+	cmKey := client.ObjectKey{Namespace: ns, Name: storage.ConfigMapName(page)}
+	setBody := func(t *testing.T, body []byte) {
+		t.Helper()
+		cm := &corev1.ConfigMap{}
+		if err := c.Get(ctx, cmKey, cm); err != nil {
+			t.Fatal(err)
+		}
+		cm.BinaryData[storage.BodyKey] = body
+		if err := c.Update(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gzipped := func(t *testing.T, body []byte) []byte {
+		t.Helper()
+		gz, err := storage.Compress(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gz
+	}
+
+	t.Run("the stored body", func(t *testing.T) {
+		obj, err := store.Get(ctx, page, p.Digest)
+		if err != nil {
+			t.Fatalf("Get of the stored page: %v", err)
+		}
+		if body, err := obj.Body(0); err != nil || !bytes.Equal(body, p.Body) {
+			t.Errorf("Body = %d bytes, %v; want the %d bytes stored", len(body), err, len(p.Body))
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		body func(t *testing.T) []byte
+		want string
+	}{
+		{"another page's body", func(t *testing.T) []byte { return gzipped(t, htmlPage(2).Body) }, "hashes to"},
+		{"a script added to the body", func(t *testing.T) []byte {
+			return gzipped(t, append(bytes.Clone(p.Body), "<script>steal()</script>"...))
+		}, "hashes to"},
+		{"bytes that are not gzip", func(*testing.T) []byte { return bytes.ToUpper(p.Body) }, "reading stored page"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			setBody(t, tt.body(t))
+			_, err := store.Get(ctx, page, p.Digest)
+			if !errors.Is(err, storage.ErrCorrupt) || !errors.Is(err, storage.ErrNotStored) {
+				t.Fatalf("Get = %v, want ErrCorrupt (and ErrNotStored)", err)
+			}
+			for _, want := range []string{cmKey.String(), tt.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error %q does not say %q", err, want)
+				}
+			}
+			if got := storage.ErrorReason(err); got != "corrupt" {
+				t.Errorf("counted as %q, want corrupt", got)
+			}
+		})
+	}
+	t.Run("a body that inflates past the limit", func(t *testing.T) {
+		setBody(t, gzipped(t, bytes.Repeat([]byte("a"), int(store.MaxBodyBytes)+1)))
+		if _, err := store.Get(ctx, page, p.Digest); !errors.Is(err, storage.ErrTooLarge) {
+			t.Fatalf("Get = %v, want ErrTooLarge", err)
+		}
+	})
+}
