@@ -239,6 +239,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
 	r.Purger = &Purger{
 		Client:    mgr.GetClient(),
+		Reader:    mgr.GetAPIReader(),
 		Varnish:   &purge.Varnish{HTTP: purgeHTTP},
 		Recorder:  mgr.GetEventRecorder("isr-operator"),
 		Window:    o.PurgeWindow,

@@ -113,15 +113,20 @@ type CDNSpec struct {
 // PurgeStatus is the outcome of one purge.
 // +kubebuilder:validation:MinProperties=1
 type PurgeStatus struct {
-	// time is when the CDN answered the purge (or the last try failed).
+	// time is when the CDN answered the purge (or the last try failed);
+	// while the purge is PurgePending, when the content was rendered.
 	// +required
 	Time *metav1.Time `json:"time,omitempty"`
-	// cdn names the CDN object, in the page's namespace.
+	// cdn names the CDN object, in the page's namespace: on a page, the
+	// CDN that refused the purge, else the last one that acknowledged it;
+	// unset while PurgePending.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	CDN string `json:"cdn,omitempty"`
-	// result is Purged or PurgeFailed.
+	// result is Purged or PurgeFailed; on a page, also PurgePending (the
+	// purge of its new content is queued), and Purged only once every CDN
+	// covering it acknowledged the purge.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64

@@ -180,4 +180,8 @@ const (
 	// this manager does not do (such as varnish.service); nothing is
 	// purged.
 	ReasonUnsupported = "Unsupported"
+	// ReasonPurgePending (a page's status.lastPurge.result, transient): the
+	// page's new content is published and a CDN of its namespace covers
+	// it; the purge is queued and not acknowledged yet.
+	ReasonPurgePending = "PurgePending"
 )
