@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,7 @@ import (
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list
 
 // Purger removes pages whose new content is published from the CDNs in
 // front of their namespace: it collects changes for Window, waits until
@@ -37,8 +39,10 @@ import (
 type Purger struct {
 	// Client reads CDNs and writes their and the pages' status.
 	Client client.Client
-	// Reader reads a purged page from the API server, not a cache that
-	// may not hold its new content yet; nil reads with Client.
+	// Reader reads from the API server, not a cache: a purged page, whose
+	// new content a cache may not hold yet, and the EndpointSlices of a
+	// spec.varnish.service, current at each purge without a watch on every
+	// EndpointSlice of the namespace. nil reads with Client.
 	Reader client.Reader
 	// Varnish purges the provider varnish.
 	Varnish *purge.Varnish
@@ -251,11 +255,15 @@ var errUnsupported = errors.New("not supported by this manager")
 // purgeCDN sends plan to cdn: one request per Varnish server and batch of
 // tags, or per URL; each tried Attempts times with backoff.
 func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan) error {
-	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish || len(cdn.Spec.Varnish.URLs) == 0 {
-		return fmt.Errorf("%w: only provider varnish with varnish.urls is purged", errUnsupported)
+	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish {
+		return fmt.Errorf("%w: provider %s", errUnsupported, cdn.Spec.Provider)
+	}
+	servers, err := p.varnishServers(ctx, cdn)
+	if err != nil {
+		return err
 	}
 	var errs []error
-	for _, base := range cdn.Spec.Varnish.URLs {
+	for _, base := range servers {
 		for _, tags := range purge.Batches(plan.Tags, purge.MaxTagsPerRequest) {
 			errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return p.Varnish.Tags(ctx, base, tags) }))
 		}
@@ -264,6 +272,33 @@ func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purg
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// varnishServers are the base URLs of cdn's Varnish servers:
+// spec.varnish.urls, or every ready endpoint of spec.varnish.service at
+// this moment. A Service with no ready endpoint is an error, retried: a
+// Varnish that comes back may still hold the old page.
+func (p *Purger) varnishServers(ctx context.Context, cdn *pagesv1alpha1.CDN) ([]string, error) {
+	if len(cdn.Spec.Varnish.URLs) > 0 {
+		return cdn.Spec.Varnish.URLs, nil
+	}
+	svc := cdn.Spec.Varnish.Service
+	if svc.Name == "" {
+		return nil, fmt.Errorf("%w: spec.varnish names no server", errUnsupported)
+	}
+	reader := p.Reader
+	if reader == nil {
+		reader = p.Client
+	}
+	list := &discoveryv1.EndpointSliceList{}
+	if err := reader.List(ctx, list, client.InNamespace(cdn.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+		return nil, fmt.Errorf("listing the EndpointSlices of Service %s/%s: %w", cdn.Namespace, svc.Name, err)
+	}
+	urls := purge.ServiceURLs(list.Items, svc.Port)
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("service %s/%s has no ready endpoint on port %d", cdn.Namespace, svc.Name, svc.Port)
+	}
+	return urls, nil
 }
 
 // try runs send, one request to a CDN of provider, up to Attempts times,

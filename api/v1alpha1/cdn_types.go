@@ -27,14 +27,16 @@ const (
 )
 
 // VarnishService is a Service every ready endpoint of which is a Varnish
-// server to purge.
+// server to purge, as its EndpointSlices list them at each purge.
 type VarnishService struct {
 	// name is the Service, in the CDN's namespace.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name,omitempty"`
-	// port is the Service port Varnish listens on.
+	// port is the port Varnish listens on in its pods, which each endpoint
+	// is purged on: the Service's targetPort (such as 6081), as its
+	// EndpointSlices list it, not the Service's own port.
 	// +required
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
@@ -56,9 +58,9 @@ type VarnishCDN struct {
 	// +kubebuilder:validation:items:MaxLength=2048
 	// +kubebuilder:validation:items:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="varnish.urls must be http:// or https:// URLs with a host"
 	URLs []string `json:"urls,omitempty"`
-	// service purges every ready endpoint of a Service. Not read yet by
-	// this version of the manager: a CDN naming one says so in its Ready
-	// condition.
+	// service purges every ready endpoint of a Service (a StatefulSet or
+	// Deployment of Varnish), read from its EndpointSlices at each purge,
+	// so that scaling Varnish needs no change here.
 	// +optional
 	Service VarnishService `json:"service,omitzero"`
 }
