@@ -28,6 +28,7 @@ import (
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Purger removes pages whose new content is published from the CDNs in
 // front of their namespace: it collects changes for Window, waits until
@@ -46,6 +47,9 @@ type Purger struct {
 	Reader client.Reader
 	// Varnish purges the provider varnish.
 	Varnish *purge.Varnish
+	// HTTP sends the purges of the SaaS providers; nil sends with
+	// Varnish's client.
+	HTTP *http.Client
 	// Served tells when every server replica serves a change; nil purges
 	// at once.
 	Served *ServedCheck
@@ -252,11 +256,13 @@ func retryable(out []cdnOutcome) bool {
 
 var errUnsupported = errors.New("not supported by this manager")
 
-// purgeCDN sends plan to cdn: one request per Varnish server and batch of
-// tags, or per URL; each tried Attempts times with backoff.
+// purgeCDN sends plan to cdn: for Varnish, one request per server and
+// batch of tags, or per URL; for a SaaS provider, one request per batch
+// within its per-request limits. Each request is tried Attempts times
+// with backoff.
 func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan) error {
 	if cdn.Spec.Provider != pagesv1alpha1.ProviderVarnish {
-		return fmt.Errorf("%w: provider %s", errUnsupported, cdn.Spec.Provider)
+		return p.purgeProvider(ctx, cdn, plan)
 	}
 	servers, err := p.varnishServers(ctx, cdn)
 	if err != nil {
@@ -272,6 +278,64 @@ func (p *Purger) purgeCDN(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purg
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// purgeProvider sends plan to a SaaS CDN: its tags, or its URLs made
+// absolute, in batches of at most the provider's per-request limits.
+func (p *Purger) purgeProvider(ctx context.Context, cdn *pagesv1alpha1.CDN, plan purge.Plan) error {
+	provider, err := p.provider(ctx, cdn)
+	if err != nil {
+		return err
+	}
+	maxTags, maxURLs := provider.Limits()
+	var errs []error
+	for _, tags := range purge.Batches(plan.Tags, maxTags) {
+		errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return provider.Tags(ctx, tags) }))
+	}
+	if len(plan.URLs) > 0 {
+		urls, err := purge.AbsoluteURLs(plan.URLs)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUnsupported, err)
+		}
+		for _, batch := range purge.Batches(urls, maxURLs) {
+			errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return provider.URLs(ctx, batch) }))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// provider is the client of cdn's provider, with the credentials its
+// Secret holds now (read from the API server at each purge, so a rotated
+// token is used at once and no Secret is cached).
+func (p *Purger) provider(ctx context.Context, cdn *pagesv1alpha1.CDN) (purge.Provider, error) {
+	var secret map[string][]byte
+	if name := cdn.Spec.SecretRef.Name; name != "" {
+		reader := p.Reader
+		if reader == nil {
+			reader = p.Client
+		}
+		s := &corev1.Secret{}
+		if err := reader.Get(ctx, types.NamespacedName{Namespace: cdn.Namespace, Name: name}, s); err != nil {
+			return nil, fmt.Errorf("reading the CDN's Secret %s/%s: %w", cdn.Namespace, name, err)
+		}
+		secret = s.Data
+	}
+	hc := p.HTTP
+	if hc == nil {
+		hc = p.Varnish.HTTP
+	}
+	switch cdn.Spec.Provider {
+	case pagesv1alpha1.ProviderCloudflare:
+		cf := cdn.Spec.Cloudflare
+		return purge.NewCloudflare(hc, cf.Endpoint, cf.ZoneID, secret, pagesv1alpha1.SecretKeyCloudflareToken)
+	case pagesv1alpha1.ProviderFastly:
+		f := cdn.Spec.Fastly
+		return purge.NewFastly(hc, f.Endpoint, f.ServiceID, f.SoftPurge == nil || *f.SoftPurge, secret, pagesv1alpha1.SecretKeyFastlyKey)
+	case pagesv1alpha1.ProviderHTTP:
+		return purge.NewGeneric(hc, cdn.Spec.HTTP.URL, secret, pagesv1alpha1.SecretKeyHTTPToken), nil
+	default:
+		return nil, fmt.Errorf("%w: provider %s", errUnsupported, cdn.Spec.Provider)
+	}
 }
 
 // varnishServers are the base URLs of cdn's Varnish servers:

@@ -5,14 +5,82 @@ import (
 )
 
 // CDNProvider names the kind of CDN or caching proxy a CDN object purges.
-// +kubebuilder:validation:Enum=varnish
+// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;http
 type CDNProvider string
 
 const (
 	// ProviderVarnish purges Varnish Cache servers running the VCL of
 	// hack/varnish/default.vcl (the xkey module's documented example).
 	ProviderVarnish CDNProvider = "varnish"
+	// ProviderCloudflare purges a Cloudflare zone through its API.
+	ProviderCloudflare CDNProvider = "cloudflare"
+	// ProviderFastly purges a Fastly service through its API.
+	ProviderFastly CDNProvider = "fastly"
+	// ProviderHTTP POSTs the tags or URLs to purge, as JSON, to a URL.
+	ProviderHTTP CDNProvider = "http"
 )
+
+// Keys of a CDN's Secret (spec.secretRef).
+const (
+	// SecretKeyCloudflareToken holds a Cloudflare API token with the
+	// zone's Cache Purge permission.
+	SecretKeyCloudflareToken = "apiToken"
+	// SecretKeyFastlyKey holds a Fastly API token with the purge_select
+	// scope on the service.
+	SecretKeyFastlyKey = "apiKey"
+	// SecretKeyHTTPToken holds the bearer token of provider http
+	// (optional).
+	SecretKeyHTTPToken = "token"
+)
+
+// CloudflareCDN is a Cloudflare zone.
+type CloudflareCDN struct {
+	// zoneID is the zone's id: 32 hex digits, shown on the zone's overview
+	// page in the dashboard.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{32}$`
+	ZoneID string `json:"zoneID,omitempty"`
+	// endpoint replaces the API's base URL, https://api.cloudflare.com/client/v4,
+	// for an egress proxy or a test server.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// FastlyCDN is a Fastly service.
+type FastlyCDN struct {
+	// serviceID is the service's id, shown under the service's name in the
+	// Fastly console.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]{1,64}$`
+	ServiceID string `json:"serviceID,omitempty"`
+	// softPurge marks purged objects stale instead of evicting them
+	// (Fastly-Soft-Purge: 1), so Fastly may still serve one as stale if
+	// the server cannot answer; true unless set to false.
+	// +optional
+	// +default=true
+	SoftPurge *bool `json:"softPurge,omitempty"`
+	// endpoint replaces the API's base URL, https://api.fastly.com, for
+	// an egress proxy or a test server.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// HTTPCDN is any purge service that takes a POST of a JSON body.
+type HTTPCDN struct {
+	// url receives each purge: a POST of {"tags": [...]} or
+	// {"urls": [...]}, with a bearer token when the Secret has one.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="http.url must be an http:// or https:// URL with a host"
+	URL string `json:"url,omitempty"`
+}
 
 // PurgeBy says what a purge names.
 // +kubebuilder:validation:Enum=tags;urls
@@ -77,14 +145,34 @@ type SecretReference struct {
 // CDNSpec says which CDN is in front of a namespace's pages and how to
 // purge it.
 // +kubebuilder:validation:XValidation:rule="self.provider != 'varnish' || has(self.varnish)",message="provider varnish needs spec.varnish"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'cloudflare' || has(self.cloudflare)",message="provider cloudflare needs spec.cloudflare"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'fastly' || has(self.fastly)",message="provider fastly needs spec.fastly"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'http' || has(self.http)",message="provider http needs spec.http"
+// +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly']) || has(self.secretRef)",message="providers cloudflare and fastly need spec.secretRef with their API token"
+// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
 type CDNSpec struct {
-	// provider is the kind of CDN: varnish.
+	// provider is the kind of CDN: varnish, cloudflare, fastly or http.
 	// +required
 	Provider CDNProvider `json:"provider,omitempty"`
 
 	// varnish says where the Varnish servers are, with provider varnish.
 	// +optional
 	Varnish VarnishCDN `json:"varnish,omitzero"`
+
+	// cloudflare is the zone, with provider cloudflare; spec.secretRef
+	// holds the API token (key apiToken).
+	// +optional
+	Cloudflare CloudflareCDN `json:"cloudflare,omitzero"`
+
+	// fastly is the service, with provider fastly; spec.secretRef holds
+	// the API token (key apiKey).
+	// +optional
+	Fastly FastlyCDN `json:"fastly,omitzero"`
+
+	// http is where purges are POSTed, with provider http; spec.secretRef,
+	// if set, holds a bearer token (key token).
+	// +optional
+	HTTP HTTPCDN `json:"http,omitzero"`
 
 	// purgeBy is what a purge names: tags (the default; each changed
 	// page's identity tag, sent to the CDN with the server's
@@ -105,9 +193,10 @@ type CDNSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$`
 	Hosts []string `json:"hosts,omitempty"`
 
-	// secretRef names a Secret with the provider's credentials, for
-	// providers that authenticate a purge with one. Varnish authenticates
-	// purgers by address (the VCL's acl) and reads none.
+	// secretRef names a Secret in the CDN's namespace with the provider's
+	// credentials: key apiToken for cloudflare, apiKey for fastly, token
+	// (optional) for http. Varnish authenticates purgers by address (the
+	// VCL's acl) and reads none. The Secret is read at each purge.
 	// +optional
 	SecretRef SecretReference `json:"secretRef,omitzero"`
 }
