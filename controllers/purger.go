@@ -331,6 +331,9 @@ func (p *Purger) provider(ctx context.Context, cdn *pagesv1alpha1.CDN) (purge.Pr
 	case pagesv1alpha1.ProviderFastly:
 		f := cdn.Spec.Fastly
 		return purge.NewFastly(hc, f.Endpoint, f.ServiceID, f.SoftPurge == nil || *f.SoftPurge, secret, pagesv1alpha1.SecretKeyFastlyKey)
+	case pagesv1alpha1.ProviderBunny:
+		b := cdn.Spec.Bunny
+		return purge.NewBunny(hc, b.Endpoint, b.PullZoneID, secret, pagesv1alpha1.SecretKeyBunnyAccessKey)
 	case pagesv1alpha1.ProviderHTTP:
 		return purge.NewGeneric(hc, cdn.Spec.HTTP.URL, secret, pagesv1alpha1.SecretKeyHTTPToken), nil
 	default:

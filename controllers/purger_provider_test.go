@@ -149,6 +149,8 @@ var _ = Describe("Purging a SaaS CDN", Ordered, func() {
 		}
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudflare, Cloudflare: pagesv1alpha1.CloudflareCDN{ZoneID: cloudflareZone}})).
 			To(MatchError(ContainSubstring("need spec.secretRef")))
+		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderBunny, Bunny: pagesv1alpha1.BunnyCDN{PullZoneID: 12345}})).
+			To(MatchError(ContainSubstring("need spec.secretRef")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderFastly, SecretRef: pagesv1alpha1.SecretReference{Name: "s"}})).
 			To(MatchError(ContainSubstring("provider fastly needs spec.fastly")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderHTTP, HTTP: pagesv1alpha1.HTTPCDN{URL: "http://purge.example/"},

@@ -5,7 +5,7 @@ import (
 )
 
 // CDNProvider names the kind of CDN or caching proxy a CDN object purges.
-// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;http
+// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;bunny;http
 type CDNProvider string
 
 const (
@@ -16,6 +16,8 @@ const (
 	ProviderCloudflare CDNProvider = "cloudflare"
 	// ProviderFastly purges a Fastly service through its API.
 	ProviderFastly CDNProvider = "fastly"
+	// ProviderBunny purges a bunny.net pull zone through its API.
+	ProviderBunny CDNProvider = "bunny"
 	// ProviderHTTP POSTs the tags or URLs to purge, as JSON, to a URL.
 	ProviderHTTP CDNProvider = "http"
 )
@@ -28,6 +30,8 @@ const (
 	// SecretKeyFastlyKey holds a Fastly API token with the purge_select
 	// scope on the service.
 	SecretKeyFastlyKey = "apiKey"
+	// SecretKeyBunnyAccessKey holds a bunny.net account API key.
+	SecretKeyBunnyAccessKey = "accessKey"
 	// SecretKeyHTTPToken holds the bearer token of provider http
 	// (optional).
 	SecretKeyHTTPToken = "token"
@@ -64,6 +68,22 @@ type FastlyCDN struct {
 	SoftPurge *bool `json:"softPurge,omitempty"`
 	// endpoint replaces the API's base URL, https://api.fastly.com, for
 	// an egress proxy or a test server.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// BunnyCDN is a bunny.net pull zone.
+type BunnyCDN struct {
+	// pullZoneID is the pull zone's numeric id, shown in its URL in the
+	// bunny.net dashboard.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	PullZoneID int64 `json:"pullZoneID,omitempty"`
+	// endpoint replaces the API's base URL, https://api.bunny.net, for an
+	// egress proxy or a test server.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
@@ -147,11 +167,13 @@ type SecretReference struct {
 // +kubebuilder:validation:XValidation:rule="self.provider != 'varnish' || has(self.varnish)",message="provider varnish needs spec.varnish"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'cloudflare' || has(self.cloudflare)",message="provider cloudflare needs spec.cloudflare"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'fastly' || has(self.fastly)",message="provider fastly needs spec.fastly"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'bunny' || has(self.bunny)",message="provider bunny needs spec.bunny"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'http' || has(self.http)",message="provider http needs spec.http"
-// +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly']) || has(self.secretRef)",message="providers cloudflare and fastly need spec.secretRef with their API token"
-// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
+// +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly', 'bunny']) || has(self.secretRef)",message="providers cloudflare, fastly and bunny need spec.secretRef with their API token"
+// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.bunny), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
 type CDNSpec struct {
-	// provider is the kind of CDN: varnish, cloudflare, fastly or http.
+	// provider is the kind of CDN: varnish, cloudflare, fastly, bunny or
+	// http.
 	// +required
 	Provider CDNProvider `json:"provider,omitempty"`
 
@@ -168,6 +190,11 @@ type CDNSpec struct {
 	// the API token (key apiKey).
 	// +optional
 	Fastly FastlyCDN `json:"fastly,omitzero"`
+
+	// bunny is the pull zone, with provider bunny; spec.secretRef holds
+	// the account API key (key accessKey).
+	// +optional
+	Bunny BunnyCDN `json:"bunny,omitzero"`
 
 	// http is where purges are POSTed, with provider http; spec.secretRef,
 	// if set, holds a bearer token (key token).
@@ -194,8 +221,8 @@ type CDNSpec struct {
 	Hosts []string `json:"hosts,omitempty"`
 
 	// secretRef names a Secret in the CDN's namespace with the provider's
-	// credentials: key apiToken for cloudflare, apiKey for fastly, token
-	// (optional) for http. Varnish authenticates purgers by address (the
+	// credentials: key apiToken for cloudflare, apiKey for fastly,
+	// accessKey for bunny, token (optional) for http. Varnish authenticates purgers by address (the
 	// VCL's acl) and reads none. The Secret is read at each purge.
 	// +optional
 	SecretRef SecretReference `json:"secretRef,omitzero"`
