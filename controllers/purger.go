@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,6 +71,9 @@ type Purger struct {
 	wake    chan struct{}
 	// rounds counts the failed rounds of each page, for the backoff.
 	rounds map[types.NamespacedName]int
+	// aws is the AWS configuration, once loaded, under awsMu.
+	awsMu sync.Mutex
+	aws   *aws.Config
 	// waiting holds the pages whose change is not purged yet, with when
 	// their latest change was published.
 	waiting map[types.NamespacedName]time.Time
@@ -292,16 +297,14 @@ func (p *Purger) purgeProvider(ctx context.Context, cdn *pagesv1alpha1.CDN, plan
 	for _, tags := range purge.Batches(plan.Tags, maxTags) {
 		errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return provider.Tags(ctx, tags) }))
 	}
-	if len(plan.URLs) > 0 {
-		urls, err := purge.AbsoluteURLs(plan.URLs)
-		if err != nil {
-			return fmt.Errorf("%w: %w", errUnsupported, err)
-		}
-		for _, batch := range purge.Batches(urls, maxURLs) {
-			errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return provider.URLs(ctx, batch) }))
-		}
+	for _, batch := range purge.Batches(plan.URLs, maxURLs) {
+		errs = append(errs, p.try(ctx, cdn.Spec.Provider, func(ctx context.Context) error { return provider.URLs(ctx, batch) }))
 	}
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	if errors.Is(err, purge.ErrNoHost) {
+		return fmt.Errorf("%w: %w", errUnsupported, err)
+	}
+	return err
 }
 
 // provider is the client of cdn's provider, with the credentials its
@@ -331,6 +334,13 @@ func (p *Purger) provider(ctx context.Context, cdn *pagesv1alpha1.CDN) (purge.Pr
 	case pagesv1alpha1.ProviderFastly:
 		f := cdn.Spec.Fastly
 		return purge.NewFastly(hc, f.Endpoint, f.ServiceID, f.SoftPurge == nil || *f.SoftPurge, secret, pagesv1alpha1.SecretKeyFastlyKey)
+	case pagesv1alpha1.ProviderCloudFront:
+		cfg, err := p.awsConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cf := cdn.Spec.CloudFront
+		return purge.NewCloudFront(cfg, hc, cf.Endpoint, cf.DistributionID, time.Second), nil
 	case pagesv1alpha1.ProviderBunny:
 		b := cdn.Spec.Bunny
 		return purge.NewBunny(hc, b.Endpoint, b.PullZoneID, secret, pagesv1alpha1.SecretKeyBunnyAccessKey)
@@ -339,6 +349,26 @@ func (p *Purger) provider(ctx context.Context, cdn *pagesv1alpha1.CDN) (purge.Pr
 	default:
 		return nil, fmt.Errorf("%w: provider %s", errUnsupported, cdn.Spec.Provider)
 	}
+}
+
+// awsConfig is the AWS configuration of the standard credential chain,
+// loaded at the first CloudFront purge and kept (its credentials refresh
+// themselves). CloudFront is global; its API is signed for us-east-1.
+func (p *Purger) awsConfig(ctx context.Context) (aws.Config, error) {
+	p.awsMu.Lock()
+	defer p.awsMu.Unlock()
+	if p.aws != nil {
+		return *p.aws, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS credentials: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	p.aws = &cfg
+	return cfg, nil
 }
 
 // varnishServers are the base URLs of cdn's Varnish servers:

@@ -159,6 +159,10 @@ var _ = Describe("Purging a SaaS CDN", Ordered, func() {
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudflare, SecretRef: pagesv1alpha1.SecretReference{Name: "s"},
 			Cloudflare: pagesv1alpha1.CloudflareCDN{ZoneID: "not-a-zone"}})).
 			To(MatchError(ContainSubstring("zoneID")))
+		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudFront, CloudFront: pagesv1alpha1.CloudFrontCDN{DistributionID: "E2QWRUHAPOMQZL"}})).
+			To(MatchError(ContainSubstring("set purgeBy: urls")))
+		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudFront, PurgeBy: pagesv1alpha1.PurgeByURLs,
+			CloudFront: pagesv1alpha1.CloudFrontCDN{DistributionID: "E2QWRUHAPOMQZL"}})).To(Succeed())
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderHTTP, HTTP: pagesv1alpha1.HTTPCDN{URL: "ftp://purge.example/"}})).
 			To(MatchError(ContainSubstring("http.url must be")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderFastly, SecretRef: pagesv1alpha1.SecretReference{Name: "s"},

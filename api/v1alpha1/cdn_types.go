@@ -5,7 +5,7 @@ import (
 )
 
 // CDNProvider names the kind of CDN or caching proxy a CDN object purges.
-// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;bunny;http
+// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;cloudfront;bunny;http
 type CDNProvider string
 
 const (
@@ -16,6 +16,9 @@ const (
 	ProviderCloudflare CDNProvider = "cloudflare"
 	// ProviderFastly purges a Fastly service through its API.
 	ProviderFastly CDNProvider = "fastly"
+	// ProviderCloudFront invalidates paths of an Amazon CloudFront
+	// distribution.
+	ProviderCloudFront CDNProvider = "cloudfront"
 	// ProviderBunny purges a bunny.net pull zone through its API.
 	ProviderBunny CDNProvider = "bunny"
 	// ProviderHTTP POSTs the tags or URLs to purge, as JSON, to a URL.
@@ -68,6 +71,23 @@ type FastlyCDN struct {
 	SoftPurge *bool `json:"softPurge,omitempty"`
 	// endpoint replaces the API's base URL, https://api.fastly.com, for
 	// an egress proxy or a test server.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// CloudFrontCDN is an Amazon CloudFront distribution. The manager's AWS
+// credentials come from the standard chain (environment, shared files,
+// web identity such as EKS Pod Identity or IRSA), not from a Secret.
+type CloudFrontCDN struct {
+	// distributionID is the distribution's id, such as E2QWRUHAPOMQZL.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[A-Z0-9]{1,32}$`
+	DistributionID string `json:"distributionID,omitempty"`
+	// endpoint replaces CloudFront's API endpoint, for an egress proxy or
+	// a test server.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
@@ -167,13 +187,15 @@ type SecretReference struct {
 // +kubebuilder:validation:XValidation:rule="self.provider != 'varnish' || has(self.varnish)",message="provider varnish needs spec.varnish"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'cloudflare' || has(self.cloudflare)",message="provider cloudflare needs spec.cloudflare"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'fastly' || has(self.fastly)",message="provider fastly needs spec.fastly"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'cloudfront' || has(self.cloudfront)",message="provider cloudfront needs spec.cloudfront"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'cloudfront' || (has(self.purgeBy) && self.purgeBy == 'urls')",message="provider cloudfront invalidates by path: set purgeBy: urls"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'bunny' || has(self.bunny)",message="provider bunny needs spec.bunny"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'http' || has(self.http)",message="provider http needs spec.http"
 // +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly', 'bunny']) || has(self.secretRef)",message="providers cloudflare, fastly and bunny need spec.secretRef with their API token"
-// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.bunny), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
+// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.cloudfront), has(self.bunny), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
 type CDNSpec struct {
-	// provider is the kind of CDN: varnish, cloudflare, fastly, bunny or
-	// http.
+	// provider is the kind of CDN: varnish, cloudflare, fastly,
+	// cloudfront, bunny or http.
 	// +required
 	Provider CDNProvider `json:"provider,omitempty"`
 
@@ -190,6 +212,12 @@ type CDNSpec struct {
 	// the API token (key apiKey).
 	// +optional
 	Fastly FastlyCDN `json:"fastly,omitzero"`
+
+	// cloudfront is the distribution, with provider cloudfront (which
+	// needs purgeBy: urls); the AWS credentials come from the manager's
+	// standard chain.
+	// +optional
+	CloudFront CloudFrontCDN `json:"cloudfront,omitzero"`
 
 	// bunny is the pull zone, with provider bunny; spec.secretRef holds
 	// the account API key (key accessKey).

@@ -63,7 +63,11 @@ func (b *Bunny) Tags(ctx context.Context, tags []string) error {
 }
 
 // URLs purges each of urls, a request each.
-func (b *Bunny) URLs(ctx context.Context, urls []string) error {
+func (b *Bunny) URLs(ctx context.Context, hps []HostPath) error {
+	urls, err := AbsoluteURLs(hps)
+	if err != nil {
+		return err
+	}
 	for _, u := range urls {
 		q := url.Values{"url": {u}, "exactPath": {"true"}}
 		if err := b.post(ctx, "/purge?"+q.Encode(), nil); err != nil {

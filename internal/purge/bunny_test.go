@@ -68,7 +68,7 @@ func TestBunnyPurge(t *testing.T) {
 	if _, body := api.last(); body != `{"CacheTag":"isr_page_shop_a"}` {
 		t.Fatalf("body = %s", body)
 	}
-	if err := b.URLs(ctx, []string{"https://shop.example.com/"}); err != nil {
+	if err := b.URLs(ctx, []HostPath{{Host: "shop.example.com", Path: "/"}}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := api.last()

@@ -64,7 +64,11 @@ func (c *Cloudflare) Tags(ctx context.Context, tags []string) error {
 }
 
 // URLs purges single files.
-func (c *Cloudflare) URLs(ctx context.Context, urls []string) error {
+func (c *Cloudflare) URLs(ctx context.Context, hps []HostPath) error {
+	urls, err := AbsoluteURLs(hps)
+	if err != nil {
+		return err
+	}
 	var body cache.CachePurgeParamsBodyCachePurgeSingleFile
 	body.Files.Value, body.Files.Present = urls, true
 	return c.purge(ctx, body)

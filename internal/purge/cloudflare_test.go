@@ -79,7 +79,7 @@ func TestCloudflarePurge(t *testing.T) {
 	if err := cf.Tags(ctx, many); err != nil {
 		t.Fatalf("purging 100 tags: %v", err)
 	}
-	if err := cf.URLs(ctx, []string{"https://shop.example.com/products/42"}); err != nil {
+	if err := cf.URLs(ctx, []HostPath{{Host: "shop.example.com", Path: "/products/42"}}); err != nil {
 		t.Fatalf("purging a URL: %v", err)
 	}
 	if _, body := api.last(); body != `{"files":["https://shop.example.com/products/42"]}` {

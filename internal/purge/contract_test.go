@@ -48,6 +48,12 @@ func (c *contract) start() *httptest.Server {
 		} else {
 			code, body = c.check(r)
 		}
+		if raw, ok := body.(rawXML); ok {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, string(raw))
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)

@@ -64,7 +64,11 @@ func (f *Fastly) Tags(ctx context.Context, tags []string) error {
 }
 
 // URLs purges the one URL urls holds (Limits says one per request).
-func (f *Fastly) URLs(ctx context.Context, urls []string) error {
+func (f *Fastly) URLs(ctx context.Context, hps []HostPath) error {
+	urls, err := AbsoluteURLs(hps)
+	if err != nil {
+		return err
+	}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil {

@@ -79,7 +79,7 @@ func TestFastlyPurge(t *testing.T) {
 	if r, _ := api.last(); r.Header.Get("Fastly-Soft-Purge") != "1" {
 		t.Fatal("a purge is soft by default")
 	}
-	if err := f.URLs(ctx, []string{"https://shop.example.com/products/42"}); err != nil {
+	if err := f.URLs(ctx, []HostPath{{Host: "shop.example.com", Path: "/products/42"}}); err != nil {
 		t.Fatalf("purging a URL: %v", err)
 	}
 	if r, _ := api.last(); r.URL.Path != "/purge/shop.example.com/products/42" {

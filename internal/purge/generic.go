@@ -48,7 +48,11 @@ func (g *Generic) Tags(ctx context.Context, tags []string) error {
 }
 
 // URLs purges by URL.
-func (g *Generic) URLs(ctx context.Context, urls []string) error {
+func (g *Generic) URLs(ctx context.Context, hps []HostPath) error {
+	urls, err := AbsoluteURLs(hps)
+	if err != nil {
+		return err
+	}
 	return g.post(ctx, GenericBody{URLs: urls})
 }
 

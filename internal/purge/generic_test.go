@@ -47,7 +47,7 @@ func TestGenericPurge(t *testing.T) {
 	if _, body := api.last(); body != `{"tags":["isr_page_shop_a","isr_page_shop_b"]}` {
 		t.Fatalf("body = %s", body)
 	}
-	if err := g.URLs(ctx, []string{"https://shop.example.com/a"}); err != nil {
+	if err := g.URLs(ctx, []HostPath{{Host: "shop.example.com", Path: "/a"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, body := api.last(); body != `{"urls":["https://shop.example.com/a"]}` {

@@ -15,18 +15,22 @@ type Provider interface {
 	Limits() (tags, urls int)
 	// Tags purges every object carrying any of tags.
 	Tags(ctx context.Context, tags []string) error
-	// URLs purges the objects cached for these absolute URLs.
-	URLs(ctx context.Context, urls []string) error
+	// URLs purges the objects cached for these hosts and paths.
+	URLs(ctx context.Context, urls []HostPath) error
 }
 
-// AbsoluteURLs are the https:// URLs of hps, which a SaaS CDN purges by:
-// a page for any host is named on each of the CDN's spec.hosts, so one
-// with no host left means the CDN has no spec.hosts to name it on.
+// ErrNoHost is the error of a URL purge, by a provider that names URLs
+// with their host, of a page for any host when the CDN lists no
+// spec.hosts to name it on.
+var ErrNoHost = errors.New("a page for any host is purged by URL only on spec.hosts, and the CDN lists none")
+
+// AbsoluteURLs are the https:// URLs of hps, which most SaaS CDNs purge
+// by; ErrNoHost when one has no host.
 func AbsoluteURLs(hps []HostPath) ([]string, error) {
 	out := make([]string, 0, len(hps))
 	for _, hp := range hps {
 		if hp.Host == "" {
-			return nil, errors.New("a page for any host is purged by URL only on spec.hosts, and the CDN lists none")
+			return nil, ErrNoHost
 		}
 		u := url.URL{Scheme: "https", Host: hp.Host, Path: hp.Path}
 		out = append(out, u.String())
