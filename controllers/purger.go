@@ -334,6 +334,17 @@ func (p *Purger) provider(ctx context.Context, cdn *pagesv1alpha1.CDN) (purge.Pr
 	case pagesv1alpha1.ProviderFastly:
 		f := cdn.Spec.Fastly
 		return purge.NewFastly(hc, f.Endpoint, f.ServiceID, f.SoftPurge == nil || *f.SoftPurge, secret, pagesv1alpha1.SecretKeyFastlyKey)
+	case pagesv1alpha1.ProviderAkamai:
+		ak := cdn.Spec.Akamai
+		base := ak.Endpoint
+		if base == "" {
+			base = "https://" + ak.Host
+		}
+		network := string(ak.Network)
+		if network == "" {
+			network = "production"
+		}
+		return purge.NewAkamai(hc, base, network, secret)
 	case pagesv1alpha1.ProviderCloudFront:
 		cfg, err := p.awsConfig(ctx)
 		if err != nil {

@@ -159,6 +159,11 @@ var _ = Describe("Purging a SaaS CDN", Ordered, func() {
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudflare, SecretRef: pagesv1alpha1.SecretReference{Name: "s"},
 			Cloudflare: pagesv1alpha1.CloudflareCDN{ZoneID: "not-a-zone"}})).
 			To(MatchError(ContainSubstring("zoneID")))
+		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderAkamai, Akamai: pagesv1alpha1.AkamaiCDN{Host: "akab-x.purge.akamaiapis.net"}})).
+			To(MatchError(ContainSubstring("need spec.secretRef")))
+		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderAkamai, SecretRef: pagesv1alpha1.SecretReference{Name: "s"},
+			Akamai: pagesv1alpha1.AkamaiCDN{Host: "akab-x.purge.akamaiapis.net", Network: "qa"}})).
+			To(MatchError(ContainSubstring("network")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudFront, CloudFront: pagesv1alpha1.CloudFrontCDN{DistributionID: "E2QWRUHAPOMQZL"}})).
 			To(MatchError(ContainSubstring("set purgeBy: urls")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderCloudFront, PurgeBy: pagesv1alpha1.PurgeByURLs,

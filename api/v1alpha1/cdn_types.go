@@ -5,7 +5,7 @@ import (
 )
 
 // CDNProvider names the kind of CDN or caching proxy a CDN object purges.
-// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;cloudfront;bunny;http
+// +kubebuilder:validation:Enum=varnish;cloudflare;fastly;akamai;cloudfront;bunny;http
 type CDNProvider string
 
 const (
@@ -16,6 +16,8 @@ const (
 	ProviderCloudflare CDNProvider = "cloudflare"
 	// ProviderFastly purges a Fastly service through its API.
 	ProviderFastly CDNProvider = "fastly"
+	// ProviderAkamai purges through Akamai's Fast Purge API v3.
+	ProviderAkamai CDNProvider = "akamai"
 	// ProviderCloudFront invalidates paths of an Amazon CloudFront
 	// distribution.
 	ProviderCloudFront CDNProvider = "cloudfront"
@@ -33,6 +35,13 @@ const (
 	// SecretKeyFastlyKey holds a Fastly API token with the purge_select
 	// scope on the service.
 	SecretKeyFastlyKey = "apiKey"
+	// SecretKeyAkamaiClientToken, SecretKeyAkamaiClientSecret and
+	// SecretKeyAkamaiAccessToken hold an Akamai API client's EdgeGrid
+	// credentials (client_token, client_secret and access_token of its
+	// .edgerc), with READ-WRITE access to the CCU APIs.
+	SecretKeyAkamaiClientToken  = "clientToken"
+	SecretKeyAkamaiClientSecret = "clientSecret"
+	SecretKeyAkamaiAccessToken  = "accessToken"
 	// SecretKeyBunnyAccessKey holds a bunny.net account API key.
 	SecretKeyBunnyAccessKey = "accessKey"
 	// SecretKeyHTTPToken holds the bearer token of provider http
@@ -71,6 +80,33 @@ type FastlyCDN struct {
 	SoftPurge *bool `json:"softPurge,omitempty"`
 	// endpoint replaces the API's base URL, https://api.fastly.com, for
 	// an egress proxy or a test server.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="endpoint must be an http:// or https:// URL with a host"
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// AkamaiNetwork is the Akamai network a purge applies to.
+// +kubebuilder:validation:Enum=production;staging
+type AkamaiNetwork string
+
+// AkamaiCDN is what Akamai's Fast Purge API purges: an account's content
+// on one network.
+type AkamaiCDN struct {
+	// host is the API client's host, the host field of its .edgerc, such
+	// as akab-xxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxx.purge.akamaiapis.net.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$`
+	Host string `json:"host,omitempty"`
+	// network is production (the default) or staging.
+	// +optional
+	// +default="production"
+	Network AkamaiNetwork `json:"network,omitempty"`
+	// endpoint replaces https://<host>, for an egress proxy or a test
+	// server.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
@@ -187,14 +223,15 @@ type SecretReference struct {
 // +kubebuilder:validation:XValidation:rule="self.provider != 'varnish' || has(self.varnish)",message="provider varnish needs spec.varnish"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'cloudflare' || has(self.cloudflare)",message="provider cloudflare needs spec.cloudflare"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'fastly' || has(self.fastly)",message="provider fastly needs spec.fastly"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'akamai' || has(self.akamai)",message="provider akamai needs spec.akamai"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'cloudfront' || has(self.cloudfront)",message="provider cloudfront needs spec.cloudfront"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'cloudfront' || (has(self.purgeBy) && self.purgeBy == 'urls')",message="provider cloudfront invalidates by path: set purgeBy: urls"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'bunny' || has(self.bunny)",message="provider bunny needs spec.bunny"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'http' || has(self.http)",message="provider http needs spec.http"
-// +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly', 'bunny']) || has(self.secretRef)",message="providers cloudflare, fastly and bunny need spec.secretRef with their API token"
-// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.cloudfront), has(self.bunny), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
+// +kubebuilder:validation:XValidation:rule="!(self.provider in ['cloudflare', 'fastly', 'akamai', 'bunny']) || has(self.secretRef)",message="providers cloudflare, fastly, akamai and bunny need spec.secretRef with their API credentials"
+// +kubebuilder:validation:XValidation:rule="[has(self.varnish), has(self.cloudflare), has(self.fastly), has(self.akamai), has(self.cloudfront), has(self.bunny), has(self.http)].filter(x, x).size() <= 1",message="give the settings of spec.provider only"
 type CDNSpec struct {
-	// provider is the kind of CDN: varnish, cloudflare, fastly,
+	// provider is the kind of CDN: varnish, cloudflare, fastly, akamai,
 	// cloudfront, bunny or http.
 	// +required
 	Provider CDNProvider `json:"provider,omitempty"`
@@ -212,6 +249,12 @@ type CDNSpec struct {
 	// the API token (key apiKey).
 	// +optional
 	Fastly FastlyCDN `json:"fastly,omitzero"`
+
+	// akamai is the Fast Purge API client's host and network, with
+	// provider akamai; spec.secretRef holds its EdgeGrid credentials (keys
+	// clientToken, clientSecret, accessToken).
+	// +optional
+	Akamai AkamaiCDN `json:"akamai,omitzero"`
 
 	// cloudfront is the distribution, with provider cloudfront (which
 	// needs purgeBy: urls); the AWS credentials come from the manager's
@@ -250,7 +293,8 @@ type CDNSpec struct {
 
 	// secretRef names a Secret in the CDN's namespace with the provider's
 	// credentials: key apiToken for cloudflare, apiKey for fastly,
-	// accessKey for bunny, token (optional) for http. Varnish authenticates purgers by address (the
+	// clientToken, clientSecret and accessToken for akamai, accessKey for
+	// bunny, token (optional) for http. Varnish authenticates purgers by address (the
 	// VCL's acl) and reads none. The Secret is read at each purge.
 	// +optional
 	SecretRef SecretReference `json:"secretRef,omitzero"`
