@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -171,6 +170,6 @@ var _ = Describe("Purging a SaaS CDN", Ordered, func() {
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderHTTP, HTTP: pagesv1alpha1.HTTPCDN{URL: "ftp://purge.example/"}})).
 			To(MatchError(ContainSubstring("http.url must be")))
 		Expect(bad(pagesv1alpha1.CDNSpec{Provider: pagesv1alpha1.ProviderFastly, SecretRef: pagesv1alpha1.SecretReference{Name: "s"},
-			Fastly: pagesv1alpha1.FastlyCDN{ServiceID: "SU1Z0isxPaozGVKXdv0eY", SoftPurge: ptr.To(false)}})).To(Succeed())
+			Fastly: pagesv1alpha1.FastlyCDN{ServiceID: "SU1Z0isxPaozGVKXdv0eY", SoftPurge: new(false)}})).To(Succeed())
 	})
 })

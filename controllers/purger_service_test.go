@@ -18,7 +18,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -115,7 +114,7 @@ var _ = Describe("Purging every ready endpoint of a Varnish Service", Ordered, f
 				ObjectMeta: metav1.ObjectMeta{Namespace: cdnServiceNamespace, Name: name,
 					Labels: map[string]string{discoveryv1.LabelServiceName: service}},
 				AddressType: discoveryv1.AddressTypeIPv4,
-				Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](6081), Protocol: ptr.To(corev1.ProtocolTCP)}},
+				Ports:       []discoveryv1.EndpointPort{{Name: new("http"), Port: new(int32(6081)), Protocol: new(corev1.ProtocolTCP)}},
 				Endpoints:   endpoints,
 			}
 			Expect(k8sClient.Create(ctx, s)).To(Succeed())
@@ -124,9 +123,9 @@ var _ = Describe("Purging every ready endpoint of a Varnish Service", Ordered, f
 		endpoint := func(addr string, ready *bool) discoveryv1.Endpoint {
 			return discoveryv1.Endpoint{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
 		}
-		slice("varnish-1", "varnish", endpoint(readyA, ptr.To(true)), endpoint(notReady, ptr.To(false)))
+		slice("varnish-1", "varnish", endpoint(readyA, new(true)), endpoint(notReady, new(false)))
 		slice("varnish-2", "varnish", endpoint(readyB, nil))
-		slice("other-1", "other", endpoint(otherService, ptr.To(true)))
+		slice("other-1", "other", endpoint(otherService, new(true)))
 
 		cdn = &pagesv1alpha1.CDN{
 			ObjectMeta: metav1.ObjectMeta{Namespace: cdnServiceNamespace, Name: "varnish"},

@@ -54,6 +54,8 @@ type CloudflareCDN struct {
 	// zoneID is the zone's id: 32 hex digits, shown on the zone's overview
 	// page in the dashboard.
 	// +required
+	// +kubebuilder:validation:MinLength=32
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{32}$`
 	ZoneID string `json:"zoneID,omitempty"`
 	// endpoint replaces the API's base URL, https://api.cloudflare.com/client/v4,
@@ -70,6 +72,8 @@ type FastlyCDN struct {
 	// serviceID is the service's id, shown under the service's name in the
 	// Fastly console.
 	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]{1,64}$`
 	ServiceID string `json:"serviceID,omitempty"`
 	// softPurge marks purged objects stale instead of evicting them
@@ -120,6 +124,8 @@ type AkamaiCDN struct {
 type CloudFrontCDN struct {
 	// distributionID is the distribution's id, such as E2QWRUHAPOMQZL.
 	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^[A-Z0-9]{1,32}$`
 	DistributionID string `json:"distributionID,omitempty"`
 	// endpoint replaces CloudFront's API endpoint, for an egress proxy or

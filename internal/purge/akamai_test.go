@@ -41,7 +41,7 @@ func verifyEdgeGrid(r *http.Request, body []byte) bool {
 		return false
 	}
 	fields := map[string]string{}
-	for _, f := range strings.Split(rest, ";") {
+	for f := range strings.SplitSeq(rest, ";") {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			fields[k] = v
 		}
@@ -49,7 +49,7 @@ func verifyEdgeGrid(r *http.Request, body []byte) bool {
 	if fields["client_token"] != akClientToken || fields["access_token"] != akAccessToken || fields["nonce"] == "" {
 		return false
 	}
-	unsigned := auth[:strings.Index(auth, "signature=")]
+	unsigned, _, _ := strings.Cut(auth, "signature=")
 	mac := func(key []byte, data string) string {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(data))

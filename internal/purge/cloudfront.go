@@ -54,7 +54,7 @@ func NewCloudFront(cfg aws.Config, hc *http.Client, endpoint, distribution strin
 	return &CloudFront{client: client, dist: distribution, poll: poll}
 }
 
-// Limits: no tags; CloudFrontMaxPaths paths.
+// Limits are CloudFrontMaxPaths paths (and a tag, which Tags refuses).
 func (c *CloudFront) Limits() (tags, urls int) { return 1, CloudFrontMaxPaths }
 
 // Tags is refused: CloudFront has no purge by tag.
@@ -110,8 +110,7 @@ func (c *CloudFront) error(what string, err error) error {
 		return &Error{Retryable: true, Err: msg}
 	}
 	e := answerError(re.Response.Response, msg.Error())
-	var api smithy.APIError
-	if errors.As(err, &api) {
+	if api, ok := errors.AsType[smithy.APIError](err); ok {
 		switch api.ErrorCode() {
 		case "Throttling", "TooManyInvalidationsInProgress":
 			e.Retryable = true

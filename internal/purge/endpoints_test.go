@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/utils/ptr"
 )
 
 func TestServiceURLs(t *testing.T) {
@@ -13,7 +12,7 @@ func TestServiceURLs(t *testing.T) {
 		return discoveryv1.Endpoint{Addresses: addrs, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
 	}
 	slice := func(port *int32, eps ...discoveryv1.Endpoint) discoveryv1.EndpointSlice {
-		return discoveryv1.EndpointSlice{Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: port}}, Endpoints: eps}
+		return discoveryv1.EndpointSlice{Ports: []discoveryv1.EndpointPort{{Name: new("http"), Port: port}}, Endpoints: eps}
 	}
 	cases := []struct {
 		name   string
@@ -22,26 +21,26 @@ func TestServiceURLs(t *testing.T) {
 	}{
 		{"none", nil, nil},
 		{"ready, and unset counts as ready", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](6081), endpoint(ptr.To(true), "10.0.0.2"), endpoint(nil, "10.0.0.1")),
+			slice(new(int32(6081)), endpoint(new(true), "10.0.0.2"), endpoint(nil, "10.0.0.1")),
 		}, []string{"http://10.0.0.1:6081", "http://10.0.0.2:6081"}},
 		{"not ready or terminating left out", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](6081), endpoint(ptr.To(false), "10.0.0.3"), endpoint(ptr.To(true), "10.0.0.4")),
+			slice(new(int32(6081)), endpoint(new(false), "10.0.0.3"), endpoint(new(true), "10.0.0.4")),
 		}, []string{"http://10.0.0.4:6081"}},
 		{"across slices, duplicates once", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](6081), endpoint(nil, "10.0.0.5")),
-			slice(ptr.To[int32](6081), endpoint(nil, "10.0.0.5"), endpoint(nil, "10.0.0.6")),
+			slice(new(int32(6081)), endpoint(nil, "10.0.0.5")),
+			slice(new(int32(6081)), endpoint(nil, "10.0.0.5"), endpoint(nil, "10.0.0.6")),
 		}, []string{"http://10.0.0.5:6081", "http://10.0.0.6:6081"}},
 		{"a slice of another port is not purged", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](80), endpoint(nil, "10.0.0.7")),
+			slice(new(int32(80)), endpoint(nil, "10.0.0.7")),
 		}, nil},
 		{"a port without a number is every port", []discoveryv1.EndpointSlice{
 			slice(nil, endpoint(nil, "10.0.0.8")),
 		}, []string{"http://10.0.0.8:6081"}},
 		{"the first address of an endpoint, IPv6 in brackets", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](6081), endpoint(nil, "fd00::1", "fd00::2")),
+			slice(new(int32(6081)), endpoint(nil, "fd00::1", "fd00::2")),
 		}, []string{"http://[fd00::1]:6081"}},
 		{"an endpoint without addresses", []discoveryv1.EndpointSlice{
-			slice(ptr.To[int32](6081), endpoint(nil)),
+			slice(new(int32(6081)), endpoint(nil)),
 		}, nil},
 	}
 	for _, c := range cases {
