@@ -12,7 +12,9 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/cli"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/purge"
@@ -249,6 +251,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	purgeHTTP := &http.Client{Timeout: o.PurgeTimeout}
 	r.Purger = &Purger{
 		Client:    mgr.GetClient(),
+		Reader:    mgr.GetAPIReader(),
 		Varnish:   &purge.Varnish{HTTP: purgeHTTP},
 		Recorder:  mgr.GetEventRecorder("isr-operator"),
 		Window:    o.PurgeWindow,
@@ -261,6 +264,11 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	}
 	if err := mgr.Add(r.Purger); err != nil {
 		return nil, fmt.Errorf("setting up the CDN purger: %w", err)
+	}
+	// A render reads the namespace's CDNs (is its purge pending?): their
+	// informer starts with the cache, so that no render waits for it.
+	if _, err := mgr.GetCache().GetInformer(context.Background(), &pagesv1alpha1.CDN{}, cache.BlockUntilSynced(false)); err != nil {
+		return nil, fmt.Errorf("watching CDNs: %w", err)
 	}
 	if err := r.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPage controller: %w", err)

@@ -3,20 +3,26 @@ package controllers
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
+	"github.com/isr-operator/isr-operator/internal/purge"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/testenv"
 	"github.com/isr-operator/isr-operator/internal/testenv/varnishtest"
@@ -122,6 +128,9 @@ var _ = Describe("Purging a real Varnish in front of the server", Ordered, func(
 		}
 
 		By("annotating a page whose origin changed")
+		purgedBefore := testutil.ToFloat64(purgesTotal.WithLabelValues("varnish", pagesv1alpha1.ReasonPurged))
+		requestsBefore := testutil.ToFloat64(purgeRequestsTotal.WithLabelValues("varnish", "ok"))
+		latenciesBefore, batchesBefore := histogramCount(purgeLatencySeconds, "varnish"), histogramCount(purgeBatchPages, "varnish")
 		originA.Set(http.StatusOK, "a v2")
 		annotate(a, "cdn-1")
 		Eventually(func(g Gomega) {
@@ -135,6 +144,15 @@ var _ = Describe("Purging a real Varnish in front of the server", Ordered, func(
 			g.Expect(body).To(Equal("b v1"))
 			g.Expect(hit).To(BeTrue())
 		}).WithTimeout(time.Second).Should(Succeed())
+
+		By("the metrics count it")
+		Eventually(func(g Gomega) {
+			g.Expect(testutil.ToFloat64(purgesTotal.WithLabelValues("varnish", pagesv1alpha1.ReasonPurged))).To(BeNumerically(">", purgedBefore))
+			g.Expect(testutil.ToFloat64(purgeRequestsTotal.WithLabelValues("varnish", "ok"))).To(BeNumerically(">", requestsBefore))
+			g.Expect(histogramCount(purgeLatencySeconds, "varnish")).To(BeNumerically(">", latenciesBefore))
+			g.Expect(histogramCount(purgeBatchPages, "varnish")).To(BeNumerically(">", batchesBefore))
+			g.Expect(testutil.ToFloat64(purgePendingPages)).To(BeZero())
+		}).WithTimeout(10 * time.Second).Should(Succeed())
 
 		By("the page, the CDN and an Event say so")
 		Eventually(func(g Gomega) {
@@ -177,4 +195,101 @@ var _ = Describe("Purging a real Varnish in front of the server", Ordered, func(
 			g.Expect(body).To(Equal("u v2"))
 		}).WithTimeout(10 * time.Second).Should(Succeed())
 	})
+
+	It("records a page purged only once every CDN covering it acknowledged, and retries the one that did not", func() {
+		p, o := cdnPage("/cdn/two", "t v1")
+		// A loopback port nothing listens on: every purge is refused.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		closed := "http://" + l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		broken := &pagesv1alpha1.CDN{
+			ObjectMeta: metav1.ObjectMeta{Namespace: cdnNamespace, Name: "unreachable"},
+			Spec: pagesv1alpha1.CDNSpec{
+				Provider: pagesv1alpha1.ProviderVarnish,
+				Varnish:  pagesv1alpha1.VarnishCDN{URLs: []string{closed}},
+			},
+		}
+		Expect(k8sClient.Create(context.Background(), broken)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), broken) })
+		failedBefore := testutil.ToFloat64(purgesTotal.WithLabelValues("varnish", pagesv1alpha1.ReasonPurgeFailed))
+		errorsBefore := testutil.ToFloat64(purgeRequestsTotal.WithLabelValues("varnish", "error"))
+
+		By("the new content's purge is pending as soon as it is published")
+		o.Set(http.StatusOK, "t v2")
+		annotate(p, "cdn-two-1")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.LastHandledRevalidate).To(Equal("cdn-two-1"))
+			g.Expect(got.Status.LastPurge.Digest).To(Equal(got.Status.Digest))
+			g.Expect(got.Status.LastPurge.Result).NotTo(Equal(pagesv1alpha1.ReasonPurged), "one CDN cannot be reached")
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("Varnish was purged, the other CDN refused: the page says PurgeFailed, naming it")
+		Eventually(func(g Gomega) {
+			body, _ := through(g, "/cdn/two")
+			g.Expect(body).To(Equal("t v2"))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.LastPurge.Result).To(Equal(pagesv1alpha1.ReasonPurgeFailed))
+			g.Expect(got.Status.LastPurge.CDN).To(Equal(broken.Name))
+			g.Expect(got.Status.LastPurge.Digest).To(Equal(got.Status.Digest))
+			g.Expect(testutil.ToFloat64(purgesTotal.WithLabelValues("varnish", pagesv1alpha1.ReasonPurgeFailed))).To(BeNumerically(">", failedBefore))
+			g.Expect(testutil.ToFloat64(purgeRequestsTotal.WithLabelValues("varnish", "error"))).To(BeNumerically(">", errorsBefore))
+			g.Expect(testutil.ToFloat64(purgePendingPages)).To(BeNumerically(">=", 1))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("once the broken CDN is gone, the retry records the page purged")
+		Expect(k8sClient.Delete(context.Background(), broken)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.LastPurge.Result).To(Equal(pagesv1alpha1.ReasonPurged))
+			g.Expect(got.Status.LastPurge.CDN).To(Equal(cdn.Name))
+			g.Expect(got.Status.LastPurge.Digest).To(Equal(got.Status.Digest))
+			g.Expect(testutil.ToFloat64(purgePendingPages)).To(BeZero())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	})
 })
+
+// histogramCount is how many observations h holds under label.
+func histogramCount(h *prometheus.HistogramVec, label string) uint64 {
+	m := &dto.Metric{}
+	Expect(h.WithLabelValues(label).(prometheus.Metric).Write(m)).To(Succeed())
+	return m.GetHistogram().GetSampleCount()
+}
+
+func TestPurgeMetricsLint(t *testing.T) {
+	for _, c := range []prometheus.Collector{purgesTotal, purgeRequestsTotal, purgeLatencySeconds, purgeBatchPages, purgePendingPages} {
+		problems, err := testutil.CollectAndLint(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) > 0 {
+			t.Errorf("%v", problems)
+		}
+	}
+}
+
+func TestDedupe(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	change := func(name, digest string, at time.Duration) purge.Change {
+		return purge.Change{Namespace: "ns", Name: name, Digest: digest, Published: t0.Add(at)}
+	}
+	got := dedupe([]purge.Change{
+		change("a", "a1", 0),
+		change("b", "b2", 2*time.Second),
+		change("a", "a2", time.Second),
+		// A change put back for a retry after a newer one was queued.
+		change("b", "b1", 0),
+	})
+	want := []purge.Change{change("b", "b2", 2*time.Second), change("a", "a2", time.Second)}
+	if len(got) != len(want) {
+		t.Fatalf("dedupe = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("dedupe = %v, want %v", got, want)
+		}
+	}
+}

@@ -305,6 +305,9 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.DroppedOriginTags = int32(min(result.DroppedTags, math.MaxInt32))
 	page.Status.Tags = pageTags(page)
 	r.handled(page)
+	if newContent {
+		r.purgePending(ctx, page, at)
+	}
 	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonRendered,
 		fmt.Sprintf("serving %d bytes rendered from %s", len(result.Body), page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
@@ -334,6 +337,9 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	page.Status.OriginTags, page.Status.DroppedOriginTags = nil, 0
 	page.Status.Tags = pageTags(page)
 	r.handled(page)
+	if was != pagesv1alpha1.ReasonWithdrawn {
+		r.purgePending(ctx, page, at)
+	}
 	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonWithdrawn,
 		fmt.Sprintf("origin %s answered 404 or 410; the route is served as 404", page.Spec.Origin.URL))
 	if err := r.patchStatus(ctx, base, page); err != nil {
@@ -576,6 +582,21 @@ func (r *StaticPageReconciler) event(page *pagesv1alpha1.StaticPage, kind, why, 
 }
 
 // purgeChange is page's published content, as a purge names it.
+// purgePending marks the purge of page's new content (status.digest)
+// PurgePending when a CDN covers the page, in the status write that
+// publishes the content, so that whoever reads the new digest also reads
+// that its purge is not done. A page no CDN covers keeps its last purge.
+func (r *StaticPageReconciler) purgePending(ctx context.Context, page *pagesv1alpha1.StaticPage, at time.Time) {
+	covered, err := r.Purger.Covers(ctx, page)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "finding the CDNs in front of a page; its purge is not marked pending")
+		return
+	}
+	if covered {
+		page.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &metav1.Time{Time: at}, Result: pagesv1alpha1.ReasonPurgePending, Digest: page.Status.Digest}
+	}
+}
+
 func purgeChange(page *pagesv1alpha1.StaticPage) purge.Change {
 	return purge.Change{Namespace: page.Namespace, Name: page.Name, Host: page.Spec.Host, Route: page.Spec.Route, Digest: page.Status.Digest}
 }

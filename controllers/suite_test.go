@@ -112,6 +112,14 @@ func newManager(namespace string, tweaks ...func(*Options)) ctrl.Manager {
 // newManagerFor builds a manager running the controllers in the given
 // namespaces (--namespaces), as cmd/manager wires it.
 func newManagerFor(namespaces []string, tweaks ...func(*Options)) ctrl.Manager {
+	mgr, _ := newReconcilerFor(namespaces, tweaks...)
+	return mgr
+}
+
+// newReconcilerFor is newManagerFor that also returns the StaticPage
+// reconciler, for specs that reach into its parts before the manager
+// starts.
+func newReconcilerFor(namespaces []string, tweaks ...func(*Options)) (ctrl.Manager, *StaticPageReconciler) {
 	mgr, err := testenv.NewManager(cfg, kube.CacheOptions(namespaces))
 	Expect(err).NotTo(HaveOccurred())
 	// The test origins listen on 127.0.0.1, which the origin guard refuses
@@ -125,9 +133,9 @@ func newManagerFor(namespaces []string, tweaks ...func(*Options)) ctrl.Manager {
 	for _, tweak := range tweaks {
 		tweak(&opts)
 	}
-	_, err = Setup(mgr, opts)
+	r, err := Setup(mgr, opts)
 	Expect(err).NotTo(HaveOccurred())
-	return mgr
+	return mgr, r
 }
 
 func withNamespace(o cache.Options, ns string) cache.Options {

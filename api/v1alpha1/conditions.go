@@ -177,7 +177,10 @@ const (
 	// refused or did not answer the last purge.
 	ReasonPurgeFailed = "PurgeFailed"
 	// ReasonUnsupported (Ready=False, bad): the CDN's spec asks for what
-	// this manager does not do (such as varnish.service); nothing is
-	// purged.
+	// this manager does not do; nothing is purged.
 	ReasonUnsupported = "Unsupported"
+	// ReasonPurgePending (a page's status.lastPurge.result, transient): the
+	// page's new content is published and a CDN of its namespace covers
+	// it; the purge is queued and not acknowledged yet.
+	ReasonPurgePending = "PurgePending"
 )

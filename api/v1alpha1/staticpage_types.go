@@ -214,11 +214,14 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:Minimum=1
 	DroppedOriginTags int32 `json:"droppedOriginTags,omitempty"`
 
-	// lastPurge is the last purge of the page from a CDN in front (a CDN
-	// object of its namespace) after new content: when, which CDN, the
-	// result (Purged or PurgeFailed) and the content it made visible, so
-	// that `kubectl wait --for=jsonpath='{.status.lastPurge.digest}'=...`
-	// waits for it.
+	// lastPurge is the last purge of the page from the CDNs in front (the
+	// CDN objects of its namespace that cover it) after new content: when,
+	// which CDN, the result and the content it made visible. It turns
+	// PurgePending in the same status write that publishes new content a
+	// CDN covers, and Purged once every such CDN acknowledged the purge, so
+	// that the revalidate API's wait and
+	// `kubectl wait --for=jsonpath='{.status.lastPurge.result}'=Purged`
+	// wait for it.
 	// +optional
 	LastPurge PurgeStatus `json:"lastPurge,omitzero"`
 

@@ -18,6 +18,9 @@ type Change struct {
 	Host, Route string
 	// Digest is the content published ("" when withdrawn).
 	Digest string
+	// Published is when the content was published; the purge latency
+	// runs from it.
+	Published time.Time
 }
 
 // Plan is what one purge of a CDN names for a batch of changes.

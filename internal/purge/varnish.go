@@ -72,6 +72,8 @@ func (v *Varnish) do(req *http.Request, ok ...int) error {
 type Error struct {
 	// Retryable is true when trying again may succeed: no answer, 429, 5xx.
 	Retryable bool
+	// Code is the HTTP status the CDN answered; 0 when none came.
+	Code int
 	// RetryAfter is how long the CDN asked to wait (429 or 503 with
 	// Retry-After); 0 when it did not say.
 	RetryAfter time.Duration
@@ -85,7 +87,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // answerError is the *Error of a refused answer: 429 and 5xx are retried,
 // after Retry-After when the CDN sends one (seconds or an HTTP date).
 func answerError(resp *http.Response, msg string) *Error {
-	e := &Error{Err: errors.New(msg)}
+	e := &Error{Err: errors.New(msg), Code: resp.StatusCode}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		e.Retryable = true
 		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())

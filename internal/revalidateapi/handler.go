@@ -192,7 +192,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		start := time.Now()
 		results := h.wait(r.Context(), pages, written, token, req.timeout)
 		for _, res := range results {
-			if !*res.Live {
+			if !visible(res) {
 				code = http.StatusGatewayTimeout
 			}
 		}

@@ -23,7 +23,7 @@ var annotatedPages = prometheus.NewCounter(prometheus.CounterOpts{
 // or the timeout passed: how long a CMS waits for a publish.
 var waitSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "isr_revalidate_api_wait_seconds",
-	Help:    "Time calls with wait spent until every page was live (outcome=live) or their timeout passed (outcome=timeout).",
+	Help:    "Time calls with wait spent until every page was live and purged from the CDNs covering it (outcome=live) or their timeout passed (outcome=timeout).",
 	Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 }, []string{"outcome"})
 

@@ -17,7 +17,12 @@ type PageResult struct {
 	Route string `json:"route"`
 	// Live is set with wait: true once this server serves the new render.
 	Live *bool `json:"live,omitempty"`
-	// Reason and Message are the page's Ready condition when it is not live.
+	// Purged is set with wait: true for a page a CDN covers, once every
+	// CDN covering it acknowledged the purge of the new render (the page's
+	// status.lastPurge); unset for a page no CDN covers.
+	Purged *bool `json:"purged,omitempty"`
+	// Reason and Message are the page's Ready condition when it is not
+	// live, or its status.lastPurge when it is live but not purged.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 }

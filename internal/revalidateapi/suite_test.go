@@ -94,8 +94,9 @@ type stack struct {
 }
 
 // assemble starts a stack for namespace on the given storage; its API
-// takes the suite's credentials.
-func assemble(namespace, backend string, s3 storage.S3Options) *stack {
+// takes the suite's credentials. tune, if given, changes the manager's and
+// the server's options.
+func assemble(namespace, backend string, s3 storage.S3Options, tune ...func(*controllers.Options, *server.Options)) *stack {
 	o := apiOptions()
 	o.Namespaces = []string{namespace}
 	cacheOpts, err := o.CacheOptions(kube.CacheOptions([]string{namespace}))
@@ -104,13 +105,16 @@ func assemble(namespace, backend string, s3 storage.S3Options) *stack {
 	Expect(err).NotTo(HaveOccurred())
 	copts := controllertest.Options()
 	copts.Storage, copts.S3 = backend, s3
-	_, err = controllers.Setup(mgr, copts)
-	Expect(err).NotTo(HaveOccurred())
 	sopts := server.DefaultOptions()
 	sopts.ListenAddress = ""
 	sopts.DisableOnRequestRevalidation = true
 	sopts.Cache = server.CachePolicy{StaleWhileRevalidate: time.Hour, StaleIfError: time.Hour, OnDemandMaxAge: time.Minute, MaxBodyBytes: 1 << 20}
 	sopts.Storage, sopts.S3 = backend, s3
+	for _, t := range tune {
+		t(&copts, &sopts)
+	}
+	_, err = controllers.Setup(mgr, copts)
+	Expect(err).NotTo(HaveOccurred())
 	srv, err := server.Setup(context.Background(), mgr, sopts)
 	Expect(err).NotTo(HaveOccurred())
 	st := &stack{namespace: namespace, pages: srv.Handler}

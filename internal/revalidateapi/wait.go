@@ -12,7 +12,8 @@ import (
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
-// wait polls until every page's new render is served here, or timeout.
+// wait polls until every page's new render is served here and purged
+// from the CDNs in front, or timeout.
 func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, written []string, token string, timeout time.Duration) []PageResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -31,7 +32,7 @@ func (h *Handler) wait(ctx context.Context, pages []*pagesv1alpha1.StaticPage, w
 				continue
 			}
 			results[i] = h.look(ctx, p, token, written[i])
-			if *results[i].Live {
+			if visible(results[i]) {
 				done[i] = true
 			} else {
 				left++
@@ -79,10 +80,41 @@ func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, toke
 	}
 	if live {
 		res.Reason, res.Message = "", ""
+		res.Purged, res.Reason, res.Message = purged(current)
 	} else if res.Reason == "" {
 		res.Reason, res.Message = pagesv1alpha1.LiveLoading, "rendered; this server has not loaded it yet"
 	}
 	return res
+}
+
+// visible is true once visitors get the new render: it is live here and,
+// when a CDN covers the page, purged from it.
+func visible(r PageResult) bool {
+	return *r.Live && (r.Purged == nil || *r.Purged)
+}
+
+// purged says whether the CDNs covering p acknowledged the purge of its
+// current content, from status.lastPurge: the manager marks it
+// PurgePending in the status write that publishes new content a CDN
+// covers, so a lastPurge of other content means no purge is due (nil).
+// When not purged, reason and message say why.
+func purged(p *pagesv1alpha1.StaticPage) (done *bool, reason, message string) {
+	last := p.Status.LastPurge
+	if last.Result == "" || last.Digest != p.Status.Digest {
+		return nil, "", ""
+	}
+	ok := last.Result == pagesv1alpha1.ReasonPurged
+	if ok {
+		return &ok, "", ""
+	}
+	msg := last.Message
+	if msg == "" {
+		msg = "the purge of the new content from the CDN in front is queued"
+		if last.Result != pagesv1alpha1.ReasonPurgePending {
+			msg = "the CDN in front has not acknowledged the purge of the new content"
+		}
+	}
+	return &ok, last.Result, msg
 }
 
 // handled reports whether p's status reflects a render asked for no earlier
