@@ -231,12 +231,12 @@ func (h *Handler) credentials(ctx context.Context) (Credentials, error) {
 		}
 		return Credentials{}, fmt.Errorf("reading Secret %s: %w", h.Secret, err)
 	}
-	return Credentials{Token: trimmed(s.Data[TokenKey]), HMACSecret: trimmed(s.Data[HMACKey])}, nil
+	return Credentials{Token: TrimNewlines(s.Data[TokenKey]), HMACSecret: TrimNewlines(s.Data[HMACKey])}, nil
 }
 
-// trimmed drops the trailing newline `kubectl create secret --from-file`
-// often carries.
-func trimmed(b []byte) []byte {
+// TrimNewlines drops the trailing newline a Secret's value made with
+// `kubectl create secret --from-file` often carries.
+func TrimNewlines(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
 	}
