@@ -25,7 +25,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the Go markers, and copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=isr-operator-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac/manager
-	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/...;./internal/revalidateapi/..." output:rbac:artifacts:config=config/rbac/server
+	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/...;./internal/revalidateapi/...;./internal/webhook/..." output:rbac:artifacts:config=config/rbac/server
 	hack/sync-chart.sh
 
 .PHONY: generate

@@ -4,3 +4,11 @@
 // delivery with the sender's own signature scheme and revalidates the
 // pages its rules name, exactly as the revalidate API does.
 package webhook
+
+// The server reads receivers and their Secrets, records each delivery's
+// outcome in its receiver's status (an admission policy keeps it to the
+// delivery fields), and emits an Event for refused deliveries.
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=webhookreceivers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pages.isr-operator.io,resources=webhookreceivers/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
