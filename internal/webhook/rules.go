@@ -129,7 +129,9 @@ func compile(src string, want *cel.Type) (cel.Program, error) {
 	if iss.Err() != nil {
 		return nil, errors.New(strings.TrimSpace(iss.Err().Error()))
 	}
-	if !want.IsAssignableType(ast.OutputType()) {
+	// With body dyn, a type known only at run time (dyn, list(dyn)) may be
+	// want's; Eval checks the value.
+	if out := ast.OutputType(); !want.IsAssignableType(out) && !out.IsAssignableType(want) {
 		return nil, fmt.Errorf("the expression is of type %s; want %s", cel.FormatCELType(ast.OutputType()), cel.FormatCELType(want))
 	}
 	p, err := env.Program(ast, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(interruptEvery))
