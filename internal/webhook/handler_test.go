@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -160,6 +163,35 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 		changed := w.Status.Path[:len(w.Status.Path)-1] + "x"
 		Expect(bearer(changed, "tok", `{}`).post().code).To(Equal(http.StatusNotFound))
 		Expect(bearer("/hook/short", "tok", `{}`).post().code).To(Equal(http.StatusNotFound))
+	})
+
+	It("waits spec.delay before revalidating, then answers", func() {
+		p, _ := page(ns, "/posts/delayed", nil)
+		w := receiverWith(pagesv1alpha1.WebhookBearer, "tok", func(w *pagesv1alpha1.WebhookReceiver) {
+			w.Spec.Delay = &metav1.Duration{Duration: 3 * time.Second}
+		}, pagesv1alpha1.WebhookRule{Paths: "['/posts/delayed']"})
+		// The suite's receivers on a clock the spec moves.
+		clk := clocktesting.NewFakeClock(time.Now())
+		h := &webhook.Handler{Reader: main.hooks.Reader, Secrets: main.hooks.Secrets, API: main.hooks.API,
+			Status: main.hooks.Status, Clock: clk, Log: main.hooks.Log}
+		hs := httptest.NewServer(h)
+		DeferCleanup(hs.Close)
+
+		d := bearer(w.Status.Path, "tok", `{}`)
+		d.url = hs.URL
+		done := make(chan reply, 1)
+		go func() {
+			defer GinkgoRecover()
+			done <- d.post()
+		}()
+		Eventually(clk.HasWaiters).Should(BeTrue())
+		Consistently(revalidation(p)).Should(BeEmpty())
+		Expect(done).NotTo(Receive())
+		clk.Step(3 * time.Second)
+		var r reply
+		Eventually(done).Should(Receive(&r))
+		Expect(r.code).To(Equal(http.StatusAccepted), r.body)
+		Eventually(revalidation(p)).ShouldNot(BeEmpty())
 	})
 
 	It("revalidates pages of its own namespace only", func() {

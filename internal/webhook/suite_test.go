@@ -175,6 +175,12 @@ func (s *stack) served(path string) string {
 // with rules, in ns, and waits until it is Ready; it returns the receiver
 // as the manager left it (with its path).
 func receiver(typ pagesv1alpha1.WebhookType, secret string, rules ...pagesv1alpha1.WebhookRule) *pagesv1alpha1.WebhookReceiver {
+	return receiverWith(typ, secret, nil, rules...)
+}
+
+// receiverWith is receiver with its spec changed by change before it is
+// created.
+func receiverWith(typ pagesv1alpha1.WebhookType, secret string, change func(*pagesv1alpha1.WebhookReceiver), rules ...pagesv1alpha1.WebhookRule) *pagesv1alpha1.WebhookReceiver {
 	ctx := context.Background()
 	n := name("whr")
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n}, StringData: map[string]string{webhook.SecretKey: secret}}
@@ -182,6 +188,9 @@ func receiver(typ pagesv1alpha1.WebhookType, secret string, rules ...pagesv1alph
 	w := &pagesv1alpha1.WebhookReceiver{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n},
 		Spec:       pagesv1alpha1.WebhookReceiverSpec{Type: typ, SecretRef: pagesv1alpha1.SecretReference{Name: n}, Rules: rules},
+	}
+	if change != nil {
+		change(w)
 	}
 	Expect(k8sClient.Create(ctx, w)).To(Succeed())
 	DeferCleanup(func() { _ = k8sClient.Delete(ctx, w); _ = k8sClient.Delete(ctx, s) })
