@@ -39,6 +39,11 @@ func TestCompileAcceptsDynBodyExpressions(t *testing.T) {
 		{Match: "has(body._type)", Tags: "[body._type]"},
 		{Selector: "'blog=' + body.blog"},
 		{Paths: "['/posts/' + string(body.entry.id)]"},
+		// docs/webhooks.md's examples.
+		{Match: "headers['x-contentful-topic'].endsWith('.publish')", Paths: "body.fields.slug.map(locale, '/' + locale + '/' + body.fields.slug[locale])"},
+		{Match: "body.model == 'article'", Paths: "['/articles/' + string(body.entry.id)]"},
+		{Match: "has(body.post.current) && has(body.post.current.slug)", Paths: "['/blog/' + body.post.current.slug]"},
+		{Match: "has(body.post.previous) && has(body.post.previous.slug) && !has(body.post.current.slug)", Paths: "['/blog/' + body.post.previous.slug]"},
 	})
 	if err != nil {
 		t.Fatal(err)
