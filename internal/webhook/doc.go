@@ -5,10 +5,11 @@
 // pages its rules name, exactly as the revalidate API does.
 package webhook
 
-// The server reads receivers and their Secrets, records each delivery's
-// outcome in its receiver's status (an admission policy keeps it to the
-// delivery fields), and emits an Event for refused deliveries.
+// The server reads receivers, and their Secrets by name only (it neither
+// lists nor watches Secrets), records each delivery's outcome in its
+// receiver's status (an admission policy keeps it to the delivery fields),
+// and emits an Event for refused deliveries.
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=webhookreceivers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=webhookreceivers/status,verbs=get;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

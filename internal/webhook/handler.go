@@ -168,16 +168,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (*pagesv1alpha1.
 	if err := signature.Precheck(typ, b.secret, r.Header, h.Clock.Now(), window); err != nil {
 		return whr, verifyRefusal(err)
 	}
-	max := h.API.MaxBodyBytes
-	if r.ContentLength > max {
-		return whr, refused(http.StatusRequestEntityTooLarge, pagesv1alpha1.OutcomeInvalidPayload, fmt.Sprintf("body is over %d bytes", max))
+	limit := h.API.MaxBodyBytes
+	if r.ContentLength > limit {
+		return whr, refused(http.StatusRequestEntityTooLarge, pagesv1alpha1.OutcomeInvalidPayload, fmt.Sprintf("body is over %d bytes", limit))
 	}
 	// A sender trickling its body must not hold a connection for ever.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return whr, refused(http.StatusRequestEntityTooLarge, pagesv1alpha1.OutcomeInvalidPayload, fmt.Sprintf("body is over %d bytes", max))
+			return whr, refused(http.StatusRequestEntityTooLarge, pagesv1alpha1.OutcomeInvalidPayload, fmt.Sprintf("body is over %d bytes", limit))
 		}
 		return whr, refused(http.StatusBadRequest, pagesv1alpha1.OutcomeInvalidPayload, "reading body: "+err.Error())
 	}
