@@ -120,6 +120,10 @@ bench-scale: tools build ## Apply PAGES pages on a local control plane and versi
 bench-sets: tools build ## A StaticPageSet on a local control plane, 2 servers, a 50 ms origin: first-request latency, one fetch for many requests, absent ids.
 	go run ./hack/bench-scale -scenario sets -bin $(BIN)
 
+.PHONY: bench-webhooks
+bench-webhooks: tools build ## A WebhookReceiver on a local control plane: delivery to new content live (p50, p99 of 100), refused deliveries per second and page p99 meanwhile.
+	go run ./hack/bench-scale -scenario webhooks -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

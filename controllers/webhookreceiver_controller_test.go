@@ -137,7 +137,7 @@ var _ = Describe("WebhookReceiver controller", func() {
 			w.Spec.Rules[0].Match = "body.slug =="
 		})
 		wrongType := testReceiver(uniqueName("whr-type"), secret, func(w *pagesv1alpha1.WebhookReceiver) {
-			w.Spec.Rules = append(w.Spec.Rules, pagesv1alpha1.WebhookRule{Tags: "size(headers)"})
+			w.Spec.Rules = append(w.Spec.Rules, pagesv1alpha1.WebhookRule{Match: "true", Tags: "size(headers)"})
 		})
 		for _, w := range []*pagesv1alpha1.WebhookReceiver{syntax, wrongType} {
 			Expect(k8sClient.Create(ctx, w)).To(Succeed())

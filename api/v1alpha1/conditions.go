@@ -200,6 +200,6 @@ const (
 	ReasonSecretInvalid = "SecretInvalid"
 )
 
-// EventDeliveryRefused: a WebhookReceiver refused a delivery (the Event
-// says why, never what the body held).
+// EventDeliveryRefused is the reason of the Event a WebhookReceiver gets
+// when it refused deliveries (the Event says why, never what a body held).
 const EventDeliveryRefused = "DeliveryRefused"

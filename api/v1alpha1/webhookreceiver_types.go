@@ -43,9 +43,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="has(self.paths) || has(self.tags) || has(self.selector)",message="a rule needs at least one of paths, tags and selector"
 type WebhookRule struct {
 	// match is a CEL boolean: whether the rule applies to a delivery, such
-	// as `headers['x-contentful-topic'].endsWith('.publish')`. Empty
+	// as `headers['x-contentful-topic'].endsWith('.publish')`; `true`
 	// matches every delivery.
-	// +optional
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	Match string `json:"match,omitempty"`
@@ -159,11 +159,13 @@ type WebhookDelivery struct {
 	PagesMatched *int32 `json:"pagesMatched,omitempty"`
 	// message says why a delivery was refused, or what it revalidated.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 }
 
 // WebhookCounters count deliveries since the receiver was created.
+// +kubebuilder:validation:MinProperties=1
 type WebhookCounters struct {
 	// accepted counts deliveries that were verified (outcomes Accepted and
 	// NoMatch).
@@ -178,6 +180,7 @@ type WebhookCounters struct {
 
 // WebhookReceiverStatus is where deliveries are sent and what became of
 // them.
+// +kubebuilder:validation:MinProperties=1
 type WebhookReceiverStatus struct {
 	// conditions hold Ready: True (reason Ready) when every rule compiles
 	// and the Secret holds the keys the type needs; False (InvalidRule,
@@ -186,16 +189,18 @@ type WebhookReceiverStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the spec generation the status describes.
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// path is where the sender posts, on the revalidate API's port:
 	// /hook/ and a digest of the secret, name and namespace. It cannot be
 	// guessed, and changes when the secret does.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	Path string `json:"path,omitempty"`
 	// lastDelivery is the last delivery answered (written at most once a

@@ -87,7 +87,7 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 
 	It("refuses deliveries it cannot verify, with nothing revalidated, and reports them in an Event without the body", func() {
 		p, _ := page(ns, "/posts/guarded", nil)
-		w := receiver(pagesv1alpha1.WebhookISR, "cms-key", pagesv1alpha1.WebhookRule{Paths: "['/posts/' + body.slug]"})
+		w := receiver(pagesv1alpha1.WebhookISR, "cms-key", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/posts/' + body.slug]"})
 		body := `{"slug":"guarded","secret-field":"do-not-log"}`
 
 		By("a wrong secret")
@@ -135,7 +135,7 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 
 	It("accepts a delivery once across replicas: a replay to another replica is 409 and revalidates nothing", func() {
 		p, _ := page(ns, "/posts/once", nil)
-		w := receiver(pagesv1alpha1.WebhookISR, "cms-key", pagesv1alpha1.WebhookRule{Paths: "['/posts/' + body.slug]"})
+		w := receiver(pagesv1alpha1.WebhookISR, "cms-key", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/posts/' + body.slug]"})
 		replica := assemble(false)
 		DeferCleanup(replica.close)
 		Eventually(func(g Gomega) {
@@ -158,7 +158,7 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 	})
 
 	It("answers 404 to a path no receiver has, and to a receiver's path with a byte changed", func() {
-		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Paths: "['/']"})
+		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/']"})
 		Expect(bearer(webhook.PathPrefix+strings.Repeat("0", 64), "tok", `{}`).post().code).To(Equal(http.StatusNotFound))
 		changed := w.Status.Path[:len(w.Status.Path)-1] + "x"
 		Expect(bearer(changed, "tok", `{}`).post().code).To(Equal(http.StatusNotFound))
@@ -169,7 +169,7 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 		p, _ := page(ns, "/posts/delayed", nil)
 		w := receiverWith(pagesv1alpha1.WebhookBearer, "tok", func(w *pagesv1alpha1.WebhookReceiver) {
 			w.Spec.Delay = &metav1.Duration{Duration: 3 * time.Second}
-		}, pagesv1alpha1.WebhookRule{Paths: "['/posts/delayed']"})
+		}, pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/posts/delayed']"})
 		// The suite's receivers on a clock the spec moves.
 		clk := clocktesting.NewFakeClock(time.Now())
 		h := &webhook.Handler{Reader: main.hooks.Reader, Secrets: main.hooks.Secrets, API: main.hooks.API,
@@ -197,7 +197,7 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 	It("revalidates pages of its own namespace only", func() {
 		mine, _ := page(ns, "/shared", map[string]string{"blog": "main"})
 		theirs, _ := page(other, "/shared", map[string]string{"blog": "main"})
-		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Paths: "['/shared']", Selector: "'blog=main'"})
+		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/shared']", Selector: "'blog=main'"})
 		r := bearer(w.Status.Path, "tok", `{}`).post()
 		Expect(r.code).To(Equal(http.StatusAccepted), r.body)
 		Eventually(revalidation(mine)).ShouldNot(BeEmpty())
@@ -213,7 +213,7 @@ var _ = Describe("WebhookReceiver rules", func() {
 	})
 
 	It("answers 503 while a rule does not compile (Ready=False InvalidRule)", func() {
-		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Paths: "['/' + body.slug"})
+		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/' + body.slug"})
 		Expect(w.Status.Conditions).To(ContainElement(HaveField("Reason", pagesv1alpha1.ReasonInvalidRule)))
 		r := bearer(w.Status.Path, "tok", `{"slug":"x"}`).post()
 		Expect(r.code).To(Equal(http.StatusServiceUnavailable), r.body)
@@ -223,7 +223,7 @@ var _ = Describe("WebhookReceiver rules", func() {
 
 	It("answers 422 for a delivery lacking a field a rule indexes, and serves the others", func() {
 		withField, _ := page(ns, "/ghost/with-field", nil)
-		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Paths: "['/ghost/' + body.post.current.slug]"})
+		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/ghost/' + body.post.current.slug]"})
 
 		r := bearer(w.Status.Path, "tok", `{"post":{"previous":{"slug":"with-field"}}}`).post()
 		Expect(r.code).To(Equal(http.StatusUnprocessableEntity), r.body)
@@ -238,8 +238,8 @@ var _ = Describe("WebhookReceiver rules", func() {
 	It("answers 422 and revalidates nothing when a rule exceeds the cost limit, even if another rule matched", func() {
 		p, _ := page(ns, "/costly", nil)
 		w := receiver(pagesv1alpha1.WebhookBearer, "tok",
-			pagesv1alpha1.WebhookRule{Paths: "['/costly']"},
-			pagesv1alpha1.WebhookRule{Tags: "body.ids.map(i, body.ids.map(j, 'x')).map(l, l[0])"})
+			pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/costly']"},
+			pagesv1alpha1.WebhookRule{Match: "true", Tags: "body.ids.map(i, body.ids.map(j, 'x')).map(l, l[0])"})
 		ids := strings.Repeat("0,", 5000) + "0"
 		r := bearer(w.Status.Path, "tok", `{"ids":[`+ids+`]}`).post()
 		Expect(r.code).To(Equal(http.StatusUnprocessableEntity), r.body)
@@ -248,7 +248,7 @@ var _ = Describe("WebhookReceiver rules", func() {
 	})
 
 	It("answers 422 for a body that is not JSON", func() {
-		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Paths: "['/']"})
+		w := receiver(pagesv1alpha1.WebhookBearer, "tok", pagesv1alpha1.WebhookRule{Match: "true", Paths: "['/']"})
 		r := bearer(w.Status.Path, "tok", `not json`).post()
 		Expect(r.code).To(Equal(http.StatusUnprocessableEntity), r.body)
 		Expect(r.body).To(ContainSubstring("body is not JSON"))

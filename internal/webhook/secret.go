@@ -25,7 +25,8 @@ const (
 // PathPrefix starts every receiver's path.
 const PathPrefix = "/hook/"
 
-// ErrSecretInvalid: the Secret lacks a key its receiver's type needs.
+// ErrSecretInvalid is the error of a Secret that lacks a key its
+// receiver's type needs.
 var ErrSecretInvalid = errors.New("secret invalid")
 
 // SecretFor reads the keys typ needs from s, without the trailing newline

@@ -19,7 +19,7 @@ var _ = Describe("the server's ServiceAccount and WebhookReceivers", func() {
 			Spec: pagesv1alpha1.WebhookReceiverSpec{
 				Type:      pagesv1alpha1.WebhookBearer,
 				SecretRef: pagesv1alpha1.SecretReference{Name: "cms"},
-				Rules:     []pagesv1alpha1.WebhookRule{{Paths: "['/']"}},
+				Rules:     []pagesv1alpha1.WebhookRule{{Match: "true", Paths: "['/']"}},
 			},
 		}
 		Expect(admin.Create(ctx, whr)).To(Succeed())
@@ -56,7 +56,7 @@ var _ = Describe("the server's ServiceAccount and WebhookReceivers", func() {
 	)
 
 	It("may not change a receiver's spec (RBAC)", func() {
-		err := server.Patch(ctx, whr, mergePatch(`{"spec":{"rules":[{"paths":"['/other']"}]}}`))
+		err := server.Patch(ctx, whr, mergePatch(`{"spec":{"rules":[{"match":"true","paths":"['/other']"}]}}`))
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("forbidden"))
 	})
