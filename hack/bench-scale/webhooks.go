@@ -101,7 +101,7 @@ func runWebhooks(o options) error {
 		return fmt.Errorf("the receiver is not Ready: %w", err)
 	}
 	hook := api + whr.Status.Path
-	body := `{"kind": "page", "id": "1"}`
+	body := `{"kind": "page", "id": "1", "n": -1}`
 	if err := waitFor(o.timeout, func() bool { _, b := fetch(pageURL); return b != "" }); err != nil {
 		return fmt.Errorf("the page is not served: %w", err)
 	}
@@ -112,9 +112,12 @@ func runWebhooks(o options) error {
 
 	fmt.Printf("%d deliveries, one after another\n", o.deliveries)
 	var lat []time.Duration
-	for range o.deliveries {
+	for i := range o.deliveries {
 		version := origin.v.Add(1)
 		want := fmt.Sprintf("v%06d ", version)
+		// Each delivery is its own: the same body signed in the same second
+		// would be a replay.
+		body := fmt.Sprintf(`{"kind": "page", "id": "1", "n": %d}`, i)
 		start := time.Now()
 		if code := deliver(hook, "bench-secret", body); code != http.StatusAccepted {
 			return fmt.Errorf("delivery answered %d", code)
