@@ -333,6 +333,21 @@ func (h *Handler) build(ctx context.Context, whr *pagesv1alpha1.WebhookReceiver)
 	return next, nil
 }
 
+// forget drops what was built for a receiver that is gone.
+func (h *Handler) forget(uid types.UID) {
+	h.mu.Lock()
+	delete(h.receivers, uid)
+	h.mu.Unlock()
+}
+
+// built reports whether anything is kept for uid.
+func (h *Handler) built(uid types.UID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.receivers[uid]
+	return ok
+}
+
 // evaluate decodes the body and evaluates the rules on it.
 func (h *Handler) evaluate(ctx context.Context, rules *Rules, r *http.Request, body []byte) (Targets, error) {
 	var payload any

@@ -72,6 +72,12 @@ var _ = Describe("WebhookReceiver deliveries", func() {
 			g.Expect(count(st.Counters.Accepted)).To(BeEquivalentTo(1))
 		}).Should(Succeed())
 		Expect(testutil.ToFloat64(webhook.Deliveries.WithLabelValues(ns, w.Name, "Accepted"))).To(BeEquivalentTo(1))
+
+		By("the receiver deleted: nothing of it kept")
+		Expect(main.hooks.Built(w.UID)).To(BeTrue())
+		Expect(k8sClient.Delete(ctx, w)).To(Succeed())
+		Eventually(func() bool { return main.hooks.Built(w.UID) }).Should(BeFalse())
+		Expect(d.post().code).To(Equal(http.StatusNotFound))
 	})
 
 	It("answers 200 NoMatch, revalidating nothing, when no rule matches", func() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,9 +38,25 @@ func Setup(ctx context.Context, mgr ctrl.Manager) (*Handler, error) {
 	if err := mgr.Add(kube.EveryReplica(book.Start)); err != nil {
 		return nil, err
 	}
-	return &Handler{
+	h := &Handler{
 		Reader: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Status: book, Clock: clock.RealClock{}, Log: log,
-	}, nil
+	}
+	// What was built for a receiver goes with it.
+	inf, err := mgr.GetCache().GetInformer(ctx, &pagesv1alpha1.WebhookReceiver{})
+	if err != nil {
+		return nil, fmt.Errorf("watching WebhookReceivers: %w", err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
+		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if whr, ok := obj.(*pagesv1alpha1.WebhookReceiver); ok {
+			h.forget(whr.UID)
+		}
+	}}); err != nil {
+		return nil, fmt.Errorf("watching WebhookReceivers: %w", err)
+	}
+	return h, nil
 }
 
 // Route serves deliveries (paths under PathPrefix) with hooks and every
