@@ -25,7 +25,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: tools-controller-gen ## Generate the CRD and RBAC manifests from the Go markers, and copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=isr-operator-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac/manager
-	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/...;./internal/revalidateapi/..." output:rbac:artifacts:config=config/rbac/server
+	$(CONTROLLER_GEN) rbac:roleName=isr-operator-server paths="./internal/server/...;./internal/revalidateapi/...;./internal/webhook/..." output:rbac:artifacts:config=config/rbac/server
 	hack/sync-chart.sh
 
 .PHONY: generate
@@ -124,6 +124,10 @@ bench-sets: tools build ## A StaticPageSet on a local control plane, 2 servers, 
 .PHONY: bench-tarpit
 bench-tarpit: tools build ## Render latency of a page of one namespace, alone and while 8 pages of another hang on tarpits (default caps, then caps off).
 	go run ./hack/bench-scale -scenario tarpit -firsts 20 -timeout 5m -bin $(BIN)
+
+.PHONY: bench-webhooks
+bench-webhooks: tools build ## A WebhookReceiver on a local control plane: delivery to new content live (p50, p99 of 100), refused deliveries per second and page p99 meanwhile.
+	go run ./hack/bench-scale -scenario webhooks -bin $(BIN)
 
 .PHONY: bench
 bench: ## Run the serving benchmarks.

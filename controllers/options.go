@@ -203,8 +203,9 @@ func (o Options) Validate() error {
 }
 
 // Setup assembles the StaticPage controller from o (origin guard, fetcher,
-// ConfigMap storage, per-host cap) and the StaticPageSet controller (which
-// fetches sitemaps through the same guard), and registers both with mgr.
+// ConfigMap storage, per-host cap), the StaticPageSet controller (which
+// fetches sitemaps through the same guard) and the WebhookReceiver
+// controller, and registers them with mgr.
 func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -290,6 +291,9 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 	}
 	if err := sets.SetupWithManager(mgr, o); err != nil {
 		return nil, fmt.Errorf("setting up the StaticPageSet controller: %w", err)
+	}
+	if err := (&WebhookReceiverReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return nil, err
 	}
 	log := mgr.GetLogger().WithName("freshness")
 	if err := registerFreshness(&FreshnessCollector{Reader: mgr.GetCache(), Clock: o.Clock, Log: func(err error) {

@@ -184,3 +184,25 @@ const (
 	// it; the purge is queued and not acknowledged yet.
 	ReasonPurgePending = "PurgePending"
 )
+
+// Reasons of a WebhookReceiver's Ready condition. Ready=True (good): its
+// deliveries are verified and served; False: each is answered 503 until
+// the reason is fixed.
+const (
+	// ReasonReceiverReady (Ready=True, good): every rule compiles and the
+	// Secret holds the keys the type needs.
+	ReasonReceiverReady = "Ready"
+	// ReasonInvalidRule (Ready=False, bad): a rule's expression does not
+	// compile or has the wrong type; the message is the compiler's.
+	ReasonInvalidRule = "InvalidRule"
+	// ReasonSecretNotFound (Ready=False, bad): spec.secretRef names no
+	// Secret in the receiver's namespace.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretInvalid (Ready=False, bad): the Secret lacks the key the
+	// type needs (secret; username and password for basic), or it is empty.
+	ReasonSecretInvalid = "SecretInvalid"
+)
+
+// EventDeliveryRefused is the reason of the Event a WebhookReceiver gets
+// when it refused deliveries (the Event says why, never what a body held).
+const EventDeliveryRefused = "DeliveryRefused"

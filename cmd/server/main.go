@@ -20,6 +20,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/revalidateapi"
 	"github.com/isr-operator/isr-operator/internal/server"
 	"github.com/isr-operator/isr-operator/internal/version"
+	"github.com/isr-operator/isr-operator/internal/webhook"
 )
 
 // options is what the flags set.
@@ -78,15 +79,28 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	listen := func(addr string, h http.Handler) manager.Runnable { return srv.Shutdown.Listener(addr, h, nil) }
-	if _, err := revalidateapi.Setup(ctx, mgr, o.api, srv.Table, listen); err != nil {
+	// WebhookReceivers are served on the revalidate API's port, beside it.
+	var hooks *webhook.Handler
+	if o.api.Enabled() {
+		if hooks, err = webhook.Setup(ctx, mgr); err != nil {
+			return err
+		}
+	}
+	listen := func(addr string, h http.Handler) manager.Runnable {
+		return srv.Shutdown.Listener(addr, webhook.Route(h, hooks), nil)
+	}
+	api, err := revalidateapi.Setup(ctx, mgr, o.api, srv.Table, listen)
+	if err != nil {
 		return err
+	}
+	if hooks != nil {
+		hooks.API = api
 	}
 	setupLog := ctrl.Log.WithName("setup")
 	if o.api.Enabled() {
-		setupLog.Info("revalidate API on", "address", o.api.BindAddress, "secret", o.api.Secret)
+		setupLog.Info("revalidate API and WebhookReceivers on", "address", o.api.BindAddress, "secret", o.api.Secret)
 	} else {
-		setupLog.Info("revalidate API off: no --revalidate-secret")
+		setupLog.Info("revalidate API and WebhookReceivers off: no --revalidate-secret")
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

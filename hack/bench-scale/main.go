@@ -13,6 +13,10 @@
 // With -scenario=tarpit (`make bench-tarpit`) it times a page of one
 // namespace from creation to Ready, alone and while 8 pages of another
 // namespace hang on origins that never answer.
+//
+// With -scenario=webhooks it measures a WebhookReceiver (`make
+// bench-webhooks`): signed deliveries to new content live, and refused
+// deliveries per second of one server with the page port's p99 meanwhile.
 package main
 
 import (
@@ -63,6 +67,9 @@ type options struct {
 	// profiles is where heap profiles of the manager and the server are
 	// written once every page is served; empty writes none.
 	profiles string
+	// deliveries, attack and attackers size the webhooks scenario.
+	deliveries, attackers int
+	attack                time.Duration
 }
 
 func main() {
@@ -75,11 +82,14 @@ func main() {
 	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests) or tarpit (one namespace's renders while another's origins never answer).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer) or webhooks (WebhookReceiver deliveries).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
 	flag.IntVar(&o.absent, "absent", 1000, "sets: random paths the origin does not have, requested twice.")
+	flag.IntVar(&o.deliveries, "deliveries", 100, "webhooks: signed deliveries one after another, each timed until its new content is served.")
+	flag.DurationVar(&o.attack, "attack", 5*time.Second, "webhooks: how long refused deliveries are posted, and the page port timed without them.")
+	flag.IntVar(&o.attackers, "attackers", 8, "webhooks: concurrent clients posting refused deliveries.")
 	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
@@ -88,6 +98,8 @@ func main() {
 		runner = runSets
 	case "tarpit":
 		runner = runTarpit
+	case "webhooks":
+		runner = runWebhooks
 	}
 	if err := runner(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)

@@ -47,9 +47,12 @@ var (
 	errBadToken      = errors.New("invalid bearer token")
 	errBadSignature  = errors.New("invalid signature")
 	errStale         = errors.New("timestamp outside the accepted window")
-	errReplay        = errors.New("signature already used")
 	errNotConfigured = errors.New("no credentials are configured for the revalidate API")
 )
+
+// ErrReplay is a ReplayStore's answer to a key claimed before: a
+// signature, or a webhook delivery, already accepted.
+var ErrReplay = errors.New("signature already used")
 
 // Signature is a verified signed call: what makes it unique, for the replay
 // check, and when it stops being acceptable anyway.

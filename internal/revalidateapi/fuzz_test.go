@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/isr-operator/isr-operator/internal/route"
@@ -43,7 +44,7 @@ func FuzzParseRequest(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("accepted a body that is not one JSON value: %q", body)
 		}
-		if len(p.Paths) == 0 && p.selector == nil && len(p.Names) == 0 {
+		if len(p.Paths) == 0 && firstSelector(p) == nil && len(p.Names) == 0 {
 			t.Fatalf("accepted a request naming no page: %q", body)
 		}
 		if len(p.routes) != len(p.Paths) {
@@ -81,7 +82,7 @@ func FuzzParseRequest(f *testing.F) {
 		if len(p.Names) > 0 && p.Namespace == "" {
 			t.Fatalf("accepted names without a namespace: %q", body)
 		}
-		if p.selector != nil && p.selector.Empty() {
+		if firstSelector(p) != nil && firstSelector(p).Empty() {
 			t.Fatalf("accepted a selector matching everything: %q", body)
 		}
 		if p.timeout <= 0 || p.timeout > maxTimeout {
@@ -98,7 +99,7 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("%q accepted, its re-encoding %q refused: %v", body, again, err)
 		}
 		if strings.Join(q.routes, "\x00") != strings.Join(p.routes, "\x00") || q.host != p.host || q.timeout != p.timeout ||
-			(q.selector == nil) != (p.selector == nil) || (p.selector != nil && q.selector.String() != p.selector.String()) {
+			(firstSelector(q) == nil) != (firstSelector(p) == nil) || (firstSelector(p) != nil && firstSelector(q).String() != firstSelector(p).String()) {
 			t.Fatalf("%q and its re-encoding %q parse differently", body, again)
 		}
 	})
@@ -128,7 +129,7 @@ func FuzzVerify(f *testing.F) {
 		// accepted is a whole check: verified, then claimed once.
 		accepted := func(h http.Header) bool {
 			sig, err := v.Verify(creds, h, body, now)
-			return err == nil && sig != nil && replays.Claim(context.Background(), sig) == nil
+			return err == nil && sig != nil && replays.Claim(context.Background(), string(sig.MAC), sig.Expires) == nil
 		}
 		ok := accepted(h)
 		if inWindow != ok {
@@ -179,4 +180,12 @@ func FuzzVerify(f *testing.F) {
 func verified(v *Verifier, creds Credentials, h http.Header, body []byte, now time.Time) bool {
 	_, err := v.Verify(creds, h, body, now)
 	return err == nil
+}
+
+// firstSelector is a request's selector, nil without one.
+func firstSelector(p *parsed) labels.Selector {
+	if len(p.selectors) == 0 {
+		return nil
+	}
+	return p.selectors[0]
 }

@@ -139,8 +139,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	if sig != nil {
 		// Checked on the API server, so that no replica, and no restart,
 		// accepts a signature twice.
-		if err := h.Replays.Claim(r.Context(), sig); err != nil {
-			if errors.Is(err, errReplay) {
+		if err := h.Replays.Claim(r.Context(), string(sig.MAC), sig.Expires); err != nil {
+			if errors.Is(err, ErrReplay) {
 				h.Log.Info("refused a call", "reason", err.Error(), "client", caller)
 				return h.fail(w, http.StatusUnauthorized, err.Error())
 			}
@@ -159,26 +159,53 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		return h.fail(w, http.StatusBadRequest, err.Error())
 	}
 
-	pages, unmatched, err := h.match(r.Context(), req)
+	code, answer := h.revalidate(r.Context(), req, caller)
+	h.write(w, code, answer)
+	return code
+}
+
+// Revalidate revalidates the pages c names, as a call without wait to the
+// API does once authenticated: 202 with the matched pages (nil error); 400
+// when c names what no page can be; 404 when no page matches; 503 when the
+// cluster fails. The error says why for every code but 202.
+func (h *Handler) Revalidate(ctx context.Context, c Call) (Response, int, error) {
+	req, err := parseCall(c)
+	if err != nil {
+		return Response{}, http.StatusBadRequest, err
+	}
+	code, body := h.revalidate(ctx, req, c.Caller)
+	switch b := body.(type) {
+	case Response:
+		return b, code, nil
+	case errorBody:
+		return Response{Unmatched: b.Unmatched}, code, errors.New(b.Error)
+	}
+	return Response{}, code, fmt.Errorf("unexpected answer %T", body)
+}
+
+// revalidate annotates the pages req names and, if asked, waits until they
+// are served; it returns the status code and the body (a Response, or an
+// errorBody) of the answer.
+func (h *Handler) revalidate(ctx context.Context, req *parsed, caller string) (int, any) {
+	pages, unmatched, err := h.match(ctx, req)
 	if err != nil {
 		h.Log.Error(err, "listing StaticPages")
-		return h.fail(w, http.StatusServiceUnavailable, "pages cannot be listed; try again later")
+		return http.StatusServiceUnavailable, errorBody{Error: "pages cannot be listed; try again later"}
 	}
 	if len(pages) == 0 {
-		h.write(w, http.StatusNotFound, errorBody{Error: "no StaticPage matches the request", Unmatched: unmatched})
-		return http.StatusNotFound
+		return http.StatusNotFound, errorBody{Error: "no StaticPage matches the request", Unmatched: unmatched}
 	}
 
 	token := h.token()
 	// A caller hanging up must not leave only some of the pages annotated.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), annotateTimeout)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), annotateTimeout)
 	defer cancel()
 	written := make([]string, len(pages))
 	for i, p := range pages {
 		rv, err := kube.AnnotateRevalidate(actx, h.Writer, client.ObjectKeyFromObject(p), token)
 		if err != nil {
 			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p), "token", token, "annotated", i)
-			return h.fail(w, http.StatusServiceUnavailable, err.Error())
+			return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 		}
 		written[i] = rv
 		annotatedPages.Inc()
@@ -190,7 +217,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	if req.Wait {
 		code = http.StatusOK
 		start := time.Now()
-		results := h.wait(r.Context(), pages, written, token, req.timeout)
+		results := h.wait(ctx, pages, written, token, req.timeout)
 		for _, res := range results {
 			if !visible(res) {
 				code = http.StatusGatewayTimeout
@@ -207,8 +234,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 			resp.Pages = append(resp.Pages, result(p))
 		}
 	}
-	h.write(w, code, resp)
-	return code
+	return code, resp
 }
 
 // refuse answers a call whose credentials err refused.
@@ -231,12 +257,12 @@ func (h *Handler) credentials(ctx context.Context) (Credentials, error) {
 		}
 		return Credentials{}, fmt.Errorf("reading Secret %s: %w", h.Secret, err)
 	}
-	return Credentials{Token: trimmed(s.Data[TokenKey]), HMACSecret: trimmed(s.Data[HMACKey])}, nil
+	return Credentials{Token: TrimNewlines(s.Data[TokenKey]), HMACSecret: TrimNewlines(s.Data[HMACKey])}, nil
 }
 
-// trimmed drops the trailing newline `kubectl create secret --from-file`
-// often carries.
-func trimmed(b []byte) []byte {
+// TrimNewlines drops the trailing newline a Secret's value made with
+// `kubectl create secret --from-file` often carries.
+func TrimNewlines(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,7 +23,7 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 	unmatched := &Unmatched{}
 	if req.Namespace != "" && len(h.Namespaces) > 0 && !slices.Contains(h.Namespaces, req.Namespace) {
 		// Not a namespace this server sees: its pages are not served here.
-		unmatched.Paths, unmatched.Names, unmatched.Selector, unmatched.Tags = req.Paths, req.Names, req.Selector, req.Tags
+		unmatched.Paths, unmatched.Names, unmatched.Selector, unmatched.Tags = req.Paths, req.Names, strings.Join(req.selectorSrc, "; "), req.Tags
 		return nil, unmatched, nil
 	}
 	list := &pagesv1alpha1.StaticPageList{}
@@ -74,18 +75,22 @@ func (h *Handler) match(ctx context.Context, req *parsed) ([]*pagesv1alpha1.Stat
 			unmatched.Names = append(unmatched.Names, name)
 		}
 	}
-	if req.selector != nil {
+	var unmatchedSelectors []string
+	for j, sel := range req.selectors {
 		any := false
 		for i := range items {
-			if p := &items[i]; req.selector.Matches(labels.Set(p.Labels)) {
+			if p := &items[i]; sel.Matches(labels.Set(p.Labels)) {
 				found[client.ObjectKeyFromObject(p)] = p
 				any = true
 			}
 		}
 		if !any {
-			unmatched.Selector = req.Selector
+			unmatchedSelectors = append(unmatchedSelectors, req.selectorSrc[j])
 		}
 	}
+	// A request has one selector; a Call's unmatched ones are listed
+	// apart by "; ", which no selector contains.
+	unmatched.Selector = strings.Join(unmatchedSelectors, "; ")
 	// A tag names the pages carrying it in the namespaces the request
 	// reaches (its namespace, else every namespace this server serves):
 	// the same tag in another namespace is another tenant's.

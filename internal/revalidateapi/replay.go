@@ -17,11 +17,13 @@ import (
 	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
-// ReplayStore records used signatures so that a signed call is accepted
-// once. Claim returns errReplay when sig was claimed before.
+// ReplayStore records used signatures and delivery ids so that a signed
+// call, or a webhook delivery, is accepted once.
 type ReplayStore interface {
-	// Claim records sig as used, or fails with errReplay if it was.
-	Claim(ctx context.Context, sig *Signature) error
+	// Claim records key as used until expires (after which the timestamp
+	// check refuses its call anyway), or fails with ErrReplay if it was
+	// claimed before.
+	Claim(ctx context.Context, key string, expires time.Time) error
 }
 
 // Labels and names of the Leases that record used signatures.
@@ -61,33 +63,35 @@ type LeaseReplays struct {
 	Timeout time.Duration
 }
 
-// LeaseName is the Lease recording sig: derived from the MAC alone, so every
+// LeaseName is the Lease recording key: a digest of it, so that any key
+// makes a valid name. A signed call's key is its decoded MAC, so every
 // spelling of one signature maps to one name.
-func LeaseName(sig *Signature) string {
-	sum := sha256.Sum256(sig.MAC)
+func LeaseName(key string) string {
+	sum := sha256.Sum256([]byte(key))
 	return SignatureLeasePrefix + hex.EncodeToString(sum[:20])
 }
 
-// Claim creates sig's Lease; AlreadyExists means a replay.
-func (l *LeaseReplays) Claim(ctx context.Context, sig *Signature) error {
-	ttl := int32(max(1, sig.Expires.Sub(sig.Timestamp)/time.Second*2))
+// Claim creates key's Lease; AlreadyExists means a replay.
+func (l *LeaseReplays) Claim(ctx context.Context, key string, expires time.Time) error {
+	now := l.Clock.Now()
+	ttl := int32(max(1, expires.Sub(now).Round(time.Second)/time.Second))
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: l.Namespace,
-			Name:      LeaseName(sig),
+			Name:      LeaseName(key),
 			Labels:    map[string]string{SignatureLabel: SignatureLabelValue},
 		},
 		Spec: coordinationv1.LeaseSpec{
 			HolderIdentity:       new(signatureHolder),
-			AcquireTime:          &metav1.MicroTime{Time: sig.Timestamp},
-			RenewTime:            &metav1.MicroTime{Time: sig.Expires},
+			AcquireTime:          &metav1.MicroTime{Time: now},
+			RenewTime:            &metav1.MicroTime{Time: expires},
 			LeaseDurationSeconds: &ttl,
 		},
 	}
 	err := l.Client.Create(ctx, lease)
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		return errReplay
+		return ErrReplay
 	case err != nil:
 		return fmt.Errorf("recording the signature as Lease %s/%s: %w", l.Namespace, lease.Name, err)
 	}
@@ -140,28 +144,37 @@ func (l *LeaseReplays) sweepWithin(ctx context.Context, every time.Duration) err
 	return l.Sweep(ctx)
 }
 
-// MemoryReplays records used signatures in this process only: for tests
-// and single-process tools, never for a served API with replicas.
+// MemoryReplays records used keys in this process only: for tests and
+// single-process tools, never for a served API with replicas.
 type MemoryReplays struct {
+	// Clock is the time source of expiry; nil means the real clock.
+	Clock clock.PassiveClock
+
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
 
-// Claim records sig until it expires.
-func (m *MemoryReplays) Claim(_ context.Context, sig *Signature) error {
+// Claim records key until expires.
+func (m *MemoryReplays) Claim(_ context.Context, key string, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.seen == nil {
 		m.seen = map[string]time.Time{}
 	}
+	var now time.Time
+	if m.Clock != nil {
+		now = m.Clock.Now()
+	} else {
+		now = time.Now()
+	}
 	for k, exp := range m.seen {
-		if exp.Before(sig.Timestamp) {
+		if exp.Before(now) {
 			delete(m.seen, k)
 		}
 	}
-	if _, ok := m.seen[string(sig.MAC)]; ok {
-		return errReplay
+	if _, ok := m.seen[key]; ok {
+		return ErrReplay
 	}
-	m.seen[string(sig.MAC)] = sig.Expires
+	m.seen[key] = expires
 	return nil
 }

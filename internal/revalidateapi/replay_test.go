@@ -39,22 +39,22 @@ func TestLeaseReplaysClaim(t *testing.T) {
 	sig := &Signature{MAC: Sign([]byte("hmac-key"), "1800000000", []byte("{}")), Timestamp: ts, Expires: ts.Add(5 * time.Minute)}
 	ctx := context.Background()
 
-	if err := replays.Claim(ctx, sig); err != nil {
+	if err := replays.Claim(ctx, string(sig.MAC), sig.Expires); err != nil {
 		t.Fatalf("first claim: %v", err)
 	}
 	lease := &coordinationv1.Lease{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: replayNamespace, Name: LeaseName(sig)}, lease); err != nil {
+	if err := c.Get(ctx, types.NamespacedName{Namespace: replayNamespace, Name: LeaseName(string(sig.MAC))}, lease); err != nil {
 		t.Fatalf("the claim left no Lease: %v", err)
 	}
 	if lease.Labels[SignatureLabel] != SignatureLabelValue {
 		t.Errorf("Lease labels = %v, want %s=%s for the sweep", lease.Labels, SignatureLabel, SignatureLabelValue)
 	}
 	again := &Signature{MAC: append([]byte(nil), sig.MAC...), Timestamp: ts, Expires: sig.Expires}
-	if err := replays.Claim(ctx, again); !errors.Is(err, errReplay) {
-		t.Fatalf("second claim of the same signature = %v, want %v", err, errReplay)
+	if err := replays.Claim(ctx, string(again.MAC), again.Expires); !errors.Is(err, ErrReplay) {
+		t.Fatalf("second claim of the same signature = %v, want %v", err, ErrReplay)
 	}
 	other := &Signature{MAC: Sign([]byte("hmac-key"), "1800000001", []byte("{}")), Timestamp: ts.Add(time.Second), Expires: sig.Expires.Add(time.Second)}
-	if err := replays.Claim(ctx, other); err != nil {
+	if err := replays.Claim(ctx, string(other.MAC), other.Expires); err != nil {
 		t.Fatalf("claim of another signature: %v", err)
 	}
 }
@@ -129,8 +129,8 @@ func TestSignedCallIsAcceptedOnce(t *testing.T) {
 
 	for _, spelling := range []string{mac, strings.ToUpper(mac)} {
 		again := deliver(spelling)
-		if again.Code != http.StatusUnauthorized || !strings.Contains(again.Body.String(), errReplay.Error()) {
-			t.Errorf("second delivery (%s): %d %s, want 401 %q", spelling[:8], again.Code, again.Body, errReplay)
+		if again.Code != http.StatusUnauthorized || !strings.Contains(again.Body.String(), ErrReplay.Error()) {
+			t.Errorf("second delivery (%s): %d %s, want 401 %q", spelling[:8], again.Code, again.Body, ErrReplay)
 		}
 		if got := annotation(); got != resp.Token {
 			t.Errorf("a replay changed the annotation to %q", got)

@@ -48,9 +48,12 @@ type parsed struct {
 	// routes are Paths decoded, index for index.
 	routes []string
 	// host is Host normalised as the server normalises a Host header.
-	host     string
-	selector labels.Selector
-	timeout  time.Duration
+	host string
+	// selectors are parsed label selectors; selectorSrc their text, index
+	// for index (a request has one, a Call any number).
+	selectors   []labels.Selector
+	selectorSrc []string
+	timeout     time.Duration
 }
 
 // Limits of a request.
@@ -74,10 +77,44 @@ func parseRequest(body []byte) (*parsed, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("body holds more than one JSON value")
 	}
-	p := &parsed{Request: r, timeout: defaultTimeout}
 	if len(r.Paths) == 0 && r.Selector == "" && len(r.Names) == 0 && len(r.Tags) == 0 {
 		return nil, errors.New("name pages with at least one of paths, selector, names or tags")
 	}
+	var selectors []string
+	if r.Selector != "" {
+		selectors = []string{r.Selector}
+	}
+	return validate(r, selectors)
+}
+
+// Call is a revalidation asked for inside the server, by a webhook
+// receiver: the pages of one namespace that its paths, tags and label
+// selectors name.
+type Call struct {
+	// Namespace holds the pages; required.
+	Namespace string
+	// Paths are URL paths, as in a Request.
+	Paths []string
+	// Tags are tags, as in a Request.
+	Tags []string
+	// Selectors are label selectors, as a Request's Selector each.
+	Selectors []string
+	// Caller names who asked, for the logs.
+	Caller string
+}
+
+// parseCall validates c as parseRequest validates a request.
+func parseCall(c Call) (*parsed, error) {
+	if c.Namespace == "" {
+		return nil, errors.New("a call needs a namespace")
+	}
+	return validate(Request{Paths: c.Paths, Tags: c.Tags, Namespace: c.Namespace}, c.Selectors)
+}
+
+// validate checks a request, its selectors given apart, saying what is
+// wrong in terms a CMS integrator can act on.
+func validate(r Request, selectors []string) (*parsed, error) {
+	p := &parsed{Request: r, timeout: defaultTimeout}
 	if len(r.Tags) > maxTags {
 		return nil, fmt.Errorf("at most %d tags per request", maxTags)
 	}
@@ -120,15 +157,16 @@ func parseRequest(body []byte) (*parsed, error) {
 			return nil, fmt.Errorf("name %q: %s", n, strings.Join(errs, "; "))
 		}
 	}
-	if r.Selector != "" {
-		sel, err := labels.Parse(r.Selector)
+	for _, src := range selectors {
+		sel, err := labels.Parse(src)
 		if err != nil {
 			return nil, fmt.Errorf("selector: %w", err)
 		}
 		if sel.Empty() {
 			return nil, errors.New("selector matches every page; name the pages")
 		}
-		p.selector = sel
+		p.selectors = append(p.selectors, sel)
+		p.selectorSrc = append(p.selectorSrc, src)
 	}
 	if r.Timeout != "" {
 		d, err := time.ParseDuration(r.Timeout)

@@ -177,7 +177,7 @@ func TestServerAndManagerMustNotShareAServiceAccount(t *testing.T) {
 
 // policyNames are the admission policies config/admission declares, named
 // after the release in the chart.
-var policyNames = []string{"server-staticpages", "server-staticpage-creates", "server-leases", "manager-configmaps", "manager-staticpages"}
+var policyNames = []string{"server-staticpages", "server-staticpage-creates", "server-leases", "server-webhookreceivers", "manager-configmaps", "manager-staticpages"}
 
 func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
 	for _, tc := range []struct {
@@ -197,6 +197,7 @@ func TestAdmissionPoliciesNameTheServiceAccounts(t *testing.T) {
 				"server-staticpages":        "system:serviceaccount:" + tc.ns + ":" + tc.server,
 				"server-staticpage-creates": "system:serviceaccount:" + tc.ns + ":" + tc.server,
 				"server-leases":             "system:serviceaccount:" + tc.ns + ":" + tc.server,
+				"server-webhookreceivers":   "system:serviceaccount:" + tc.ns + ":" + tc.server,
 				"manager-configmaps":        "system:serviceaccount:" + tc.ns + ":" + tc.manager,
 				"manager-staticpages":       "system:serviceaccount:" + tc.ns + ":" + tc.manager,
 			}
