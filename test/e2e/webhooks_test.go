@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,22 +13,18 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/isr-operator/isr-operator/internal/testorigin"
+	"github.com/isr-operator/isr-operator/internal/webhook/signature"
 )
 
-// sender signs a delivery as one CMS does, with secret, for a receiver
-// type: adding a type to the e2e is a signer here and an entry below.
-type sender func(req *http.Request, secret, body string)
-
-// senders are the signature schemes the e2e delivers with, by type.
-var senders = map[string]sender{
-	// isr: X-Isr-Signature over timestamp "." body.
-	"isr": func(req *http.Request, secret, body string) {
-		stamp := strconv.FormatInt(time.Now().Unix(), 10)
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(stamp + "." + body))
-		req.Header.Set("X-Isr-Timestamp", stamp)
-		req.Header.Set("X-Isr-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
-	},
+// delivery is one CMS's webhook as the e2e sends it: the rule that maps
+// its payload to the page, the headers the CMS sends besides its
+// signature, and the payload, whose slug is the receiver type. The
+// signature is signature.Sign's, which signs as each sender documents:
+// adding a type to the e2e is an entry below.
+type delivery struct {
+	match, paths string
+	header       map[string]string
+	payload      string
 }
 
 // webhookSpecs apply a Secret and a WebhookReceiver with kubectl, as a
@@ -42,7 +34,7 @@ var senders = map[string]sender{
 // flow, once the server runs; apiURL is its revalidate API.
 func webhookSpecs(serverURL, apiURL *string) {
 	DescribeTable("re-renders a page on a CMS's own webhook, through a WebhookReceiver applied with kubectl",
-		func(typ, payload string) {
+		func(typ string, d delivery) {
 			name := "hook-" + typ
 			route := "/hooks/" + typ
 			o := testorigin.New("<p>a page a CMS webhook re-renders</p>")
@@ -63,9 +55,9 @@ spec:
   type: %[2]s
   secretRef: {name: %[1]s}
   rules:
-    - match: "body.kind == 'page'"
-      paths: "['/hooks/' + body.slug]"
-`, name, typ))
+    - match: %[3]q
+      paths: %[4]q
+`, name, typ, d.match, d.paths))
 			Expect(err).NotTo(HaveOccurred(), out)
 			kubectl("wait", "--for=condition=Ready", "webhookreceiver/"+name, "--timeout=60s")
 			path := kubectl("get", "whr", name, "-o", "jsonpath={.status.path}")
@@ -81,10 +73,16 @@ spec:
 			// manager writes it; until then a delivery is answered 404 or 503.
 			hook := strings.TrimSuffix(*apiURL, "/revalidate") + path
 			Eventually(func(g Gomega) {
-				req, err := http.NewRequest(http.MethodPost, hook, strings.NewReader(payload))
+				req, err := http.NewRequest(http.MethodPost, hook, strings.NewReader(d.payload))
 				g.Expect(err).NotTo(HaveOccurred())
 				req.Header.Set("Content-Type", "application/json")
-				senders[typ](req, "e2e-"+name+"-secret", payload)
+				for k, v := range d.header {
+					req.Header.Set(k, v)
+				}
+				signed, err := signature.Sign(signature.Type(typ), signature.Secret{Value: []byte("e2e-" + name + "-secret")},
+					signature.Delivery{Method: req.Method, Path: req.URL.Path, Header: req.Header, Body: []byte(d.payload)}, time.Now())
+				g.Expect(err).NotTo(HaveOccurred())
+				req.Header = signed
 				resp, err := http.DefaultClient.Do(req)
 				g.Expect(err).NotTo(HaveOccurred())
 				b, _ := io.ReadAll(resp.Body)
@@ -97,6 +95,21 @@ spec:
 			Eventually(func() string { return kubectl("get", "whr", name) }).
 				Should(MatchRegexp(name + `\s+` + typ + `\s+True\s+\S+\s+Accepted\s+1\s`))
 		},
-		Entry("isr", "isr", `{"kind": "page", "slug": "isr"}`),
+		Entry("isr", "isr", delivery{
+			match: "body.kind == 'page'", paths: "['/hooks/' + body.slug]",
+			payload: `{"kind": "page", "slug": "isr"}`,
+		}),
+		// Sanity's document projection, as a GROQ-powered webhook sends it.
+		Entry("sanity", "sanity", delivery{
+			match: "body._type == 'page'", paths: "['/hooks/' + body.slug.current]",
+			payload: `{"_id": "page-1", "_type": "page", "slug": {"_type": "slug", "current": "sanity"}}`,
+		}),
+		// A Contentful entry publish: the topic header, slugs per locale.
+		Entry("contentful", "contentful", delivery{
+			match:   "headers['x-contentful-topic'].endsWith('.publish')",
+			paths:   "body.fields.slug.map(l, '/hooks/' + body.fields.slug[l])",
+			header:  map[string]string{"X-Contentful-Topic": "ContentManagement.Entry.publish"},
+			payload: `{"sys": {"type": "Entry", "id": "5KsDBWseXY6QegucYAoacS"}, "fields": {"slug": {"en-US": "contentful"}}}`,
+		}),
 	)
 }
