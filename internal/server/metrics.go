@@ -87,6 +87,15 @@ var (
 	}, []string{"outcome"})
 )
 
+// The listeners' connection caps.
+var (
+	// connectionsRefused counts connections closed at accept for a cap.
+	connectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_connections_refused_total",
+		Help: "Connections to the page port or the revalidate API answered and closed at once, by the cap they were over (max_connections, per_client).",
+	}, []string{"reason"})
+)
+
 // Cache states of a request, the cache label of
 // isr_server_request_duration_seconds.
 const (
@@ -155,5 +164,5 @@ var fallbackRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal,
-		fallbackTotal, createsTotal, requestedAtTotal, serveSeconds, fallbackRefusals)
+		fallbackTotal, createsTotal, requestedAtTotal, serveSeconds, fallbackRefusals, connectionsRefused)
 }
