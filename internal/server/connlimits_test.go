@@ -227,3 +227,65 @@ func TestWriteTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestListenersApplyLimits caps the connections of both listeners as
+// cmd/server starts them: the page port's and the revalidate API's.
+func TestListenersApplyLimits(t *testing.T) {
+	for _, kind := range []string{netHTTP, fastHTTP} {
+		t.Run(kind, func(t *testing.T) {
+			h, _, _ := newTestHandler(t)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			_ = ln.Close()
+			l := DefaultConnLimits()
+			l.MaxConnections = 1
+			s := &Shutdown{Limits: l}
+			listener := s.PageListener(addr, h, nil)
+			if kind == netHTTP {
+				listener = s.Listener(addr, h, nil)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			go func() { _ = listener.Start(ctx) }()
+			var held net.Conn
+			waitFor(t, func() bool {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					return false
+				}
+				held = c
+				return true
+			})
+			defer func() { _ = held.Close() }()
+			_ = held.SetDeadline(time.Now().Add(hangGuard))
+			r := bufio.NewReader(held)
+			if _, err := io.WriteString(held, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(r, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("the first connection: %d", resp.StatusCode)
+			}
+			over, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = over.Close() }()
+			_ = over.SetDeadline(time.Now().Add(hangGuard))
+			resp, err = http.ReadResponse(bufio.NewReader(over), &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatalf("a second connection: %v", err)
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("a second connection: %d, want 503", resp.StatusCode)
+			}
+		})
+	}
+}
