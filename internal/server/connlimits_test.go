@@ -247,9 +247,7 @@ func TestListenersApplyLimits(t *testing.T) {
 			if kind == netHTTP {
 				listener = s.Listener(addr, h, nil)
 			}
-			ctx, stop := context.WithCancel(context.Background())
-			defer stop()
-			go func() { _ = listener.Start(ctx) }()
+			go func() { _ = listener.Start(t.Context()) }()
 			var held net.Conn
 			waitFor(t, func() bool {
 				c, err := net.Dial("tcp", addr)
