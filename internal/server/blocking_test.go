@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -121,6 +122,35 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 				g.Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[0-9]+$`))
 			}).Should(Succeed())
 		}
+		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+	})
+
+	It("finds a page created under the name of a shorter hash, and creates no second one", func() {
+		origin := testorigin.New("")
+		origin.Set(http.StatusNotFound, "no such product")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		path := prefix + "/legacy"
+		old := pagesv1alpha1.RequestedChild(set, path)
+		old.Name = pagesv1alpha1.LegacyChildName(set.Name, path)
+		Expect(k8sClient.Create(context.Background(), old)).To(Succeed())
+		Eventually(func(g Gomega) {
+			p := &pagesv1alpha1.StaticPage{}
+			g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(old), p)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition)).
+				To(HaveField("Reason", pagesv1alpha1.ReasonWithdrawn))
+		}).Should(Succeed())
+		Expect(origin.Count()).To(Equal(1))
+
+		By("answering from it on both replicas, with no new page and no origin fetch")
+		for _, r := range replicas {
+			Eventually(func(g Gomega) {
+				w := get(r, path)
+				g.Expect(w.Code).To(Equal(http.StatusNotFound))
+				g.Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[0-9]+$`))
+			}).Should(Succeed())
+		}
+		Expect(child(set, path)).To(BeNil())
 		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
 	})
 

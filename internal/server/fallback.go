@@ -259,7 +259,7 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	}
 	// Every outcome below names the set it came from.
 	defer func() { out.set = types.NamespacedName{Namespace: set.set.Namespace, Name: set.set.Name} }()
-	name := types.NamespacedName{Namespace: set.set.Namespace, Name: pagesv1alpha1.ChildName(set.set.Name, path)}
+	name := f.childName(r.Context(), set, path)
 	out = f.check(r.Context(), set, name, path, flightMemory{})
 	if out.decision != decWait && out.decision != decCreate {
 		return out, true
@@ -271,6 +271,22 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	case <-r.Context().Done():
 		return outcome{decision: decCanceled}, true
 	}
+}
+
+// childName is the name of path's page in set: ChildName, unless there is
+// no page by that name and the set's page for path was created under
+// LegacyChildName, before names carried 128 bits of hash.
+func (f *Fallback) childName(ctx context.Context, set *setEntry, path string) types.NamespacedName {
+	name := types.NamespacedName{Namespace: set.set.Namespace, Name: pagesv1alpha1.ChildName(set.set.Name, path)}
+	page := &pagesv1alpha1.StaticPage{}
+	if f.Table.Get(name) != nil || !apierrors.IsNotFound(f.Client.Get(ctx, name, page)) {
+		return name
+	}
+	legacy := types.NamespacedName{Namespace: name.Namespace, Name: pagesv1alpha1.LegacyChildName(set.set.Name, path)}
+	if err := f.Client.Get(ctx, legacy, page); err == nil && page.OwnerSet() == set.set.Name && page.Spec.Route == path {
+		return legacy
+	}
+	return name
 }
 
 // check looks at the path's page once and decides.
