@@ -322,6 +322,32 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		Expect(origin.Count()).To(BeZero())
 	})
 
+	It("answers 503, never 404, for a path whose page's name another page has taken", func() {
+		own := testorigin.New("<h1>elsewhere</h1>")
+		origin := testorigin.New("<h1>from the set</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		path := prefix + "/taken"
+		squatter := &pagesv1alpha1.StaticPage{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pagesv1alpha1.ChildName(set.Name, path)},
+			Spec:       pagesv1alpha1.StaticPageSpec{Route: "/elsewhere-" + name, Origin: pagesv1alpha1.Origin{URL: own.URL + "/elsewhere"}},
+		}
+		Expect(k8sClient.Create(ctx, squatter)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), squatter) })
+		Eventually(func() *server.Entry { return replicas[0].Table.Lookup("shop.example", squatter.Spec.Route) }).ShouldNot(BeNil())
+
+		before := fallbackResults("collision")
+		for _, r := range replicas {
+			w := get(r, path)
+			Expect(w.Code).To(Equal(http.StatusServiceUnavailable), w.Body.String())
+			Expect(w.Header().Get("Retry-After")).To(Equal("60"))
+			Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		}
+		Expect(fallbackResults("collision") - before).To(BeEquivalentTo(2))
+		Expect(children(set)).To(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
 	It("records when a page a visitor caused is served, at most every tenth of expireAfter", func() {
 		// A replica of its own on a fake clock: the annotation has whole
 		// seconds, so only moving the clock by minutes tells a throttled

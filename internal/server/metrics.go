@@ -73,7 +73,7 @@ var (
 	// had no page in the table, by result.
 	fallbackTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "isr_server_fallback_total",
-		Help: "Requests for a StaticPageSet's path with no page in memory, by result (served, withdrawn, not_found, failed, full, rate_limited, timeout, canceled, error).",
+		Help: "Requests for a StaticPageSet's path with no page in memory, by result (served, withdrawn, not_found, failed, full, rate_limited, timeout, canceled, error, collision).",
 	}, []string{"result"})
 	// createsTotal counts the pages this replica created for visitors.
 	createsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
