@@ -55,11 +55,6 @@ const DefaultSitemapInterval = time.Hour
 // for other sets, between batches.
 const createBatch = 200
 
-// collisionRecheck is how soon a set looks again at the prerender paths
-// whose page names are taken: removing the page that holds a name changes
-// nothing the set watches.
-const collisionRecheck = time.Minute
-
 // setWorkers is how many sets are reconciled at once: a reconcile may wait
 // on a slow sitemap, and must not hold up every other set meanwhile.
 const setWorkers = 2
@@ -807,6 +802,11 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 	}
 	return nil
 }
+
+// collisionRecheck is how soon a set looks again at the prerender paths
+// whose page names are taken: removing the page that holds a name changes
+// nothing the set watches.
+const collisionRecheck = time.Minute
 
 // nameTaken reports whether the page by child's name is not the set's page
 // for child's route: a page made to squat the name, or a hash collision.
