@@ -276,6 +276,9 @@ type setRun struct {
 	paths []string
 	// skipped are listed paths that do not match the pattern.
 	skipped []string
+	// collisions are prerender paths whose page's name a StaticPage that
+	// is not the set's page for the path has taken.
+	collisions []string
 	// explicit counts prerender paths taken by pages with their own origin.
 	explicit int
 	// sitemapErr is why the sitemap could not be read; pages are then
@@ -835,8 +838,13 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 		child := prerenderPage(run.set, path)
 		if err := r.Create(ctx, child); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				// A server created it a moment ago; it shows up in the
-				// next reconcile.
+				// A server created it a moment ago, and it shows up in the
+				// next reconcile; or another page has its name.
+				if r.nameTaken(ctx, run, child) {
+					run.collisions = append(run.collisions, path)
+					run.missing++
+					run.requeueIn(collisionRecheck)
+				}
 				continue
 			}
 			return fmt.Errorf("creating the page of %s for StaticPageSet %s: %w", path, run.req.NamespacedName, err)
@@ -850,6 +858,22 @@ func (r *StaticPageSetReconciler) prerender(ctx context.Context, run *setRun) er
 			"created %d pages: %s", len(created), listSome(created))
 	}
 	return nil
+}
+
+// collisionRecheck is how soon a set looks again at the prerender paths
+// whose page names are taken: removing the page that holds a name changes
+// nothing the set watches.
+const collisionRecheck = time.Minute
+
+// nameTaken reports whether the page by child's name is not the set's page
+// for child's route: a page made to squat the name, or a hash collision.
+func (r *StaticPageSetReconciler) nameTaken(ctx context.Context, run *setRun, child *pagesv1alpha1.StaticPage) bool {
+	taken := &pagesv1alpha1.StaticPage{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(child), taken); err != nil {
+		// Not in the cache yet: the create that won was a moment ago.
+		return false
+	}
+	return !metav1.IsControlledBy(taken, run.set) || taken.Spec.Route != child.Spec.Route
 }
 
 // prerenderPage builds the page of path, as the servers build a page for a
@@ -988,6 +1012,15 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.FullCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonBelowMaxPages,
 			fmt.Sprintf("the set holds %d of at most %d pages", pages, set.PageLimit()))
 	}
+	wasCollision := meta.IsStatusConditionTrue(base.Status.Conditions, pagesv1alpha1.NameCollisionCondition)
+	if len(run.collisions) > 0 {
+		slices.Sort(run.collisions)
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.NameCollisionCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonNameTaken,
+			fmt.Sprintf("the page names of %d prerender paths are taken by StaticPages that are not the set's pages for them; those paths get no page: %s",
+				len(run.collisions), listSome(run.collisions)))
+	} else {
+		meta.RemoveStatusCondition(&set.Status.Conditions, pagesv1alpha1.NameCollisionCondition)
+	}
 	set.Status.ObservedGeneration = set.Generation
 
 	if !equality.Semantic.DeepEqual(base.Status, set.Status) {
@@ -1011,6 +1044,9 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 	if full := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.FullCondition); full.Status == metav1.ConditionTrue && !wasFull {
 		r.event(set, corev1.EventTypeWarning, full.Reason, "Reconcile", "%s", full.Message)
 	}
+	if c := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.NameCollisionCondition); c != nil && !wasCollision {
+		r.event(set, corev1.EventTypeWarning, c.Reason, "Prerender", "%s", c.Message)
+	}
 	pre := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.PrerenderedCondition)
 	switch {
 	case pre.Reason == wasPrerendered:
@@ -1030,6 +1066,9 @@ func prerendered(run *setRun) (metav1.ConditionStatus, string, string) {
 	}
 	if run.explicit > 0 {
 		notes = append(notes, fmt.Sprintf("%d paths are served by StaticPages of their own", run.explicit))
+	}
+	if len(run.collisions) > 0 {
+		notes = append(notes, fmt.Sprintf("%d paths' page names are taken (see NameCollision)", len(run.collisions)))
 	}
 	suffix := ""
 	if len(notes) > 0 {

@@ -276,6 +276,44 @@ var _ = Describe("StaticPageSet controller", func() {
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/items/7", "/items/8"}))
 	})
 
+	It("reports a prerender path whose page's name another StaticPage has taken, until it is free", func() {
+		o := newOrigin("squatter")
+		s := testSet(uniqueName("taken"), "/taken/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Prerender.Paths = []string{"/taken/1", "/taken/2"}
+		})
+		squatter := newPage(pagesv1alpha1.ChildName(s.Name, "/taken/1"), "/squatted/"+s.Name, o.URL, 0)
+		squatter.Spec.Host = s.Spec.Host
+		create(squatter)
+		createTestSet(s)
+
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/taken/2"}))
+		Eventually(func(g Gomega) {
+			c := setCondition(fetchSet(g, s), pagesv1alpha1.NameCollisionCondition)
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonNameTaken))
+			g.Expect(c.Message).To(ContainSubstring("/taken/1"))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(SatisfyAll(
+			HavePrefix("Warning "+pagesv1alpha1.ReasonNameTaken), ContainSubstring("/taken/1"))))
+
+		By("giving the path its page once the name is free, and dropping the condition")
+		Expect(k8sClient.Delete(ctx, squatter)).To(Succeed())
+		// The set looks again within collisionRecheck; a change to it makes
+		// it look now.
+		Eventually(func() error {
+			cur := fetchSet(Default, s)
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations["test.isr-operator.io/poke"] = "1"
+			return k8sClient.Update(ctx, cur)
+		}).Should(Succeed())
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/taken/1", "/taken/2"}))
+		Eventually(func(g Gomega) {
+			g.Expect(meta.FindStatusCondition(fetchSet(g, s).Status.Conditions, pagesv1alpha1.NameCollisionCondition)).To(BeNil())
+		}).Should(Succeed())
+	})
+
 	It("constrains its parameters: refuses unknown names at apply, a bad pattern with InvalidSpec, and skips prerender paths it refuses", func() {
 		By("refusing at apply a constraint on a parameter the route does not define")
 		bad := testSet(uniqueName("constrained"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {

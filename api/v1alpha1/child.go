@@ -11,9 +11,28 @@ import (
 // ChildName is the name of the StaticPage that set gives route: the same
 // for every creator (the set's controller, each server replica), so that two
 // creators of one path collide instead of making two pages. It is the set's
-// name and a readable form of the route, each cut short, and a hash of both,
-// within the 253 characters of a Kubernetes name.
+// name and a readable form of the route, each cut short, and 128 bits of a
+// hash of both, so that no one can find another path of the set with the
+// same name; within the 253 characters of a Kubernetes name.
 func ChildName(set, route string) string {
+	return childName(set, route, childHashBytes)
+}
+
+// LegacyChildName is the name ChildName gave route before it carried 128
+// bits of hash (40). Pages created then keep their names: the server looks
+// a path's page up under this name too, when it finds none under ChildName.
+func LegacyChildName(set, route string) string {
+	return childName(set, route, legacyChildHashBytes)
+}
+
+// Bytes of the hash in a child's name: today's, and before.
+const (
+	childHashBytes       = 16
+	legacyChildHashBytes = 5
+)
+
+// childName is ChildName with hashBytes bytes of hash.
+func childName(set, route string, hashBytes int) string {
 	sum := sha256.Sum256([]byte(set + "\x00" + route))
 	var slug strings.Builder
 	dash := false
@@ -40,7 +59,7 @@ func ChildName(set, route string) string {
 	if s != "" {
 		name += s + "-"
 	}
-	return name + hex.EncodeToString(sum[:5])
+	return name + hex.EncodeToString(sum[:hashBytes])
 }
 
 // RequestedChild is the StaticPage a server creates when a visitor requests

@@ -27,6 +27,15 @@ func TestChildName(t *testing.T) {
 	if ChildName("products", "/a") == ChildName("products", "/A") {
 		t.Error("two routes that differ in case share a name")
 	}
+	// 128 bits of hash: 32 hex digits after the last dash.
+	name := ChildName("products", "/products/42")
+	if hash := name[strings.LastIndexByte(name, '-')+1:]; len(hash) != 32 {
+		t.Errorf("ChildName has a hash of %d hex digits (%q), want 32", len(hash), name)
+	}
+	legacy := LegacyChildName("products", "/products/42")
+	if hash := legacy[strings.LastIndexByte(legacy, '-')+1:]; len(hash) != 10 || !strings.HasPrefix(name, legacy) {
+		t.Errorf("LegacyChildName = %q, want ChildName's name (%q) with 10 hex digits of hash", legacy, name)
+	}
 }
 
 func TestNewChild(t *testing.T) {

@@ -139,6 +139,15 @@ const (
 	// ReasonBelowMaxPages (Full=False, good): there is room for new pages.
 	ReasonBelowMaxPages = "BelowMaxPages"
 
+	// NameCollisionCondition (abnormal-true) is present, and True, while
+	// the name of a prerender path's page is taken by a StaticPage that is
+	// not the set's page for that path: that path gets no page, and a
+	// request for it 503. The condition is removed once no name is taken.
+	NameCollisionCondition = "NameCollision"
+	// ReasonNameTaken (NameCollision=True, bad): the message lists the
+	// paths whose page names are taken.
+	ReasonNameTaken = "NameTaken"
+
 	// PrerenderedCondition is True when every prerender path (listed or
 	// from the sitemap) has a page.
 	PrerenderedCondition = "Prerendered"

@@ -170,47 +170,86 @@ func (p *Pattern) Names() []string { return slices.Clone(p.names) }
 // bytes; a rest value obeys the same rules segment by segment. Nor does it
 // match a path whose values break the pattern's constraints (Constrain).
 func (p *Pattern) Match(escapedPath string) (map[string]string, bool) {
-	decoded, err := RequestPath(escapedPath)
-	if err != nil || ValidateRoute(decoded) != nil {
+	rp, ok := ParseRequestPath(escapedPath)
+	if !ok {
 		return nil, false
 	}
-	// Split the escaped form, so that an encoded slash stays in its segment.
-	raw := strings.Split(escapedPath[1:], "/")
+	return p.MatchParsed(rp)
+}
+
+// maxEscapedRoute is the longest escaped path whose decoded form can be a
+// route: each of MaxRouteLength characters is at most 4 bytes of UTF-8,
+// each escaped as %XX.
+const maxEscapedRoute = MaxRouteLength * 4 * 3
+
+// ParsedPath is a request path prepared once for matching against many
+// patterns (PatternIndex): checked, and decoded segment by segment.
+type ParsedPath struct {
+	// segs are the decoded segments of the escaped path, split before
+	// decoding so that an encoded slash stays in its segment.
+	segs []string
+}
+
+// ParseRequestPath prepares an escaped request path (r.URL.EscapedPath())
+// for MatchParsed. It refuses, before decoding, a path longer than any
+// route's escaped form can be, and then a path whose decoded form
+// ValidateRoute refuses (over MaxRouteLength characters, '..', ...): no
+// pattern matches those.
+func ParseRequestPath(escapedPath string) (ParsedPath, bool) {
+	if len(escapedPath) > maxEscapedRoute {
+		return ParsedPath{}, false
+	}
+	decoded, err := RequestPath(escapedPath)
+	if err != nil || ValidateRoute(decoded) != nil {
+		return ParsedPath{}, false
+	}
+	segs := strings.Split(escapedPath[1:], "/")
+	for i, raw := range segs {
+		if segs[i], err = url.PathUnescape(raw); err != nil {
+			return ParsedPath{}, false
+		}
+	}
+	return ParsedPath{segs: segs}, true
+}
+
+// MatchParsed is Match of a path ParseRequestPath prepared. It allocates
+// only for a path it matches.
+func (p *Pattern) MatchParsed(rp ParsedPath) (map[string]string, bool) {
+	segs := rp.segs
 	n := len(p.segs)
-	if p.rest == "" && len(raw) != n || p.rest != "" && len(raw) <= n {
+	if p.rest == "" && len(segs) != n || p.rest != "" && len(segs) <= n {
 		return nil, false
+	}
+	for i, seg := range p.segs {
+		switch {
+		case !seg.param && segs[i] != seg.lit:
+			return nil, false
+		case seg.param && checkValue(segs[i]) != nil:
+			return nil, false
+		}
+	}
+	var rest string
+	if p.rest != "" {
+		size := len(segs) - n - 1
+		for _, v := range segs[n:] {
+			if checkValue(v) != nil {
+				return nil, false
+			}
+			size += len(v)
+		}
+		if size > MaxParamLength {
+			return nil, false
+		}
+		rest = strings.Join(segs[n:], "/")
 	}
 	params := make(map[string]string, len(p.names))
 	for i, seg := range p.segs {
-		v, err := url.PathUnescape(raw[i])
-		if err != nil {
-			return nil, false
+		if seg.param {
+			params[seg.name] = segs[i]
 		}
-		if !seg.param {
-			if v != seg.lit {
-				return nil, false
-			}
-			continue
-		}
-		if checkValue(v) != nil {
-			return nil, false
-		}
-		params[seg.name] = v
 	}
 	if p.rest != "" {
-		vs := make([]string, 0, len(raw)-n)
-		for _, r := range raw[n:] {
-			v, err := url.PathUnescape(r)
-			if err != nil || checkValue(v) != nil {
-				return nil, false
-			}
-			vs = append(vs, v)
-		}
-		v := strings.Join(vs, "/")
-		if len(v) > MaxParamLength {
-			return nil, false
-		}
-		params[p.rest] = v
+		params[p.rest] = rest
 	}
 	if !p.allows(params) {
 		return nil, false

@@ -143,7 +143,8 @@ func (x *PatternIndex[T]) Len() int {
 // without its port, then for any host, the first by PatternWins whose
 // pattern matches. It returns the set's value and the parameters its
 // pattern gives the path; a path Pattern.Match refuses ('..', an encoded
-// slash, a control character...) matches no set.
+// slash, a control character...) matches no set. The path is checked
+// (its length first) and decoded once, before any pattern looks at it.
 func (x *PatternIndex[T]) Match(host, escapedPath string) (T, map[string]string, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -151,10 +152,15 @@ func (x *PatternIndex[T]) Match(host, escapedPath string) (T, map[string]string,
 	if len(x.sets) == 0 {
 		return zero, nil, false
 	}
+	// Checked and decoded once, whatever many patterns look at it.
+	rp, ok := ParseRequestPath(escapedPath)
+	if !ok {
+		return zero, nil, false
+	}
 	host = NormalizeHost(host)
 	try := func(h string) (*patternClaimed[T], map[string]string) {
 		for _, e := range x.hosts[h] {
-			if params, ok := e.c.Pattern.Match(escapedPath); ok {
+			if params, ok := e.c.Pattern.MatchParsed(rp); ok {
 				return e, params
 			}
 		}

@@ -1,6 +1,8 @@
 package route
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,5 +123,53 @@ func TestPatternIndexReplaceAndDelete(t *testing.T) {
 	}
 	if _, ok := x.Get(a); ok {
 		t.Error("Get after Delete")
+	}
+}
+
+// TestPatternIndexDecodesOnce checks and decodes a request path once,
+// however many sets' patterns look at it: a lookup that matches none of
+// many sets costs what it costs with one.
+func TestPatternIndexDecodesOnce(t *testing.T) {
+	const path = "/caf%C3%A9/%C3%A9t%C3%A9/42"
+	if _, ok := ParseRequestPath(path); !ok {
+		t.Fatalf("%s is refused before any set looks at it", path)
+	}
+	allocs := func(sets int) float64 {
+		x := NewPatternIndex[int]()
+		for i := range sets {
+			x.Put(PatternClaim{Set: nn("ns", fmt.Sprint("s", i)), Pattern: mustPattern(t, fmt.Sprintf("/p%d/{a}/{id}", i)), Created: t0}, i)
+		}
+		return testing.AllocsPerRun(100, func() {
+			if _, _, ok := x.Match("h.example", path); ok {
+				t.Fatal("a set matched")
+			}
+		})
+	}
+	if one, many := allocs(1), allocs(50); many != one {
+		t.Errorf("a lookup through 50 sets allocates %v times, through 1 set %v: the path is decoded per set", many, one)
+	}
+}
+
+// TestPatternIndexRefusesLongPaths refuses a path over the longest route
+// before any pattern looks at it, and before decoding it when it is longer
+// than any route's escaped form.
+func TestPatternIndexRefusesLongPaths(t *testing.T) {
+	x := NewPatternIndex[int]()
+	x.Put(PatternClaim{Set: nn("ns", "all"), Pattern: mustPattern(t, "/{first}/{rest...}"), Created: t0}, 1)
+	within := "/a/" + strings.Repeat("b", 200)
+	if _, _, ok := x.Match("", within); !ok {
+		t.Fatalf("%d bytes: not matched", len(within))
+	}
+	long := "/a/" + strings.Repeat("b/", MaxRouteLength/2)
+	if _, ok := ParseRequestPath(long); ok {
+		t.Errorf("a path of %d characters, over MaxRouteLength, was accepted", len(long))
+	}
+	huge := "/" + strings.Repeat("%41", MaxRouteLength*4+1)
+	if n := testing.AllocsPerRun(10, func() {
+		if _, _, ok := x.Match("", huge); ok {
+			t.Fatal("matched")
+		}
+	}); n != 0 {
+		t.Errorf("a path of %d bytes, longer than any route's escaped form, allocated %v times: it was decoded", len(huge), n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
@@ -121,6 +122,35 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 				g.Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[0-9]+$`))
 			}).Should(Succeed())
 		}
+		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+	})
+
+	It("finds a page created under the name of a shorter hash, and creates no second one", func() {
+		origin := testorigin.New("")
+		origin.Set(http.StatusNotFound, "no such product")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		path := prefix + "/legacy"
+		old := pagesv1alpha1.RequestedChild(set, path)
+		old.Name = pagesv1alpha1.LegacyChildName(set.Name, path)
+		Expect(k8sClient.Create(context.Background(), old)).To(Succeed())
+		Eventually(func(g Gomega) {
+			p := &pagesv1alpha1.StaticPage{}
+			g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(old), p)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition)).
+				To(HaveField("Reason", pagesv1alpha1.ReasonWithdrawn))
+		}).Should(Succeed())
+		Expect(origin.Count()).To(Equal(1))
+
+		By("answering from it on both replicas, with no new page and no origin fetch")
+		for _, r := range replicas {
+			Eventually(func(g Gomega) {
+				w := get(r, path)
+				g.Expect(w.Code).To(Equal(http.StatusNotFound))
+				g.Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[0-9]+$`))
+			}).Should(Succeed())
+		}
+		Expect(child(set, path)).To(BeNil())
 		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
 	})
 
@@ -288,6 +318,32 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		w := get(replicas[0], prefix+"/special")
 		Expect(w.Code).To(Equal(http.StatusOK))
 		Expect(w.Body.String()).To(Equal("<h1>special</h1>"))
+		Expect(children(set)).To(BeEmpty())
+		Expect(origin.Count()).To(BeZero())
+	})
+
+	It("answers 503, never 404, for a path whose page's name another page has taken", func() {
+		own := testorigin.New("<h1>elsewhere</h1>")
+		origin := testorigin.New("<h1>from the set</h1>")
+		name, prefix := unique()
+		set := newSet(name, prefix, origin.URL, nil)
+		path := prefix + "/taken"
+		squatter := &pagesv1alpha1.StaticPage{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pagesv1alpha1.ChildName(set.Name, path)},
+			Spec:       pagesv1alpha1.StaticPageSpec{Route: "/elsewhere-" + name, Origin: pagesv1alpha1.Origin{URL: own.URL + "/elsewhere"}},
+		}
+		Expect(k8sClient.Create(ctx, squatter)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(context.Background(), squatter) })
+		Eventually(func() *server.Entry { return replicas[0].Table.Lookup("shop.example", squatter.Spec.Route) }).ShouldNot(BeNil())
+
+		before := fallbackResults("collision")
+		for _, r := range replicas {
+			w := get(r, path)
+			Expect(w.Code).To(Equal(http.StatusServiceUnavailable), w.Body.String())
+			Expect(w.Header().Get("Retry-After")).To(Equal("60"))
+			Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
+		}
+		Expect(fallbackResults("collision") - before).To(BeEquivalentTo(2))
 		Expect(children(set)).To(BeEmpty())
 		Expect(origin.Count()).To(BeZero())
 	})

@@ -79,6 +79,9 @@ const (
 	decCanceled
 	// decError: the page could not be created or read.
 	decError
+	// decCollision: the name of the path's page is taken by a page that is
+	// not the set's page for the path; the path cannot get one.
+	decCollision
 )
 
 // result labels of isr_server_fallback_total, by decision.
@@ -92,6 +95,7 @@ var decisionResult = map[decision]string{
 	decTimeout:     "timeout",
 	decCanceled:    "canceled",
 	decError:       "error",
+	decCollision:   "collision",
 }
 
 // childState is what the cache and the table say of a set's page.
@@ -259,7 +263,7 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	}
 	// Every outcome below names the set it came from.
 	defer func() { out.set = types.NamespacedName{Namespace: set.set.Namespace, Name: set.set.Name} }()
-	name := types.NamespacedName{Namespace: set.set.Namespace, Name: pagesv1alpha1.ChildName(set.set.Name, path)}
+	name := f.childName(r.Context(), set, path)
 	out = f.check(r.Context(), set, name, path, flightMemory{})
 	if out.decision != decWait && out.decision != decCreate {
 		return out, true
@@ -271,6 +275,22 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	case <-r.Context().Done():
 		return outcome{decision: decCanceled}, true
 	}
+}
+
+// childName is the name of path's page in set: ChildName, unless there is
+// no page by that name and the set's page for path was created under
+// LegacyChildName, before names carried 128 bits of hash.
+func (f *Fallback) childName(ctx context.Context, set *setEntry, path string) types.NamespacedName {
+	name := types.NamespacedName{Namespace: set.set.Namespace, Name: pagesv1alpha1.ChildName(set.set.Name, path)}
+	page := &pagesv1alpha1.StaticPage{}
+	if f.Table.Get(name) != nil || !apierrors.IsNotFound(f.Client.Get(ctx, name, page)) {
+		return name
+	}
+	legacy := types.NamespacedName{Namespace: name.Namespace, Name: pagesv1alpha1.LegacyChildName(set.set.Name, path)}
+	if err := f.Client.Get(ctx, legacy, page); err == nil && page.OwnerSet() == set.set.Name && page.Spec.Route == path {
+		return legacy
+	}
+	return name
 }
 
 // check looks at the path's page once and decides.
@@ -288,9 +308,12 @@ func (f *Fallback) check(ctx context.Context, set *setEntry, name types.Namespac
 		f.Log.Error(err, "reading a StaticPageSet's page", "page", name)
 		return outcome{decision: decError, retryAfter: 5}
 	case page.OwnerSet() != set.set.Name || page.Spec.Route != path:
-		// Not this set's page for this path: a page by that name that is
-		// not the set's renders nothing for it.
-		return outcome{decision: decNotFound}
+		// The name is taken by a page that is not this set's page for
+		// this path (one made to squat it, or a hash collision): the path
+		// cannot have its page, which is not the same as having none.
+		f.Log.Error(nil, "the name of a requested path's page is taken by another page", "page", name, "set", set.set.Name, "route", path,
+			"takenBySet", page.OwnerSet(), "takenByRoute", page.Spec.Route)
+		return outcome{decision: decCollision, retryAfter: fullRetryAfter}
 	default:
 		st = childState{
 			Exists:   true,
@@ -424,6 +447,7 @@ var (
 	fallbackRate      = "too many new pages are being created; try again shortly\n"
 	fallbackTimeout   = "the page is still being rendered; try again shortly\n"
 	fallbackError     = "the page cannot be created now\n"
+	fallbackCollision = "this path's page cannot be created: its name is taken\n"
 	fallbackRetryHint = []string{"5"}
 )
 
@@ -448,6 +472,9 @@ func answer(w http.ResponseWriter, out outcome) {
 		hdr["Retry-After"] = []string{strconv.Itoa(out.retryAfter)}
 	case decTimeout, decCanceled:
 		code, msg = http.StatusGatewayTimeout, fallbackTimeout
+	case decCollision:
+		code, msg = http.StatusServiceUnavailable, fallbackCollision
+		hdr["Retry-After"] = []string{strconv.Itoa(out.retryAfter)}
 	default:
 		code, msg = http.StatusServiceUnavailable, fallbackError
 		hdr["Retry-After"] = fallbackRetryHint

@@ -104,6 +104,7 @@ func TestAnswer(t *testing.T) {
 		{outcome{decision: decTimeout}, http.StatusGatewayTimeout, "no-store", ""},
 		{outcome{decision: decCanceled}, http.StatusGatewayTimeout, "no-store", ""},
 		{outcome{decision: decError, retryAfter: 5}, http.StatusServiceUnavailable, "no-store", "5"},
+		{outcome{decision: decCollision, retryAfter: fullRetryAfter}, http.StatusServiceUnavailable, "no-store", "60"},
 	} {
 		w := httptest.NewRecorder()
 		answer(w, tc.out)

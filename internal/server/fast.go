@@ -29,8 +29,9 @@ type fastPages struct {
 	h *Handler
 	// shutdown says when to ask clients to reconnect elsewhere.
 	shutdown *Shutdown
-	// base is the context of the requests handed to h: it ends when the
-	// listener's drain does, as a net/http request's would.
+	// base is the parent of the contexts of the requests handed to h
+	// (clientContext): they end when the listener's drain does or their
+	// client leaves, as a net/http request's would.
 	base context.Context
 }
 
@@ -164,7 +165,9 @@ func (f *fastPages) delegate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	w := &bufferedResponse{header: http.Header{}}
-	f.h.ServeHTTP(w, r.WithContext(f.base))
+	rctx := newClientContext(f.base, ctx.Conn())
+	f.h.ServeHTTP(w, r.WithContext(rctx))
+	rctx.stop()
 	w.copyTo(&ctx.Response)
 }
 

@@ -99,7 +99,7 @@ func BenchmarkServeFastHTTP1(b *testing.B) { benchLoopback(b, fastHTTP) }
 // over one keep-alive loopback connection.
 func benchLoopback(b *testing.B, kind string) {
 	h, _ := benchHandler(b)
-	conn, err := net.Dial("tcp", startPageServer(b, kind, h, listenerLimits))
+	conn, err := net.Dial("tcp", startPageServer(b, kind, h, DefaultConnLimits()))
 	if err != nil {
 		b.Fatal(err)
 	}

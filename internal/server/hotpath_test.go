@@ -143,7 +143,7 @@ func fastRequest(t testing.TB, raw string) *fasthttp.RequestCtx {
 	var req fasthttp.Request
 	// Read with the page listener's buffer, which bounds the request
 	// line and headers there.
-	if err := req.Read(bufio.NewReaderSize(strings.NewReader(raw), listenerLimits.maxHeaderBytes+4096)); err != nil {
+	if err := req.Read(bufio.NewReaderSize(strings.NewReader(raw), DefaultConnLimits().readBufferSize())); err != nil {
 		t.Fatal(err)
 	}
 	ctx := &fasthttp.RequestCtx{}

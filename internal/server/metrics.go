@@ -73,7 +73,7 @@ var (
 	// had no page in the table, by result.
 	fallbackTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "isr_server_fallback_total",
-		Help: "Requests for a StaticPageSet's path with no page in memory, by result (served, withdrawn, not_found, failed, full, rate_limited, timeout, canceled, error).",
+		Help: "Requests for a StaticPageSet's path with no page in memory, by result (served, withdrawn, not_found, failed, full, rate_limited, timeout, canceled, error, collision).",
 	}, []string{"result"})
 	// createsTotal counts the pages this replica created for visitors.
 	createsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -85,6 +85,15 @@ var (
 		Name: "isr_server_requested_at_updates_total",
 		Help: "Updates of the requested-at annotation of served pages that visitors caused, by outcome.",
 	}, []string{"outcome"})
+)
+
+// The listeners' connection caps.
+var (
+	// connectionsRefused counts connections closed at accept for a cap.
+	connectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "isr_server_connections_refused_total",
+		Help: "Connections to the page port or the revalidate API answered and closed at once, by the cap they were over (max_connections, per_client).",
+	}, []string{"reason"})
 )
 
 // Cache states of a request, the cache label of
@@ -155,5 +164,5 @@ var fallbackRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(requests, revalidateRequests, pagesGauge, cacheBytes, evictionsTotal, coldLoadsTotal,
-		fallbackTotal, createsTotal, requestedAtTotal, serveSeconds, fallbackRefusals)
+		fallbackTotal, createsTotal, requestedAtTotal, serveSeconds, fallbackRefusals, connectionsRefused)
 }

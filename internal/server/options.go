@@ -33,6 +33,10 @@ type Options struct {
 	// ShutdownGracePeriod bounds the drain of in-flight requests after the
 	// delay (--shutdown-grace-period).
 	ShutdownGracePeriod time.Duration
+	// Conn bounds what clients may make the page port and the revalidate
+	// API's port hold (--max-connections, --max-header-bytes, the
+	// timeouts).
+	Conn ConnLimits
 	// Storage is where pages are read from: "configmap" or "s3"
 	// (--storage), as the manager writes them.
 	Storage string
@@ -82,6 +86,7 @@ func DefaultOptions() Options {
 		},
 		ShutdownDelay:         5 * time.Second,
 		ShutdownGracePeriod:   15 * time.Second,
+		Conn:                  DefaultConnLimits(),
 		FallbackTimeout:       DefaultFallbackTimeout,
 		CDNCacheControlHeader: CDNCacheControl,
 		Storage:               storage.BackendConfigMap,
@@ -100,6 +105,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Cache.MaxBodyBytes, "max-body-size", o.Cache.MaxBodyBytes, "Largest page loaded into memory, in bytes uncompressed.")
 	fs.BoolVar(&o.DisableOnRequestRevalidation, "disable-on-request-revalidation", o.DisableOnRequestRevalidation, "Never annotate stale OnRequest pages (a read-only replica); they then refresh only on demand.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "After SIGTERM, how long /readyz fails while new connections are still served (with Connection: close), so load balancers stop sending here before the listener closes.")
+	o.Conn.BindFlags(fs)
 	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are read from, as the manager keeps them: configmap or s3 (--s3-* flags; the server only reads).")
 	o.S3.BindFlags(fs)
 	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
@@ -119,6 +125,9 @@ func (o Options) Validate() error {
 	}
 	if o.Cache.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body-size must be positive, got %d", o.Cache.MaxBodyBytes))
+	}
+	if err := o.Conn.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := storage.ValidateBackend(o.Storage, o.S3); err != nil {
 		errs = append(errs, err)

@@ -42,6 +42,9 @@ type Shutdown struct {
 	Grace time.Duration
 	// Log says when each phase starts.
 	Log logr.Logger
+	// Limits bound what clients may make each listener hold; the zero
+	// value means DefaultConnLimits.
+	Limits ConnLimits
 
 	draining atomic.Bool
 	started  atomic.Bool
@@ -85,18 +88,6 @@ func (s *Shutdown) closeWhenDraining(h http.Handler) http.Handler {
 	})
 }
 
-// connLimits bound what a client may make a page-port or API listener
-// hold: the request header's size and how long it may take to send it, and
-// how long an idle keep-alive connection stays open.
-type connLimits struct {
-	maxHeaderBytes int
-	readHeader     time.Duration
-	idle           time.Duration
-}
-
-// listenerLimits are every listener's limits.
-var listenerLimits = connLimits{maxHeaderBytes: 64 << 10, readHeader: 10 * time.Second, idle: 120 * time.Second}
-
 // httpServer is what the phased stop drives: net/http's server or
 // fasthttp's.
 type httpServer interface {
@@ -104,26 +95,38 @@ type httpServer interface {
 	Shutdown(ctx context.Context) error
 }
 
+// limits are the listeners' limits.
+func (s *Shutdown) limits() ConnLimits {
+	if s.Limits == (ConnLimits{}) {
+		return DefaultConnLimits()
+	}
+	return s.Limits
+}
+
 // Listener serves h on addr with net/http until the manager stops, then
 // shuts down in the phases of s. wait, if set, is background work to let
 // finish in the grace period (it must return when its context ends).
 func (s *Shutdown) Listener(addr string, h http.Handler, wait func(context.Context)) manager.Runnable {
-	return s.listen(addr, func(base context.Context) httpServer { return s.netServer(h, base, listenerLimits) }, wait)
+	l := s.limits()
+	return s.listen(addr, l, func(base context.Context) httpServer { return s.netServer(h, base, l) }, wait)
 }
 
 // PageListener serves the pages of h on addr with fasthttp, with the limits,
 // the answers and the phased stop of Listener.
 func (s *Shutdown) PageListener(addr string, h *Handler, wait func(context.Context)) manager.Runnable {
-	return s.listen(addr, func(base context.Context) httpServer { return s.fastServer(h, base, listenerLimits) }, wait)
+	l := s.limits()
+	return s.listen(addr, l, func(base context.Context) httpServer { return s.fastServer(h, base, l) }, wait)
 }
 
-// netServer is a net/http server of h.
-func (s *Shutdown) netServer(h http.Handler, base context.Context, l connLimits) *http.Server {
+// netServer is a net/http server of h. Its write timeout, as fasthttp's,
+// counts from the response's first byte, so that a request may wait (the
+// revalidate API's wait) longer than a response may take to be sent.
+func (s *Shutdown) netServer(h http.Handler, base context.Context, l ConnLimits) *http.Server {
 	return &http.Server{
-		Handler:           s.closeWhenDraining(h),
-		ReadHeaderTimeout: l.readHeader,
-		IdleTimeout:       l.idle,
-		MaxHeaderBytes:    l.maxHeaderBytes,
+		Handler:           s.closeWhenDraining(writeDeadline(h, l.WriteTimeout)),
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 }
@@ -137,22 +140,29 @@ func (f fasthttpServer) Shutdown(ctx context.Context) error { return f.ShutdownW
 
 // fastServer is a fasthttp server of h's pages, with net/http's limits
 // and answers.
-func (s *Shutdown) fastServer(h *Handler, base context.Context, l connLimits) fasthttpServer {
+func (s *Shutdown) fastServer(h *Handler, base context.Context, l ConnLimits) fasthttpServer {
 	pages := &fastPages{h: h, shutdown: s, base: base}
 	return fasthttpServer{&fasthttp.Server{
 		Handler:      pages.serve,
 		ErrorHandler: fastError,
 		// fasthttp needs the whole header in its read buffer; net/http
 		// reads up to MaxHeaderBytes plus 4096 bytes before refusing.
-		// Each connection holds this buffer while open.
-		ReadBufferSize: l.maxHeaderBytes + 4096,
+		ReadBufferSize: l.readBufferSize(),
+		// The read and write buffers go back to their pools between
+		// requests, so an idle keep-alive connection holds neither. That
+		// needs bodies read whole (fasthttp cannot release the buffer of
+		// a streamed body): no page answer reads one, so a body is capped
+		// at maxRequestBody and answered 413 beyond it. docs/performance.md
+		// has the paired runs this was chosen by.
+		ReduceMemoryUsage:  true,
+		StreamRequestBody:  false,
+		MaxRequestBodySize: maxRequestBody,
 		// From the first byte of a request to its last: a page request
 		// has no body, so this is net/http's ReadHeaderTimeout.
-		ReadTimeout: l.readHeader,
-		IdleTimeout: l.idle,
-		// A body is never read into memory, nor a multipart form onto
-		// disk: the Handler reads no body, and net/http reads none either.
-		StreamRequestBody:            true,
+		ReadTimeout:  l.ReadHeaderTimeout,
+		WriteTimeout: l.WriteTimeout,
+		IdleTimeout:  l.IdleTimeout,
+		// Nor is a multipart form parsed onto disk.
 		DisablePreParseMultipartForm: true,
 		// Responses are what net/http sends: no Server header, no default
 		// Content-Type, Connection: close once stopping.
@@ -166,12 +176,13 @@ func (s *Shutdown) fastServer(h *Handler, base context.Context, l connLimits) fa
 // listen serves what newServer makes on addr until the manager stops, then
 // shuts down in the phases of s. The server's requests get a context that
 // ends with the drain, not with the stop signal.
-func (s *Shutdown) listen(addr string, newServer func(base context.Context) httpServer, wait func(context.Context)) manager.Runnable {
+func (s *Shutdown) listen(addr string, l ConnLimits, newServer func(base context.Context) httpServer, wait func(context.Context)) manager.Runnable {
 	return kube.EveryReplica(func(ctx context.Context) error {
-		ln, err := net.Listen("tcp", addr)
+		tcp, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", addr, err)
 		}
+		ln := limitConnections(tcp, l)
 		base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancelRequests()
 		srv := newServer(base)

@@ -55,7 +55,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	}
 	log := ctrl.Log.WithName("server")
 	grants := kube.NewHostGrants(o.HostGrants, mgr.GetClient())
-	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log}}
+	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log, Limits: o.Conn}}
 	s.Sync = &RouteSync{
 		Client: mgr.GetClient(),
 		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), MaxBodyBytes: o.Cache.MaxBodyBytes},

@@ -37,7 +37,7 @@ func forEachServer(t *testing.T, f func(t *testing.T, serve func(h *Handler) htt
 				if kind == "handler" {
 					return h
 				}
-				return &loopback{t: t, addr: startPageServer(t, kind, h, listenerLimits)}
+				return &loopback{t: t, addr: startPageServer(t, kind, h, DefaultConnLimits())}
 			})
 		})
 	}
@@ -45,7 +45,7 @@ func forEachServer(t *testing.T, f func(t *testing.T, serve func(h *Handler) htt
 
 // startPageServer serves h with the page server kind on a loopback port
 // until the test ends, and returns the address.
-func startPageServer(t testing.TB, kind string, h *Handler, l connLimits) string {
+func startPageServer(t testing.TB, kind string, h *Handler, l ConnLimits) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,7 +58,7 @@ func startPageServer(t testing.TB, kind string, h *Handler, l connLimits) string
 	} else {
 		srv = s.netServer(h, context.Background(), l)
 	}
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(limitConnections(ln, l)) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -66,6 +66,14 @@ func startPageServer(t testing.TB, kind string, h *Handler, l connLimits) string
 		_ = ln.Close()
 	})
 	return ln.Addr().String()
+}
+
+// withTimeouts are the default limits with the read-header and idle
+// timeouts given.
+func withTimeouts(readHeader, idle time.Duration) ConnLimits {
+	l := DefaultConnLimits()
+	l.ReadHeaderTimeout, l.IdleTimeout = readHeader, idle
+	return l
 }
 
 // loopback is an http.Handler that sends each request to a server over
@@ -182,7 +190,7 @@ func TestServersAgree(t *testing.T) {
 	etag := do(h, "GET", "http://x/", "Accept-Encoding", "br").Header().Get("Etag")
 	addrs := map[string]string{}
 	for _, kind := range []string{netHTTP, fastHTTP} {
-		addrs[kind] = startPageServer(t, kind, h, listenerLimits)
+		addrs[kind] = startPageServer(t, kind, h, DefaultConnLimits())
 	}
 	const host = "Host: x\r\n"
 	for _, c := range []struct{ name, method, raw string }{
@@ -248,7 +256,7 @@ func TestKeepAliveAndPipelining(t *testing.T) {
 	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
-			c, err := net.Dial("tcp", startPageServer(t, kind, h, listenerLimits))
+			c, err := net.Dial("tcp", startPageServer(t, kind, h, DefaultConnLimits()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -283,10 +291,14 @@ func TestKeepAliveAndPipelining(t *testing.T) {
 	}
 }
 
-// TestHeaderLimits accepts a request header up to the limit of net/http
-// (64 KiB, with its 4 KiB of slack) and refuses a larger one with 431.
+// TestHeaderLimits accepts a request header up to the limit (16 KiB by
+// default, with net/http's 4 KiB of slack) and refuses a larger one with
+// 431.
 func TestHeaderLimits(t *testing.T) {
-	limit := listenerLimits.maxHeaderBytes + 4096
+	limit := DefaultConnLimits().readBufferSize()
+	if limit != 20<<10 {
+		t.Fatalf("the default header limit with its slack is %d bytes, want 20 KiB", limit)
+	}
 	head := func(n int) string {
 		const start = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "
 		return start + strings.Repeat("a", n-len(start))
@@ -294,7 +306,7 @@ func TestHeaderLimits(t *testing.T) {
 	for _, kind := range []string{netHTTP, fastHTTP} {
 		t.Run(kind, func(t *testing.T) {
 			h, _, _ := newTestHandler(t)
-			addr := startPageServer(t, kind, h, listenerLimits)
+			addr := startPageServer(t, kind, h, DefaultConnLimits())
 			if resp, _ := exchange(t, addr, "GET", head(limit-100)+"\r\n\r\n"); resp.StatusCode != http.StatusOK {
 				t.Errorf("a header of %d bytes: %d, want 200", limit-96, resp.StatusCode)
 			}
@@ -346,7 +358,7 @@ func TestConnectionTimeouts(t *testing.T) {
 
 			// A short read-header timeout and an idle one no test outlasts.
 			h, _, _ := newTestHandler(t)
-			addr := startPageServer(t, kind, h, connLimits{maxHeaderBytes: 64 << 10, readHeader: 200 * time.Millisecond, idle: time.Hour})
+			addr := startPageServer(t, kind, h, withTimeouts(200*time.Millisecond, time.Hour))
 			idle := dial(addr)
 			r := bufio.NewReader(idle)
 			request(idle, r)
@@ -363,7 +375,7 @@ func TestConnectionTimeouts(t *testing.T) {
 
 			// A short idle timeout closes an idle connection.
 			h, _, _ = newTestHandler(t)
-			addr = startPageServer(t, kind, h, connLimits{maxHeaderBytes: 64 << 10, readHeader: time.Hour, idle: 200 * time.Millisecond})
+			addr = startPageServer(t, kind, h, withTimeouts(time.Hour, 200*time.Millisecond))
 			idle = dial(addr)
 			request(idle, bufio.NewReader(idle))
 			if !closed(idle) {

@@ -233,6 +233,7 @@ var _ = Describe("a user's day", Ordered, func() {
 
 	// The sample StaticPageSet (pageset_test.go).
 	pageSetSpecs(&serverURL, &serverKube, &serverArgs)
+	connectionLimitSpecs(&serverKube, &serverArgs)
 
 	// A real Prometheus with the chart's alerts (monitoring_test.go).
 	monitoringSpecs(&managerMetrics, &serverMetrics)

@@ -360,6 +360,12 @@ own, so the server never holds the manager's.
     - --shutdown-delay={{ .Values.server.shutdownDelay }}
     - --shutdown-grace-period={{ .Values.server.shutdownGracePeriod }}
     - --fallback-timeout={{ .Values.server.fallbackTimeout }}
+    - --max-connections={{ int64 .Values.server.connections.max }}
+    - --max-connections-per-client={{ int64 .Values.server.connections.maxPerClient }}
+    - --max-header-bytes={{ int64 .Values.server.connections.maxHeaderBytes }}
+    - --read-header-timeout={{ .Values.server.connections.readHeaderTimeout }}
+    - --write-timeout={{ .Values.server.connections.writeTimeout }}
+    - --idle-timeout={{ .Values.server.connections.idleTimeout }}
     {{- with .Values.server.cdn.tagHeaders }}
     - --cdn-tag-headers={{ join "," . }}
     {{- end }}
