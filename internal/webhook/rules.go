@@ -46,6 +46,8 @@ var ErrEval = errors.New("evaluating the rules")
 // Rules are a receiver's rules, compiled and type-checked.
 type Rules struct {
 	rules []rule
+	// timeout bounds one Eval: EvalTimeout.
+	timeout time.Duration
 }
 
 // rule is one compiled rule; a nil program is an absent field.
@@ -91,7 +93,7 @@ var env = func() *cel.Env {
 // field, and carries the compiler's message: it is what the manager puts in
 // Ready=False InvalidRule, and what the server answers 503 with.
 func Compile(rules []pagesv1alpha1.WebhookRule) (*Rules, error) {
-	out := &Rules{rules: make([]rule, len(rules))}
+	out := &Rules{rules: make([]rule, len(rules)), timeout: EvalTimeout}
 	var errs []error
 	for i, r := range rules {
 		fields := []struct {
@@ -146,7 +148,7 @@ func compile(src string, want *cel.Type) (cel.Program, error) {
 // field, and no Targets: a delivery revalidates everything its rules name
 // or nothing.
 func (rs *Rules) Eval(ctx context.Context, in Input) (Targets, error) {
-	ctx, cancel := context.WithTimeout(ctx, EvalTimeout)
+	ctx, cancel := context.WithTimeout(ctx, rs.timeout)
 	defer cancel()
 	vars := map[string]any{VarBody: in.Body, VarHeaders: in.Headers, VarMethod: in.Method}
 	var t Targets
