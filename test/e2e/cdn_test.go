@@ -184,7 +184,7 @@ spec:
 		By("page b is still the object Varnish cached before")
 		b := throughVarnish(Default, varnish.URL, "/cdn/b")
 		Expect(b.body).To(Equal(hits["/cdn/b"].body))
-		Expect(b.hit).To(BeTrue())
+		Expect(b.hit).To(BeTrue(), "b is answered from Varnish's cache")
 		Expect(b.cachedBy).To(Equal(hits["/cdn/b"].cachedBy), "b was not purged nor fetched again")
 		Expect(kubectl("get", "cdn", "varnish", "-n", cdnNamespace, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].reason}`)).To(Equal("Purged"))
 	})
