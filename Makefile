@@ -152,9 +152,13 @@ DEMO_STORAGE = $(if $(filter command line environment,$(origin STORAGE)),$(STORA
 # MONITORING=1: `make demo` also starts Prometheus with the chart's alerts.
 MONITORING ?=
 
+# CDN=varnish: `make demo` also puts a local Varnish in front of the server,
+# purged through a CDN object (docs/cdn.md).
+CDN ?=
+
 .PHONY: demo
-demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw; MONITORING=1: and Prometheus).
-	STORAGE=$(DEMO_STORAGE) MONITORING=$(MONITORING) hack/demo.sh
+demo: tools build ## Run everything locally: control plane, manager, server, demo origin, samples (STORAGE=s3: on a local versitygw; MONITORING=1: and Prometheus; CDN=varnish: behind a local Varnish).
+	STORAGE=$(DEMO_STORAGE) MONITORING=$(MONITORING) CDN=$(CDN) hack/demo.sh
 
 ##@ Tools
 

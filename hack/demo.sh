@@ -14,6 +14,14 @@
 # DEMO_PROMETHEUS_PORT, scraping the manager's and the server's metrics
 # (DEMO_MANAGER_METRICS_PORT, DEMO_SERVER_METRICS_PORT) with the chart's
 # alert rules loaded.
+#
+# CDN=varnish also puts a real Varnish in front of the server: Debian's
+# varnish and varnish-modules (installed by hack/varnish/install.sh when
+# missing) run hack/varnish/default.vcl on DEMO_VARNISH_PORT, its backend
+# pointed at the server's page port. A CDN object (provider varnish) in the
+# samples' namespace names it, the server sends xkey tags and keeps pages
+# in Varnish for an hour (CDN-Cache-Control), and the manager purges a page
+# from Varnish once the server serves its new content.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +36,17 @@ MONITORING=${MONITORING:-}
 PROMETHEUS_PORT=${DEMO_PROMETHEUS_PORT:-9090}
 MANAGER_METRICS_PORT=${DEMO_MANAGER_METRICS_PORT:-8080}
 SERVER_METRICS_PORT=${DEMO_SERVER_METRICS_PORT:-8090}
+VARNISH_PORT=${DEMO_VARNISH_PORT:-6081}
+# varnishd, as the tests with a real Varnish find it.
+VARNISHD=${ISR_VARNISHD:-/usr/sbin/varnishd}
+CDN=${CDN:-}
+case "$CDN" in
+"" | varnish) ;;
+*)
+	echo "CDN must be empty or varnish, got $CDN" >&2
+	exit 1
+	;;
+esac
 STORAGE=${STORAGE:-configmap}
 case "$STORAGE" in
 configmap | s3) ;;
@@ -67,9 +86,13 @@ if [ -n "$MONITORING" ]; then
 	server_metrics=127.0.0.1:$SERVER_METRICS_PORT
 	hack/install-prometheus.sh
 fi
+if [ "$CDN" = varnish ]; then
+	ports+=("$VARNISH_PORT")
+	hack/varnish/install.sh
+fi
 for port in "${ports[@]}"; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT / DEMO_S3_PORT (and with MONITORING, DEMO_PROMETHEUS_PORT / DEMO_MANAGER_METRICS_PORT / DEMO_SERVER_METRICS_PORT) to free ones" >&2
+		echo "port $port is in use; set DEMO_SERVER_PORT / DEMO_ORIGIN_PORT / DEMO_API_PORT / DEMO_S3_PORT (with MONITORING, DEMO_PROMETHEUS_PORT / DEMO_MANAGER_METRICS_PORT / DEMO_SERVER_METRICS_PORT; with CDN=varnish, DEMO_VARNISH_PORT) to free ones" >&2
 		exit 1
 	fi
 done
@@ -117,17 +140,48 @@ if [ "$STORAGE" = s3 ]; then
 	storage_flags+=(--storage s3 --s3-endpoint "$S3_ENDPOINT" --s3-allow-http --s3-path-style
 		--s3-bucket "$S3_BUCKET" --s3-prefix "$S3_PREFIX" --s3-region "$S3_REGION")
 fi
+# Flags for the CDN in front; none without one.
+manager_cdn_flags=()
+server_cdn_flags=()
+if [ "$CDN" = varnish ]; then
+	VARNISH_URL=http://127.0.0.1:$VARNISH_PORT
+	# The server sends each page's tags in xkey, which the VCL purges by,
+	# and an hour's lifetime for Varnish only (CDN-Cache-Control): the
+	# purge, not the lifetime, brings new content to visitors. The manager
+	# purges once the server serves the new content, so that Varnish cannot
+	# fetch the old page again.
+	server_cdn_flags+=(--cdn-tag-headers=xkey --cdn-cache-control=max-age=3600)
+	manager_cdn_flags+=(--cdn-purge-servers "http://127.0.0.1:$SERVER_PORT")
+	rm -rf "$DEMO/varnish"
+	mkdir -p "$DEMO/varnish"
+	# The VCL as shipped, its backend the server's page port; its purgers
+	# acl admits loopback, where the manager runs.
+	sed -e "s#\.port = \"8000\";#.port = \"$SERVER_PORT\";#" hack/varnish/default.vcl >"$DEMO/varnish/default.vcl"
+	"$VARNISHD" -j none -C -n "$DEMO/varnish/check" -f "$DEMO/varnish/default.vcl" >"$DEMO/varnish.log" 2>&1 ||
+		{ echo "the VCL does not compile; see .demo/varnish.log" >&2; exit 1; }
+	# -F keeps varnishd in the foreground, so it stops with the demo;
+	# -j none runs it as this user.
+	"$VARNISHD" -j none -F -n "$DEMO/varnish/work" -a "127.0.0.1:$VARNISH_PORT" -f "$DEMO/varnish/default.vcl" \
+		-s malloc,64m -T none >"$DEMO/varnish.log" 2>&1 &
+	pids+=($!)
+	# Any answer will do: the server behind it may not be up yet.
+	for _ in $(seq 1 60); do
+		curl -s -o /dev/null "$VARNISH_URL/" && break
+		sleep 0.5
+	done
+	curl -s -o /dev/null "$VARNISH_URL/" || { echo "Varnish did not start; see .demo/varnish.log" >&2; exit 1; }
+fi
 # The demo origin listens on loopback, which the origin guard refuses unless
 # allowed, exactly as a user allows a same-pod origin.
 "$BIN/manager" --metrics-bind-address "$manager_metrics" --health-probe-bind-address 127.0.0.1:0 \
-	--allow-origin "127.0.0.1:$ORIGIN_PORT" "${storage_flags[@]}" \
+	--allow-origin "127.0.0.1:$ORIGIN_PORT" "${storage_flags[@]}" "${manager_cdn_flags[@]}" \
 	>"$DEMO/manager.log" 2>&1 &
 pids+=($!)
 "$KUBECTL" create secret generic isr-revalidate --from-literal=token="$API_TOKEN" >/dev/null
 "$BIN/server" --listen-address "127.0.0.1:$SERVER_PORT" --metrics-bind-address "$server_metrics" \
 	--health-probe-bind-address 127.0.0.1:0 \
 	--revalidate-bind-address "127.0.0.1:$API_PORT" --revalidate-secret default/isr-revalidate \
-	"${storage_flags[@]}" \
+	"${storage_flags[@]}" "${server_cdn_flags[@]}" \
 	>"$DEMO/server.log" 2>&1 &
 pids+=($!)
 
@@ -170,10 +224,26 @@ fi
 # samples' namespace every host. (config/samples/namespace.yaml says the same.)
 "$KUBECTL" annotate namespace default --overwrite 'isr-operator.io/hosts=*'
 # The samples point at the demo origin's default port.
-for f in config/samples/*.yaml; do
-	echo ---
-	sed "s#http://127.0.0.1:8088#http://127.0.0.1:$ORIGIN_PORT#" "$f"
-done | "$KUBECTL" apply -f -
+{
+	for f in config/samples/*.yaml; do
+		echo ---
+		sed "s#http://127.0.0.1:8088#http://127.0.0.1:$ORIGIN_PORT#" "$f"
+	done
+	if [ "$CDN" = varnish ]; then
+		cat <<EOT
+---
+apiVersion: pages.isr-operator.io/v1alpha1
+kind: CDN
+metadata:
+  name: varnish
+  namespace: default
+spec:
+  provider: varnish
+  varnish:
+    urls: ["$VARNISH_URL"]
+EOT
+	fi
+} | "$KUBECTL" apply -f -
 "$KUBECTL" wait --for=condition=Ready staticpage --all --timeout=60s
 "$KUBECTL" wait --for=condition=Ready staticpageset --all --timeout=60s
 "$KUBECTL" get staticpagesets
@@ -219,6 +289,18 @@ files under .demo/s3/$S3_BUCKET/). List the bucket:
     $BIN/demo-s3 --endpoint $S3_ENDPOINT --bucket $S3_BUCKET ls $S3_PREFIX/
   find .demo/s3/$S3_BUCKET -type f              # the same objects, as files
   kubectl get staticpage home -o jsonpath='{.status.digest}'   # names <prefix>/pages/sha256/<hex>/
+EOT
+fi
+if [ "$CDN" = varnish ]; then
+	cat <<EOT
+
+Varnish: $VARNISH_URL, in front of the server. It keeps pages for an hour; the CDN object
+"varnish" (kubectl get cdn) purges a page from it as soon as the server serves its new content.
+Ask until a hit (two X-Varnish ids; a stale page's first request also regenerates it, which
+purges it), then revalidate and ask again: the new render, without waiting for the hour.
+
+  curl -si $VARNISH_URL/about | grep -iE '^(x-varnish|age):|render #'
+  kubectl annotate staticpage about isr-operator.io/revalidate="\$(date +%s)" --overwrite; sleep 1; curl -s $VARNISH_URL/about
 EOT
 fi
 if [ -n "$MONITORING" ]; then

@@ -8,8 +8,8 @@ vcl 4.1;
 import std;
 import xkey;
 
-# The server's page port. hack/varnish/run.sh and the tests write the
-# address they serve on here.
+# The server's page port. hack/demo.sh (CDN=varnish) and the tests write
+# the address they serve on here.
 backend default {
     .host = "127.0.0.1";
     .port = "8000";

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -284,10 +285,11 @@ func containerEnv(container string) []string {
 	return nil
 }
 
-// stopProcess interrupts the suite's process of that name, as the kubelet
-// stops a replaced pod, and waits until it has exited.
+// stopProcess interrupts the suite's newest process of that name (an
+// earlier one was replaced), as the kubelet stops a replaced pod, and waits
+// until it has exited.
 func stopProcess(name string) {
-	for _, p := range procs {
+	for _, p := range slices.Backward(procs) {
 		if p.name != name {
 			continue
 		}

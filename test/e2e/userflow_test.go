@@ -238,6 +238,9 @@ var _ = Describe("a user's day", Ordered, func() {
 	// A real Prometheus with the chart's alerts (monitoring_test.go).
 	monitoringSpecs(&managerMetrics, &serverMetrics)
 
+	// A real Varnish in front of a server, purged on change (cdn_test.go).
+	cdnSpecs(&serverKube, &managerMetrics)
+
 	It("re-renders on kubectl annotate, one page or many", func() {
 		_, before, _ := page(serverURL + "/about")
 		kubectl("annotate", "staticpage", "about", "isr-operator.io/revalidate=token-1", "--overwrite")
