@@ -144,6 +144,7 @@ func tenancyPass(serverURL *string, policies bool) {
 				helm("upgrade", release, chart, "-n", namespace, "--reuse-values", "--set", "admissionPolicies.enabled=false")
 				DeferCleanup(func() {
 					helm("upgrade", release, chart, "-n", namespace, "--reuse-values", "--set", "admissionPolicies.enabled=true")
+					Expect(kubectl("get", "validatingadmissionpolicies", "-o", "name")).To(ContainSubstring("host-grants"))
 				})
 				out := kubectl("get", "validatingadmissionpolicies", "-o", "name")
 				Expect(out).NotTo(ContainSubstring("host-grants"), "the chart installs no host grants policy")
@@ -153,6 +154,11 @@ func tenancyPass(serverURL *string, policies bool) {
 			for ns, grant := range map[string]string{nsA: hostA, nsB: hostB} {
 				kubectl("create", "namespace", ns)
 				kubectl("annotate", "namespace", ns, hostsAnnotation+"="+grant)
+				// The tenants' pages go before their origin does, so that the
+				// rest of the flow has no page of theirs to render.
+				DeferCleanup(func() {
+					kubectl("delete", "staticpagesets,staticpages", "--all", "-n", ns, "--timeout=60s")
+				})
 			}
 			tenantRBAC(nsA, userA)
 			tenantRBAC(nsB, userB)
@@ -224,6 +230,12 @@ func tenancyPass(serverURL *string, policies bool) {
 			if !policies {
 				Eventually(at(hostB, "/b-old")).Should(Equal("404"), "the page left its granted host")
 			}
+
+			By("serving nothing there once tenant a's page goes: a later claim is no grant")
+			out, err = asTenant(userA, "", "delete", "staticpage", "promo", "-n", nsA, "--timeout=60s")
+			Expect(err).NotTo(HaveOccurred(), out)
+			Eventually(at(hostA, "/promo")).Should(Equal("404"))
+			Consistently(at(hostA, "/promo")).WithTimeout(2 * time.Second).Should(Equal("404"))
 		})
 
 		It("does not serve tenant b's page with no host on tenant a's host", func() {
