@@ -9,10 +9,12 @@ CONTROLLER_GEN := $(BIN)/controller-gen
 CRD_REF_DOCS := $(BIN)/crd-ref-docs
 GOLANGCI_LINT := $(BIN)/golangci-lint
 LDFLAGS := -X github.com/isr-operator/isr-operator/internal/version.Version=$(VERSION)
-# Extra arguments for go test, e.g. GO_TEST_FLAGS=-v.
+# Extra arguments for go test, e.g. GO_TEST_FLAGS=-v. test-e2e passes them
+# after the package, so that they may hold Ginkgo's flags too; the user
+# flow's specs are ordered, so a focus names the install and the binaries'
+# start besides the specs it runs, e.g.
+# GO_TEST_FLAGS="-ginkgo.v '-ginkgo.focus=installs with helm|runs the manager and the server|tenants. hosts'".
 GO_TEST_FLAGS ?=
-# The e2e specs to run, a Ginkgo focus regexp, e.g. E2E_FOCUS='Varnish'.
-E2E_FOCUS ?=
 
 .DEFAULT_GOAL := help
 
@@ -83,7 +85,7 @@ varnish: ## Install Debian's varnish and varnish-modules (xkey) when missing, fo
 
 .PHONY: test-e2e
 test-e2e: tools ## Run the user-flow tests: helm, kubectl and the real binaries on a local control plane.
-	go test -tags e2e -count=1 -timeout 20m $(GO_TEST_FLAGS) ./test/e2e/ $(if $(E2E_FOCUS),-args -ginkgo.focus='$(E2E_FOCUS)')
+	go test -tags e2e -count=1 -timeout 20m ./test/e2e/ $(GO_TEST_FLAGS)
 
 # How much each fuzz target runs in `make fuzz`: a count of executions (`Nx`),
 # since a duration can end with a spurious "context deadline exceeded" on a

@@ -217,6 +217,10 @@ var _ = Describe("a user's day", Ordered, func() {
 	// on goes through the policies.
 	admissionPolicySpecs()
 
+	// Tenants who may write pages in their own namespace only, with the
+	// admission policies and without them (tenancy_test.go).
+	tenancySpecs(&serverURL)
+
 	It("serves the samples once they are Ready", func() {
 		o, err := runEnv(adminKube, samples(), kubectlBin, "apply", "-f", "-")
 		Expect(err).NotTo(HaveOccurred(), o)
