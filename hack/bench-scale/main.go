@@ -548,12 +548,18 @@ func parallel(n, workers int, f func(i int) error) error {
 }
 
 func waitFor(timeout time.Duration, ok func() bool) error {
+	return pollFor(timeout, 500*time.Millisecond, ok)
+}
+
+// pollFor is waitFor asking every interval: a latency measured with it is
+// at most one interval late.
+func pollFor(timeout, interval time.Duration, ok func() bool) error {
 	deadline := time.Now().Add(timeout)
 	for !ok() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not within %s", timeout)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return nil
 }
