@@ -148,8 +148,10 @@ func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1
 }
 
 // rememberedAbsent is true for a page that serves nothing because its
-// origin answered 404 or 410.
+// origin answered 404 or 410, or, for a page a visitor's request created,
+// redirected.
 func rememberedAbsent(c *pagesv1alpha1.StaticPage) bool {
 	cond := meta.FindStatusCondition(c.Status.Conditions, pagesv1alpha1.ReadyCondition)
-	return c.Status.Digest == "" && cond != nil && cond.Reason == pagesv1alpha1.ReasonWithdrawn
+	return c.Status.Digest == "" && cond != nil &&
+		(cond.Reason == pagesv1alpha1.ReasonWithdrawn || cond.Reason == pagesv1alpha1.ReasonRedirected)
 }

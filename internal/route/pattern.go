@@ -265,11 +265,7 @@ func (p *Pattern) MatchRoute(decoded string) (map[string]string, bool) {
 	if !strings.HasPrefix(decoded, "/") {
 		return nil, false
 	}
-	segs := strings.Split(decoded[1:], "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	params, ok := p.Match("/" + strings.Join(segs, "/"))
+	params, ok := p.Match(EscapeRoute(decoded))
 	if !ok {
 		return nil, false
 	}
