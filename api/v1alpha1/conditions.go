@@ -176,8 +176,9 @@ const (
 	// EventPagesExpired: child pages created by requests were deleted
 	// because no server served them for spec.expireAfter.
 	EventPagesExpired = "PagesExpired"
-	// EventPagesEvicted: child pages created by requests were deleted
-	// because the set held more than spec.maxPages.
+	// EventPagesEvicted: child pages created by requests were deleted,
+	// least recently requested first, because the set held more than
+	// spec.maxPages or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.

@@ -217,7 +217,10 @@ type StaticPageSetSpec struct {
 	Fallback Fallback `json:"fallback,omitempty"`
 
 	// maxPages bounds the pages the set holds, prerendered or requested
-	// (at most 100000); past it a request for a new path gets 503.
+	// (at most 100000); past it a request for a new path gets 503. Pages
+	// requests created are removed, least recently requested first, to
+	// keep the set under it and to make room for prerender paths, which
+	// always win over them.
 	// +optional
 	// +default=10000
 	// +kubebuilder:validation:Minimum=1
