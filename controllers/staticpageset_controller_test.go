@@ -499,6 +499,12 @@ var _ = Describe("StaticPageSet controller", func() {
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).WithTimeout(time.Second).Should(ContainElements("/r/1", "/r/2"))
 	})
 
+	It("defaults expireAfter to 7 days", func() {
+		s := testSet(uniqueName("ttl"), "/t/{id}", nil)
+		createTestSet(s)
+		Expect(fetchSet(Default, s).Spec.ExpireAfter).To(Equal(&metav1.Duration{Duration: 7 * 24 * time.Hour}))
+	})
+
 	It("evicts the least recently requested pages of a set full of them to make room for new prerender paths", func() {
 		// Last requested after their creation: a requested-at up to a
 		// minute ahead of the manager's clock counts.
