@@ -11,8 +11,8 @@ func (p *StaticPage) RevalidateInterval() time.Duration {
 }
 
 // DefaultAbsentFor is how long a path a visitor asked for, which the origin
-// says does not exist, is remembered when its StaticPageSet has no
-// revalidate interval.
+// says does not exist or redirects, is remembered when its StaticPageSet
+// has no revalidate interval.
 const DefaultAbsentFor = time.Minute
 
 // AbsentFor is how long a StaticPageSet's page created for a request, whose
