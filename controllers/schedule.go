@@ -50,7 +50,7 @@ func Decide(page *pagesv1alpha1.StaticPage, now time.Time) Decision {
 		return Decision{Render: true, Why: DueFirstRender}
 	}
 	if ready := meta.FindStatusCondition(page.Status.Conditions, pagesv1alpha1.ReadyCondition); ready == nil ||
-		(ready.Status != metav1.ConditionTrue && ready.Reason != pagesv1alpha1.ReasonWithdrawn) {
+		(ready.Status != metav1.ConditionTrue && ready.Reason != pagesv1alpha1.ReasonWithdrawn && ready.Reason != pagesv1alpha1.ReasonRedirected) {
 		return Decision{Render: true, Why: DueRetry}
 	}
 	interval := page.RevalidateInterval()

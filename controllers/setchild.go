@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,6 +80,52 @@ func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage)
 		return "", nil, fmt.Errorf("StaticPageSet %q: %w", set.Name, err)
 	}
 	return url, params, nil
+}
+
+// redirectTarget is the route of page's set whose origin URL is finalURL,
+// where the origin redirected page's URL, or "" when finalURL is no path
+// of the set (its template does not give it, or the values it gives are
+// ones the set's pattern or spec.parameters refuse). A parameter of the
+// pattern that the template does not use keeps page's value.
+func (r *StaticPageReconciler) redirectTarget(ctx context.Context, page *pagesv1alpha1.StaticPage, finalURL string) (string, error) {
+	set := &pagesv1alpha1.StaticPageSet{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: page.Namespace, Name: page.OwnerSet()}, set); err != nil {
+		return "", fmt.Errorf("reading StaticPageSet %s/%s: %w", page.Namespace, page.OwnerSet(), err)
+	}
+	return setRoute(set, page.Spec.Route, finalURL), nil
+}
+
+// setRoute is the route of set whose origin URL is finalURL, with the
+// values of from (a route of the set) for parameters the set's origin
+// template does not use, or "" when there is none.
+func setRoute(set *pagesv1alpha1.StaticPageSet, from, finalURL string) string {
+	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
+	if err != nil {
+		return ""
+	}
+	// from's values need not be ones spec.parameters accepts (it may
+	// have changed since); the route given back must be.
+	loose, err := route.ParsePattern(set.Spec.Route)
+	if err != nil {
+		return ""
+	}
+	params, ok := loose.MatchRoute(from)
+	if !ok {
+		return ""
+	}
+	got, ok := route.MatchTemplate(set.Spec.Origin.URL, finalURL)
+	if !ok {
+		return ""
+	}
+	maps.Copy(params, got)
+	to, err := pattern.Path(params)
+	if err != nil {
+		return ""
+	}
+	if _, ok := pattern.MatchRoute(to); !ok {
+		return ""
+	}
+	return to
 }
 
 // notRendered records why a page is not rendered at all, once per reason,

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"net/http"
+	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -245,3 +246,32 @@ var _ = Describe("A StaticPageSet's pages, as the set changes", func() {
 		Eventually(func() int { return get("example.com", "/set9/1").Code }).Should(Equal(http.StatusNotFound))
 	})
 })
+
+// TestSetRoute: a redirect's final URL maps back to the set's path whose
+// origin URL it is, keeping the values of parameters the template does not
+// use, and to none when the set has no such path or refuses its values.
+func TestSetRoute(t *testing.T) {
+	ids := newSet("s", "/products/{id}", "http://shop.svc/p/{id}", 0)
+	ids.Spec.Parameters = []pagesv1alpha1.ParameterConstraint{{Name: "id", Pattern: "[1-9][0-9]*"}}
+	lang := newSet("s", "/{lang}/products/{id}", "http://shop.svc/p/{id}", 0)
+	for _, tc := range []struct {
+		name  string
+		set   *pagesv1alpha1.StaticPageSet
+		from  string
+		final string
+		want  string
+	}{
+		{"canonical id", ids, "/products/0042", "http://shop.svc/p/42", "/products/42"},
+		{"host case", ids, "/products/0042", "http://SHOP.svc/p/42", "/products/42"},
+		{"to itself", ids, "/products/42", "http://shop.svc/p/42", "/products/42"},
+		{"value refused by spec.parameters", ids, "/products/42", "http://shop.svc/p/042", ""},
+		{"outside the template", ids, "/products/0042", "http://shop.svc/items/42", ""},
+		{"another host", ids, "/products/0042", "http://login.svc/p/42", ""},
+		{"a query the template lacks", ids, "/products/0042", "http://shop.svc/p/42?ref=1", ""},
+		{"parameter the template does not use", lang, "/de/products/0042", "http://shop.svc/p/42", "/de/products/42"},
+	} {
+		if got := setRoute(tc.set, tc.from, tc.final); got != tc.want {
+			t.Errorf("%s: setRoute(%q, %q) = %q, want %q", tc.name, tc.from, tc.final, got, tc.want)
+		}
+	}
+}

@@ -272,6 +272,20 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 		return r.failed(ctx, base, page, pagesv1alpha1.ReasonOriginUnreachable, err)
 	}
 
+	if result.FinalURL != "" && requestChild(page) {
+		to, err := r.redirectTarget(ctx, page, result.FinalURL)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if to != page.Spec.Route {
+			if err := r.Store.Withdraw(ctx, page); err != nil {
+				storage.CountError(storage.OpWithdraw, err)
+				return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
+			}
+			return r.redirected(ctx, base, page, to, result.FinalURL, started)
+		}
+	}
+
 	changed, err := r.Store.Put(ctx, page, result)
 	storage.CountError(storage.OpPut, err)
 	switch {
@@ -301,6 +315,7 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.Size = int64(len(result.Body))
 	page.Status.ContentType = result.ContentType
 	page.Status.OriginURL = page.Spec.Origin.URL
+	page.Status.RedirectRoute = ""
 	page.Status.OriginTags = result.Tags
 	page.Status.DroppedOriginTags = int32(min(result.DroppedTags, math.MaxInt32))
 	page.Status.Tags = pageTags(page)
@@ -325,6 +340,44 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
 }
 
+// redirected records that the origin redirected a page a visitor's request
+// created to finalURL, which is the route to of its set ("" when it is
+// none): nothing is stored for the page, whose record the servers answer
+// with a 308 to that route (or 404), until it expires as a withdrawn page
+// does.
+func (r *StaticPageReconciler) redirected(ctx context.Context, base, page *pagesv1alpha1.StaticPage, to, finalURL string, at time.Time) (ctrl.Result, error) {
+	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonRedirected).Inc()
+	was := conditionReason(base.Status.Conditions, pagesv1alpha1.ReadyCondition)
+	hadContent := base.Status.Digest != ""
+	page.Status.RenderedAt = &metav1.Time{Time: at}
+	page.Status.Digest = ""
+	page.Status.Size = 0
+	page.Status.ContentType = ""
+	page.Status.OriginURL = page.Spec.Origin.URL
+	page.Status.RedirectRoute = to
+	page.Status.OriginTags, page.Status.DroppedOriginTags = nil, 0
+	page.Status.Tags = pageTags(page)
+	r.handled(page)
+	if hadContent {
+		r.purgePending(ctx, page, at)
+	}
+	msg := fmt.Sprintf("origin %s redirected to %s, which is no path of the set; the route is served as 404", page.Spec.Origin.URL, finalURL)
+	if to != "" {
+		msg = fmt.Sprintf("origin %s redirected to %s; nothing is stored and the route is answered with a 308 to %s", page.Spec.Origin.URL, finalURL, to)
+	}
+	setStatusCondition(&page.Status.Conditions, page.Generation, pagesv1alpha1.ReadyCondition, metav1.ConditionFalse, pagesv1alpha1.ReasonRedirected, msg)
+	if err := r.patchStatus(ctx, base, page); err != nil {
+		return ctrl.Result{}, err
+	}
+	if was != pagesv1alpha1.ReasonRedirected || base.Status.RedirectRoute != to {
+		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonRedirected, "%s", msg)
+	}
+	if hadContent {
+		r.Purger.Changed(purgeChange(page))
+	}
+	return ctrl.Result{RequeueAfter: NextAfterRender(page, at, r.Clock.Now())}, nil
+}
+
 // withdrawn records that the origin no longer has the page.
 func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv1alpha1.StaticPage, at time.Time) (ctrl.Result, error) {
 	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonWithdrawn).Inc()
@@ -334,6 +387,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	page.Status.Size = 0
 	page.Status.ContentType = ""
 	page.Status.OriginURL = page.Spec.Origin.URL
+	page.Status.RedirectRoute = ""
 	page.Status.OriginTags, page.Status.DroppedOriginTags = nil, 0
 	page.Status.Tags = pageTags(page)
 	r.handled(page)
@@ -617,7 +671,7 @@ func pageTags(page *pagesv1alpha1.StaticPage) []string {
 // failing is true when the page's last render failed.
 func failing(page *pagesv1alpha1.StaticPage) bool {
 	switch conditionReason(page.Status.Conditions, pagesv1alpha1.ReadyCondition) {
-	case "", pagesv1alpha1.ReasonRendered, pagesv1alpha1.ReasonWithdrawn, pagesv1alpha1.ReasonRendering, pagesv1alpha1.ReasonSuspended:
+	case "", pagesv1alpha1.ReasonRendered, pagesv1alpha1.ReasonWithdrawn, pagesv1alpha1.ReasonRedirected, pagesv1alpha1.ReasonRendering, pagesv1alpha1.ReasonSuspended:
 		return false
 	}
 	return true

@@ -783,12 +783,20 @@ func (r *StaticPageSetReconciler) expire(ctx context.Context, run *setRun) error
 	return nil
 }
 
-// evict deletes the newest children created by requests while the set
-// holds more than maxPages, whatever the servers did: the bound is kept by
-// the cluster, not only by their good behaviour. Prerendered children are
-// never evicted (their number is bounded by maxPages already).
+// evict deletes children created by requests, least recently requested
+// first (Evictions), while the set holds more than maxPages, whatever the
+// servers did: the bound is kept by the cluster, not only by their good
+// behaviour; and while prerender paths without a page lack room: they
+// always win over pages requests created. Prerendered children are never
+// evicted (their number is bounded by maxPages already).
 func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error {
-	victims := Evictions(mapValues(run.children), int(run.set.PageLimit()))
+	reserve := 0
+	for _, path := range run.paths {
+		if _, ok := run.children[path]; !ok {
+			reserve++
+		}
+	}
+	victims := Evictions(mapValues(run.children), int(run.set.PageLimit()), reserve, run.now)
 	var gone []string
 	for _, c := range victims {
 		if err := r.deleteChild(ctx, c, false); err != nil {
@@ -800,7 +808,7 @@ func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error 
 	if len(gone) > 0 {
 		slices.Sort(gone)
 		r.event(run.set, corev1.EventTypeWarning, pagesv1alpha1.EventPagesEvicted, "Evict",
-			"removed %d pages created by requests (paths the origin lacks first) to keep room under maxPages (%d): %s", len(gone), run.set.PageLimit(), listSome(gone))
+			"removed %d pages created by requests (paths the origin lacks first, then the least recently requested) to keep room under maxPages (%d) for %d prerender paths and new requests: %s", len(gone), run.set.PageLimit(), reserve, listSome(gone))
 	}
 	return nil
 }

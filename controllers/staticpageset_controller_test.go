@@ -448,7 +448,7 @@ var _ = Describe("StaticPageSet controller", func() {
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/m/1", "/m/2", "/m/3"}))
 		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(HavePrefix("Warning " + pagesv1alpha1.EventPagesEvicted)))
 
-		By("keeping the oldest pages created by requests when maxPages is lowered")
+		By("keeping pages created by requests up to a lowered maxPages")
 		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.MaxPages = 4
 			s.Spec.Prerender.Paths = []string{"/m/1"}
@@ -497,6 +497,44 @@ var _ = Describe("StaticPageSet controller", func() {
 		createRequestChild(s, "/r/2", nil)
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(ContainElements("/r/1", "/r/2"))
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).WithTimeout(time.Second).Should(ContainElements("/r/1", "/r/2"))
+	})
+
+	It("defaults expireAfter to 7 days", func() {
+		s := testSet(uniqueName("ttl"), "/t/{id}", nil)
+		createTestSet(s)
+		Expect(fetchSet(Default, s).Spec.ExpireAfter).To(Equal(&metav1.Duration{Duration: 7 * 24 * time.Hour}))
+	})
+
+	It("evicts the least recently requested pages of a set full of them to make room for new prerender paths", func() {
+		// Last requested after their creation: a requested-at up to a
+		// minute ahead of the manager's clock counts.
+		now := time.Now().UTC()
+		requestedIn := func(d time.Duration) func(*pagesv1alpha1.StaticPage) {
+			return func(c *pagesv1alpha1.StaticPage) {
+				c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: now.Add(d).Format(time.RFC3339)}
+			}
+		}
+		s := testSet(uniqueName("lru"), "/l/{id}", func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxPages = 3 })
+		createTestSet(s)
+		createRequestChild(s, "/l/recent", requestedIn(40*time.Second))
+		createRequestChild(s, "/l/old", nil)
+		createRequestChild(s, "/l/middle", requestedIn(20*time.Second))
+		Eventually(func(g Gomega) *int32 { return fetchSet(g, s).Status.Pages }).Should(Equal(ptr.To[int32](3)))
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/middle", "/l/old", "/l/recent"}))
+
+		By("giving a new prerender path the place of the least recently requested page")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Prerender.Paths = []string{"/l/new"} })
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/middle", "/l/new", "/l/recent"}))
+		created := &pagesv1alpha1.StaticPage{}
+		Expect(k8sClient.Get(context.Background(), types.NamespacedName{Namespace: s.Namespace, Name: pagesv1alpha1.ChildName(s.Name, "/l/new")}, created)).To(Succeed())
+		Expect(createdBy(created)).To(Equal(pagesv1alpha1.CreatedByPrerender))
+		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(SatisfyAll(
+			HavePrefix("Warning "+pagesv1alpha1.EventPagesEvicted), ContainSubstring("/l/old"))))
+
+		By("then the next least recently requested, for two more")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Prerender.Paths = []string{"/l/new", "/l/a", "/l/b"} })
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/a", "/l/b", "/l/new"}))
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/a", "/l/b", "/l/new"}))
 	})
 
 	It("keeps the children's revalidate settings and host equal to the set's", func() {

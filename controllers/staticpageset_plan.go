@@ -107,15 +107,20 @@ func lastUsed(c *pagesv1alpha1.StaticPage, now time.Time) time.Time {
 }
 
 // Evictions returns the children to delete so that at most limit remain,
-// and so that a full set has room again. Once the set holds limit pages,
-// every page that only remembers a path the origin does not have (created
-// by a request, withdrawn, no content) goes first, oldest first: a flood of
-// random paths must not fill the set and lock real new paths out, and
-// forgetting such a path costs one origin fetch if it is asked for again.
-// Then, while over the limit, the newest pages created by requests go (by
-// creation time, then name); a prerendered page never does.
-func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1.StaticPage {
-	if len(children) < limit {
+// so that a full set has room again, and so that reserve more pages fit
+// (prerender paths that have no page yet: they always win over pages
+// requests created). Once the set holds limit pages, or more than limit
+// minus reserve, every page that only remembers a path the origin does not
+// have or redirects (created by a request, no content) goes first, oldest
+// first: a flood of random paths must not fill the set and lock real new
+// paths out, and forgetting such a path costs one origin fetch if it is
+// asked for again. Then, while over limit minus reserve, the pages created
+// by requests go, least recently requested first (lastUsed at now, then
+// creation time, then name, so every replica of the manager decides
+// alike); a prerendered page never does.
+func Evictions(children []*pagesv1alpha1.StaticPage, limit, reserve int, now time.Time) []*pagesv1alpha1.StaticPage {
+	target := limit - max(reserve, 0)
+	if len(children) < limit && len(children) <= target {
 		return nil
 	}
 	var absent, requested []*pagesv1alpha1.StaticPage
@@ -134,22 +139,27 @@ func Evictions(children []*pagesv1alpha1.StaticPage, limit int) []*pagesv1alpha1
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	excess := len(children) - len(absent) - limit
+	excess := len(children) - len(absent) - target
 	if excess <= 0 {
 		return absent
 	}
 	slices.SortFunc(requested, func(a, b *pagesv1alpha1.StaticPage) int {
-		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
+		if c := lastUsed(a, now).Compare(lastUsed(b, now)); c != 0 {
 			return c
 		}
-		return strings.Compare(b.Name, a.Name)
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
 	})
 	return append(absent, requested[:min(excess, len(requested))]...)
 }
 
 // rememberedAbsent is true for a page that serves nothing because its
-// origin answered 404 or 410.
+// origin answered 404 or 410, or, for a page a visitor's request created,
+// redirected.
 func rememberedAbsent(c *pagesv1alpha1.StaticPage) bool {
 	cond := meta.FindStatusCondition(c.Status.Conditions, pagesv1alpha1.ReadyCondition)
-	return c.Status.Digest == "" && cond != nil && cond.Reason == pagesv1alpha1.ReasonWithdrawn
+	return c.Status.Digest == "" && cond != nil &&
+		(cond.Reason == pagesv1alpha1.ReasonWithdrawn || cond.Reason == pagesv1alpha1.ReasonRedirected)
 }

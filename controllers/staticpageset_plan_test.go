@@ -76,32 +76,41 @@ func TestExpired(t *testing.T) {
 func TestEvictions(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	now := at(100)
 	const req, pre = pagesv1alpha1.CreatedByRequest, pagesv1alpha1.CreatedByPrerender
 	pages := []*pagesv1alpha1.StaticPage{
 		child("p1", pre, at(9), ""),
-		child("r1", req, at(1), ""),
+		// Created first, requested last: the most recently used.
+		child("r1", req, at(1), at(50).Format(time.RFC3339)),
 		child("r3", req, at(3), ""),
 		child("p2", pre, at(10), ""),
 		child("r2b", req, at(2), ""),
 		child("r2a", req, at(2), ""),
+		// A requested-at ahead of the clock counts as none.
+		child("r0", req, at(0), at(1000).Format(time.RFC3339)),
 	}
 	tests := []struct {
-		limit int
-		want  []string
+		limit, reserve int
+		want           []string
 	}{
-		{10, nil},
-		{6, nil},
-		{5, []string{"r3"}},
-		// Same creation second: the larger name goes first, as every
-		// replica of the manager would decide.
-		{4, []string{"r3", "r2b"}},
-		{2, []string{"r3", "r2b", "r2a", "r1"}},
+		{10, 0, nil},
+		{7, 0, nil},
+		{6, 0, []string{"r0"}},
+		// Same last use: the smaller name goes first, as every replica of
+		// the manager would decide.
+		{5, 0, []string{"r0", "r2a"}},
+		{3, 0, []string{"r0", "r2a", "r2b", "r3"}},
 		// Prerendered pages are never evicted, even over the limit.
-		{1, []string{"r3", "r2b", "r2a", "r1"}},
+		{1, 0, []string{"r0", "r2a", "r2b", "r3", "r1"}},
+		// Room for prerender paths without a page, below the limit too.
+		{10, 3, nil},
+		{10, 4, []string{"r0"}},
+		{8, 3, []string{"r0", "r2a"}},
+		{7, 7, []string{"r0", "r2a", "r2b", "r3", "r1"}},
 	}
 	for _, tc := range tests {
-		if got := names(Evictions(pages, tc.limit)); !slices.Equal(got, tc.want) {
-			t.Errorf("Evictions(limit %d) = %v, want %v", tc.limit, got, tc.want)
+		if got := names(Evictions(pages, tc.limit, tc.reserve, now)); !slices.Equal(got, tc.want) {
+			t.Errorf("Evictions(limit %d, reserve %d) = %v, want %v", tc.limit, tc.reserve, got, tc.want)
 		}
 	}
 }
@@ -131,13 +140,13 @@ func TestEvictionsForgetAbsentPathsFirst(t *testing.T) {
 		{5, []string{"a1", "a2"}},
 		{4, []string{"a1", "a2"}},
 		{3, []string{"a1", "a2"}},
-		// Still over: then the newest requested page.
-		{2, []string{"a1", "a2", "r2"}},
+		// Still over: then the least recently requested page.
+		{2, []string{"a1", "a2", "r1"}},
 		// A prerendered page stays, even over the limit.
-		{0, []string{"a1", "a2", "r2", "r1"}},
+		{0, []string{"a1", "a2", "r1", "r2"}},
 	}
 	for _, tc := range tests {
-		if got := names(Evictions(pages, tc.limit)); !slices.Equal(got, tc.want) {
+		if got := names(Evictions(pages, tc.limit, 0, at(100))); !slices.Equal(got, tc.want) {
 			t.Errorf("Evictions(limit %d) = %v, want %v", tc.limit, got, tc.want)
 		}
 	}

@@ -19,6 +19,13 @@ const (
 	// ReasonWithdrawn (Ready=False, expected): the origin answered 404 or
 	// 410; the route serves 404 until the origin has the page again.
 	ReasonWithdrawn = "Withdrawn"
+	// ReasonRedirected (Ready=False, expected) of a page a visitor's
+	// request created for a StaticPageSet: the origin answered its URL
+	// with a redirect. Nothing is stored for the path; status.redirectRoute
+	// is the set's path the final URL maps to, which the servers answer
+	// with a 308 to, or empty when there is none (answered 404). The page
+	// is kept as that record for as long as a withdrawn one, then deleted.
+	ReasonRedirected = "Redirected"
 	// ReasonRendering (Ready=Unknown, transient): the first render of this
 	// spec has not finished yet.
 	ReasonRendering = "Rendering"
@@ -169,8 +176,9 @@ const (
 	// EventPagesExpired: child pages created by requests were deleted
 	// because no server served them for spec.expireAfter.
 	EventPagesExpired = "PagesExpired"
-	// EventPagesEvicted: child pages created by requests were deleted
-	// because the set held more than spec.maxPages.
+	// EventPagesEvicted: child pages created by requests were deleted,
+	// least recently requested first, because the set held more than
+	// spec.maxPages or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.

@@ -11,14 +11,15 @@ func (p *StaticPage) RevalidateInterval() time.Duration {
 }
 
 // DefaultAbsentFor is how long a path a visitor asked for, which the origin
-// says does not exist, is remembered when its StaticPageSet has no
-// revalidate interval.
+// says does not exist or redirects, is remembered when its StaticPageSet
+// has no revalidate interval.
 const DefaultAbsentFor = time.Minute
 
 // AbsentFor is how long a StaticPageSet's page created for a request, whose
-// origin answered 404 or 410, is kept as the cluster's memory of an absent
-// path: the page's interval, or DefaultAbsentFor. The manager deletes it
-// then, and servers tell downstream caches the 404 holds as long.
+// origin answered 404 or 410 or redirected, is kept as the cluster's memory
+// of an absent or redirected path: the page's interval, or
+// DefaultAbsentFor. The manager deletes it then, and servers tell
+// downstream caches the 404 or 308 holds as long.
 func (p *StaticPage) AbsentFor() time.Duration {
 	if d := p.RevalidateInterval(); d > 0 {
 		return d

@@ -135,7 +135,9 @@ type StaticPageStatus struct {
 	// OriginUnreachable, OriginTimeout, OriginError, OriginRefused,
 	// ContentTypeRefused, BodyTooLarge, InvalidBody, StorageTooLarge,
 	// StorageConflict, StorageError, StorageUnavailable, HostNotAllowed
-	// (nothing is served), and for a set's page SetNotFound or OutsideSet.
+	// (nothing is served), and for a set's page SetNotFound or OutsideSet;
+	// for a page a visitor's request created, Redirected (the origin
+	// redirected; nothing is stored, see redirectRoute).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -178,6 +180,18 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	OriginURL string `json:"originURL,omitempty"`
+
+	// redirectRoute is set, with Ready=False reason Redirected, on a page a
+	// visitor's request created for a StaticPageSet when the origin
+	// redirected the page's URL: the route of the set whose origin URL is
+	// the redirect's final URL. Nothing is stored for this page; the
+	// servers answer its route with a 308 to redirectRoute. Empty with
+	// reason Redirected when the final URL is no path of the set: the route
+	// answers 404.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	RedirectRoute string `json:"redirectRoute,omitempty"`
 
 	// tags are every tag the page carries, as the server sends them to the
 	// CDN in front and as the revalidate API's "tags" match them: its

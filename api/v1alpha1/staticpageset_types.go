@@ -217,7 +217,10 @@ type StaticPageSetSpec struct {
 	Fallback Fallback `json:"fallback,omitempty"`
 
 	// maxPages bounds the pages the set holds, prerendered or requested
-	// (at most 100000); past it a request for a new path gets 503.
+	// (at most 100000); past it a request for a new path gets 503. Pages
+	// requests created are removed, least recently requested first, to
+	// keep the set under it and to make room for prerender paths, which
+	// always win over them.
 	// +optional
 	// +default=10000
 	// +kubebuilder:validation:Minimum=1
@@ -235,8 +238,9 @@ type StaticPageSetSpec struct {
 
 	// expireAfter removes a page created by a request (not a prerendered
 	// one) that no server has served for this long: at least 1m, such as
-	// 720h; unset keeps pages until the set goes.
+	// 720h; 168h (7 days) unless set.
 	// +optional
+	// +default="168h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="expireAfter must be a duration of at least 1m, such as 720h"

@@ -56,6 +56,9 @@ type Page struct {
 	// (tags.FromHeaders); DroppedTags counts those left out.
 	Tags        []string
 	DroppedTags int
+	// FinalURL is the URL of the answer when the fetch followed redirects
+	// to it; "" when the URL fetched answered itself.
+	FinalURL string
 }
 
 // Fetcher renders pages by GETting their origin.
@@ -129,6 +132,11 @@ func (f *Fetcher) Fetch(ctx context.Context, url string, timeout time.Duration) 
 		}
 	}
 	page := &Page{Body: body, ContentType: ct, Digest: digest.Of(body)}
+	if resp.Request != nil && resp.Request != req {
+		// The client sets the last request of a redirect chain on the
+		// answer; without redirects it is req itself.
+		page.FinalURL = resp.Request.URL.String()
+	}
 	var values []string
 	for _, h := range f.TagHeaders {
 		values = append(values, resp.Header.Values(h)...)

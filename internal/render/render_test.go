@@ -55,6 +55,8 @@ func TestFetch(t *testing.T) {
 			_, _ = w.Write([]byte("\x00\x01\x02binary"))
 		case "/redirect-loop":
 			http.Redirect(w, r, "/redirect-loop", http.StatusFound)
+		case "/moved":
+			http.Redirect(w, r, "/ok", http.StatusMovedPermanently)
 		case "/big":
 			_, _ = w.Write([]byte(strings.Repeat("x", 2000)))
 		case "/big-chunked":
@@ -89,9 +91,11 @@ func TestFetch(t *testing.T) {
 		ct      string
 		digest  string // sha256 of the body the row's origin sends
 		timeout time.Duration
+		final   string // the path FinalURL names, "" for none
 	}{
 		{path: "/ok", ct: "text/html", digest: "sha256:e7fbb6fbbf4ce294913eb62b53ff03a7546649cfdc0d824d9e3a2b4541502f7f"},
 		{path: "/nohdr", ct: "text/html; charset=utf-8", digest: "sha256:43f39890ffe94039d7e177450e2483edbff519466b48531c2185e704857db4b5"},
+		{path: "/moved", ct: "text/html", digest: "sha256:e7fbb6fbbf4ce294913eb62b53ff03a7546649cfdc0d824d9e3a2b4541502f7f", final: "/ok"},
 		{path: "/gone", notFnd: true},
 		{path: "/missing", notFnd: true},
 		{path: "/boom", reason: v1.ReasonOriginError, message: "500"},
@@ -138,6 +142,13 @@ func TestFetch(t *testing.T) {
 				}
 				if page.ContentType != tt.ct || page.Digest != tt.digest {
 					t.Fatalf("page = %q %q, want %q %q", page.ContentType, page.Digest, tt.ct, tt.digest)
+				}
+				want := ""
+				if tt.final != "" {
+					want = srv.URL + tt.final
+				}
+				if page.FinalURL != want {
+					t.Fatalf("FinalURL = %q, want %q", page.FinalURL, want)
 				}
 			}
 		})

@@ -72,8 +72,9 @@ func (h *Handler) look(ctx context.Context, page *pagesv1alpha1.StaticPage, toke
 	}
 	digest, served := h.Serving.ServedDigest(client.ObjectKeyFromObject(current))
 	switch {
-	case ready != nil && ready.Reason == pagesv1alpha1.ReasonWithdrawn:
-		// Withdrawn pages are live once this server answers 404 for them.
+	case ready != nil && (ready.Reason == pagesv1alpha1.ReasonWithdrawn || ready.Reason == pagesv1alpha1.ReasonRedirected):
+		// Withdrawn and redirected pages are live once this server no
+		// longer serves content for them (it answers 404 or 308).
 		live = !served
 	default:
 		live = served && digest == current.Status.Digest

@@ -104,3 +104,14 @@ func RequestPath(escaped string) (string, error) {
 	}
 	return u.Path, nil
 }
+
+// EscapeRoute is a route (decoded, as spec.route holds it) as a request
+// path writes it: each segment percent-encoded as url.PathEscape does, so
+// that RequestPath gives the route back.
+func EscapeRoute(decoded string) string {
+	segs := strings.Split(decoded, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}

@@ -265,11 +265,7 @@ func (p *Pattern) MatchRoute(decoded string) (map[string]string, bool) {
 	if !strings.HasPrefix(decoded, "/") {
 		return nil, false
 	}
-	segs := strings.Split(decoded[1:], "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	params, ok := p.Match("/" + strings.Join(segs, "/"))
+	params, ok := p.Match(EscapeRoute(decoded))
 	if !ok {
 		return nil, false
 	}
@@ -482,4 +478,59 @@ func Expand(template string, params map[string]string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// MatchTemplate is the inverse of Expand: the parameter values that Expand
+// turns template into rawURL, and true, if there are any. The scheme and
+// host compare without regard to case; everything after them must be
+// exactly what Expand writes, so a URL has one reading. A parameter used
+// twice must have one value.
+func MatchTemplate(template, rawURL string) (map[string]string, bool) {
+	parts, err := parseTemplate(template)
+	if err != nil {
+		return nil, false
+	}
+	var re strings.Builder
+	re.WriteString("^(?i:")
+	re.WriteString(regexp.QuoteMeta(parts[0].text))
+	re.WriteString(")")
+	var refs []templatePart
+	for _, p := range parts[1:] {
+		switch {
+		case !p.ref:
+			re.WriteString(regexp.QuoteMeta(p.text))
+		case p.query:
+			re.WriteString("([^&#]+?)")
+			refs = append(refs, p)
+		default:
+			re.WriteString("([^?#]+?)")
+			refs = append(refs, p)
+		}
+	}
+	re.WriteString("$")
+	m := regexp.MustCompile(re.String()).FindStringSubmatch(rawURL)
+	if m == nil {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, p := range refs {
+		unescape := url.PathUnescape
+		if p.query {
+			unescape = url.QueryUnescape
+		}
+		v, err := unescape(m[i+1])
+		if err != nil {
+			return nil, false
+		}
+		if old, ok := params[p.name]; ok && old != v {
+			return nil, false
+		}
+		params[p.name] = v
+	}
+	again, err := Expand(template, params)
+	auth := len(parts[0].text)
+	if err != nil || len(again) != len(rawURL) || !strings.EqualFold(again[:auth], rawURL[:auth]) || again[auth:] != rawURL[auth:] {
+		return nil, false
+	}
+	return params, true
 }

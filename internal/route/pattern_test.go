@@ -487,3 +487,36 @@ func TestCheckRestLength(t *testing.T) {
 		t.Errorf("checkRest of %d bytes = %v, want %v", len(limit)+1, err, errValueLong)
 	}
 }
+
+func TestMatchTemplate(t *testing.T) {
+	for _, tc := range []struct {
+		template string
+		url      string
+		want     map[string]string // nil: no match
+	}{
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/42", map[string]string{"id": "42"}},
+		{"http://shop.svc/products/{id}", "HTTP://Shop.SVC/products/42", map[string]string{"id": "42"}},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/caf%C3%A9", map[string]string{"id": "café"}},
+		{"http://shop.svc/products/{id}.json", "http://shop.svc/products/42.json", map[string]string{"id": "42"}},
+		{"http://docs.svc/{path...}", "http://docs.svc/a/b%20c/d", map[string]string{"path": "a/b c/d"}},
+		{"http://shop.svc/p?id={id}&x=1", "http://shop.svc/p?id=1%26a&x=1", map[string]string{"id": "1&a"}},
+		{"http://shop.svc/{a}/{a}", "http://shop.svc/x/x", map[string]string{"a": "x"}},
+		{"http://shop.svc/{lang}/p/{id}", "http://shop.svc/en/p/42", map[string]string{"lang": "en", "id": "42"}},
+		// Not what Expand writes, or not this template at all.
+		{"http://shop.svc/{a}/{a}", "http://shop.svc/x/y", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/42?ref=x", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/42/", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/items/42", nil},
+		{"http://shop.svc/products/{id}", "https://shop.svc/products/42", nil},
+		{"http://shop.svc/products/{id}", "http://other.svc/products/42", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/%2e%2e", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/a%3bb", nil},
+		{"http://shop.svc/products/{id}", "http://shop.svc/products/%zz", nil},
+	} {
+		got, ok := MatchTemplate(tc.template, tc.url)
+		if ok != (tc.want != nil) || (ok && !maps.Equal(got, tc.want)) {
+			t.Errorf("MatchTemplate(%q, %q) = %q, %v; want %q", tc.template, tc.url, got, ok, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -123,6 +124,57 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 			}).Should(Succeed())
 		}
 		Consistently(origin.Count).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+	})
+
+	It("answers an origin's redirect with a 308 to the set's path it maps to, storing nothing for the variant", func() {
+		origin := testorigin.New("<h1>product 42</h1>")
+		name, prefix := unique()
+		origin.Redirect(prefix+"/0042", prefix+"/42")
+		origin.Redirect(prefix+"/0007", "/elsewhere/7")
+		set := newSet(name, prefix, origin.URL, nil)
+
+		w := get(replicas[0], prefix+"/0042")
+		Expect(w.Code).To(Equal(http.StatusPermanentRedirect), w.Body.String())
+		Expect(w.Header().Get("Location")).To(Equal(prefix + "/42"))
+		Expect(w.Header().Get("Cache-Control")).To(MatchRegexp(`^public, max-age=0, s-maxage=[1-9][0-9]*$`))
+
+		By("keeping the variant's page only as the record of the redirect, with nothing stored")
+		variant := child(set, prefix+"/0042")
+		Expect(variant).NotTo(BeNil())
+		Expect(variant.Status.Digest).To(BeEmpty())
+		Expect(variant.Status.RedirectRoute).To(Equal(prefix + "/42"))
+		Expect(meta.FindStatusCondition(variant.Status.Conditions, pagesv1alpha1.ReadyCondition)).
+			To(HaveField("Reason", pagesv1alpha1.ReasonRedirected))
+		Expect(storedFor(variant)).To(BeEmpty())
+
+		By("creating the canonical path's page when the visitor follows the redirect")
+		w = get(replicas[0], prefix+"/42")
+		Expect(w.Code).To(Equal(http.StatusOK), w.Body.String())
+		Expect(w.Body.String()).To(Equal("<h1>product 42</h1>"))
+		canonical := child(set, prefix+"/42")
+		Expect(canonical).NotTo(BeNil())
+		Expect(storedFor(canonical)).NotTo(BeEmpty())
+
+		By("answering the variant with the 308 on both replicas, with no new origin fetch")
+		for _, r := range replicas {
+			Eventually(func(g Gomega) {
+				w := get(r, prefix+"/0042")
+				g.Expect(w.Code).To(Equal(http.StatusPermanentRedirect))
+				g.Expect(w.Header().Get("Location")).To(Equal(prefix + "/42"))
+			}).Should(Succeed())
+		}
+		Consistently(func() int { return origin.CountPath(prefix + "/0042") }).WithTimeout(300 * time.Millisecond).Should(Equal(1))
+
+		By("answering 404 to a redirect that leads to no path of the set, creating no page for it")
+		w = get(replicas[1], prefix+"/0007")
+		Expect(w.Code).To(Equal(http.StatusNotFound), w.Body.String())
+		lost := child(set, prefix+"/0007")
+		Expect(lost).NotTo(BeNil())
+		Expect(lost.Status.Digest).To(BeEmpty())
+		Expect(lost.Status.RedirectRoute).To(BeEmpty())
+		Expect(storedFor(lost)).To(BeEmpty())
+		Expect(child(set, prefix+"/7")).To(BeNil())
+		Expect(children(set)).To(HaveLen(3))
 	})
 
 	It("finds a page created under the name of a shorter hash, and creates no second one", func() {
@@ -450,4 +502,20 @@ func fallbackRefusals(set *pagesv1alpha1.StaticPageSet, reason string) float64 {
 		}
 	}
 	return 0
+}
+
+// storedFor lists the ConfigMaps page owns: its stored content.
+func storedFor(page *pagesv1alpha1.StaticPage) []string {
+	GinkgoHelper()
+	list := &corev1.ConfigMapList{}
+	Expect(k8sClient.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	var names []string
+	for _, cm := range list.Items {
+		for _, o := range cm.OwnerReferences {
+			if o.UID == page.UID {
+				names = append(names, cm.Name)
+			}
+		}
+	}
+	return names
 }

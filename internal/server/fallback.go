@@ -17,6 +17,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/kube"
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // Fallback answers a request the route table has no page for when a
@@ -82,6 +83,10 @@ const (
 	// decCollision: the name of the path's page is taken by a page that is
 	// not the set's page for the path; the path cannot get one.
 	decCollision
+	// decRedirect: the origin redirected the path's page, a request page,
+	// to another path of the set; the page is kept, with nothing stored,
+	// as the record of where to send the visitor.
+	decRedirect
 )
 
 // result labels of isr_server_fallback_total, by decision.
@@ -96,6 +101,7 @@ var decisionResult = map[decision]string{
 	decCanceled:    "canceled",
 	decError:       "error",
 	decCollision:   "collision",
+	decRedirect:    "redirected",
 }
 
 // childState is what the cache and the table say of a set's page.
@@ -110,6 +116,9 @@ type childState struct {
 	Served bool
 	// Reason is its Ready condition's reason when False, else "".
 	Reason string
+	// Redirect is its status.redirectRoute: with reason Redirected, the
+	// path to send the visitor to ("" for none).
+	Redirect string
 }
 
 // flightMemory is what one wait saw happen to the page.
@@ -157,6 +166,11 @@ func decide(fallback pagesv1alpha1.Fallback, child childState, mem flightMemory,
 		return decServe
 	case child.Reason == pagesv1alpha1.ReasonWithdrawn:
 		return decWithdrawn
+	case child.Reason == pagesv1alpha1.ReasonRedirected && child.Redirect != "":
+		return decRedirect
+	case child.Reason == pagesv1alpha1.ReasonRedirected:
+		// Redirected to a URL that is no path of the set.
+		return decWithdrawn
 	case child.Exists && !child.Rendered && failureReasons[child.Reason], mem.Failed != "":
 		return decFailed
 	case child.Exists && !child.Rendered && inertReasons[child.Reason]:
@@ -188,8 +202,11 @@ type outcome struct {
 	entry *Entry
 	// retryAfter is the Retry-After of a 503, in seconds.
 	retryAfter int
-	// negativeTTL is how long a withdrawn path stays 404, with decWithdrawn.
+	// negativeTTL is how long a withdrawn path stays 404, with
+	// decWithdrawn, or a redirected one 308, with decRedirect.
 	negativeTTL time.Duration
+	// location is the path a decRedirect sends the visitor to, escaped.
+	location string
 	// set is the StaticPageSet whose pattern matched, for its metrics.
 	set types.NamespacedName
 }
@@ -320,6 +337,7 @@ func (f *Fallback) check(ctx context.Context, set *setEntry, name types.Namespac
 			Deleting: !page.DeletionTimestamp.IsZero(),
 			Rendered: page.Status.Digest != "",
 			Reason:   readyFalseReason(page),
+			Redirect: page.Status.RedirectRoute,
 		}
 	}
 	d := decide(set.set.FallbackMode(), st, mem, f.Sets.Children(types.NamespacedName{Namespace: set.set.Namespace, Name: set.set.Name}), set.set.PageLimit())
@@ -327,6 +345,9 @@ func (f *Fallback) check(ctx context.Context, set *setEntry, name types.Namespac
 	switch d {
 	case decWithdrawn:
 		out.negativeTTL = negativeTTL(page, f.Clock.Now())
+	case decRedirect:
+		out.negativeTTL = negativeTTL(page, f.Clock.Now())
+		out.location = route.EscapeRoute(page.Status.RedirectRoute)
 	case decFull:
 		out.retryAfter = fullRetryAfter
 	}
@@ -448,6 +469,7 @@ var (
 	fallbackTimeout   = "the page is still being rendered; try again shortly\n"
 	fallbackError     = "the page cannot be created now\n"
 	fallbackCollision = "this path's page cannot be created: its name is taken\n"
+	fallbackRedirect  = "moved permanently\n"
 	fallbackRetryHint = []string{"5"}
 )
 
@@ -461,6 +483,12 @@ func answer(w http.ResponseWriter, out outcome) {
 		// The 404 holds, on every replica, until the manager forgets the
 		// path: a downstream cache may keep it as long.
 		hdr["Cache-Control"] = []string{fmt.Sprintf("public, max-age=0, s-maxage=%d", seconds(out.negativeTTL))}
+	case decRedirect:
+		// Permanent for the method too; a downstream cache may keep it as
+		// long as the record lasts.
+		code, msg = http.StatusPermanentRedirect, fallbackRedirect
+		hdr["Cache-Control"] = []string{fmt.Sprintf("public, max-age=0, s-maxage=%d", seconds(out.negativeTTL))}
+		hdr["Location"] = []string{out.location}
 	case decNotFound:
 	case decFailed:
 		code, msg = http.StatusBadGateway, fallbackFailed

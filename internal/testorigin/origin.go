@@ -28,6 +28,8 @@ type Origin struct {
 	ctype    string
 	header   http.Header
 	held     chan struct{} // closed to let held requests answer
+	// redirects map request paths to where they answer 301 to.
+	redirects map[string]string
 
 	// paths are the request URIs asked for, in order.
 	paths []string
@@ -76,7 +78,12 @@ func (o *Origin) serve(w http.ResponseWriter, r *http.Request) {
 	o.paths = append(o.paths, r.URL.RequestURI())
 	status, body, delay, counting, ctype, held := o.status, o.body, o.delay, o.counting, o.ctype, o.held
 	maps.Copy(w.Header(), o.header)
+	to, redirect := o.redirects[r.URL.Path]
 	o.mu.Unlock()
+	if redirect {
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+		return
+	}
 	if held != nil {
 		select {
 		case <-held:
@@ -104,6 +111,17 @@ func (o *Origin) Set(status int, body string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.status, o.body = status, body
+}
+
+// Redirect makes later requests for path answer 301 with Location to (a
+// path or a URL), as an origin that canonicalises its URLs does.
+func (o *Origin) Redirect(path, to string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.redirects == nil {
+		o.redirects = map[string]string{}
+	}
+	o.redirects[path] = to
 }
 
 // SetDelay makes later answers wait d first.
