@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // ConnLimits bound what clients may make a listener of the server (the page
@@ -111,6 +113,11 @@ func refusal(code int, msg string) []byte {
 // limitListener is a listener that holds its connections within
 // ConnLimits' caps: a connection over a cap is answered and closed as soon
 // as it is accepted, so that it holds no buffer and no goroutine.
+//
+// It hands the server the accepted connection itself, not a wrapper: a
+// wrapped connection would cost fasthttp its single writev of header and
+// body. The server reports the end of each connection through its
+// ConnState hook (trackCloses), which frees its place.
 type limitListener struct {
 	net.Listener
 	maxConns, maxPerClient int
@@ -118,6 +125,8 @@ type limitListener struct {
 	mu       sync.Mutex
 	open     int
 	byClient map[string]int
+	// keys are the client keys of the admitted connections, by connection.
+	keys map[net.Conn]string
 }
 
 // limitConnections wraps ln in the connection caps of l; with no cap it
@@ -126,7 +135,13 @@ func limitConnections(ln net.Listener, l ConnLimits) net.Listener {
 	if l.MaxConnections <= 0 && l.MaxConnectionsPerClient <= 0 {
 		return ln
 	}
-	return &limitListener{Listener: ln, maxConns: l.MaxConnections, maxPerClient: l.MaxConnectionsPerClient, byClient: map[string]int{}}
+	return newLimitListener(ln, l)
+}
+
+// newLimitListener is ln within the caps of l.
+func newLimitListener(ln net.Listener, l ConnLimits) *limitListener {
+	return &limitListener{Listener: ln, maxConns: l.MaxConnections, maxPerClient: l.MaxConnectionsPerClient,
+		byClient: map[string]int{}, keys: map[net.Conn]string{}}
 }
 
 // Accept returns the next connection within the caps.
@@ -136,10 +151,9 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := clientKey(c.RemoteAddr())
-		reason := ll.admit(key)
+		reason := ll.admitConn(c)
 		if reason == "" {
-			return &limitedConn{Conn: c, release: func() { ll.release(key) }}, nil
+			return c, nil
 		}
 		connectionsRefused.WithLabelValues(reason).Inc()
 		answer := refusedBusy
@@ -179,6 +193,28 @@ func (ll *limitListener) release(key string) {
 	}
 }
 
+// admitConn counts c, or says which cap refuses it.
+func (ll *limitListener) admitConn(c net.Conn) (refused string) {
+	key := clientKey(c.RemoteAddr())
+	if refused = ll.admit(key); refused == "" {
+		ll.mu.Lock()
+		ll.keys[c] = key
+		ll.mu.Unlock()
+	}
+	return refused
+}
+
+// closed uncounts c, once, whenever the server reports it closed.
+func (ll *limitListener) closed(c net.Conn) {
+	ll.mu.Lock()
+	key, ok := ll.keys[c]
+	delete(ll.keys, c)
+	ll.mu.Unlock()
+	if ok {
+		ll.release(key)
+	}
+}
+
 // clientKey is what the per-client cap counts a peer address as: an IPv4
 // address (IPv4-mapped ones unmapped) alone, an IPv6 address by its /64,
 // which one host is usually given whole.
@@ -194,21 +230,28 @@ func clientKey(addr net.Addr) string {
 	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
-// limitedConn is an admitted connection; closing it frees its place once.
-type limitedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
+// trackCloses has srv report each connection's end to ln, when ln holds
+// caps: it frees the connection's place there.
+func trackCloses(srv httpServer, ln net.Listener) {
+	ll, ok := ln.(*limitListener)
+	if !ok {
+		return
+	}
+	switch s := srv.(type) {
+	case fasthttpServer:
+		s.ConnState = func(c net.Conn, state fasthttp.ConnState) {
+			if state == fasthttp.StateClosed || state == fasthttp.StateHijacked {
+				ll.closed(c)
+			}
+		}
+	case *http.Server:
+		s.ConnState = func(c net.Conn, state http.ConnState) {
+			if state == http.StateClosed || state == http.StateHijacked {
+				ll.closed(c)
+			}
+		}
+	}
 }
-
-// Close closes the connection and frees its place.
-func (c *limitedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
-}
-
-// NetConn is the connection it wraps.
-func (c *limitedConn) NetConn() net.Conn { return c.Conn }
 
 // maxRequestBody is the largest request body the page port reads (and
 // discards: no page answer reads one); a larger one is answered 413.

@@ -33,7 +33,7 @@ func startLimited(t *testing.T, kind string, h *Handler, l ConnLimits) *limitLis
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := &limitListener{Listener: tcp, maxConns: l.MaxConnections, maxPerClient: l.MaxConnectionsPerClient, byClient: map[string]int{}}
+	ln := newLimitListener(tcp, l)
 	s := &Shutdown{}
 	var srv httpServer
 	if kind == fastHTTP {
@@ -41,6 +41,7 @@ func startLimited(t *testing.T, kind string, h *Handler, l ConnLimits) *limitLis
 	} else {
 		srv = s.netServer(h, context.Background(), l)
 	}
+	trackCloses(srv, ln)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

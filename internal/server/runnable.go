@@ -186,6 +186,7 @@ func (s *Shutdown) listen(addr string, l ConnLimits, newServer func(base context
 		base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 		defer cancelRequests()
 		srv := newServer(base)
+		trackCloses(srv, ln)
 		done := make(chan error, 1)
 		go func() { done <- srv.Serve(ln) }()
 		select {

@@ -58,7 +58,9 @@ func startPageServer(t testing.TB, kind string, h *Handler, l ConnLimits) string
 	} else {
 		srv = s.netServer(h, context.Background(), l)
 	}
-	go func() { _ = srv.Serve(limitConnections(ln, l)) }()
+	limited := limitConnections(ln, l)
+	trackCloses(srv, limited)
+	go func() { _ = srv.Serve(limited) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
