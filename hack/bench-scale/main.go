@@ -101,7 +101,7 @@ func main() {
 	case "webhooks":
 		runner = runWebhooks
 	}
-	if err := runner(o); err != nil {
+	if err := inControlPlane(o, runner); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
 		os.Exit(1)
 	}
@@ -130,21 +130,11 @@ func (r *report) table(title string) {
 	}
 }
 
-func run(o options) error {
+func run(o options, work string, cp *controlPlane) error {
 	ctx := context.Background()
-	work, err := os.MkdirTemp("", "bench-scale-")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.RemoveAll(work) }()
 	rep := &report{width: 58}
 	add := rep.add
 
-	cp, err := startControlPlane(work)
-	if err != nil {
-		return err
-	}
-	defer cp.stop()
 	c, kubeconfig, etcdDir := cp.client, cp.kubeconfig, cp.etcdDir
 	etcdBefore := dbSize(etcdDir)
 
@@ -299,6 +289,22 @@ func run(o options) error {
 
 // controlPlane is a local kube-apiserver and etcd with the CRDs, and an
 // admin's kubeconfig and client for it.
+// inControlPlane runs scenario with a fresh work directory and a local
+// control plane in it, both removed after it.
+func inControlPlane(o options, scenario func(o options, work string, cp *controlPlane) error) error {
+	work, err := os.MkdirTemp("", "bench-"+o.scenario+"-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(work) }()
+	cp, err := startControlPlane(work)
+	if err != nil {
+		return err
+	}
+	defer cp.stop()
+	return scenario(o, work, cp)
+}
+
 type controlPlane struct {
 	env        *envtest.Environment
 	client     client.Client

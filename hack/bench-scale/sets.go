@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,20 +65,10 @@ func (o *setOrigin) count(keep func(id string) bool) int {
 // manager and two server replicas (ConfigMap storage): first requests of
 // never-built paths, concurrent first requests for one path over both
 // replicas, and random paths the origin does not have, twice.
-func runSets(o options) error {
+func runSets(o options, work string, cp *controlPlane) error {
 	ctx := context.Background()
-	work, err := os.MkdirTemp("", "bench-sets-")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.RemoveAll(work) }()
 	rep := &report{width: 62}
 	add := rep.add
-	cp, err := startControlPlane(work)
-	if err != nil {
-		return err
-	}
-	defer cp.stop()
 	etcdBefore := dbSize(cp.etcdDir)
 	origin := startSetOrigin(o.pageSize, o.originDelay)
 	defer origin.Close()

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -30,19 +29,9 @@ const tarpitOriginIP = "127.0.0.2"
 // namespace a on tarpits (origins that accept and never answer, one port
 // each), first with the manager's default caps, then with the
 // per-namespace and per-host caps lifted, as before they existed.
-func runTarpit(o options) error {
+func runTarpit(o options, work string, cp *controlPlane) error {
 	ctx := context.Background()
-	work, err := os.MkdirTemp("", "bench-tarpit-")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.RemoveAll(work) }()
 	rep := &report{width: 70}
-	cp, err := startControlPlane(work)
-	if err != nil {
-		return err
-	}
-	defer cp.stop()
 	for _, ns := range []string{"tenant-a", "tenant-b"} {
 		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: map[string]string{route.HostsAnnotation: route.AnyHost}}}
 		if err := cp.client.Create(ctx, n); err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,20 +30,10 @@ import (
 // o.deliveries deliveries one after another; then how many refused
 // deliveries (well-formed, wrongly signed) one server replica answers per
 // second for o.attack, and the page port's latency before and during it.
-func runWebhooks(o options) error {
+func runWebhooks(o options, work string, cp *controlPlane) error {
 	ctx := context.Background()
-	work, err := os.MkdirTemp("", "bench-webhooks-")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = os.RemoveAll(work) }()
 	rep := &report{width: 62}
 	add := rep.add
-	cp, err := startControlPlane(work)
-	if err != nil {
-		return err
-	}
-	defer cp.stop()
 	originSrv, origin := startOrigin(o.pageSize)
 	defer originSrv.Close()
 
