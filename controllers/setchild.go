@@ -62,11 +62,15 @@ func (r *StaticPageReconciler) resolveSet(ctx context.Context, page *pagesv1alph
 // setOrigin is the origin URL set gives page, with the route parameters
 // it was filled in with, or why it gives none: the page's host must be the
 // set's and its route one the set's pattern matches, with parameter values
-// the pattern and spec.parameters accept.
+// the pattern and spec.parameters accept, and its name the one the set
+// gives that route.
 func setOrigin(set *pagesv1alpha1.StaticPageSet, page *pagesv1alpha1.StaticPage) (string, map[string]string, error) {
 	pattern, err := route.ParseConstrained(set.Spec.Route, set.ParameterPatterns())
 	if err != nil {
 		return "", nil, fmt.Errorf("StaticPageSet %q has an invalid route or parameters: %w", set.Name, err)
+	}
+	if !pagesv1alpha1.IsChildName(set.Name, page.Spec.Route, page.Name) {
+		return "", nil, fmt.Errorf("%w: StaticPageSet %q names the page of route %q %q, not %q", errOutsideSet, set.Name, page.Spec.Route, pagesv1alpha1.ChildName(set.Name, page.Spec.Route), page.Name)
 	}
 	if route.NormalizeHost(page.Spec.Host) != route.NormalizeHost(set.Spec.Host) {
 		return "", nil, fmt.Errorf("%w: host %q is not StaticPageSet %q's host %q", errOutsideSet, page.Spec.Host, set.Name, set.Spec.Host)

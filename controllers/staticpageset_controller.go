@@ -269,6 +269,9 @@ type setRun struct {
 	// children are the set's live pages (controlled by it, not being
 	// deleted), by route.
 	children map[string]*pagesv1alpha1.StaticPage
+	// misnamed are its pages created by requests under a name that is not
+	// the one the set gives their route: deleted, never counted.
+	misnamed []*pagesv1alpha1.StaticPage
 
 	// paths are the prerender paths in order: listed first, then the
 	// sitemap's, matching the pattern, not taken by an explicit page, at
@@ -347,6 +350,7 @@ func (r *StaticPageSetReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		// Before any delete: the admission policy lets the manager delete
 		// only pages labelled with their set, which this step ensures.
 		r.syncChildren,
+		r.removeMisnamed,
 		r.resolvePaths,
 		r.prune,
 		r.expire,
@@ -525,6 +529,12 @@ func (r *StaticPageSetReconciler) listChildren(ctx context.Context, run *setRun)
 	for i := range list.Items {
 		c := &list.Items[i]
 		if !c.DeletionTimestamp.IsZero() || !metav1.IsControlledBy(c, run.set) {
+			continue
+		}
+		if !pagesv1alpha1.IsChildName(run.set.Name, c.Spec.Route, c.Name) && createdBy(c) == pagesv1alpha1.CreatedByRequest {
+			// Only a server creates such pages, and the servers' admission
+			// policy can check a name's shape but not its hash.
+			run.misnamed = append(run.misnamed, c)
 			continue
 		}
 		run.children[c.Spec.Route] = c
@@ -747,6 +757,37 @@ func (r *StaticPageSetReconciler) prune(ctx context.Context, run *setRun) error 
 		r.event(run.set, corev1.EventTypeNormal, pagesv1alpha1.EventPagesRemoved, "Prerender",
 			"removed %d prerendered pages whose paths are no longer prerendered: %s", len(gone), listSome(gone))
 	}
+	return nil
+}
+
+// removeMisnamed deletes the pages requests created under a name that is
+// not the one the set gives their route, which the servers never create:
+// such a page (made to squat the name of another path's page) is not
+// rendered, and would keep that path from having its page.
+func (r *StaticPageSetReconciler) removeMisnamed(ctx context.Context, run *setRun) error {
+	if len(run.misnamed) == 0 {
+		return nil
+	}
+	gone := make([]string, 0, len(run.misnamed))
+	for _, c := range run.misnamed {
+		if c.Labels[pagesv1alpha1.SetLabel] != run.set.Name {
+			// Not one a server made (its policy requires the label), and
+			// not the manager's to delete: it stays, never rendered.
+			continue
+		}
+		if err := r.deleteChild(ctx, c, false); err != nil {
+			return err
+		}
+		gone = append(gone, c.Name+" ("+c.Spec.Route+")")
+	}
+	run.misnamed = nil
+	if len(gone) == 0 {
+		return nil
+	}
+	slices.Sort(gone)
+	log.FromContext(ctx).Info("deleted pages created under a name that is not their route's", "pages", gone)
+	r.event(run.set, corev1.EventTypeWarning, pagesv1alpha1.EventMisnamedPagesRemoved, "Delete",
+		"deleted %d pages created by requests under a name that is not the one this set gives their route: %s", len(gone), listSome(gone))
 	return nil
 }
 

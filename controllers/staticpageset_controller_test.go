@@ -314,6 +314,43 @@ var _ = Describe("StaticPageSet controller", func() {
 		}).Should(Succeed())
 	})
 
+	It("deletes a page a request created under another path's name, so that path gets its page; leaves one it did not create unrendered", func() {
+		s := testSet(uniqueName("misnamed"), "/mis/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Prerender.Paths = []string{"/mis/1"}
+		})
+		createTestSet(s)
+		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/mis/1"}))
+
+		By("a server-made page for /mis/2 squatting /mis/3's name, as a compromised server could create it")
+		squatter := createRequestChild(s, "/mis/2", func(c *pagesv1alpha1.StaticPage) {
+			c.Name = pagesv1alpha1.ChildName(s.Name, "/mis/3")
+		})
+		Eventually(gone(squatter)).Should(Succeed())
+		Eventually(func(g Gomega) []string { return setEvents(g, s) }).Should(ContainElement(SatisfyAll(
+			HavePrefix("Warning "+pagesv1alpha1.EventMisnamedPagesRemoved), ContainSubstring(squatter.Name+" (/mis/2)"))))
+		Expect(routesOf(Default, s)).To(Equal([]string{"/mis/1"}))
+
+		By("/mis/3 then having its page under its own name")
+		real := createRequestChild(s, "/mis/3", nil)
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, real))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonRendered))
+		}).Should(Succeed())
+
+		By("a misnamed page the set does not control (a user's): kept, never rendered")
+		other := newChild(s, "/mis/4", pagesv1alpha1.CreatedByRequest)
+		other.Name = pagesv1alpha1.ChildName(s.Name, "/mis/5")
+		create(other)
+		Eventually(func(g Gomega) {
+			c := ready(fetch(g, other))
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(pagesv1alpha1.ReasonOutsideSet))
+			g.Expect(c.Message).To(ContainSubstring(pagesv1alpha1.ChildName(s.Name, "/mis/4")))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) string { return ready(fetch(g, other)).Reason }).Should(Equal(pagesv1alpha1.ReasonOutsideSet))
+	})
+
 	It("constrains its parameters: refuses unknown names at apply, a bad pattern with InvalidSpec, and skips prerender paths it refuses", func() {
 		By("refusing at apply a constraint on a parameter the route does not define")
 		bad := testSet(uniqueName("constrained"), "/c/{id}", func(s *pagesv1alpha1.StaticPageSet) {

@@ -25,6 +25,15 @@ func LegacyChildName(set, route string) string {
 	return childName(set, route, legacyChildHashBytes)
 }
 
+// IsChildName reports whether name is what set names route's page: its
+// ChildName, or its LegacyChildName for a page created before. A set's page
+// under any other name (one created to squat the name of another path's
+// page) is not the set's page for its route: it is never rendered or
+// served, and the set's controller deletes it if a request created it.
+func IsChildName(set, route, name string) bool {
+	return name == ChildName(set, route) || name == LegacyChildName(set, route)
+}
+
 // Bytes of the hash in a child's name: today's, and before.
 const (
 	childHashBytes       = 16

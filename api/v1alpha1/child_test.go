@@ -38,6 +38,26 @@ func TestChildName(t *testing.T) {
 	}
 }
 
+func TestIsChildName(t *testing.T) {
+	cases := []struct {
+		name string
+		want bool
+	}{
+		{ChildName("products", "/products/42"), true},
+		{LegacyChildName("products", "/products/42"), true},
+		// Another path's name, another set's, and the right shape with
+		// a made-up hash.
+		{ChildName("products", "/products/43"), false},
+		{ChildName("other", "/products/42"), false},
+		{"products-products-42-" + strings.Repeat("0", 32), false},
+	}
+	for _, c := range cases {
+		if got := IsChildName("products", "/products/42", c.name); got != c.want {
+			t.Errorf("IsChildName(products, /products/42, %q) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func TestNewChild(t *testing.T) {
 	set := &StaticPageSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "products", UID: "set-uid"}}
 	set.Spec.Host = "shop.example"

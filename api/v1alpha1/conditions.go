@@ -115,7 +115,8 @@ const (
 	ReasonSetNotFound = "SetNotFound"
 	// ReasonOutsideSet (Ready=False, bad): the page's route or host is not
 	// one its set's pattern matches (a path parameter refused, or a forged
-	// page); nothing is rendered.
+	// page), or its name is not the one its set gives its route
+	// (IsChildName); nothing is rendered.
 	ReasonOutsideSet = "OutsideSet"
 )
 
@@ -180,6 +181,11 @@ const (
 	// least recently requested first, because the set held more than
 	// spec.maxPages or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
+	// EventMisnamedPagesRemoved (Warning): pages created by requests under
+	// a name that is not the one the set gives their route (IsChildName)
+	// were deleted: such a page is never rendered, and would keep the path
+	// whose name it holds from having its page.
+	EventMisnamedPagesRemoved = "MisnamedPagesRemoved"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.
 	EventPathsSkipped = "PathsSkipped"

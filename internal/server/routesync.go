@@ -203,6 +203,13 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 		s.remove(name)
 		return nil
 	}
+	if set := page.OwnerSet(); set != "" && !pagesv1alpha1.IsChildName(set, page.Spec.Route, page.Name) {
+		// A set's page under a name that is not the one the set gives
+		// its route: never the set's page for that route (the manager
+		// renders no such page, and deletes it if a request created it).
+		s.remove(name)
+		return nil
+	}
 	if ok, _, err := s.Grants.Check(ctx, page.Namespace, page.Spec.Host); !ok || err != nil {
 		// Not granted (or not known to be): served by no replica, so it
 		// takes no route from a page of a namespace that is.
