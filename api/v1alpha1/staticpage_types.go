@@ -80,8 +80,11 @@ type StaticPageSpec struct {
 
 	// set makes this page a child of a StaticPageSet, rendered from the
 	// set's origin template with the parameters the set's route pattern
-	// gives spec.route, and with the set's revalidate settings. Immutable:
-	// delete the page and create it again to change it.
+	// gives spec.route, and with the set's revalidate settings. Such a page
+	// is rendered only under the name the set gives its route (the set's
+	// controller and the servers create them so); under any other, it is
+	// Ready=False with reason OutsideSet. Immutable: delete the page and
+	// create it again to change it.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="set is immutable: delete the page and create it again"
 	Set SetReference `json:"set,omitzero"`
