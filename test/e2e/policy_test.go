@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -14,6 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 )
 
 // policyNamespace holds the objects the policy specs write, apart from the
@@ -146,6 +149,48 @@ spec:
 				"manager": {projected + " at " + tokenPath},
 				"server":  {"server-token at " + tokenPath},
 			}), "the manager's token is in the manager container only; the server reads its own")
+		})
+
+		It("lets the server create a set's page only in the set's name shape, and the manager deletes one under another path's name", func() {
+			set := fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
+kind: StaticPageSet
+metadata: {name: guarded-set, namespace: %s}
+spec:
+  route: /guarded-set/{id}
+  origin: {url: "%s/{id}"}
+`, policyNamespace, originURL)
+			out, err := runEnv(adminKube, []byte(set), kubectlBin, "apply", "-f", "-")
+			Expect(err).NotTo(HaveOccurred(), out)
+			DeferCleanup(func() {
+				_, _ = run(kubectlBin, "delete", "staticpageset", "guarded-set", "-n", policyNamespace, "--ignore-not-found")
+			})
+			uid := kubectl("get", "staticpageset", "guarded-set", "-n", policyNamespace, "-o", "jsonpath={.metadata.uid}")
+
+			// A page for /guarded-set/2 under /guarded-set/3's name: the
+			// shape the policy checks, with a hash it cannot.
+			squat := pagesv1alpha1.ChildName("guarded-set", "/guarded-set/3")
+			child := fmt.Sprintf(`apiVersion: pages.isr-operator.io/v1alpha1
+kind: StaticPage
+metadata:
+  name: %s
+  namespace: %s
+  labels: {pages.isr-operator.io/set: guarded-set, pages.isr-operator.io/created-by: request}
+  ownerReferences:
+  - {apiVersion: pages.isr-operator.io/v1alpha1, kind: StaticPageSet, name: guarded-set, uid: %s, controller: true}
+spec:
+  route: /guarded-set/2
+  set: {name: guarded-set}
+`, squat, policyNamespace, uid)
+			out, err = runEnv(adminKube, []byte(child), kubectlBin, append(asServiceAccount(serverSA), "create", "-f", "-")...)
+			Expect(err).NotTo(HaveOccurred(), out)
+			Eventually(func() string {
+				out, _ := run(kubectlBin, "get", "staticpage", squat, "-n", policyNamespace, "-o", "name")
+				return out
+			}).WithTimeout(30 * time.Second).Should(ContainSubstring("NotFound"))
+			Eventually(func() string {
+				return kubectl("get", "events", "-n", policyNamespace, "--field-selector", "involvedObject.name=guarded-set",
+					"-o", "jsonpath={.items[*].reason}")
+			}).Should(ContainSubstring(pagesv1alpha1.EventMisnamedPagesRemoved))
 		})
 
 		It("lets the manager write page ConfigMaps only", func() {
