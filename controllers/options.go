@@ -255,6 +255,7 @@ func Setup(mgr ctrl.Manager, o Options) (*StaticPageReconciler, error) {
 		Reader:    mgr.GetAPIReader(),
 		Varnish:   &purge.Varnish{HTTP: purgeHTTP},
 		Recorder:  mgr.GetEventRecorder("isr-operator"),
+		Grants:    grants,
 		Window:    o.PurgeWindow,
 		Attempts:  5,
 		RetryBase: 250 * time.Millisecond,

@@ -24,6 +24,7 @@ import (
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
 	"github.com/isr-operator/isr-operator/internal/digest"
+	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/purge"
 )
 
@@ -57,6 +58,11 @@ type Purger struct {
 	Served *ServedCheck
 	// Recorder emits the pages' Events.
 	Recorder events.EventRecorder
+	// Grants says which hosts each namespace may serve: a CDN's
+	// spec.hosts are cut to those granted to its namespace, so that no
+	// tenant's CDN purges another tenant's host. Nil grants every host
+	// (--host-grants=off).
+	Grants *kube.HostGrants
 	// Window is how long changes are collected into one purge.
 	Window time.Duration
 	// Attempts is how many times a purge is tried before it is reported
@@ -212,12 +218,20 @@ func (p *Purger) purgeBatch(ctx context.Context, batch []purge.Change) {
 		}
 		outcomes := map[types.NamespacedName][]cdnOutcome{}
 		for i := range cdns.Items {
-			cdn := &cdns.Items[i]
+			cdn, err := p.grantedHosts(ctx, &cdns.Items[i])
+			if err != nil {
+				logger.Error(err, "reading the host grants of a CDN's namespace", "cdn", client.ObjectKeyFromObject(&cdns.Items[i]))
+				p.retryLater(ctx, changes)
+				continue
+			}
+			if cdn == nil {
+				continue
+			}
 			plan := purge.PlanFor(cdn, changes)
 			if len(plan.Changes) == 0 {
 				continue
 			}
-			err := p.purgeCDN(ctx, cdn, plan)
+			err = p.purgeCDN(ctx, cdn, plan)
 			observePurge(cdn.Spec.Provider, plan, err, time.Now())
 			p.recordCDN(ctx, cdn, plan, err)
 			for _, c := range plan.Changes {
@@ -240,6 +254,40 @@ func (p *Purger) purgeBatch(ctx context.Context, batch []purge.Change) {
 			p.retryLater(ctx, again)
 		}
 	}
+}
+
+// grantedHosts is cdn with spec.hosts cut to the hosts granted to its
+// namespace, or nil when it names hosts and none is granted: a CDN never
+// purges a host its namespace may not serve. Each host left out is
+// reported with a Warning Event on the CDN.
+func (p *Purger) grantedHosts(ctx context.Context, cdn *pagesv1alpha1.CDN) (*pagesv1alpha1.CDN, error) {
+	if !p.Grants.Enabled() || len(cdn.Spec.Hosts) == 0 {
+		return cdn, nil
+	}
+	var granted []string
+	for _, h := range cdn.Spec.Hosts {
+		ok, why, err := p.Grants.Check(ctx, cdn.Namespace, h)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			granted = append(granted, h)
+			continue
+		}
+		if p.Recorder != nil {
+			p.Recorder.Eventf(cdn, nil, corev1.EventTypeWarning, pagesv1alpha1.ReasonHostNotAllowed, "Purge",
+				"not purging host %s: %s", h, why)
+		}
+	}
+	if len(granted) == len(cdn.Spec.Hosts) {
+		return cdn, nil
+	}
+	if len(granted) == 0 {
+		return nil, nil
+	}
+	cut := cdn.DeepCopy()
+	cut.Spec.Hosts = granted
+	return cut, nil
 }
 
 // cdnOutcome is how one CDN answered the purge of a page.

@@ -287,7 +287,8 @@ type CDNSpec struct {
 
 	// hosts limits the CDN to pages of these hosts (exact names); empty
 	// means every page of the namespace. A page for any host is purged on
-	// each of them, by URL.
+	// each of them, by URL. A host not granted to the namespace (its
+	// isr-operator.io/hosts annotation) is never purged.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
