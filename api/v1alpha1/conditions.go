@@ -155,6 +155,16 @@ const (
 	// paths whose page names are taken.
 	ReasonNameTaken = "NameTaken"
 
+	// MaxBytesExceededCondition (abnormal-true) is present, and True,
+	// while the set's prerendered and sitemap pages alone take more than
+	// spec.maxBytes: they are never removed for bytes, so the set stays
+	// over its budget until maxBytes is raised or prerender paths go. The
+	// condition is removed once they fit.
+	MaxBytesExceededCondition = "MaxBytesExceeded"
+	// ReasonPrerenderedOverMaxBytes (MaxBytesExceeded=True, bad): the
+	// message says how many bytes the prerendered pages take.
+	ReasonPrerenderedOverMaxBytes = "PrerenderedOverMaxBytes"
+
 	// PrerenderedCondition is True when every prerender path (listed or
 	// from the sitemap) has a page.
 	PrerenderedCondition = "Prerendered"
@@ -178,7 +188,7 @@ const (
 	EventPagesExpired = "PagesExpired"
 	// EventPagesEvicted: child pages created by requests were deleted,
 	// least recently requested first, because the set held more than
-	// spec.maxPages or prerender paths needed their room.
+	// spec.maxPages or spec.maxBytes, or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.
