@@ -190,6 +190,12 @@ const (
 	// least recently requested first, because the set held more than
 	// spec.maxPages or spec.maxBytes, or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
+	// EventNameCollision: a server answered 503 to requests for paths of
+	// the set whose page's name a StaticPage that is not the set's page
+	// for the path has taken (prerender paths are reported by the
+	// NameCollision condition instead); at most one per set and server
+	// replica every few seconds, naming the last path and the page.
+	EventNameCollision = "NameCollision"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.
 	EventPathsSkipped = "PathsSkipped"
