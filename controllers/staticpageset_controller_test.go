@@ -560,7 +560,7 @@ var _ = Describe("StaticPageSet controller", func() {
 		}
 		s := testSet(uniqueName("bytes"), "/b/{id}", func(s *pagesv1alpha1.StaticPageSet) {
 			s.Spec.Origin.URL = o.URL + "/p/{id}"
-			s.Spec.MaxBytes = ptr.To(resource.MustParse("1Mi"))
+			s.Spec.MaxBytes = new(resource.MustParse("1Mi"))
 			s.Spec.Prerender.Paths = []string{"/b/p1"}
 		})
 		createTestSet(s)
@@ -598,7 +598,7 @@ var _ = Describe("StaticPageSet controller", func() {
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/b/p1", "/b/p2", "/b/p3", "/b/p4"}))
 
 		By("removing the condition once they fit again")
-		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxBytes = ptr.To(resource.MustParse("2Mi")) })
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxBytes = new(resource.MustParse("2Mi")) })
 		Eventually(func(g Gomega) []metav1.Condition { return fetchSet(g, s).Status.Conditions }).
 			ShouldNot(ContainElement(HaveField("Type", pagesv1alpha1.MaxBytesExceededCondition)))
 	})
@@ -609,14 +609,14 @@ var _ = Describe("StaticPageSet controller", func() {
 		Expect(fetchSet(Default, s).Spec.MaxBytes.String()).To(Equal("256Mi"))
 		for _, q := range []string{"1048575", "1023Ki", "0.5Mi"} {
 			bad := testSet(uniqueName("maxbytes"), "/mb/{id}", func(s *pagesv1alpha1.StaticPageSet) {
-				s.Spec.MaxBytes = ptr.To(resource.MustParse(q))
+				s.Spec.MaxBytes = new(resource.MustParse(q))
 			})
 			err := k8sClient.Create(ctx, bad)
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "maxBytes %s: %v", q, err)
 			Expect(err.Error()).To(ContainSubstring("maxBytes must be at least 1Mi"))
 		}
 		ok := testSet(uniqueName("maxbytes"), "/mb/{id}", func(s *pagesv1alpha1.StaticPageSet) {
-			s.Spec.MaxBytes = ptr.To(resource.MustParse("1048576"))
+			s.Spec.MaxBytes = new(resource.MustParse("1048576"))
 		})
 		createTestSet(ok)
 	})

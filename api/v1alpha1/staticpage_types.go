@@ -173,7 +173,7 @@ type StaticPageStatus struct {
 	// StaticPageSet's maxBytes counts. Set when content is published,
 	// unset when none is served.
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	StoredBytes int64 `json:"storedBytes,omitempty"`
 
 	// contentType is the origin's Content-Type, served with the page.
