@@ -286,7 +286,7 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 		}
 	}
 
-	changed, err := r.Store.Put(ctx, page, result)
+	stored, err := r.Store.Put(ctx, page, result)
 	storage.CountError(storage.OpPut, err)
 	switch {
 	case errors.Is(err, storage.ErrUnavailable):
@@ -298,14 +298,15 @@ func (r *StaticPageReconciler) render(ctx context.Context, page *pagesv1alpha1.S
 	case err != nil:
 		return r.failed(ctx, base, page, pagesv1alpha1.ReasonStorageError, err)
 	}
-	if changed {
+	if stored.Changed {
 		storageWritesTotal.Inc()
 	}
-	return r.rendered(ctx, base, page, result, started)
+	return r.rendered(ctx, base, page, result, stored.Bytes, started)
 }
 
-// rendered records a successful render and schedules the next one.
-func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1alpha1.StaticPage, result *render.Page, at time.Time) (ctrl.Result, error) {
+// rendered records a successful render, whose content takes storedBytes,
+// and schedules the next one.
+func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1alpha1.StaticPage, result *render.Page, storedBytes int64, at time.Time) (ctrl.Result, error) {
 	rendersTotal.WithLabelValues(pagesv1alpha1.ReasonRendered).Inc()
 	wasFailing := failing(base)
 	newContent := base.Status.Digest != result.Digest
@@ -313,6 +314,7 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	page.Status.RenderedAt = &metav1.Time{Time: at}
 	page.Status.Digest = result.Digest
 	page.Status.Size = int64(len(result.Body))
+	page.Status.StoredBytes = storedBytes
 	page.Status.ContentType = result.ContentType
 	page.Status.OriginURL = page.Spec.Origin.URL
 	page.Status.RedirectRoute = ""
@@ -351,7 +353,7 @@ func (r *StaticPageReconciler) redirected(ctx context.Context, base, page *pages
 	hadContent := base.Status.Digest != ""
 	page.Status.RenderedAt = &metav1.Time{Time: at}
 	page.Status.Digest = ""
-	page.Status.Size = 0
+	page.Status.Size, page.Status.StoredBytes = 0, 0
 	page.Status.ContentType = ""
 	page.Status.OriginURL = page.Spec.Origin.URL
 	page.Status.RedirectRoute = to
@@ -384,7 +386,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	was := conditionReason(base.Status.Conditions, pagesv1alpha1.ReadyCondition)
 	page.Status.RenderedAt = &metav1.Time{Time: at}
 	page.Status.Digest = ""
-	page.Status.Size = 0
+	page.Status.Size, page.Status.StoredBytes = 0, 0
 	page.Status.ContentType = ""
 	page.Status.OriginURL = page.Spec.Origin.URL
 	page.Status.RedirectRoute = ""

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -176,10 +177,10 @@ func (r *StaticPageSetReconciler) SetupWithManager(mgr ctrl.Manager, opts Option
 }
 
 // childChanged lets through the changes of a child that alter its set's
-// status or that the set corrects: creation, deletion, spec, labels and
-// readiness. Status updates of renders that leave Ready as it was, and the
-// servers' requested-at annotation, do not wake the set (expiry is
-// scheduled by time).
+// status or that the set corrects: creation, deletion, spec, labels,
+// readiness and stored bytes. Status updates of renders that leave Ready
+// and the bytes as they were, and the servers' requested-at annotation, do
+// not wake the set (expiry is scheduled by time).
 func childChanged() predicate.Funcs {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
@@ -193,6 +194,8 @@ func childChanged() predicate.Funcs {
 				isReady(o) != isReady(n) ||
 				// A full set makes room by forgetting absent paths.
 				rememberedAbsent(o) != rememberedAbsent(n) ||
+				// maxBytes counts what renders store.
+				o.PageBytes() != n.PageBytes() ||
 				o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero()
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
@@ -825,11 +828,12 @@ func (r *StaticPageSetReconciler) expire(ctx context.Context, run *setRun) error
 }
 
 // evict deletes children created by requests, least recently requested
-// first (Evictions), while the set holds more than maxPages, whatever the
-// servers did: the bound is kept by the cluster, not only by their good
-// behaviour; and while prerender paths without a page lack room: they
-// always win over pages requests created. Prerendered children are never
-// evicted (their number is bounded by maxPages already).
+// first (Evictions), while the set holds more than maxPages or its pages
+// take more than maxBytes, whatever the servers did: the bounds are kept by
+// the cluster, not only by their good behaviour; and while prerender paths
+// without a page lack room: they always win over pages requests created.
+// Prerendered children are never evicted (their number is bounded by
+// maxPages already; their bytes, when over maxBytes, are reported).
 func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error {
 	reserve := 0
 	for _, path := range run.paths {
@@ -837,7 +841,7 @@ func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error 
 			reserve++
 		}
 	}
-	victims := Evictions(mapValues(run.children), int(run.set.PageLimit()), reserve, run.now)
+	victims := Evictions(mapValues(run.children), int(run.set.PageLimit()), reserve, run.set.ByteLimit(), run.now)
 	var gone []string
 	for _, c := range victims {
 		if err := r.deleteChild(ctx, c, false); err != nil {
@@ -849,7 +853,7 @@ func (r *StaticPageSetReconciler) evict(ctx context.Context, run *setRun) error 
 	if len(gone) > 0 {
 		slices.Sort(gone)
 		r.event(run.set, corev1.EventTypeWarning, pagesv1alpha1.EventPagesEvicted, "Evict",
-			"removed %d pages created by requests (paths the origin lacks first, then the least recently requested) to keep room under maxPages (%d) for %d prerender paths and new requests: %s", len(gone), run.set.PageLimit(), reserve, listSome(gone))
+			"removed %d pages created by requests (paths the origin lacks first, then the least recently requested) to keep room under maxPages (%d) and maxBytes (%s) for %d prerender paths and new requests: %s", len(gone), run.set.PageLimit(), maxBytesOf(run.set), reserve, listSome(gone))
 	}
 	return nil
 }
@@ -1032,7 +1036,8 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 			ready++
 		}
 	}
-	set.Status.Pages, set.Status.ReadyPages = &pages, &ready
+	stored := TotalBytes(mapValues(run.children))
+	set.Status.Pages, set.Status.ReadyPages, set.Status.StoredBytes = &pages, &ready, &stored
 
 	wasReady := conditionReason(base.Status.Conditions, pagesv1alpha1.ReadyCondition)
 	wasFull := meta.IsStatusConditionTrue(base.Status.Conditions, pagesv1alpha1.FullCondition)
@@ -1070,6 +1075,13 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 	} else {
 		meta.RemoveStatusCondition(&set.Status.Conditions, pagesv1alpha1.NameCollisionCondition)
 	}
+	wasOverBytes := meta.IsStatusConditionTrue(base.Status.Conditions, pagesv1alpha1.MaxBytesExceededCondition)
+	if pinned := prerenderedBytes(run.children); pinned > set.ByteLimit() {
+		setStatusCondition(&set.Status.Conditions, set.Generation, pagesv1alpha1.MaxBytesExceededCondition, metav1.ConditionTrue, pagesv1alpha1.ReasonPrerenderedOverMaxBytes,
+			fmt.Sprintf("the set's prerendered pages take %d bytes, over its maxBytes (%s); they are never removed for bytes: raise maxBytes or prerender fewer paths", pinned, maxBytesOf(set)))
+	} else {
+		meta.RemoveStatusCondition(&set.Status.Conditions, pagesv1alpha1.MaxBytesExceededCondition)
+	}
 	set.Status.ObservedGeneration = set.Generation
 
 	if !equality.Semantic.DeepEqual(base.Status, set.Status) {
@@ -1096,6 +1108,9 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 	if c := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.NameCollisionCondition); c != nil && !wasCollision {
 		r.event(set, corev1.EventTypeWarning, c.Reason, "Prerender", "%s", c.Message)
 	}
+	if c := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.MaxBytesExceededCondition); c != nil && !wasOverBytes {
+		r.event(set, corev1.EventTypeWarning, c.Reason, "Evict", "%s", c.Message)
+	}
 	pre := meta.FindStatusCondition(set.Status.Conditions, pagesv1alpha1.PrerenderedCondition)
 	switch {
 	case pre.Reason == wasPrerendered:
@@ -1105,6 +1120,26 @@ func (r *StaticPageSetReconciler) writeStatus(ctx context.Context, base *pagesv1
 		r.event(set, corev1.EventTypeNormal, pagesv1alpha1.EventRecovered, "Prerender", "the sitemap is read again: %s", pre.Message)
 	}
 	return nil
+}
+
+// prerenderedBytes is what the children no eviction takes (all but those
+// requests created) take toward maxBytes.
+func prerenderedBytes(children map[string]*pagesv1alpha1.StaticPage) int64 {
+	var n int64
+	for _, c := range children {
+		if createdBy(c) != pagesv1alpha1.CreatedByRequest {
+			n += c.PageBytes()
+		}
+	}
+	return n
+}
+
+// maxBytesOf is the set's maxBytes as its spec says it, or the default.
+func maxBytesOf(set *pagesv1alpha1.StaticPageSet) string {
+	if set.Spec.MaxBytes == nil {
+		return resource.NewQuantity(pagesv1alpha1.DefaultMaxBytes, resource.BinarySI).String()
+	}
+	return set.Spec.MaxBytes.String()
 }
 
 // prerendered is the Prerendered condition of a usable set.

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -572,6 +575,87 @@ var _ = Describe("StaticPageSet controller", func() {
 		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.Prerender.Paths = []string{"/l/new", "/l/a", "/l/b"} })
 		Eventually(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/a", "/l/b", "/l/new"}))
 		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/l/a", "/l/b", "/l/new"}))
+	})
+
+	It("keeps its pages under maxBytes: evicts pages created by requests least recently requested first, never prerendered ones", func() {
+		// Bodies that do not compress: each page's stored bytes are its
+		// body's length, the same for every path and every render.
+		const pageBytes = 300 << 10
+		o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seed := sha256.Sum256([]byte(r.URL.Path))
+			body := make([]byte, pageBytes)
+			_, _ = rand.NewChaCha8(seed).Read(body)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(body)
+		}))
+		DeferCleanup(o.Close)
+		now := time.Now().UTC()
+		requestedIn := func(d time.Duration) func(*pagesv1alpha1.StaticPage) {
+			return func(c *pagesv1alpha1.StaticPage) {
+				c.Annotations = map[string]string{pagesv1alpha1.RequestedAtAnnotation: now.Add(d).Format(time.RFC3339)}
+			}
+		}
+		s := testSet(uniqueName("bytes"), "/b/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Origin.URL = o.URL + "/p/{id}"
+			s.Spec.MaxBytes = new(resource.MustParse("1Mi"))
+			s.Spec.Prerender.Paths = []string{"/b/p1"}
+		})
+		createTestSet(s)
+		Eventually(func(g Gomega) {
+			g.Expect(childrenOf(g, s)["/b/p1"].Status.StoredBytes).To(BeEquivalentTo(pageBytes))
+			g.Expect(fetchSet(g, s).Status.StoredBytes).To(Equal(ptr.To[int64](pageBytes)))
+		}).Should(Succeed())
+
+		By("evicting the least recently requested page once the pages take more than 1Mi")
+		createRequestChild(s, "/b/recent", requestedIn(40*time.Second))
+		createRequestChild(s, "/b/old", nil)
+		createRequestChild(s, "/b/middle", requestedIn(20*time.Second))
+		Eventually(func(g Gomega) {
+			g.Expect(routesOf(g, s)).To(Equal([]string{"/b/middle", "/b/p1", "/b/recent"}))
+			got := fetchSet(g, s)
+			g.Expect(got.Status.StoredBytes).To(Equal(ptr.To[int64](3 * pageBytes)))
+			g.Expect(got.Status.Conditions).NotTo(ContainElement(HaveField("Type", pagesv1alpha1.MaxBytesExceededCondition)))
+			g.Expect(setEvents(g, s)).To(ContainElement(SatisfyAll(
+				HavePrefix("Warning "+pagesv1alpha1.EventPagesEvicted), ContainSubstring("/b/old"), ContainSubstring("maxBytes (1Mi)"))))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/b/middle", "/b/p1", "/b/recent"}))
+
+		By("keeping prerendered pages that alone take more than maxBytes, and saying so")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.Prerender.Paths = []string{"/b/p1", "/b/p2", "/b/p3", "/b/p4"}
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(routesOf(g, s)).To(Equal([]string{"/b/p1", "/b/p2", "/b/p3", "/b/p4"}))
+			got := fetchSet(g, s)
+			g.Expect(got.Status.StoredBytes).To(Equal(ptr.To[int64](4 * pageBytes)))
+			g.Expect(setCondition(got, pagesv1alpha1.MaxBytesExceededCondition)).To(gstruct.MatchFields(gstruct.IgnoreExtras, gstruct.Fields{
+				"Status": Equal(metav1.ConditionTrue), "Reason": Equal(pagesv1alpha1.ReasonPrerenderedOverMaxBytes)}))
+			g.Expect(setEvents(g, s)).To(ContainElement(HavePrefix("Warning " + pagesv1alpha1.ReasonPrerenderedOverMaxBytes)))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) []string { return routesOf(g, s) }).Should(Equal([]string{"/b/p1", "/b/p2", "/b/p3", "/b/p4"}))
+
+		By("removing the condition once they fit again")
+		updateSet(s, func(s *pagesv1alpha1.StaticPageSet) { s.Spec.MaxBytes = new(resource.MustParse("2Mi")) })
+		Eventually(func(g Gomega) []metav1.Condition { return fetchSet(g, s).Status.Conditions }).
+			ShouldNot(ContainElement(HaveField("Type", pagesv1alpha1.MaxBytesExceededCondition)))
+	})
+
+	It("defaults maxBytes to 256Mi and refuses less than 1Mi at apply", func() {
+		s := testSet(uniqueName("maxbytes"), "/mb/{id}", nil)
+		createTestSet(s)
+		Expect(fetchSet(Default, s).Spec.MaxBytes.String()).To(Equal("256Mi"))
+		for _, q := range []string{"1048575", "1023Ki", "0.5Mi"} {
+			bad := testSet(uniqueName("maxbytes"), "/mb/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+				s.Spec.MaxBytes = new(resource.MustParse(q))
+			})
+			err := k8sClient.Create(ctx, bad)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "maxBytes %s: %v", q, err)
+			Expect(err.Error()).To(ContainSubstring("maxBytes must be at least 1Mi"))
+		}
+		ok := testSet(uniqueName("maxbytes"), "/mb/{id}", func(s *pagesv1alpha1.StaticPageSet) {
+			s.Spec.MaxBytes = new(resource.MustParse("1048576"))
+		})
+		createTestSet(ok)
 	})
 
 	It("keeps the children's revalidate settings and host equal to the set's", func() {

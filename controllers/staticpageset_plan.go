@@ -107,20 +107,24 @@ func lastUsed(c *pagesv1alpha1.StaticPage, now time.Time) time.Time {
 }
 
 // Evictions returns the children to delete so that at most limit remain,
-// so that a full set has room again, and so that reserve more pages fit
+// so that a full set has room again, so that reserve more pages fit
 // (prerender paths that have no page yet: they always win over pages
-// requests created). Once the set holds limit pages, or more than limit
+// requests created), and so that the pages take at most maxBytes (each
+// its PageBytes). Once the set holds limit pages, or more than limit
 // minus reserve, every page that only remembers a path the origin does not
 // have or redirects (created by a request, no content) goes first, oldest
 // first: a flood of random paths must not fill the set and lock real new
 // paths out, and forgetting such a path costs one origin fetch if it is
-// asked for again. Then, while over limit minus reserve, the pages created
-// by requests go, least recently requested first (lastUsed at now, then
-// creation time, then name, so every replica of the manager decides
-// alike); a prerendered page never does.
-func Evictions(children []*pagesv1alpha1.StaticPage, limit, reserve int, now time.Time) []*pagesv1alpha1.StaticPage {
+// asked for again. Then, while over limit minus reserve or over maxBytes,
+// the pages created by requests go, least recently requested first
+// (lastUsed at now, then creation time, then name, so every replica of the
+// manager decides alike), skipping for bytes alone those with no content
+// yet; a prerendered page never goes, even when the prerendered pages
+// alone take more than maxBytes.
+func Evictions(children []*pagesv1alpha1.StaticPage, limit, reserve int, maxBytes int64, now time.Time) []*pagesv1alpha1.StaticPage {
 	target := limit - max(reserve, 0)
-	if len(children) < limit && len(children) <= target {
+	total := TotalBytes(children)
+	if len(children) < limit && len(children) <= target && total <= maxBytes {
 		return nil
 	}
 	var absent, requested []*pagesv1alpha1.StaticPage
@@ -133,15 +137,19 @@ func Evictions(children []*pagesv1alpha1.StaticPage, limit, reserve int, now tim
 			requested = append(requested, c)
 		}
 	}
-	slices.SortFunc(absent, func(a, b *pagesv1alpha1.StaticPage) int {
-		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	excess := len(children) - len(absent) - target
-	if excess <= 0 {
-		return absent
+	var out []*pagesv1alpha1.StaticPage
+	if len(children) >= limit || len(children) > target {
+		slices.SortFunc(absent, func(a, b *pagesv1alpha1.StaticPage) int {
+			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Name, b.Name)
+		})
+		out = absent
+	}
+	excess := len(children) - len(out) - target
+	if excess <= 0 && total <= maxBytes {
+		return out
 	}
 	slices.SortFunc(requested, func(a, b *pagesv1alpha1.StaticPage) int {
 		if c := lastUsed(a, now).Compare(lastUsed(b, now)); c != 0 {
@@ -152,7 +160,30 @@ func Evictions(children []*pagesv1alpha1.StaticPage, limit, reserve int, now tim
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return append(absent, requested[:min(excess, len(requested))]...)
+	for i, c := range requested {
+		switch {
+		case i < excess: // over the page bounds
+		case total <= maxBytes:
+			return out
+		case c.PageBytes() == 0:
+			// Over maxBytes only: a page with no content yet frees
+			// nothing.
+			continue
+		}
+		out = append(out, c)
+		total -= c.PageBytes()
+	}
+	return out
+}
+
+// TotalBytes is what pages take toward their set's maxBytes: the sum of
+// their PageBytes.
+func TotalBytes(pages []*pagesv1alpha1.StaticPage) int64 {
+	var n int64
+	for _, p := range pages {
+		n += p.PageBytes()
+	}
+	return n
 }
 
 // rememberedAbsent is true for a page that serves nothing because its

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func TestEvictions(t *testing.T) {
 		{7, 7, []string{"r0", "r2a", "r2b", "r3", "r1"}},
 	}
 	for _, tc := range tests {
-		if got := names(Evictions(pages, tc.limit, tc.reserve, now)); !slices.Equal(got, tc.want) {
+		if got := names(Evictions(pages, tc.limit, tc.reserve, math.MaxInt64, now)); !slices.Equal(got, tc.want) {
 			t.Errorf("Evictions(limit %d, reserve %d) = %v, want %v", tc.limit, tc.reserve, got, tc.want)
 		}
 	}
@@ -146,9 +147,58 @@ func TestEvictionsForgetAbsentPathsFirst(t *testing.T) {
 		{0, []string{"a1", "a2", "r1", "r2"}},
 	}
 	for _, tc := range tests {
-		if got := names(Evictions(pages, tc.limit, 0, at(100))); !slices.Equal(got, tc.want) {
+		if got := names(Evictions(pages, tc.limit, 0, math.MaxInt64, at(100))); !slices.Equal(got, tc.want) {
 			t.Errorf("Evictions(limit %d) = %v, want %v", tc.limit, got, tc.want)
 		}
+	}
+}
+
+func TestEvictionsUnderMaxBytes(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	const req, pre = pagesv1alpha1.CreatedByRequest, pagesv1alpha1.CreatedByPrerender
+	sized := func(c *pagesv1alpha1.StaticPage, stored, size int64) *pagesv1alpha1.StaticPage {
+		c.Status.StoredBytes, c.Status.Size = stored, size
+		return c
+	}
+	withdrawn := child("gone", req, at(0), "")
+	withdrawn.Status.Conditions = []metav1.Condition{{Type: pagesv1alpha1.ReadyCondition, Status: metav1.ConditionFalse, Reason: pagesv1alpha1.ReasonWithdrawn}}
+	pages := []*pagesv1alpha1.StaticPage{
+		sized(child("p1", pre, at(1), ""), 300, 900),
+		sized(child("p2", pre, at(2), ""), 200, 600),
+		// Least recently requested first: old, then mid, then recent.
+		sized(child("recent", req, at(3), at(60).Format(time.RFC3339)), 100, 300),
+		sized(child("old", req, at(4), ""), 100, 300),
+		sized(child("mid", req, at(5), at(30).Format(time.RFC3339)), 100, 300),
+		// Rendered before storedBytes was recorded: its size counts.
+		sized(child("legacy", req, at(6), at(40).Format(time.RFC3339)), 0, 50),
+		// Not rendered yet, and a path the origin lacks: they free nothing.
+		child("new", req, at(2), ""),
+		withdrawn,
+	}
+	// The pages take 850 bytes; prerendered ones 500.
+	tests := []struct {
+		name     string
+		limit    int
+		maxBytes int64
+		want     []string
+	}{
+		{"under both bounds", 100, 850, nil},
+		{"one byte over: the least recently requested page goes", 100, 849, []string{"old"}},
+		{"then the next ones, skipping pages with no content", 100, 650, []string{"old", "mid"}},
+		{"size counts when storedBytes is unset", 100, 600, []string{"old", "mid", "legacy"}},
+		{"prerendered pages stay, even over maxBytes", 100, 100, []string{"old", "mid", "legacy", "recent"}},
+		// Over maxPages too: the absent path goes first, then pages by last
+		// use for the page bound, then more for bytes.
+		{"both bounds", 7, 700, []string{"gone", "old", "mid"}},
+		{"page bound alone: by last use, content or none", 6, math.MaxInt64, []string{"gone", "new"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := names(Evictions(pages, tc.limit, 0, tc.maxBytes, at(100))); !slices.Equal(got, tc.want) {
+				t.Errorf("Evictions(limit %d, maxBytes %d) = %v, want %v", tc.limit, tc.maxBytes, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -156,6 +156,16 @@ const (
 	// paths whose page names are taken.
 	ReasonNameTaken = "NameTaken"
 
+	// MaxBytesExceededCondition (abnormal-true) is present, and True,
+	// while the set's prerendered and sitemap pages alone take more than
+	// spec.maxBytes: they are never removed for bytes, so the set stays
+	// over its budget until maxBytes is raised or prerender paths go. The
+	// condition is removed once they fit.
+	MaxBytesExceededCondition = "MaxBytesExceeded"
+	// ReasonPrerenderedOverMaxBytes (MaxBytesExceeded=True, bad): the
+	// message says how many bytes the prerendered pages take.
+	ReasonPrerenderedOverMaxBytes = "PrerenderedOverMaxBytes"
+
 	// PrerenderedCondition is True when every prerender path (listed or
 	// from the sitemap) has a page.
 	PrerenderedCondition = "Prerendered"
@@ -179,13 +189,19 @@ const (
 	EventPagesExpired = "PagesExpired"
 	// EventPagesEvicted: child pages created by requests were deleted,
 	// least recently requested first, because the set held more than
-	// spec.maxPages or prerender paths needed their room.
+	// spec.maxPages or spec.maxBytes, or prerender paths needed their room.
 	EventPagesEvicted = "PagesEvicted"
 	// EventMisnamedPagesRemoved (Warning): pages created by requests under
 	// a name that is not the one the set gives their route (IsChildName)
 	// were deleted: such a page is never rendered, and would keep the path
 	// whose name it holds from having its page.
 	EventMisnamedPagesRemoved = "MisnamedPagesRemoved"
+	// EventNameCollision: a server answered 503 to requests for paths of
+	// the set whose page's name a StaticPage that is not the set's page
+	// for the path has taken (prerender paths are reported by the
+	// NameCollision condition instead); at most one per set and server
+	// replica every few seconds, naming the last path and the page.
+	EventNameCollision = "NameCollision"
 	// EventPathsSkipped: listed prerender paths that do not match the
 	// set's route pattern; they get no page.
 	EventPathsSkipped = "PathsSkipped"

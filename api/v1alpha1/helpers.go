@@ -1,6 +1,11 @@
 package v1alpha1
 
-import "time"
+import (
+	"math"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
 
 // RevalidateInterval is the page's freshness lifetime; 0 means on demand only.
 func (p *StaticPage) RevalidateInterval() time.Duration {
@@ -69,6 +74,30 @@ func (s *StaticPageSet) PageLimit() int32 {
 		return 10000
 	}
 	return s.Spec.MaxPages
+}
+
+// DefaultMaxBytes is spec.maxBytes of a StaticPageSet when unset: 256Mi.
+const DefaultMaxBytes = 256 << 20
+
+// ByteLimit is spec.maxBytes in bytes with the API default applied.
+func (s *StaticPageSet) ByteLimit() int64 {
+	if s.Spec.MaxBytes == nil {
+		return DefaultMaxBytes
+	}
+	if s.Spec.MaxBytes.Cmp(*resource.NewQuantity(math.MaxInt64, resource.BinarySI)) >= 0 {
+		return math.MaxInt64
+	}
+	return max(s.Spec.MaxBytes.Value(), 1)
+}
+
+// PageBytes is what a page takes toward its set's maxBytes:
+// status.storedBytes, or for content published before that was recorded,
+// status.size.
+func (p *StaticPage) PageBytes() int64 {
+	if p.Status.StoredBytes > 0 {
+		return p.Status.StoredBytes
+	}
+	return p.Status.Size
 }
 
 // CreationRate is spec.maxCreationRate with the API default applied.

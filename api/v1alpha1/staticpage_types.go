@@ -170,6 +170,15 @@ type StaticPageStatus struct {
 	// +kubebuilder:validation:Minimum=1
 	Size int64 `json:"size,omitempty"`
 
+	// storedBytes is what the content takes in storage and in each
+	// server's memory: the body plus every compressed encoding kept and
+	// served (gzip and brotli, each only when smaller); what a
+	// StaticPageSet's maxBytes counts. Set when content is published,
+	// unset when none is served.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	StoredBytes int64 `json:"storedBytes,omitempty"`
+
 	// contentType is the origin's Content-Type, served with the page.
 	// +optional
 	// +kubebuilder:validation:MinLength=1

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -227,6 +228,18 @@ type StaticPageSetSpec struct {
 	// +kubebuilder:validation:Maximum=100000
 	MaxPages int32 `json:"maxPages,omitempty"`
 
+	// maxBytes bounds the bytes the set's pages take, as their
+	// status.storedBytes count them (every representation kept and
+	// served: the body and its gzip and brotli encodings), a quantity of
+	// at least 1Mi, such as 512Mi; 256Mi unless set. Pages requests
+	// created are removed, least recently requested first, while the set
+	// takes more; prerendered and sitemap pages never are: when they alone
+	// take more, the set says so with the MaxBytesExceeded condition.
+	// +optional
+	// +default="256Mi"
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1048576 : quantity(string(self)).compareTo(quantity('1Mi')) >= 0",message="maxBytes must be at least 1Mi"
+	MaxBytes *resource.Quantity `json:"maxBytes,omitempty"`
+
 	// maxCreationRate bounds how many new pages per second a server
 	// replica creates for this set's visitors; excess requests get 503
 	// with Retry-After.
@@ -257,7 +270,9 @@ type StaticPageSetStatus struct {
 	// the set holds maxPages pages; False with BelowMaxPages) and
 	// Prerendered (True with reason Prerendered once every prerender path
 	// has a page; False with SitemapError, MaxPagesReached, or Ready's
-	// reason while Ready is False).
+	// reason while Ready is False); and, only while True, NameCollision
+	// (reason NameTaken) and MaxBytesExceeded (reason
+	// PrerenderedOverMaxBytes).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -274,6 +289,12 @@ type StaticPageSetStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Pages *int32 `json:"pages,omitempty"`
+
+	// storedBytes is what the set's pages take, the sum of their
+	// status.storedBytes, which spec.maxBytes bounds.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	StoredBytes *int64 `json:"storedBytes,omitempty"`
 
 	// readyPages is how many of them are Ready.
 	// +optional
@@ -300,6 +321,7 @@ type StaticPageSetStatus struct {
 // +kubebuilder:printcolumn:name="Pages",type=integer,JSONPath=`.status.pages`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Bytes",type=integer,JSONPath=`.status.storedBytes`,priority=1
 // +kubebuilder:printcolumn:name="Fallback",type=string,JSONPath=`.spec.fallback`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type StaticPageSet struct {

@@ -491,6 +491,11 @@ func (in *StaticPageSetSpec) DeepCopyInto(out *StaticPageSetSpec) {
 		copy(*out, *in)
 	}
 	in.Prerender.DeepCopyInto(&out.Prerender)
+	if in.MaxBytes != nil {
+		in, out := &in.MaxBytes, &out.MaxBytes
+		x := (*in).DeepCopy()
+		*out = &x
+	}
 	if in.ExpireAfter != nil {
 		in, out := &in.ExpireAfter, &out.ExpireAfter
 		*out = new(v1.Duration)
@@ -521,6 +526,11 @@ func (in *StaticPageSetStatus) DeepCopyInto(out *StaticPageSetStatus) {
 	if in.Pages != nil {
 		in, out := &in.Pages, &out.Pages
 		*out = new(int32)
+		**out = **in
+	}
+	if in.StoredBytes != nil {
+		in, out := &in.StoredBytes, &out.StoredBytes
+		*out = new(int64)
 		**out = **in
 	}
 	if in.ReadyPages != nil {

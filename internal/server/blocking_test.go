@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -374,7 +375,7 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 		Expect(origin.Count()).To(BeZero())
 	})
 
-	It("answers 503, never 404, for a path whose page's name another page has taken", func() {
+	It("answers 503, never 404, for a path whose page's name another page has taken, and reports it on the set", func() {
 		own := testorigin.New("<h1>elsewhere</h1>")
 		origin := testorigin.New("<h1>from the set</h1>")
 		name, prefix := unique()
@@ -396,8 +397,17 @@ var _ = Describe("a request for a StaticPageSet's path with no page", func() {
 			Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"))
 		}
 		Expect(fallbackResults("collision") - before).To(BeEquivalentTo(2))
+		Expect(fallbackRefusals(set, "collision")).To(BeEquivalentTo(2))
 		Expect(children(set)).To(BeEmpty())
 		Expect(origin.Count()).To(BeZero())
+
+		By("reporting it on the set with a Warning Event that names the path and the page")
+		Eventually(func() []eventsv1.Event { return setEvents(set, pagesv1alpha1.EventNameCollision) }).
+			Should(ContainElement(SatisfyAll(
+				HaveField("Type", corev1.EventTypeWarning),
+				HaveField("ReportingController", "isr-operator-server"),
+				HaveField("Note", SatisfyAll(ContainSubstring("path "+path), ContainSubstring("page name "+squatter.Name),
+					ContainSubstring("route "+squatter.Spec.Route))))))
 	})
 
 	It("records when a page a visitor caused is served, at most every tenth of expireAfter", func() {
@@ -502,6 +512,20 @@ func fallbackRefusals(set *pagesv1alpha1.StaticPageSet, reason string) float64 {
 		}
 	}
 	return 0
+}
+
+// setEvents lists the Events about set with the given reason.
+func setEvents(set *pagesv1alpha1.StaticPageSet, reason string) []eventsv1.Event {
+	GinkgoHelper()
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(context.Background(), list, client.InNamespace(set.Namespace))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "StaticPageSet" && e.Regarding.Name == set.Name && e.Reason == reason {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // storedFor lists the ConfigMaps page owns: its stored content.

@@ -45,6 +45,9 @@ type Fallback struct {
 	// BaseContext bounds the waits, which no single request owns, and the
 	// requested-at patches.
 	BaseContext context.Context
+	// Collisions reports on their set the requests for paths whose page's
+	// name is taken; nil reports none.
+	Collisions *CollisionReports
 
 	mu    sync.Mutex
 	waits map[types.NamespacedName]*pageWait
@@ -330,6 +333,9 @@ func (f *Fallback) check(ctx context.Context, set *setEntry, name types.Namespac
 		// cannot have its page, which is not the same as having none.
 		f.Log.Error(nil, "the name of a requested path's page is taken by another page", "page", name, "set", set.set.Name, "route", path,
 			"takenBySet", page.OwnerSet(), "takenByRoute", page.Spec.Route)
+		if f.Collisions != nil {
+			f.Collisions.Record(set.set, path, page)
+		}
 		return outcome{decision: decCollision, retryAfter: fullRetryAfter}
 	default:
 		st = childState{

@@ -146,10 +146,10 @@ func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) (e *Entry, st
 }
 
 // refusalReason is the reason label of isr_server_fallback_refusals_total
-// for a decision that refuses a request because of the set's limits, else
-// "".
+// for a decision that refuses a request because of the set's limits, or
+// because the name of the path's page is taken, else "".
 func refusalReason(d decision) string {
-	if d == decFull || d == decRateLimited {
+	if d == decFull || d == decRateLimited || d == decCollision {
 		return decisionResult[d]
 	}
 	return ""

@@ -156,10 +156,11 @@ func observeServe(state, code int, d time.Duration) {
 
 // fallbackRefusals counts the requests a StaticPageSet's limits refused,
 // per set: a set that keeps refusing needs a higher maxPages or
-// maxCreationRate, or is being walked by a crawler.
+// maxCreationRate, or is being walked by a crawler; and those whose path's
+// page name is taken by another page, which someone made to squat it.
 var fallbackRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "isr_server_fallback_refusals_total",
-	Help: "Requests for a StaticPageSet's path with no page that the set's limits refused, by namespace, set and reason (full: maxPages; rate_limited: maxCreationRate).",
+	Help: "Requests for a StaticPageSet's path with no page that were refused, by namespace, set and reason (full: maxPages; rate_limited: maxCreationRate; collision: the name of the path's page is taken by another page).",
 }, []string{"namespace", "set", "reason"})
 
 func init() {

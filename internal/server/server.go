@@ -83,9 +83,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	// Requests for a StaticPageSet's path with no page: the waits are no
 	// single request's, and end on their own timeout.
 	s.Sets = NewSets()
+	collisions := &CollisionReports{Recorder: mgr.GetEventRecorder("isr-operator-server"), Interval: CollisionReportInterval}
+	if err := mgr.Add(kube.EveryReplica(collisions.Start)); err != nil {
+		return nil, err
+	}
 	s.Fallback = &Fallback{
 		Client: mgr.GetClient(), Sets: s.Sets, Table: s.Table, Timeout: o.FallbackTimeout,
 		Clock: o.Clock, Log: log.WithName("fallback"), BaseContext: context.WithoutCancel(ctx),
+		Collisions: collisions,
 	}
 	s.Handler.Fallback = s.Fallback
 	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets, Grants: grants}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,9 @@ const (
 	ContentTypeAnnotation = "isr-operator.io/content-type"
 	// StoredAtAnnotation is when the content was stored (RFC 3339).
 	StoredAtAnnotation = "isr-operator.io/stored-at"
+	// StoredBytesAnnotation is the content's Stored.Bytes, in decimal, so
+	// that a Put of the same content reports it without encoding it again.
+	StoredBytesAnnotation = "isr-operator.io/stored-bytes"
 	// BodyKey is the binaryData key of the gzipped body.
 	BodyKey = "body.gz"
 
@@ -73,38 +77,54 @@ func ConfigMapName(p *pagesv1alpha1.StaticPage) string {
 	return name[:253-17] + "-" + hex.EncodeToString(sum[:8])
 }
 
-// Put implements Writer.
-func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (bool, error) {
+// Put implements Writer. The ConfigMap holds the body gzipped, whatever
+// the size; Bytes count what Encode makes of it, as servers hold it. A
+// ConfigMap that holds the digest but not its bytes (written before they
+// were recorded) is written again, keeping its stored-at time.
+func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (Stored, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
 	cur, err := s.metadata(ctx, key)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	storedAt := ""
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, fmt.Errorf("reading ConfigMap %s: %w", key, err)
+		return Stored{}, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	default:
 		if !metav1.IsControlledBy(cur, p) {
-			return false, fmt.Errorf("ConfigMap %s exists and is not controlled by StaticPage %s: %w", key, p.Name, ErrConflict)
+			return Stored{}, fmt.Errorf("ConfigMap %s exists and is not controlled by StaticPage %s: %w", key, p.Name, ErrConflict)
 		}
 		if cur.Annotations[DigestAnnotation] == page.Digest {
-			return false, nil
+			if n, err := strconv.ParseInt(cur.Annotations[StoredBytesAnnotation], 10, 64); err == nil && n > 0 {
+				return Stored{Bytes: n}, nil
+			}
+			storedAt = cur.Annotations[StoredAtAnnotation]
 		}
 		// The update replaces the whole ConfigMap, body included, and
 		// fails if it changed since it was read.
 		cm.ObjectMeta = cur.ObjectMeta
 	}
 
-	gz, err := Compress(page.Body)
+	obj, err := Encode(page)
 	if err != nil {
-		return false, err
+		return Stored{}, err
+	}
+	gz := obj.Gzip
+	if gz == nil { // gzip is no smaller than the body, but is what is kept
+		if gz, err = Compress(page.Body); err != nil {
+			return Stored{}, err
+		}
 	}
 	if len(gz) > MaxConfigMapBody {
-		return false, fmt.Errorf("page is %d bytes compressed, over the %d bytes a ConfigMap can hold: %w", len(gz), MaxConfigMapBody, ErrTooLarge)
+		return Stored{}, fmt.Errorf("page is %d bytes compressed, over the %d bytes a ConfigMap can hold: %w", len(gz), MaxConfigMapBody, ErrTooLarge)
 	}
 
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
+	}
+	if storedAt == "" {
+		storedAt = now().UTC().Format(time.RFC3339)
 	}
 	if cm.Labels == nil {
 		cm.Labels = map[string]string{}
@@ -119,11 +139,12 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	}
 	cm.Annotations[DigestAnnotation] = page.Digest
 	cm.Annotations[ContentTypeAnnotation] = page.ContentType
-	cm.Annotations[StoredAtAnnotation] = now().UTC().Format(time.RFC3339)
+	cm.Annotations[StoredAtAnnotation] = storedAt
+	cm.Annotations[StoredBytesAnnotation] = strconv.FormatInt(obj.Footprint(), 10)
 	cm.BinaryData = map[string][]byte{BodyKey: gz}
 	cm.Data = nil
 	if err := controllerutil.SetControllerReference(p, cm, s.Scheme); err != nil {
-		return false, fmt.Errorf("owning ConfigMap %s: %w", key, err)
+		return Stored{}, fmt.Errorf("owning ConfigMap %s: %w", key, err)
 	}
 
 	if cm.ResourceVersion == "" {
@@ -133,11 +154,11 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	}
 	if err != nil {
 		if apierrors.IsRequestEntityTooLargeError(err) {
-			return false, fmt.Errorf("writing ConfigMap %s: %w: %w", key, ErrTooLarge, err)
+			return Stored{}, fmt.Errorf("writing ConfigMap %s: %w: %w", key, ErrTooLarge, err)
 		}
-		return false, fmt.Errorf("writing ConfigMap %s: %w", key, err)
+		return Stored{}, fmt.Errorf("writing ConfigMap %s: %w", key, err)
 	}
-	return true, nil
+	return Stored{Changed: true, Bytes: obj.Footprint()}, nil
 }
 
 // Withdraw implements Writer: it deletes p's ConfigMap.

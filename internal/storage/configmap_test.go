@@ -16,6 +16,70 @@ import (
 	"github.com/isr-operator/isr-operator/internal/testenv"
 )
 
+// TestConfigMapPutReportsStoredBytes stores a page in its ConfigMap on a
+// real API server: Put reports what Encode makes of the page (body, gzip
+// and brotli, as servers hold it), though the ConfigMap holds gzip only;
+// the same content again reports the same bytes without writing, and a
+// ConfigMap that does not record them is written again, keeping its
+// stored-at time.
+func TestConfigMapPutReportsStoredBytes(t *testing.T) {
+	_, c := testenv.StartT(t)
+	ctx := context.Background()
+	const ns = "shop"
+	if err := c.Create(ctx, testenv.Namespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	page := &pagesv1alpha1.StaticPage{}
+	page.Namespace, page.Name = ns, "product-42"
+	page.Spec.Route = "/products/42"
+	page.Spec.Origin.URL = "http://shop.shop.svc/products/42"
+	if err := c.Create(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	p := htmlPage(1)
+	enc, err := storage.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.Gzip == nil || enc.Brotli == nil {
+		t.Fatal("the test page must compress in both codings")
+	}
+	want := int64(len(p.Body) + len(enc.Gzip) + len(enc.Brotli))
+	store := &storage.ConfigMaps{Client: c, Scheme: kube.Scheme()}
+	put := func(wantChanged bool) {
+		t.Helper()
+		got, err := store.Put(ctx, page, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != (storage.Stored{Changed: wantChanged, Bytes: want}) {
+			t.Errorf("Put = %+v, want changed=%v with %d bytes", got, wantChanged, want)
+		}
+	}
+	put(true)
+	put(false)
+
+	cmKey := client.ObjectKey{Namespace: ns, Name: storage.ConfigMapName(page)}
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(ctx, cmKey, cm); err != nil {
+		t.Fatal(err)
+	}
+	storedAt := "2020-01-02T03:04:05Z"
+	cm.Annotations[storage.StoredAtAnnotation] = storedAt
+	delete(cm.Annotations, storage.StoredBytesAnnotation)
+	if err := c.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	put(true)
+	if err := c.Get(ctx, cmKey, cm); err != nil {
+		t.Fatal(err)
+	}
+	if got := cm.Annotations[storage.StoredAtAnnotation]; got != storedAt {
+		t.Errorf("rewriting the same content moved stored-at to %s, want %s", got, storedAt)
+	}
+	put(false)
+}
+
 // TestConfigMapGetChecksTheDigest stores a page in its ConfigMap on a real
 // API server, then rewrites the ConfigMap's body as anyone who may write
 // ConfigMaps in the namespace could, leaving its digest annotation: Get

@@ -167,6 +167,15 @@ type manifest struct {
 	Representations map[string]int64 `json:"representations"`
 }
 
+// bytes is the sum of the representations' sizes.
+func (m *manifest) bytes() int64 {
+	var n int64
+	for _, size := range m.Representations {
+		n += size
+	}
+	return n
+}
+
 // S3 keeps pages in an S3-compatible bucket, content-addressed: a page with
 // digest sha256:<hex> is <prefix>/pages/sha256/<hex>/{identity,gzip,br}, and
 // <prefix>/pages/sha256/<hex>/meta.json, written last, publishes it. Pages
@@ -288,20 +297,24 @@ func (s *S3) Check(ctx context.Context) error {
 // digest, then the manifest that publishes them, so that when Put returns
 // nil (and only then) the digest may be pointed to. A digest already stored
 // completely is not written again (changed=false); one whose objects were
-// partly removed is written again.
-func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.Page) (bool, error) {
+// partly removed is written again. Bytes are the sizes of the
+// representations the manifest lists, which are Encode's.
+func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.Page) (Stored, error) {
 	sum, err := digest.Parse(page.Digest)
 	if err != nil {
-		return false, fmt.Errorf("storing a page: %w", err)
+		return Stored{}, fmt.Errorf("storing a page: %w", err)
 	}
 	h := sum.Hex()
 	old, complete, err := s.stored(ctx, h)
-	if err != nil || complete {
-		return false, err
+	if err != nil {
+		return Stored{}, err
+	}
+	if complete {
+		return Stored{Bytes: old.bytes()}, nil
 	}
 	obj, err := Encode(page)
 	if err != nil {
-		return false, err
+		return Stored{}, err
 	}
 	m := manifest{
 		Digest:          obj.Digest,
@@ -337,19 +350,19 @@ func (s *S3) Put(ctx context.Context, _ *pagesv1alpha1.StaticPage, page *render.
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return false, errs[0]
+		return Stored{}, errs[0]
 	}
 	if s.beforeManifest != nil {
 		s.beforeManifest()
 	}
 	meta, err := json.Marshal(m)
 	if err != nil {
-		return false, fmt.Errorf("encoding manifest of %s: %w", obj.Digest, err)
+		return Stored{}, fmt.Errorf("encoding manifest of %s: %w", obj.Digest, err)
 	}
 	if err := s.putObject(ctx, s.key(h, manifestName), meta, minio.PutObjectOptions{ContentType: "application/json"}); err != nil {
-		return false, err
+		return Stored{}, err
 	}
-	return true, nil
+	return Stored{Changed: true, Bytes: obj.Footprint()}, nil
 }
 
 // stored reads a digest's manifest and checks that every representation it

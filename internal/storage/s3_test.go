@@ -79,11 +79,11 @@ func ctxT(t *testing.T) context.Context {
 
 func mustPut(t *testing.T, s3 *storage.S3, p *render.Page) bool {
 	t.Helper()
-	changed, err := s3.Put(ctxT(t), staticPage, p)
+	stored, err := s3.Put(ctxT(t), staticPage, p)
 	if err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	return changed
+	return stored.Changed
 }
 
 func mustGet(t *testing.T, s3 *storage.S3, p *render.Page) *storage.Object {
@@ -211,9 +211,13 @@ func TestS3ContentAddressed(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // past the store's timestamp resolution
 	other := &pagesv1alpha1.StaticPage{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "product-43"}}
 	for _, sp := range []*pagesv1alpha1.StaticPage{staticPage, other} {
-		changed, err := s3.Put(ctxT(t), sp, newPage(string(p.Body)))
-		if err != nil || changed {
-			t.Fatalf("Put of a stored digest = %v, %v; want changed=false", changed, err)
+		stored, err := s3.Put(ctxT(t), sp, newPage(string(p.Body)))
+		if err != nil || stored.Changed {
+			t.Fatalf("Put of a stored digest = %+v, %v; want changed=false", stored, err)
+		}
+		// The bytes of a stored digest are those its manifest lists.
+		if want := int64(len(first.Identity) + len(first.Gzip) + len(first.Brotli)); stored.Bytes != want {
+			t.Errorf("Put of a stored digest reports %d bytes, want %d", stored.Bytes, want)
 		}
 	}
 	for name, at := range written {
@@ -324,9 +328,9 @@ func TestS3PutWithARefusedBodyPublishesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed, err := writer.Put(ctxT(t), staticPage, next)
-			if !errors.Is(err, storage.ErrDenied) || changed {
-				t.Errorf("Put with the %s write refused = %v, %v; want ErrDenied", coding, changed, err)
+			put, err := writer.Put(ctxT(t), staticPage, next)
+			if !errors.Is(err, storage.ErrDenied) || put.Changed {
+				t.Errorf("Put with the %s write refused = %+v, %v; want ErrDenied", coding, put, err)
 			}
 
 			_, err = srv.Client().StatObject(ctxT(t), srv.Bucket, key(next.Digest, "meta.json"), minio.StatObjectOptions{})

@@ -97,6 +97,13 @@ type Object struct {
 	decoded []byte
 }
 
+// Footprint is the bytes of the representations o holds: its body, gzip
+// and brotli. For an object Encode made, that is what a server holds in
+// memory and serves for the content: a page's status.storedBytes.
+func (o *Object) Footprint() int64 {
+	return int64(len(o.Identity) + len(o.Gzip) + len(o.Brotli))
+}
+
 // Body returns the uncompressed body: Identity, or Gzip decoded when the
 // store keeps no Identity, refusing one over limit bytes (limit <= 0: no
 // limit).
@@ -114,11 +121,23 @@ func (o *Object) Body(limit int64) ([]byte, error) {
 	return body, nil
 }
 
+// Stored is what Put did with a page.
+type Stored struct {
+	// Changed is false when the same digest was stored already, and Put
+	// wrote nothing.
+	Changed bool
+	// Bytes is the content's footprint: the Footprint of what Encode
+	// makes of it, whichever representations the store itself keeps, so
+	// that a page counts alike in every backend.
+	Bytes int64
+}
+
 // Writer is what the controller stores pages with.
 type Writer interface {
-	// Put stores page as the content of p. It reports changed=false, and
-	// writes nothing, when the same digest is already stored.
-	Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (changed bool, err error)
+	// Put stores page as the content of p. It reports Changed=false, and
+	// writes nothing, when the same digest is already stored; either way
+	// it reports the content's Bytes.
+	Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page *render.Page) (Stored, error)
 	// Withdraw drops p's stored page, once p has no content any more;
 	// removing nothing is not an error. A content-addressed store, whose
 	// objects other pages may share, leaves them to its sweep.
