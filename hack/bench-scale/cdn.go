@@ -59,7 +59,6 @@ func runCDN(o options, work string, cp *controlPlane) error {
 
 	// Two server replicas, the first with the revalidate API, both sending
 	// the pages' tags in xkey and Varnish's hour in CDN-Cache-Control.
-	var servers []*proc
 	var serverURLs []string
 	apiPort := freePort()
 	for i := range 2 {
@@ -78,7 +77,6 @@ func runCDN(o options, work string, cp *controlPlane) error {
 		if err := waitFor(o.timeout, func() bool { return get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe)) == http.StatusOK }); err != nil {
 			return fmt.Errorf("%s not ready: %w", s.name, err)
 		}
-		servers = append(servers, s)
 		serverURLs = append(serverURLs, fmt.Sprintf("http://127.0.0.1:%d", port))
 	}
 	// The replicas' Service: each request to the next replica.
