@@ -91,7 +91,7 @@ func main() {
 	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer) webhooks (WebhookReceiver deliveries) or cdn (purges of a Varnish in front of two server replicas).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer), webhooks (WebhookReceiver deliveries) or cdn (purges of a Varnish in front of two server replicas).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
