@@ -133,6 +133,10 @@ bench-tarpit: tools build ## Render latency of a page of one namespace, alone an
 bench-webhooks: tools build ## A WebhookReceiver on a local control plane: delivery to new content live (p50, p99 of 100), refused deliveries per second and page p99 meanwhile.
 	go run ./hack/bench-scale -scenario webhooks -bin $(BIN)
 
+.PHONY: bench-cdn
+bench-cdn: tools build varnish ## A real Varnish (CDN TTL 1h) purged by a CDN object, 2 servers: annotate to new content through it (p50, p99 of 50), 1,000 tagged pages by URL and by tag.
+	go run ./hack/bench-scale -scenario cdn -timeout 5m -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

@@ -17,6 +17,11 @@
 // With -scenario=webhooks it measures a WebhookReceiver (`make
 // bench-webhooks`): signed deliveries to new content live, and refused
 // deliveries per second of one server with the page port's p99 meanwhile.
+//
+// With -scenario=cdn (`make bench-cdn`) it puts a real Varnish, purged by
+// a CDN object, in front of two server replicas: annotate to new content
+// through Varnish, and the purges of 1,000 pages revalidated by one
+// revalidate API call naming their tag, by URL and by tag.
 package main
 
 import (
@@ -56,8 +61,9 @@ type options struct {
 	pageSize                      int
 	storage, cacheSize, bin       string
 	timeout                       time.Duration
-	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet) or
-	// "tarpit" (renders of one namespace next to another's hung origins).
+	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet),
+	// "tarpit" (renders of one namespace next to another's hung origins),
+	// "webhooks" (WebhookReceiver deliveries) or "cdn" (a purged Varnish).
 	scenario string
 	// originDelay is how long the origin takes per page, in the sets
 	// scenario.
@@ -70,6 +76,9 @@ type options struct {
 	// deliveries, attack and attackers size the webhooks scenario.
 	deliveries, attackers int
 	attack                time.Duration
+	// changes, untouched, salePages and cdnTTL size the cdn scenario.
+	changes, untouched, salePages int
+	cdnTTL                        time.Duration
 }
 
 func main() {
@@ -82,7 +91,7 @@ func main() {
 	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer) or webhooks (WebhookReceiver deliveries).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer), webhooks (WebhookReceiver deliveries) or cdn (purges of a Varnish in front of two server replicas).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
@@ -90,6 +99,10 @@ func main() {
 	flag.IntVar(&o.deliveries, "deliveries", 100, "webhooks: signed deliveries one after another, each timed until its new content is served.")
 	flag.DurationVar(&o.attack, "attack", 5*time.Second, "webhooks: how long refused deliveries are posted, and the page port timed without them.")
 	flag.IntVar(&o.attackers, "attackers", 8, "webhooks: concurrent clients posting refused deliveries.")
+	flag.IntVar(&o.changes, "changes", 50, "cdn: changes of one page, one after another, each timed from its annotation until its new content comes through Varnish.")
+	flag.IntVar(&o.untouched, "untouched", 20, "cdn: pages Varnish caches before the changes, checked to be the same cached objects after them.")
+	flag.IntVar(&o.salePages, "sale-pages", 1000, "cdn: pages tagged sale, revalidated by one revalidate API call, once per purgeBy (urls, tags).")
+	flag.DurationVar(&o.cdnTTL, "cdn-ttl", time.Hour, "cdn: how long Varnish keeps pages (the server's --cdn-cache-control max-age).")
 	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
@@ -100,6 +113,8 @@ func main() {
 		runner = runTarpit
 	case "webhooks":
 		runner = runWebhooks
+	case "cdn":
+		runner = runCDN
 	}
 	if err := inControlPlane(o, runner); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)

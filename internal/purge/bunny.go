@@ -20,9 +20,12 @@ const BunnyAccessKeyHeader = "AccessKey"
 
 // Bunny purges one bunny.net pull zone through its documented HTTP API
 // (bunny.net maintains no Go SDK): POST /pullzone/{id}/purgeCache with
-// {"CacheTag": tag} purges the files tagged so, one tag per request
-// (https://docs.bunny.net/cdn/purge-cache); POST /purge?url=...&exactPath=true
-// purges one URL and waits until it is done
+// {"CacheTag": tag} purges the files whose CDN-Tag carries that tag
+// (https://docs.bunny.net/cdn/purge-cache). The API reference
+// (https://docs.bunny.net/reference/pullzonepublic_purgecachepostbytag)
+// gives the body a single CacheTag, a string, and documents no list or
+// batch of tags, so each tag is a request of its own. POST
+// /purge?url=...&exactPath=true purges one URL and waits until it is done
 // (https://docs.bunny.net/reference/purgepublic_indexpost). exactPath
 // keeps a route ending in "/" from purging everything under it.
 type Bunny struct {
@@ -45,7 +48,8 @@ func NewBunny(hc *http.Client, endpoint string, zone int64, secret map[string][]
 	return &Bunny{hc: hc, endpoint: strings.TrimRight(endpoint, "/"), zone: zone, key: token}, nil
 }
 
-// Limits are bunny.net's: one tag, one URL per request.
+// Limits are bunny.net's: one tag (the one CacheTag of a purgeCache
+// body), one URL (the url parameter of a purge) per request.
 func (b *Bunny) Limits() (tags, urls int) { return 1, 1 }
 
 // Tags purges the files tagged with each of tags, a request each.

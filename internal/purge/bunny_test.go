@@ -11,14 +11,17 @@ import (
 // The bunny.net contract, from its API documentation:
 //   - https://docs.bunny.net/cdn/purge-cache : POST
 //     /pullzone/{id}/purgeCache with {"CacheTag": "<tag>"} purges the
-//     files whose CDN-Tag carries it, one tag per request;
+//     files whose CDN-Tag carries it; its API reference
+//     (https://docs.bunny.net/reference/pullzonepublic_purgecachepostbytag)
+//     takes one CacheTag, a string: one tag per request, no batch;
 //   - https://docs.bunny.net/reference/purgepublic_indexpost : POST
 //     /purge?url=<url> purges one URL (exactPath=true: a URL ending in
 //     "/" only itself), waiting unless async=true;
 //   - both authenticated by an AccessKey header;
 //   - https://docs.bunny.net/docs/cdn-api-purge-rate-limits : purges are
 //     rate-limited per account by a token bucket, answered 429 Too Many
-//     Requests with guidance on when to retry.
+//     Requests with guidance on when to retry (the page names no header;
+//     the stand-in sends a Retry-After, which the client honours).
 const bunnyKey = "bunny-key"
 
 func bunnyAPI(t *testing.T) *contract {

@@ -12,8 +12,8 @@ import (
 
 // contract is a local stand-in for a provider's purge API: each provider's
 // test gives it the documented request shape (check), and it answers the
-// first rateLimited requests 429 with Retry-After, as the provider's rate
-// limit does, then as check says.
+// first rateLimited requests 429 (with Retry-After or the provider's own
+// headers), as the provider's rate limit does, then as check says.
 type contract struct {
 	t *testing.T
 	// check answers one request as the provider would: a status and a
@@ -24,6 +24,8 @@ type contract struct {
 	rateLimited int
 	retryAfter  string
 	limited     any
+	// limitedHeaders are more headers of those 429 answers.
+	limitedHeaders map[string]string
 
 	mu     sync.Mutex
 	seen   []*http.Request
@@ -44,7 +46,12 @@ func (c *contract) start() *httptest.Server {
 		c.mu.Unlock()
 		code, body := http.StatusTooManyRequests, c.limited
 		if limited {
-			w.Header().Set("Retry-After", c.retryAfter)
+			if c.retryAfter != "" {
+				w.Header().Set("Retry-After", c.retryAfter)
+			}
+			for k, v := range c.limitedHeaders {
+				w.Header().Set(k, v)
+			}
 		} else {
 			code, body = c.check(r)
 		}

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // FastlyAPI is the base URL of Fastly's API.
@@ -18,16 +20,29 @@ const FastlyAPI = "https://api.fastly.com"
 const FastlyMaxKeysPerRequest = 256
 
 // FastlyKeyHeader carries Fastly's API token; FastlySoftPurgeHeader: 1
-// asks for a soft purge (objects marked stale, not evicted).
+// asks for a soft purge (objects marked stale, not evicted);
+// FastlyRateLimitResetHeader, on Fastly's answers, is when the API's
+// rate-limit window resets, in UTC epoch seconds.
 const (
-	FastlyKeyHeader       = "Fastly-Key"
-	FastlySoftPurgeHeader = "Fastly-Soft-Purge"
+	FastlyKeyHeader            = "Fastly-Key"
+	FastlySoftPurgeHeader      = "Fastly-Soft-Purge"
+	FastlyRateLimitResetHeader = "Fastly-RateLimit-Reset"
 )
 
 // Fastly purges one Fastly service through its documented HTTP API: a
 // batch surrogate-key purge (POST /service/{service_id}/purge with the
 // keys, space-separated, in a Surrogate-Key header), or a URL purge
 // (POST /purge/{host}{path}), one URL per request.
+//
+// Fastly's API documentation (https://docs.fastly.com/api/, "Rate
+// limiting") limits non-read requests per hour and user or key, but says
+// that surrogate-key and URL purges are not limited (only purge-all counts
+// against the limit); a request over the limit is answered 429 Too Many
+// Requests, and each answer carries Fastly-RateLimit-Remaining and
+// FastlyRateLimitResetHeader. So the purges sent here are not expected to
+// be refused for their rate; should a 429 come, it is retried after the
+// window's reset (or a Retry-After, if Fastly sends one), within the
+// purger's backoff limit.
 type Fastly struct {
 	hc       *http.Client
 	endpoint string
@@ -108,5 +123,22 @@ func (f *Fastly) do(req *http.Request) error {
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	return answerError(resp, fmt.Sprintf("purging Fastly service %s: %s: %s", f.service, resp.Status, strings.TrimSpace(string(body))))
+	perr := answerError(resp, fmt.Sprintf("purging Fastly service %s: %s: %s", f.service, resp.Status, strings.TrimSpace(string(body))))
+	if resp.StatusCode == http.StatusTooManyRequests && perr.RetryAfter == 0 {
+		perr.RetryAfter = fastlyReset(resp.Header.Get(FastlyRateLimitResetHeader), time.Now())
+	}
+	return perr
+}
+
+// fastlyReset is how long from now until v, a Fastly-RateLimit-Reset
+// value (UTC epoch seconds); 0 when absent, unreadable or past.
+func fastlyReset(v string, now time.Time) time.Duration {
+	sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0
+	}
+	if at := time.Unix(sec, 0); at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +18,12 @@ import (
 //   - POST /purge/{cached_url} purges one URL (host and path);
 //   - Fastly-Key: <API token> authenticates; Fastly-Soft-Purge: 1 marks
 //     objects stale instead of evicting them;
-//   - a call over the API's rate limit is answered 429 Too Many Requests
-//     (RFC 6585), with a Retry-After that is then honoured.
+//   - https://docs.fastly.com/api/ ("Rate limiting"): non-read requests
+//     are limited per hour, surrogate-key and URL purges are not (purge-all
+//     is); over the limit a request is answered 429 Too Many Requests, and
+//     answers carry Fastly-RateLimit-Remaining and Fastly-RateLimit-Reset
+//     (when the window resets, in UTC epoch seconds). Fastly documents no
+//     Retry-After: a 429 is retried once the window has reset.
 const (
 	fastlyService = "SU1Z0isxPaozGVKXdv0eY"
 	fastlyToken   = "fastly-token"
@@ -50,8 +55,13 @@ func fastlyAPI(t *testing.T) *contract {
 			}
 			return http.StatusNotFound, map[string]string{"msg": "Record not found"}
 		},
-		retryAfter: "2",
-		limited:    map[string]string{"msg": "You have exceeded your rate limit"},
+		limited: map[string]string{"msg": "You have exceeded your rate limit"},
+		limitedHeaders: map[string]string{
+			"Fastly-RateLimit-Remaining": "0",
+			// Ten minutes from now: far enough that the test's own time
+			// does not matter.
+			"Fastly-RateLimit-Reset": strconv.FormatInt(time.Now().Add(10*time.Minute).Unix(), 10),
+		},
 	}
 }
 
@@ -104,10 +114,18 @@ func TestFastlyPurge(t *testing.T) {
 			t.Fatalf("error = %+v, want a 400 that is not retried", perr)
 		}
 	})
-	t.Run("rate limited: retryable after Retry-After", func(t *testing.T) {
+	t.Run("rate limited: retryable once the window resets", func(t *testing.T) {
 		api.rateLimited = 1
 		perr := asError(t, f.Tags(ctx, keys[:1]))
-		if !perr.Retryable || perr.Code != http.StatusTooManyRequests || perr.RetryAfter != 2*time.Second {
+		if !perr.Retryable || perr.Code != http.StatusTooManyRequests || perr.RetryAfter <= 9*time.Minute || perr.RetryAfter > 10*time.Minute {
+			t.Fatalf("error = %+v, want a retryable 429 after the reset ten minutes away", perr)
+		}
+	})
+	t.Run("rate limited with Retry-After: that is honoured", func(t *testing.T) {
+		api.rateLimited, api.retryAfter = 1, "2"
+		t.Cleanup(func() { api.retryAfter = "" })
+		perr := asError(t, f.Tags(ctx, keys[:1]))
+		if !perr.Retryable || perr.RetryAfter != 2*time.Second {
 			t.Fatalf("error = %+v, want a retryable 429 after 2s", perr)
 		}
 	})
@@ -121,4 +139,19 @@ func TestFastlyPurge(t *testing.T) {
 			t.Fatalf("error = %+v, want a 401 that is not retried", perr)
 		}
 	})
+}
+
+func TestFastlyReset(t *testing.T) {
+	now := time.Unix(1452032000, 0)
+	for v, want := range map[string]time.Duration{
+		"1452032384": 384 * time.Second,
+		"1452032000": 0, // now: nothing to wait
+		"1452031000": 0, // past
+		"":           0,
+		"soon":       0,
+	} {
+		if got := fastlyReset(v, now); got != want {
+			t.Errorf("fastlyReset(%q) = %s, want %s", v, got, want)
+		}
+	}
 }
