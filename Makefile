@@ -133,6 +133,13 @@ bench-tarpit: tools build ## Render latency of a page of one namespace, alone an
 bench-webhooks: tools build ## A WebhookReceiver on a local control plane: delivery to new content live (p50, p99 of 100), refused deliveries per second and page p99 meanwhile.
 	go run ./hack/bench-scale -scenario webhooks -bin $(BIN)
 
+# How long each arm of `make bench-abuse` sends its requests.
+ABUSE_DURATION ?= 10m
+
+.PHONY: bench-abuse
+bench-abuse: tools build ## Random spellings of one set id at 200 req/s on 2 servers (ConfigMaps), with and without a constraint; RSS with 5,000 idle connections.
+	go run ./hack/bench-scale -scenario abuse -duration $(ABUSE_DURATION) -cache-size 2Mi -max-pages 100 -page-size 32768 -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

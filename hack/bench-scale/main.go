@@ -17,6 +17,13 @@
 // With -scenario=webhooks it measures a WebhookReceiver (`make
 // bench-webhooks`): signed deliveries to new content live, and refused
 // deliveries per second of one server with the page port's p99 meanwhile.
+//
+// With -scenario=abuse (`make bench-abuse`) it sends random spellings of
+// one id of a StaticPageSet (/products/0042, /products/00042, ...) to two
+// server replicas in ConfigMap mode, with and without a spec.parameters
+// constraint, and prints pages created, the set's size against maxPages,
+// origin requests and the servers' RSS against --cache-size; then a
+// server's RSS with many idle keep-alive connections.
 package main
 
 import (
@@ -56,8 +63,10 @@ type options struct {
 	pageSize                      int
 	storage, cacheSize, bin       string
 	timeout                       time.Duration
-	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet) or
-	// "tarpit" (renders of one namespace next to another's hung origins).
+	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet),
+	// "tarpit" (renders of one namespace next to another's hung origins),
+	// "webhooks" (WebhookReceiver deliveries) or "abuse" (spellings of one
+	// id of a set, and idle keep-alive connections).
 	scenario string
 	// originDelay is how long the origin takes per page, in the sets
 	// scenario.
@@ -70,6 +79,10 @@ type options struct {
 	// deliveries, attack and attackers size the webhooks scenario.
 	deliveries, attackers int
 	attack                time.Duration
+	// duration, rate, variants, maxPages and idleConns size the abuse
+	// scenario.
+	duration                            time.Duration
+	rate, variants, maxPages, idleConns int
 }
 
 func main() {
@@ -79,10 +92,10 @@ func main() {
 	flag.IntVar(&o.annotate, "annotate", 1000, "Pages re-rendered at once by one label-selected annotation.")
 	flag.IntVar(&o.coldRequests, "cold-requests", 500, "Requests for random pages, to time pages not in memory.")
 	flag.StringVar(&o.storage, "storage", "s3", "configmap or s3.")
-	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
+	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (pages: with s3 only; abuse: with configmap).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer) or webhooks (WebhookReceiver deliveries).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer) webhooks (WebhookReceiver deliveries) or abuse (random spellings of one id of a set, with and without a parameter constraint, and idle keep-alive connections).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
@@ -90,6 +103,11 @@ func main() {
 	flag.IntVar(&o.deliveries, "deliveries", 100, "webhooks: signed deliveries one after another, each timed until its new content is served.")
 	flag.DurationVar(&o.attack, "attack", 5*time.Second, "webhooks: how long refused deliveries are posted, and the page port timed without them.")
 	flag.IntVar(&o.attackers, "attackers", 8, "webhooks: concurrent clients posting refused deliveries.")
+	flag.DurationVar(&o.duration, "duration", 10*time.Minute, "abuse: how long each arm sends requests.")
+	flag.IntVar(&o.rate, "rate", 200, "abuse: requests per second in each arm, alternating over 2 server replicas.")
+	flag.IntVar(&o.variants, "variants", 250, "abuse: the most leading zeros of a requested spelling of the id (1 to this many; the spellings must outnumber -max-pages, and a value is at most 256 characters).")
+	flag.IntVar(&o.maxPages, "max-pages", 100, "abuse: the set's maxPages.")
+	flag.IntVar(&o.idleConns, "idle-conns", 5000, "abuse: idle keep-alive connections opened to one server for the idle figure.")
 	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
@@ -100,6 +118,8 @@ func main() {
 		runner = runTarpit
 	case "webhooks":
 		runner = runWebhooks
+	case "abuse":
+		runner = runAbuse
 	}
 	if err := inControlPlane(o, runner); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
