@@ -586,7 +586,7 @@ func printAbuse(o options, arms []*abuseArm, idle, withConns int64) {
 			return fmt.Sprintf("%s / %s, %s", mib(a.peak[i]), mib(a.rss[i]), verdict(a.peak[i] < bound))
 		})
 	}
-	add("bodies held (isr_server_cache_bytes) / pages held, per replica", "", func(a *abuseArm) string {
+	add("bodies held (isr_server_cache_bytes) / pages held (the idle page too), per replica", "", func(a *abuseArm) string {
 		var parts []string
 		for i := range a.cacheBytes {
 			parts = append(parts, fmt.Sprintf("%s / %.0f", mib(int64(a.cacheBytes[i])), a.pagesHeld[i]))
