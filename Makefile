@@ -137,6 +137,13 @@ bench-webhooks: tools build ## A WebhookReceiver on a local control plane: deliv
 bench-cdn: tools build varnish ## A real Varnish (CDN TTL 1h) purged by a CDN object, 2 servers: annotate to new content through it (p50, p99 of 50), 1,000 tagged pages by URL and by tag.
 	go run ./hack/bench-scale -scenario cdn -timeout 5m -bin $(BIN)
 
+# How long each arm of `make bench-abuse` sends its requests.
+ABUSE_DURATION ?= 10m
+
+.PHONY: bench-abuse
+bench-abuse: tools build ## Random spellings of one set id at 200 req/s on 2 servers (ConfigMaps), with and without a constraint; RSS with 5,000 idle connections.
+	go run ./hack/bench-scale -scenario abuse -duration $(ABUSE_DURATION) -cache-size 2Mi -max-pages 100 -page-size 32768 -bin $(BIN)
+
 .PHONY: bench
 bench: ## Run the serving benchmarks.
 	go test -run '^$$' -bench . -benchmem ./internal/server/

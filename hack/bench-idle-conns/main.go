@@ -15,18 +15,17 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/isr-operator/isr-operator/hack/internal/idleconns"
 )
 
 func main() {
@@ -101,28 +100,11 @@ func measure(arm string, n int) error {
 	}
 	time.Sleep(time.Second)
 	idle := rss(cmd.Process.Pid)
-	open := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range open {
-			_ = c.Close()
-		}
-	}()
-	for range n {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", len(open)+1, err)
-		}
-		open = append(open, c)
-		if _, err := io.WriteString(c, "GET /p HTTP/1.1\r\nHost: x\r\nUser-Agent: bench\r\nAccept-Encoding: gzip\r\n\r\n"); err != nil {
-			return err
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
+	open, err := idleconns.Open(addr, "/p", n)
+	if err != nil {
+		return err
 	}
+	defer open.Close()
 	// Let the server settle after the last answer.
 	time.Sleep(3 * time.Second)
 	fmt.Printf("arm=%s conns=%d rss_before=%s rss_with_conns=%s\n", arm, n, idle, rss(cmd.Process.Pid))

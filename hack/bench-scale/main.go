@@ -22,6 +22,13 @@
 // a CDN object, in front of two server replicas: annotate to new content
 // through Varnish, and the purges of 1,000 pages revalidated by one
 // revalidate API call naming their tag, by URL and by tag.
+//
+// With -scenario=abuse (`make bench-abuse`) it sends random spellings of
+// one id of a StaticPageSet (/products/0042, /products/00042, ...) to two
+// server replicas in ConfigMap mode, with and without a spec.parameters
+// constraint, and prints pages created, the set's size against maxPages,
+// origin requests and the servers' RSS against --cache-size; then a
+// server's RSS with many idle keep-alive connections.
 package main
 
 import (
@@ -63,7 +70,8 @@ type options struct {
 	timeout                       time.Duration
 	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet),
 	// "tarpit" (renders of one namespace next to another's hung origins),
-	// "webhooks" (WebhookReceiver deliveries) or "cdn" (a purged Varnish).
+	// "webhooks" (WebhookReceiver deliveries), "cdn" (a purged Varnish) or
+	// "abuse" (spellings of one id of a set, and idle keep-alive connections).
 	scenario string
 	// originDelay is how long the origin takes per page, in the sets
 	// scenario.
@@ -79,6 +87,10 @@ type options struct {
 	// changes, untouched, salePages and cdnTTL size the cdn scenario.
 	changes, untouched, salePages int
 	cdnTTL                        time.Duration
+	// duration, rate, variants, maxPages and idleConns size the abuse
+	// scenario.
+	duration                            time.Duration
+	rate, variants, maxPages, idleConns int
 }
 
 func main() {
@@ -88,10 +100,10 @@ func main() {
 	flag.IntVar(&o.annotate, "annotate", 1000, "Pages re-rendered at once by one label-selected annotation.")
 	flag.IntVar(&o.coldRequests, "cold-requests", 500, "Requests for random pages, to time pages not in memory.")
 	flag.StringVar(&o.storage, "storage", "s3", "configmap or s3.")
-	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (s3).")
+	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (pages: with s3 only; abuse: with configmap).")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
-	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer), webhooks (WebhookReceiver deliveries) or cdn (purges of a Varnish in front of two server replicas).")
+	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer), webhooks (WebhookReceiver deliveries), cdn (purges of a Varnish in front of two server replicas) or abuse (random spellings of one id of a set, with and without a parameter constraint, and idle keep-alive connections).")
 	flag.DurationVar(&o.originDelay, "origin-delay", 50*time.Millisecond, "sets: how long the origin takes to answer.")
 	flag.IntVar(&o.firsts, "firsts", 200, "sets: never-built paths requested one after another, to time first requests; tarpit: pages of namespace b rendered one after another in each arm.")
 	flag.IntVar(&o.together, "together", 50, "sets: concurrent first requests for one path, over two server replicas.")
@@ -103,6 +115,11 @@ func main() {
 	flag.IntVar(&o.untouched, "untouched", 20, "cdn: pages Varnish caches before the changes, checked to be the same cached objects after them.")
 	flag.IntVar(&o.salePages, "sale-pages", 1000, "cdn: pages tagged sale, revalidated by one revalidate API call, once per purgeBy (urls, tags).")
 	flag.DurationVar(&o.cdnTTL, "cdn-ttl", time.Hour, "cdn: how long Varnish keeps pages (the server's --cdn-cache-control max-age).")
+	flag.DurationVar(&o.duration, "duration", 10*time.Minute, "abuse: how long each arm sends requests.")
+	flag.IntVar(&o.rate, "rate", 200, "abuse: requests per second in each arm, alternating over 2 server replicas.")
+	flag.IntVar(&o.variants, "variants", 250, "abuse: the most leading zeros of a requested spelling of the id (1 to this many; the spellings must outnumber -max-pages, and a value is at most 256 characters).")
+	flag.IntVar(&o.maxPages, "max-pages", 100, "abuse: the set's maxPages.")
+	flag.IntVar(&o.idleConns, "idle-conns", 5000, "abuse: idle keep-alive connections opened to one server for the idle figure.")
 	flag.StringVar(&o.profiles, "profiles", "", "pages: a directory to write the manager's and the server's heap profiles to once every page is served (go tool pprof reads them).")
 	flag.Parse()
 	runner := run
@@ -115,6 +132,8 @@ func main() {
 		runner = runWebhooks
 	case "cdn":
 		runner = runCDN
+	case "abuse":
+		runner = runAbuse
 	}
 	if err := inControlPlane(o, runner); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
