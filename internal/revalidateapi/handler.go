@@ -19,6 +19,8 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/isr-operator/isr-operator/internal/kube"
 )
 
@@ -201,14 +203,25 @@ func (h *Handler) revalidate(ctx context.Context, req *parsed, caller string) (i
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), annotateTimeout)
 	defer cancel()
 	written := make([]string, len(pages))
+	// A tag or selector may name thousands of pages: they are annotated
+	// annotateConcurrency at a time, each patch a round trip to the API
+	// server. The first failure stops the rest.
+	g, gctx := errgroup.WithContext(actx)
+	g.SetLimit(annotateConcurrency)
 	for i, p := range pages {
-		rv, err := kube.AnnotateRevalidate(actx, h.Writer, client.ObjectKeyFromObject(p), token)
-		if err != nil {
-			h.Log.Error(err, "annotating a StaticPage", "page", client.ObjectKeyFromObject(p), "token", token, "annotated", i)
-			return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
-		}
-		written[i] = rv
-		annotatedPages.Inc()
+		g.Go(func() error {
+			rv, err := kube.AnnotateRevalidate(gctx, h.Writer, client.ObjectKeyFromObject(p), token)
+			if err != nil {
+				return err
+			}
+			written[i] = rv
+			annotatedPages.Inc()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		h.Log.Error(err, "annotating StaticPages", "token", token, "pages", len(pages))
+		return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 	}
 	h.Log.Info("revalidating", "token", token, "pages", len(pages), "client", caller, "wait", req.Wait)
 
@@ -283,4 +296,7 @@ const (
 	bodyReadTimeout = 10 * time.Second
 	// annotateTimeout bounds annotating every matched page.
 	annotateTimeout = 30 * time.Second
+	// annotateConcurrency is how many pages of one call are annotated at
+	// once.
+	annotateConcurrency = 16
 )
