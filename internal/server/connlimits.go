@@ -219,9 +219,15 @@ func (ll *limitListener) closed(c net.Conn) {
 // address (IPv4-mapped ones unmapped) alone, an IPv6 address by its /64,
 // which one host is usually given whole.
 func clientKey(addr net.Addr) string {
-	ap, err := netip.ParseAddrPort(addr.String())
+	return clientAddrKey(addr.String())
+}
+
+// clientAddrKey is clientKey of an address written host:port, as a
+// request's RemoteAddr is.
+func clientAddrKey(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return addr.String()
+		return addr
 	}
 	a := ap.Addr().Unmap().WithZone("")
 	if a.Is4() {

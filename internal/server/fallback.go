@@ -45,6 +45,10 @@ type Fallback struct {
 	// BaseContext bounds the waits, which no single request owns, and the
 	// requested-at patches.
 	BaseContext context.Context
+	// Slots makes each set's spec.maxCreationRate one budget across every
+	// replica, with a fair share for each client address (see
+	// creationBudget); nil leaves each replica its own budget.
+	Slots SlotStore
 
 	mu    sync.Mutex
 	waits map[types.NamespacedName]*pageWait
@@ -71,8 +75,8 @@ const (
 	decFailed
 	// decFull: the set holds spec.maxPages pages.
 	decFull
-	// decRateLimited: this replica created spec.maxCreationRate pages of
-	// the set in the last second.
+	// decRateLimited: the set's spec.maxCreationRate pages of this second
+	// are created, or the client's share of them.
 	decRateLimited
 	// decTimeout: the page was not ready within --fallback-timeout.
 	decTimeout
@@ -216,6 +220,9 @@ type pageWait struct {
 	name types.NamespacedName
 	set  *setEntry
 	path string
+	// client is the address of the request that started the wait, as
+	// clientAddrKey gives it: the create is charged to it.
+	client string
 	// wake is signalled by every change the informer sees of the page.
 	wake chan struct{}
 	// done is closed when out is set.
@@ -285,7 +292,7 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	if out.decision != decWait && out.decision != decCreate {
 		return out, true
 	}
-	fl := f.join(set, name, path)
+	fl := f.join(set, name, path, requestClient(r))
 	select {
 	case <-fl.done:
 		return fl.out, true
@@ -372,8 +379,17 @@ func negativeTTL(page *pagesv1alpha1.StaticPage, now time.Time) time.Duration {
 	return left
 }
 
-// join returns the wait for name, starting it if there is none.
-func (f *Fallback) join(set *setEntry, name types.NamespacedName, path string) *pageWait {
+// requestClient is the client address r is charged to.
+func requestClient(r *http.Request) string {
+	if c := clientAddrKey(r.RemoteAddr); c != "" {
+		return c
+	}
+	return "unknown"
+}
+
+// join returns the wait for name, starting it, for client, if there is
+// none.
+func (f *Fallback) join(set *setEntry, name types.NamespacedName, path, client string) *pageWait {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl := f.waits[name]; fl != nil {
@@ -382,7 +398,7 @@ func (f *Fallback) join(set *setEntry, name types.NamespacedName, path string) *
 	if f.waits == nil {
 		f.waits = map[types.NamespacedName]*pageWait{}
 	}
-	fl := &pageWait{name: name, set: set, path: path, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	fl := &pageWait{name: name, set: set, path: path, client: client, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	f.waits[name] = fl
 	go f.run(fl)
 	return fl
@@ -436,10 +452,8 @@ func (f *Fallback) wait(ctx context.Context, fl *pageWait) outcome {
 // create creates the page of a requested path, within the set's creation
 // rate; another replica's create of the same page is as good as its own.
 func (f *Fallback) create(ctx context.Context, fl *pageWait, log logr.Logger) outcome {
-	if res := fl.set.limiter.Reserve(); res.Delay() > 0 {
-		retry := int((res.Delay() + time.Second - 1) / time.Second)
-		res.Cancel()
-		return outcome{decision: decRateLimited, retryAfter: max(retry, 1)}
+	if out, ok := f.admit(ctx, fl, log); !ok {
+		return out
 	}
 	child := pagesv1alpha1.RequestedChild(fl.set.set, fl.path)
 	err := f.Client.Create(ctx, child)
@@ -458,6 +472,35 @@ func (f *Fallback) create(ctx context.Context, fl *pageWait, log logr.Logger) ou
 	fl.mem.Created = true
 	fl.mu.Unlock()
 	return outcome{decision: decWait}
+}
+
+// admit takes one create from the set's budget: this replica's limiter,
+// then, with Slots, a slot of the budget across replicas. A create the
+// budget across replicas refuses gives the limiter's token back, so that
+// one client refused there does not use up this replica's gate for others.
+func (f *Fallback) admit(ctx context.Context, fl *pageWait, log logr.Logger) (outcome, bool) {
+	now := f.Clock.Now()
+	res := fl.set.limiter.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		retry := int((d + time.Second - 1) / time.Second)
+		return outcome{decision: decRateLimited, retryAfter: max(retry, 1)}, false
+	}
+	if f.Slots == nil {
+		return outcome{}, true
+	}
+	ok, err := fl.set.budget.take(ctx, f.Slots, fl.set.set, fl.client, now)
+	switch {
+	case err != nil:
+		res.CancelAt(now)
+		log.Error(err, "taking a page creation from the set's budget")
+		return outcome{decision: decError, retryAfter: 5}, false
+	case !ok:
+		res.CancelAt(now)
+		// The next window has new slots.
+		return outcome{decision: decRateLimited, retryAfter: 1}, false
+	}
+	return outcome{}, true
 }
 
 // Answers of the fallback.

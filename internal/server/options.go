@@ -69,6 +69,11 @@ type Options struct {
 	HostGrants string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
+	// CreationSlots makes each StaticPageSet's maxCreationRate one budget
+	// across every replica that shares it, with a fair share per client
+	// address; nil leaves each replica a budget of its own. cmd/server sets
+	// the revalidate API's Lease store, when the API is on.
+	CreationSlots SlotStore
 }
 
 // DefaultFallbackTimeout is --fallback-timeout's default.
