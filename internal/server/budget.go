@@ -61,7 +61,8 @@ type creationBudget struct {
 
 // take claims, for one create of set's page asked for by client (its
 // address, as clientAddrKey gives it), a client slot and a set slot of the
-// window now falls in. It reports false when either is gone.
+// window now falls in. It reports false when either is gone. With client
+// "" it claims a set slot only: no share per client.
 func (b *creationBudget) take(ctx context.Context, store SlotStore, set *pagesv1alpha1.StaticPageSet, client string, now time.Time) (bool, error) {
 	window := now.Unix()
 	rate := set.CreationRate()
@@ -69,10 +70,12 @@ func (b *creationBudget) take(ctx context.Context, store SlotStore, set *pagesv1
 	if b.exhausted(window, rate) {
 		return false, nil
 	}
-	ok, err := b.claim(ctx, store, window, client, clientSlots(rate), expires,
-		func(k int32) string { return fmt.Sprintf("creation/%s/%d/client/%s/%d", set.UID, window, client, k) })
-	if !ok || err != nil {
-		return false, err
+	if client != "" {
+		ok, err := b.claim(ctx, store, window, client, clientSlots(rate), expires,
+			func(k int32) string { return fmt.Sprintf("creation/%s/%d/client/%s/%d", set.UID, window, client, k) })
+		if !ok || err != nil {
+			return false, err
+		}
 	}
 	return b.claim(ctx, store, window, "", rate, expires,
 		func(k int32) string { return fmt.Sprintf("creation/%s/%d/set/%d", set.UID, window, k) })

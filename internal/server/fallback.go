@@ -46,9 +46,13 @@ type Fallback struct {
 	// requested-at patches.
 	BaseContext context.Context
 	// Slots makes each set's spec.maxCreationRate one budget across every
-	// replica, with a fair share for each client address (see
-	// creationBudget); nil leaves each replica its own budget.
+	// replica (see creationBudget); nil leaves each replica its own budget.
 	Slots SlotStore
+	// ShareByClient gives each client address at most its share of that
+	// budget (ClientShare). Off where every request comes from a proxy's
+	// address (--max-connections-per-client=0), whose share would bound
+	// them all.
+	ShareByClient bool
 
 	mu    sync.Mutex
 	waits map[types.NamespacedName]*pageWait
@@ -489,7 +493,11 @@ func (f *Fallback) admit(ctx context.Context, fl *pageWait, log logr.Logger) (ou
 	if f.Slots == nil {
 		return outcome{}, true
 	}
-	ok, err := fl.set.budget.take(ctx, f.Slots, fl.set.set, fl.client, now)
+	client := ""
+	if f.ShareByClient {
+		client = fl.client
+	}
+	ok, err := fl.set.budget.take(ctx, f.Slots, fl.set.set, client, now)
 	switch {
 	case err != nil:
 		res.CancelAt(now)
