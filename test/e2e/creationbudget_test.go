@@ -65,7 +65,7 @@ spec:
 		// created counts the set's pages whose route starts with prefix.
 		created := func(prefix string) int {
 			n := 0
-			for _, r := range strings.Fields(kubectl("get", "staticpages", "-l", "pages.isr-operator.io/set=budget",
+			for r := range strings.FieldsSeq(kubectl("get", "staticpages", "-l", "pages.isr-operator.io/set=budget",
 				"-o", "jsonpath={.items[*].spec.route}")) {
 				if strings.HasPrefix(r, prefix) {
 					n++
