@@ -240,9 +240,14 @@ type StaticPageSetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1048576 : quantity(string(self)).compareTo(quantity('1Mi')) >= 0",message="maxBytes must be at least 1Mi"
 	MaxBytes *resource.Quantity `json:"maxBytes,omitempty"`
 
-	// maxCreationRate bounds how many new pages per second a server
-	// replica creates for this set's visitors; excess requests get 503
-	// with Retry-After.
+	// maxCreationRate bounds how many new pages per second the server
+	// replicas together create for this set's visitors, and one client
+	// address (an IPv6 address by its /64) gets at most a quarter of them,
+	// rounded up, unless the servers run with
+	// --max-connections-per-client=0 (behind a proxy); excess requests get
+	// 503 with Retry-After. Without the revalidate API (whose Leases count
+	// the budget across replicas) each replica has the whole budget to
+	// itself.
 	// +optional
 	// +default=10
 	// +kubebuilder:validation:Minimum=1

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -75,6 +76,18 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	if o.api.Enabled() {
+		// The Leases that record used signatures record the StaticPageSets'
+		// creation slots too, so that each set's maxCreationRate is one
+		// budget across the replicas; the API's sweep removes both.
+		secret, err := revalidateapi.ParseSecretRef(o.api.Secret)
+		if err != nil {
+			return fmt.Errorf("--revalidate-secret: %w", err)
+		}
+		o.server.CreationSlots = &revalidateapi.LeaseReplays{
+			Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: secret.Namespace, Clock: clock.RealClock{},
+		}
+	}
 	srv, err := server.Setup(ctx, mgr, o.server)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -96,6 +97,19 @@ func (l *LeaseReplays) Claim(ctx context.Context, key string, expires time.Time)
 		return fmt.Errorf("recording the signature as Lease %s/%s: %w", l.Namespace, lease.Name, err)
 	}
 	return nil
+}
+
+// TryClaim is Claim for a key that is no signature, such as a server's
+// creation slot: it reports false, with no error, when key was claimed
+// before. Its Lease is swept as a signature's, once expires has passed.
+func (l *LeaseReplays) TryClaim(ctx context.Context, key string, expires time.Time) (bool, error) {
+	switch err := l.Claim(ctx, key, expires); {
+	case errors.Is(err, ErrReplay):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // Sweep deletes the Leases of signatures whose window has passed: they

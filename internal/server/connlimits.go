@@ -60,7 +60,7 @@ func DefaultConnLimits() ConnLimits {
 // as defaults.
 func (l *ConnLimits) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxConnections, "max-connections", l.MaxConnections, "Open connections each listener (the page port, the revalidate API) accepts; one more is answered 503 and closed. 0 means no cap.")
-	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", l.MaxConnectionsPerClient, "Open connections each listener accepts from one client address (an IPv6 address counts by its /64); one more is answered 429 and closed. The address is the connection's peer, so behind a proxy or ingress controller it is the proxy's: raise this or set 0 there. 0 means no cap.")
+	fs.IntVar(&l.MaxConnectionsPerClient, "max-connections-per-client", l.MaxConnectionsPerClient, "Open connections each listener accepts from one client address (an IPv6 address counts by its /64); one more is answered 429 and closed. The address is the connection's peer, so behind a proxy or ingress controller it is the proxy's: raise this or set 0 there. 0 means no cap, and no per-client share of a StaticPageSet's maxCreationRate.")
 	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", l.MaxHeaderBytes, "Largest request header accepted (plus 4096 bytes of slack), in bytes; a larger one is answered 431.")
 	fs.DurationVar(&l.ReadHeaderTimeout, "read-header-timeout", l.ReadHeaderTimeout, "How long a client may take to send a request header; then it is answered 408 and closed.")
 	fs.DurationVar(&l.WriteTimeout, "write-timeout", l.WriteTimeout, "How long the sending of a response may take, from its first byte to its last; then the connection is closed. Size it for the largest page and the slowest client to be served.")
@@ -219,9 +219,15 @@ func (ll *limitListener) closed(c net.Conn) {
 // address (IPv4-mapped ones unmapped) alone, an IPv6 address by its /64,
 // which one host is usually given whole.
 func clientKey(addr net.Addr) string {
-	ap, err := netip.ParseAddrPort(addr.String())
+	return clientAddrKey(addr.String())
+}
+
+// clientAddrKey is clientKey of an address written host:port, as a
+// request's RemoteAddr is.
+func clientAddrKey(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return addr.String()
+		return addr
 	}
 	a := ap.Addr().Unmap().WithZone("")
 	if a.Is4() {

@@ -48,6 +48,14 @@ type Fallback struct {
 	// Collisions reports on their set the requests for paths whose page's
 	// name is taken; nil reports none.
 	Collisions *CollisionReports
+	// Slots makes each set's spec.maxCreationRate one budget across every
+	// replica (see creationBudget); nil leaves each replica its own budget.
+	Slots SlotStore
+	// ShareByClient gives each client address at most its share of that
+	// budget (ClientShare). Off where every request comes from a proxy's
+	// address (--max-connections-per-client=0), whose share would bound
+	// them all.
+	ShareByClient bool
 
 	mu    sync.Mutex
 	waits map[types.NamespacedName]*pageWait
@@ -74,8 +82,8 @@ const (
 	decFailed
 	// decFull: the set holds spec.maxPages pages.
 	decFull
-	// decRateLimited: this replica created spec.maxCreationRate pages of
-	// the set in the last second.
+	// decRateLimited: the set's spec.maxCreationRate pages of this second
+	// are created, or the client's share of them.
 	decRateLimited
 	// decTimeout: the page was not ready within --fallback-timeout.
 	decTimeout
@@ -219,6 +227,9 @@ type pageWait struct {
 	name types.NamespacedName
 	set  *setEntry
 	path string
+	// client is the address of the request that started the wait, as
+	// clientAddrKey gives it: the create is charged to it.
+	client string
 	// wake is signalled by every change the informer sees of the page.
 	wake chan struct{}
 	// done is closed when out is set.
@@ -288,7 +299,7 @@ func (f *Fallback) resolve(r *http.Request) (out outcome, matched bool) {
 	if out.decision != decWait && out.decision != decCreate {
 		return out, true
 	}
-	fl := f.join(set, name, path)
+	fl := f.join(set, name, path, requestClient(r))
 	select {
 	case <-fl.done:
 		return fl.out, true
@@ -378,8 +389,17 @@ func negativeTTL(page *pagesv1alpha1.StaticPage, now time.Time) time.Duration {
 	return left
 }
 
-// join returns the wait for name, starting it if there is none.
-func (f *Fallback) join(set *setEntry, name types.NamespacedName, path string) *pageWait {
+// requestClient is the client address r is charged to.
+func requestClient(r *http.Request) string {
+	if c := clientAddrKey(r.RemoteAddr); c != "" {
+		return c
+	}
+	return "unknown"
+}
+
+// join returns the wait for name, starting it, for client, if there is
+// none.
+func (f *Fallback) join(set *setEntry, name types.NamespacedName, path, client string) *pageWait {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl := f.waits[name]; fl != nil {
@@ -388,7 +408,7 @@ func (f *Fallback) join(set *setEntry, name types.NamespacedName, path string) *
 	if f.waits == nil {
 		f.waits = map[types.NamespacedName]*pageWait{}
 	}
-	fl := &pageWait{name: name, set: set, path: path, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	fl := &pageWait{name: name, set: set, path: path, client: client, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	f.waits[name] = fl
 	go f.run(fl)
 	return fl
@@ -442,10 +462,8 @@ func (f *Fallback) wait(ctx context.Context, fl *pageWait) outcome {
 // create creates the page of a requested path, within the set's creation
 // rate; another replica's create of the same page is as good as its own.
 func (f *Fallback) create(ctx context.Context, fl *pageWait, log logr.Logger) outcome {
-	if res := fl.set.limiter.Reserve(); res.Delay() > 0 {
-		retry := int((res.Delay() + time.Second - 1) / time.Second)
-		res.Cancel()
-		return outcome{decision: decRateLimited, retryAfter: max(retry, 1)}
+	if out, ok := f.admit(ctx, fl, log); !ok {
+		return out
 	}
 	child := pagesv1alpha1.RequestedChild(fl.set.set, fl.path)
 	err := f.Client.Create(ctx, child)
@@ -464,6 +482,39 @@ func (f *Fallback) create(ctx context.Context, fl *pageWait, log logr.Logger) ou
 	fl.mem.Created = true
 	fl.mu.Unlock()
 	return outcome{decision: decWait}
+}
+
+// admit takes one create from the set's budget: this replica's limiter,
+// then, with Slots, a slot of the budget across replicas. A create the
+// budget across replicas refuses gives the limiter's token back, so that
+// one client refused there does not use up this replica's gate for others.
+func (f *Fallback) admit(ctx context.Context, fl *pageWait, log logr.Logger) (outcome, bool) {
+	now := f.Clock.Now()
+	res := fl.set.limiter.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		retry := int((d + time.Second - 1) / time.Second)
+		return outcome{decision: decRateLimited, retryAfter: max(retry, 1)}, false
+	}
+	if f.Slots == nil {
+		return outcome{}, true
+	}
+	client := ""
+	if f.ShareByClient {
+		client = fl.client
+	}
+	ok, err := fl.set.budget.take(ctx, f.Slots, fl.set.set, client, now)
+	switch {
+	case err != nil:
+		res.CancelAt(now)
+		log.Error(err, "taking a page creation from the set's budget")
+		return outcome{decision: decError, retryAfter: 5}, false
+	case !ok:
+		res.CancelAt(now)
+		// The next window has new slots.
+		return outcome{decision: decRateLimited, retryAfter: 1}, false
+	}
+	return outcome{}, true
 }
 
 // Answers of the fallback.

@@ -69,6 +69,12 @@ type Options struct {
 	HostGrants string
 	// Clock is the time source; nil means the real clock.
 	Clock clock.PassiveClock
+	// CreationSlots makes each StaticPageSet's maxCreationRate one budget
+	// across every replica that shares it, with a share per client address
+	// unless Conn.MaxConnectionsPerClient is 0 (every client is a proxy);
+	// nil leaves each replica a budget of its own. cmd/server sets
+	// the revalidate API's Lease store, when the API is on.
+	CreationSlots SlotStore
 }
 
 // DefaultFallbackTimeout is --fallback-timeout's default.

@@ -91,6 +91,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 		Client: mgr.GetClient(), Sets: s.Sets, Table: s.Table, Timeout: o.FallbackTimeout,
 		Clock: o.Clock, Log: log.WithName("fallback"), BaseContext: context.WithoutCancel(ctx),
 		Collisions: collisions,
+		Slots:      o.CreationSlots, ShareByClient: o.Conn.MaxConnectionsPerClient > 0,
 	}
 	s.Handler.Fallback = s.Fallback
 	s.Sync.SetSync = &SetSync{Client: mgr.GetClient(), Sets: s.Sets, Grants: grants}

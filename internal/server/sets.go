@@ -30,8 +30,12 @@ type setEntry struct {
 	// Serving for its current generation: only then may it cause pages.
 	serving bool
 	// limiter bounds the pages this replica creates for the set's
-	// visitors (spec.maxCreationRate per second, as a burst too).
+	// visitors (spec.maxCreationRate per second, as a burst too): the
+	// whole budget without a SlotStore, else a first gate that costs no
+	// store call.
 	limiter *rate.Limiter
+	// budget is this replica's part in the set's budget across replicas.
+	budget *creationBudget
 }
 
 // Sets holds the StaticPageSets a server routes unbuilt paths to, and how
@@ -84,13 +88,13 @@ func (s *Sets) Put(set *pagesv1alpha1.StaticPageSet, granted bool) error {
 	since, claimed := set.ClaimSince()
 	e := &setEntry{set: set, pattern: pattern, serving: err == nil && granted && claimed && serving(set)}
 	if old := s.all[name]; old != nil && old.set.UID == set.UID {
-		e.limiter = old.limiter
+		e.limiter, e.budget = old.limiter, old.budget
 		if e.limiter.Limit() != r || e.limiter.Burst() != burst {
 			e.limiter.SetLimit(r)
 			e.limiter.SetBurst(burst)
 		}
 	} else {
-		e.limiter = rate.NewLimiter(r, burst)
+		e.limiter, e.budget = rate.NewLimiter(r, burst), &creationBudget{}
 	}
 	s.all[name] = e
 	s.mu.Unlock()

@@ -237,6 +237,8 @@ var _ = Describe("a user's day", Ordered, func() {
 
 	// The sample StaticPageSet (pageset_test.go).
 	pageSetSpecs(&serverURL, &serverKube, &serverArgs)
+	// One creation budget across replicas (creationbudget_test.go).
+	creationBudgetSpecs(&serverKube, &serverArgs)
 	connectionLimitSpecs(&serverKube, &serverArgs)
 
 	// A real Prometheus with the chart's alerts (monitoring_test.go).
