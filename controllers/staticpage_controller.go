@@ -14,8 +14,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -330,6 +332,7 @@ func (r *StaticPageReconciler) rendered(ctx context.Context, base, page *pagesv1
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.awaitCached(ctx, page)
 	switch {
 	case wasFailing:
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.EventRecovered, "origin %s answers again; serving %s", page.Spec.Origin.URL, result.Digest)
@@ -371,6 +374,7 @@ func (r *StaticPageReconciler) redirected(ctx context.Context, base, page *pages
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.awaitCached(ctx, page)
 	if was != pagesv1alpha1.ReasonRedirected || base.Status.RedirectRoute != to {
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonRedirected, "%s", msg)
 	}
@@ -401,6 +405,7 @@ func (r *StaticPageReconciler) withdrawn(ctx context.Context, base, page *pagesv
 	if err := r.patchStatus(ctx, base, page); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.awaitCached(ctx, page)
 	if was != pagesv1alpha1.ReasonWithdrawn {
 		r.event(page, corev1.EventTypeNormal, pagesv1alpha1.ReasonWithdrawn, "origin %s says the page does not exist; withdrawn", page.Spec.Origin.URL)
 		r.Purger.Changed(purgeChange(page))
@@ -513,6 +518,35 @@ func (r *StaticPageReconciler) patchStatus(ctx context.Context, base, page *page
 	// Later steps diff against what is now stored.
 	base.Status = *page.Status.DeepCopy()
 	return nil
+}
+
+// cacheCatchUp bounds how long a render waits for the manager's cache to
+// hold the status it wrote.
+const cacheCatchUp = 2 * time.Second
+
+// awaitCached waits, up to cacheCatchUp, until the cache holds what page's
+// status now says of its last render. The page's next reconcile may come at
+// once (an event that arrived during the render), and Decide reads the
+// cache: a status from before the render would render the page again, as a
+// StaticPageSet's new template (which changes no generation of its pages)
+// otherwise does.
+func (r *StaticPageReconciler) awaitCached(ctx context.Context, page *pagesv1alpha1.StaticPage) {
+	key := client.ObjectKeyFromObject(page)
+	_ = wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, cacheCatchUp, true, func(ctx context.Context) (bool, error) {
+		cur := &pagesv1alpha1.StaticPage{}
+		if err := r.Get(ctx, key, cur); err != nil {
+			return apierrors.IsNotFound(err), nil
+		}
+		return cur.UID != page.UID || sameRender(&cur.Status, &page.Status), nil
+	})
+}
+
+// sameRender reports whether status a says what b says of the last render,
+// as far as Decide reads it.
+func sameRender(a, b *pagesv1alpha1.StaticPageStatus) bool {
+	return a.ObservedGeneration >= b.ObservedGeneration && a.OriginURL == b.OriginURL &&
+		a.LastHandledRevalidate == b.LastHandledRevalidate && a.Digest == b.Digest &&
+		a.RenderedAt.Equal(b.RenderedAt)
 }
 
 // handled echoes the revalidate annotation acted on.
