@@ -87,7 +87,7 @@ var _ = Describe("ConfigMap pages in a server with a small --cache-size", func()
 		}
 		wg.Wait()
 		Expect(got).To(HaveEach(bodies[cold]))
-		Expect(fresh.Sync.Loads() - before).To(BeEquivalentTo(1), "one load for 20 requests")
+		Expect(fresh.Sync.Loads()-before).To(BeEquivalentTo(1), "one load for 20 requests")
 		Expect(fresh.Sync.HeldBytes()).To(BeNumerically("<=", budget))
 	})
 })
