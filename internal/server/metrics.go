@@ -52,7 +52,7 @@ var (
 	// cacheBytes is what the bodies held take, against --cache-size.
 	cacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "isr_server_cache_bytes",
-		Help: "Bytes of page bodies held in memory (bounded by --cache-size with an object store).",
+		Help: "Bytes of page bodies held in memory (bounded by --cache-size).",
 	})
 	// evictionsTotal counts pages whose bodies were dropped for room: a
 	// steady rise means --cache-size is smaller than the pages in demand.
@@ -63,7 +63,7 @@ var (
 	// coldLoadsTotal counts loads of a page's bodies on its request.
 	coldLoadsTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "isr_server_cache_loads_total",
-		Help: "Loads of page bodies from the object store on a request for a page not in memory.",
+		Help: "Loads of page bodies from storage (ConfigMap or object store) on a request for a page not in memory.",
 	})
 )
 
