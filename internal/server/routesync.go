@@ -202,9 +202,8 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 	case errors.Is(err, storage.ErrNotStored):
 		// A ConfigMap's own (metadata) event brings the page back here.
 		// Content gone from an object store comes back only if published
-		// again. Content
-		// that does not match its digest is never served: what is held
-		// stays.
+		// again. Content that does not match its digest is never served:
+		// what is held stays.
 		if errors.Is(err, storage.ErrCorrupt) {
 			log.FromContext(ctx).Error(err, "not serving stored content that does not match its page's digest", "page", name)
 		}
