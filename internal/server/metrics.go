@@ -47,7 +47,7 @@ var (
 	})
 )
 
-// The body cache (--cache-size, with an object store).
+// The body cache (--cache-size).
 var (
 	// cacheBytes is what the bodies held take, against --cache-size.
 	cacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -104,8 +104,9 @@ const (
 	// cacheStale: a stale page served from memory (and re-rendered behind it).
 	cacheStale
 	// cacheMiss: no page held in memory answered: an unknown path (404),
-	// another method (405), or a page over --cache-size loaded from the
-	// object store for this request (200, or 503 when the store is down).
+	// another method (405), or a page not in memory (over --cache-size, or
+	// not requested since the start) loaded from its ConfigMap or the
+	// object store for this request (200, or 503 when it cannot be).
 	cacheMiss
 	// cacheFallback: a StaticPageSet's path with no page yet, answered by
 	// the set's fallback (created and rendered, or refused).
