@@ -100,7 +100,7 @@ func main() {
 	flag.IntVar(&o.annotate, "annotate", 1000, "Pages re-rendered at once by one label-selected annotation.")
 	flag.IntVar(&o.coldRequests, "cold-requests", 500, "Requests for random pages, to time pages not in memory.")
 	flag.StringVar(&o.storage, "storage", "s3", "configmap or s3.")
-	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size (pages: with s3 only; abuse: with configmap).")
+	flag.StringVar(&o.cacheSize, "cache-size", "64Mi", "The server's --cache-size, with either storage.")
 	flag.StringVar(&o.bin, "bin", "bin", "Where the manager and server binaries are (make build).")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "Longest wait for any step.")
 	flag.StringVar(&o.scenario, "scenario", "pages", "pages (many StaticPages), sets (a StaticPageSet's first requests), tarpit (one namespace's renders while another's origins never answer), webhooks (WebhookReceiver deliveries), cdn (purges of a Varnish in front of two server replicas) or abuse (random spellings of one id of a set, with and without a parameter constraint, and idle keep-alive connections).")
@@ -214,10 +214,7 @@ func run(o options, work string, cp *controlPlane) error {
 			"--allow-origin=127.0.0.1", "--max-concurrent-renders=8", "--max-concurrent-renders-per-host=8", "--max-concurrent-renders-per-namespace=8"}, storeArgs...)}
 	serverArgs := append([]string{"--kubeconfig=" + kubeconfig, fmt.Sprintf("--listen-address=127.0.0.1:%d", pagesPort),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
-		"--pprof-bind-address=" + serverPprof, "--shutdown-delay=0s"}, storeArgs...)
-	if o.storage == "s3" {
-		serverArgs = append(serverArgs, "--cache-size="+o.cacheSize)
-	}
+		"--pprof-bind-address=" + serverPprof, "--shutdown-delay=0s", "--cache-size=" + o.cacheSize}, storeArgs...)
 	server := &proc{name: "server", bin: filepath.Join(o.bin, "server"), env: storeEnv, log: filepath.Join(work, "server.log"), args: serverArgs}
 	for _, p := range []*proc{manager, server} {
 		if err := p.start(); err != nil {

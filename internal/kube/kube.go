@@ -48,19 +48,11 @@ func CacheOptions(namespaces []string) cache.Options {
 	return opts
 }
 
-// ServerCacheOptions is CacheOptions for the server, which only reads page
-// ConfigMaps: it gets them from the cache without a deep copy, so a loaded
-// page shares its gzip body with the cached ConfigMap instead of holding a
-// second copy. Nothing given a ConfigMap by this cache may change it.
-// StaticPages go through SlimServerPage.
+// ServerCacheOptions is CacheOptions for the server, which caches only the
+// metadata of page ConfigMaps (their bodies are read uncached, when a page
+// is loaded) and passes StaticPages through SlimServerPage.
 func ServerCacheOptions(namespaces []string) cache.Options {
 	opts := CacheOptions(namespaces)
-	for obj, by := range opts.ByObject {
-		if _, ok := obj.(*corev1.ConfigMap); ok {
-			by.UnsafeDisableDeepCopy = new(true)
-			opts.ByObject[obj] = by
-		}
-	}
 	opts.ByObject[&pagesv1alpha1.StaticPage{}] = cache.ByObject{Transform: SlimServerPage}
 	return opts
 }

@@ -11,8 +11,7 @@ import (
 // is decided by the CLOCK algorithm: a page served since the hand last
 // passed keeps them one more round; the others go cold, keeping only what
 // routing and revalidation need, and are loaded again on their next
-// request. It is only used with an object store, which a cold page is
-// loaded back from.
+// request, from its ConfigMap or object store, whichever holds the pages.
 type bodyCache struct {
 	budget int64
 

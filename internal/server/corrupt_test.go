@@ -43,14 +43,16 @@ var _ = Describe("a page ConfigMap whose body does not match the page's digest",
 		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
 		before := corruptLoads()
 
-		By("starting a replica that loads the page from its ConfigMap")
+		By("starting a replica that loads the page from its ConfigMap on request")
 		rctx, stop := context.WithCancel(ctx)
 		DeferCleanup(stop)
 		fresh := startReplica(rctx, serverOptions())
-		Eventually(corruptLoads).Should(BeNumerically(">", before))
+		Eventually(func() error { return fresh.Sync.Ready(nil) }).Should(Succeed())
 		w := get(fresh, prefix+"/home")
-		Expect(w.Code).To(Equal(http.StatusNotFound), "the new replica served the forged body: %s", w.Body)
+		Expect(w.Code).To(Equal(http.StatusServiceUnavailable), "the new replica served the forged body: %s", w.Body)
+		Expect(w.Header().Get("Cache-Control")).To(Equal("no-store"), "a CDN must not keep the refusal")
 		Expect(w.Body.String()).NotTo(ContainSubstring("steal()"))
+		Expect(corruptLoads()).To(BeNumerically(">", before))
 
 		By("the replicas that hold the page keep serving what they checked")
 		for _, r := range replicas {

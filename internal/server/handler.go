@@ -34,8 +34,8 @@ type Handler struct {
 	Log logr.Logger
 	// BaseContext bounds background revalidation requests.
 	BaseContext context.Context
-	// Load gives a cold entry (over --cache-size) its bodies; nil when
-	// every page is held.
+	// Load gives a cold entry (over --cache-size, or not requested since
+	// the start) its bodies; nil when every page is held.
 	Load func(ctx context.Context, e *Entry) (*Entry, error)
 	// Fallback answers requests the table has no page for whose path a
 	// StaticPageSet's pattern matches, and records when the pages it

@@ -47,12 +47,12 @@ var (
 	})
 )
 
-// The body cache (--cache-size, with an object store).
+// The body cache (--cache-size).
 var (
 	// cacheBytes is what the bodies held take, against --cache-size.
 	cacheBytes = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "isr_server_cache_bytes",
-		Help: "Bytes of page bodies held in memory (bounded by --cache-size with an object store).",
+		Help: "Bytes of page bodies held in memory (bounded by --cache-size).",
 	})
 	// evictionsTotal counts pages whose bodies were dropped for room: a
 	// steady rise means --cache-size is smaller than the pages in demand.
@@ -63,7 +63,7 @@ var (
 	// coldLoadsTotal counts loads of a page's bodies on its request.
 	coldLoadsTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "isr_server_cache_loads_total",
-		Help: "Loads of page bodies from the object store on a request for a page not in memory.",
+		Help: "Loads of page bodies from storage (ConfigMap or object store) on a request for a page not in memory.",
 	})
 )
 
@@ -104,8 +104,9 @@ const (
 	// cacheStale: a stale page served from memory (and re-rendered behind it).
 	cacheStale
 	// cacheMiss: no page held in memory answered: an unknown path (404),
-	// another method (405), or a page over --cache-size loaded from the
-	// object store for this request (200, or 503 when the store is down).
+	// another method (405), or a page not in memory (over --cache-size, or
+	// not requested since the start) loaded from its ConfigMap or the
+	// object store for this request (200, or 503 when it cannot be).
 	cacheMiss
 	// cacheFallback: a StaticPageSet's path with no page yet, answered by
 	// the set's fallback (created and rendered, or refused).

@@ -44,8 +44,9 @@ type Options struct {
 	// only reads it.
 	S3 storage.S3Options
 	// CacheSize bounds the memory page bodies take, as a Kubernetes
-	// quantity, with Storage "s3": pages over it are loaded from the store
-	// on request (--cache-size).
+	// quantity, with either Storage: pages start cold, are loaded from the
+	// store on request, and the least recently served go cold again over
+	// it; empty or 0 holds every page (--cache-size).
 	CacheSize string
 	// FallbackTimeout bounds how long a request for a StaticPageSet's path
 	// with no page yet (fallback Blocking) waits for the page to be created
@@ -114,7 +115,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.Conn.BindFlags(fs)
 	fs.StringVar(&o.Storage, "storage", o.Storage, "Where pages are read from, as the manager keeps them: configmap or s3 (--s3-* flags; the server only reads).")
 	o.S3.BindFlags(fs)
-	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "With --storage=s3, the memory page bodies may take (a quantity such as 256Mi); the least recently served pages beyond it are dropped and loaded from the store again on request. 0 holds every page. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
+	fs.StringVar(&o.CacheSize, "cache-size", o.CacheSize, "The memory page bodies may take (a quantity such as 256Mi), with either --storage: a page's body is loaded from its ConfigMap or object on its first request, and the least recently served pages beyond this are dropped and loaded again on request; the server is ready before it has loaded any. 0 holds every page, loaded before the server is ready. Unless GOMEMLIMIT is set, Go's soft memory limit is at most this plus 64 MiB; plan for this plus 96 MiB of resident memory.")
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "After --shutdown-delay, how long in-flight requests may finish.")
 	fs.Var(&o.CDNTagHeaders, "cdn-tag-headers", "Headers each page's tags (status.tags) are sent in, for the CDN in front, each in its CDN's syntax and size limits: comma-separated, of "+tags.HeaderNames+".")
 	fs.StringVar(&o.CDNCacheControl, "cdn-cache-control", o.CDNCacheControl, "Cache-Control value for the CDN in front only, such as max-age=3600, so that it keeps pages long while browsers keep the page's own Cache-Control; purge the CDN on change (a CDN object). Empty sends none.")
@@ -161,10 +162,10 @@ func (o Options) CDN() (*CDNHeaders, error) {
 	return NewCDNHeaders(o.CDNTagHeaders, o.CDNCacheControl, o.CDNCacheControlHeader)
 }
 
-// MemoryHeadroom is the Go memory a server on an object store needs beyond
-// its page bodies: the StaticPage cache, the route table, buffers, room for
-// the collector. With --storage=s3 and a --cache-size, cmd/server caps Go's
-// soft memory limit at --cache-size plus this (MemoryLimit), unless
+// MemoryHeadroom is the Go memory a server needs beyond its page bodies:
+// the StaticPage cache and page ConfigMaps' metadata, the route table,
+// buffers, room for the collector. With a --cache-size, cmd/server caps
+// Go's soft memory limit at --cache-size plus this (MemoryLimit), unless
 // GOMEMLIMIT is set. The resident memory to plan for is --cache-size plus
 // 96 MiB: the rest is the binary's mapped code, which Go's limit does not
 // count.
@@ -178,11 +179,11 @@ const MemoryHeadroom = 64 << 20
 const GCPercent = 25
 
 // MemoryLimit is the soft memory limit o asks for: --cache-size plus
-// MemoryHeadroom with --storage=s3 and a --cache-size, else 0 (none: the
-// pages held from ConfigMaps are not bounded).
+// MemoryHeadroom with a --cache-size, with either storage, else 0 (none:
+// the pages held are not bounded).
 func (o Options) MemoryLimit() int64 {
 	size, _ := o.CacheBytes()
-	if o.Storage != storage.BackendS3 || size <= 0 {
+	if size <= 0 {
 		return 0
 	}
 	return size + MemoryHeadroom

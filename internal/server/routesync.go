@@ -34,12 +34,15 @@ type RouteSync struct {
 	Policy CachePolicy
 	// ObjectStore is true when Store is an object store (S3): no ConfigMap
 	// is watched, and content missing from the store is asked to be
-	// published again, since no event would bring it back.
+	// published again, since no event would bring it back. Otherwise page
+	// ConfigMaps are watched by their metadata only, and Store reads a body
+	// when its page is loaded.
 	ObjectStore bool
 	// Revalidator asks for that new publish; nil leaves it to the manager.
 	Revalidator Revalidator
-	// CacheSize bounds the bytes of bodies held, with an object store; 0
-	// holds every page.
+	// CacheSize bounds the bytes of bodies held, with either store: pages
+	// start cold and are loaded on request. 0 holds every page, loaded
+	// before the server reports ready.
 	CacheSize int64
 	// SetSync, when set, loads the StaticPageSets before the server reports
 	// ready and keeps them in step; its Sets count each set's pages.
@@ -63,16 +66,18 @@ type RouteSync struct {
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=staticpagesets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 
-// SetupWithManager watches StaticPages and page ConfigMaps, and fills the
-// table once the caches have synced before the server reports ready.
+// SetupWithManager watches StaticPages and the metadata of page ConfigMaps
+// (a change of one brings its page back to Reconcile; the cache holds no
+// body), and fills the table once the caches have synced before the
+// server reports ready.
 func (s *RouteSync) SetupWithManager(mgr ctrl.Manager) error {
-	if s.ObjectStore && s.CacheSize > 0 {
+	if s.CacheSize > 0 {
 		s.cache = newBodyCache(s.CacheSize)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&pagesv1alpha1.StaticPage{})
 	if !s.ObjectStore {
-		b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(
+		b = b.WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestForOwner(
 			mgr.GetScheme(), mgr.GetRESTMapper(), &pagesv1alpha1.StaticPage{}, handler.OnlyControllerOwner()))
 	}
 	err := b.WithOptions(controllerOptions()).
@@ -120,61 +125,24 @@ func (s *RouteSync) Ready(_ *httpRequest) error {
 	return nil
 }
 
-// loadAll puts every StaticPage in the table. A page whose ConfigMap the
-// cache does not hold at its status' digest yet (the two informers are not
-// ordered: a page re-rendered a moment ago has its new digest before its
-// new ConfigMap) is tried again until it loads or loadWait passes, so a
-// server that turns ready serves every page that has content.
+// loadAll puts every StaticPage in the table: cold with a --cache-size,
+// to be loaded on request, or loaded now without one. Content not stored
+// at a page's digest yet comes later, through the page's or its
+// ConfigMap's event (a ConfigMap is read uncached, so it is never behind
+// the status that names it), or, from an object store, once it is
+// published again.
 func (s *RouteSync) loadAll(ctx context.Context) error {
 	pages := &pagesv1alpha1.StaticPageList{}
 	if err := s.Client.List(ctx, pages); err != nil {
 		return fmt.Errorf("listing StaticPages: %w", err)
 	}
-	var missing []types.NamespacedName
 	for i := range pages.Items {
-		if s.load(ctx, &pages.Items[i]) {
-			missing = append(missing, client.ObjectKeyFromObject(&pages.Items[i]))
+		if err := s.sync(ctx, &pages.Items[i]); err != nil {
+			log.FromContext(ctx).Error(err, "loading page", "page", client.ObjectKeyFromObject(&pages.Items[i]))
 		}
-	}
-	if s.ObjectStore {
-		// Content missing from an object store was asked for again; it
-		// comes back through the page's status.
-		return nil
-	}
-	for deadline := time.Now().Add(loadWait); len(missing) > 0 && time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(100 * time.Millisecond):
-		}
-		left := missing[:0]
-		for _, name := range missing {
-			p := &pagesv1alpha1.StaticPage{}
-			if err := s.Client.Get(ctx, name, p); err == nil && s.load(ctx, p) {
-				left = append(left, name)
-			}
-		}
-		missing = left
-	}
-	if len(missing) > 0 {
-		log.FromContext(ctx).Info("ready without pages whose content is not stored yet", "pages", missing)
 	}
 	return nil
 }
-
-// load syncs page at start-up and reports whether it has content the table
-// does not hold yet.
-func (s *RouteSync) load(ctx context.Context, page *pagesv1alpha1.StaticPage) (missing bool) {
-	name := client.ObjectKeyFromObject(page)
-	if err := s.sync(ctx, page); err != nil {
-		log.FromContext(ctx).Error(err, "loading page", "page", name)
-	}
-	return page.Status.Digest != "" && s.Table.Get(name) == nil
-}
-
-// loadWait bounds how long a starting server waits for the content of
-// pages whose ConfigMap is behind their status.
-const loadWait = 10 * time.Second
 
 // Reconcile brings one page's entry up to date.
 func (s *RouteSync) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -239,10 +207,10 @@ func (s *RouteSync) sync(ctx context.Context, page *pagesv1alpha1.StaticPage) er
 	storage.CountError(storage.OpGet, err)
 	switch {
 	case errors.Is(err, storage.ErrNotStored):
-		// A ConfigMap's own event brings the page back here. Content gone
-		// from an object store comes back only if published again. Content
-		// that does not match its digest is never served: what is held
-		// stays.
+		// A ConfigMap's own (metadata) event brings the page back here.
+		// Content gone from an object store comes back only if published
+		// again. Content that does not match its digest is never served:
+		// what is held stays.
 		if errors.Is(err, storage.ErrCorrupt) {
 			log.FromContext(ctx).Error(err, "not serving stored content that does not match its page's digest", "page", name)
 		}

@@ -56,12 +56,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 	log := ctrl.Log.WithName("server")
 	grants := kube.NewHostGrants(o.HostGrants, mgr.GetClient())
 	s := &Server{Table: NewTable(), Shutdown: &Shutdown{Delay: o.ShutdownDelay, Grace: o.ShutdownGracePeriod, Log: log, Limits: o.Conn}}
+	cacheSize, _ := o.CacheBytes()
 	s.Sync = &RouteSync{
 		Client: mgr.GetClient(),
-		Store:  &storage.ConfigMaps{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), MaxBodyBytes: o.Cache.MaxBodyBytes},
-		Table:  s.Table,
-		Policy: o.Cache,
-		Grants: grants,
+		// Page bodies are read uncached, when a page is loaded: the cache
+		// watches page ConfigMaps' metadata only.
+		Store: &storage.ConfigMaps{
+			Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+			MaxBodyBytes: o.Cache.MaxBodyBytes,
+		},
+		Table:     s.Table,
+		Policy:    o.Cache,
+		Grants:    grants,
+		CacheSize: cacheSize,
 	}
 	if o.Storage == storage.BackendS3 {
 		o.S3.MaxBodyBytes = o.Cache.MaxBodyBytes
@@ -70,7 +77,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Server, error) {
 			return nil, fmt.Errorf("--storage=s3: %w", err)
 		}
 		s.Sync.Store, s.Sync.ObjectStore = store, true
-		s.Sync.CacheSize, _ = o.CacheBytes()
 	}
 	// Revalidation requests outlive the request that triggered them, and
 	// the stop signal: they end on their own timeout or the drain's end.

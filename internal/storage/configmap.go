@@ -53,8 +53,13 @@ const (
 // so deleting the page garbage-collects its content.
 type ConfigMaps struct {
 	// Client reads and writes ConfigMaps; a cached client must cache the
-	// ComponentLabel ConfigMaps.
+	// ComponentLabel ConfigMaps (their metadata is enough: only Get reads a
+	// ConfigMap whole, through Reader when set).
 	Client client.Client
+	// Reader, when set, is what Get reads a ConfigMap whole with, in place
+	// of Client: servers pass an uncached reader, so that no informer holds
+	// page bodies and a body is read only when its page is loaded.
+	Reader client.Reader
 	// Scheme resolves the StaticPage kind for owner references.
 	Scheme *runtime.Scheme
 	// Now stamps stored content; time.Now when nil.
@@ -185,8 +190,12 @@ func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) 
 // is ErrCorrupt, and is not returned.
 func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, d string) (*Object, error) {
 	key := types.NamespacedName{Namespace: p.Namespace, Name: ConfigMapName(p)}
+	var r client.Reader = s.Client
+	if s.Reader != nil {
+		r = s.Reader
+	}
 	cm := &corev1.ConfigMap{}
-	if err := s.Client.Get(ctx, key, cm); err != nil {
+	if err := r.Get(ctx, key, cm); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("ConfigMap %s: %w", key, ErrNotStored)
 		}
@@ -234,7 +243,8 @@ func (s *ConfigMaps) Has(ctx context.Context, p *pagesv1alpha1.StaticPage, d str
 
 // metadata reads the metadata of the ConfigMap at key. Writers (the
 // manager) need nothing else, so their cache holds no page bodies; only
-// Get, which servers call, reads a ConfigMap whole.
+// Get, which servers call (through an uncached Reader), reads a ConfigMap
+// whole.
 func (s *ConfigMaps) metadata(ctx context.Context, key types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
 	cm := &metav1.PartialObjectMetadata{}
 	cm.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))

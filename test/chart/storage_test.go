@@ -18,7 +18,7 @@ var s3Values = []string{
 	"storage.s3.sweepInterval=2m",
 	"storage.s3.sweepGrace=3m",
 	"storage.s3.finalizeTimeout=30s",
-	"storage.s3.cacheSize=64Mi",
+	"storage.cacheSize=64Mi",
 	"storage.s3.manager.existingSecret=s3-manager",
 	"storage.s3.server.existingSecret=s3-server",
 }
@@ -167,6 +167,13 @@ func TestConfigMapStorageIsTheDefault(t *testing.T) {
 		if len(secretEnv(c)) != 0 {
 			t.Errorf("%s gets Secrets in its environment: %v", c.str("name"), secretEnv(c))
 		}
+	}
+	// The bounded body cache applies to ConfigMap pages too.
+	if !slices.Contains(args(server), "--cache-size=256Mi") {
+		t.Errorf("server args lack --cache-size=256Mi: %v", args(server))
+	}
+	if slices.ContainsFunc(args(manager), func(a string) bool { return strings.HasPrefix(a, "--cache-size") }) {
+		t.Errorf("manager got the server's --cache-size: %v", args(manager))
 	}
 }
 
@@ -330,6 +337,7 @@ func TestS3ValuesAreChecked(t *testing.T) {
 		{"a bad timeout", append(append([]string{}, s3Values...), "storage.s3.timeout=soon"), "/storage/s3/timeout"},
 		{"two CA sources", append(append([]string{}, s3Values...), "storage.s3.ca.configMap=a", "storage.s3.ca.secret=b"), "set one of caFile, ca.configMap and ca.secret"},
 		{"an unknown key", append(append([]string{}, s3Values...), "storage.s3.accessKey=x"), "accessKey"},
+		{"a cache size that is not a quantity", []string{"storage.cacheSize=lots"}, "/storage/cacheSize"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := helmTemplate(t, namespace, c.sets...)
@@ -346,7 +354,7 @@ func TestS3ValuesAreChecked(t *testing.T) {
 // hasS3Flags reports whether c got any --s3-* flag.
 func hasS3Flags(c object) bool {
 	for _, a := range args(c) {
-		if strings.HasPrefix(a, "--s3-") || strings.HasPrefix(a, "--cache-size") {
+		if strings.HasPrefix(a, "--s3-") {
 			return true
 		}
 	}

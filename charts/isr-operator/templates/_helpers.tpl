@@ -158,8 +158,8 @@ storage.serverType while an install moves between stores. Call with (dict
 {{- end }}
 
 {{/*
-Storage flags of one component (storage.*): --storage, and with the object
-store its --s3-* flags. The CA bundle from storage.s3.ca is mounted at
+Storage flags of one component (storage.*): --storage, the server's
+--cache-size, and with the object store its --s3-* flags. The CA bundle from storage.s3.ca is mounted at
 isr-operator.s3CADir. Call with (dict "ctx" $ "component" "manager").
 */}}
 {{- define "isr-operator.storageArgs" -}}
@@ -185,9 +185,10 @@ isr-operator.s3CADir. Call with (dict "ctx" $ "component" "manager").
 - --s3-sweep-interval={{ $s3.sweepInterval }}
 - --s3-sweep-grace={{ $s3.sweepGrace }}
 - --s3-finalize-timeout={{ $s3.finalizeTimeout }}
-{{- else }}
-- --cache-size={{ $s3.cacheSize }}
 {{- end }}
+{{- end }}
+{{- if ne .component "manager" }}
+- --cache-size={{ .ctx.Values.storage.cacheSize }}
 {{- end }}
 {{- end }}
 
