@@ -145,17 +145,17 @@ func NewEntry(page *pagesv1alpha1.StaticPage, obj *storage.Object, policy CacheP
 	// Each coding has its own strong ETag: the bytes differ.
 	e.reps[identity] = newRepresentation(body, `"`+hex+`"`, "")
 	e.has[identity] = true
-	// Gzip is offered only when smaller than the body: a store that keeps
-	// gzip only (ConfigMaps) holds it even for a tiny page that gzip makes
-	// larger. Brotli is offered when smaller than what a gzip client gets.
+	// Gzip is offered only when smaller than the body: ConfigMaps hold it
+	// even for a tiny page that gzip makes larger. Brotli is offered when smaller than what a gzip client gets.
 	beat := len(body)
 	if obj.Gzip != nil && len(obj.Gzip) < len(body) {
 		e.reps[codingGzip] = newRepresentation(obj.Gzip, `"`+hex+`-gzip"`, "gzip")
 		e.has[codingGzip] = true
 		beat = len(obj.Gzip)
 	}
-	// A store that compressed at render (S3) holds brotli already; for one
-	// that keeps gzip only (ConfigMaps), it is made once here.
+	// A store holds brotli already when it was smaller (S3, and ConfigMaps
+	// where it fits beside the gzip); for a ConfigMap that holds gzip only
+	// (written before ConfigMaps kept brotli), it is made here.
 	br := obj.Brotli
 	if br == nil && obj.Identity == nil {
 		br = compressBrotli(body, beat)

@@ -42,6 +42,10 @@ const (
 	StoredBytesAnnotation = "isr-operator.io/stored-bytes"
 	// BodyKey is the binaryData key of the gzipped body.
 	BodyKey = "body.gz"
+	// BrotliKey is the binaryData key of the brotli-compressed body, kept
+	// beside the gzip when brotli is smaller and both fit, so that a
+	// server loading the page does not compress it again.
+	BrotliKey = "body.br"
 
 	// MaxConfigMapBody is the largest compressed body stored in a ConfigMap:
 	// the API server refuses ConfigMaps over 1 MiB, and the object's metadata
@@ -147,6 +151,9 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	cm.Annotations[StoredAtAnnotation] = storedAt
 	cm.Annotations[StoredBytesAnnotation] = strconv.FormatInt(obj.Footprint(), 10)
 	cm.BinaryData = map[string][]byte{BodyKey: gz}
+	if obj.Brotli != nil && len(gz)+len(obj.Brotli) <= MaxConfigMapBody {
+		cm.BinaryData[BrotliKey] = obj.Brotli
+	}
 	cm.Data = nil
 	if err := controllerutil.SetControllerReference(p, cm, s.Scheme); err != nil {
 		return Stored{}, fmt.Errorf("owning ConfigMap %s: %w", key, err)
@@ -222,6 +229,7 @@ func (s *ConfigMaps) Get(ctx context.Context, p *pagesv1alpha1.StaticPage, d str
 		Digest:      d,
 		ContentType: cm.Annotations[ContentTypeAnnotation],
 		Gzip:        cm.BinaryData[BodyKey],
+		Brotli:      cm.BinaryData[BrotliKey],
 		StoredAt:    storedAt,
 		decoded:     body,
 	}, nil

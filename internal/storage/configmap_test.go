@@ -18,7 +18,7 @@ import (
 
 // TestConfigMapPutReportsStoredBytes stores a page in its ConfigMap on a
 // real API server: Put reports what Encode makes of the page (body, gzip
-// and brotli, as servers hold it), though the ConfigMap holds gzip only;
+// and brotli, as servers hold it), and keeps the brotli beside the gzip;
 // the same content again reports the same bytes without writing, and a
 // ConfigMap that does not record them is written again, keeping its
 // stored-at time.
@@ -58,6 +58,16 @@ func TestConfigMapPutReportsStoredBytes(t *testing.T) {
 	}
 	put(true)
 	put(false)
+
+	// The brotli made to count it is kept beside the gzip, so a server
+	// that loads the page does not make it again.
+	obj, err := store.Get(ctx, page, p.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(obj.Brotli, enc.Brotli) || !bytes.Equal(obj.Gzip, enc.Gzip) {
+		t.Errorf("Get returned %d bytes of brotli and %d of gzip, want Encode's %d and %d", len(obj.Brotli), len(obj.Gzip), len(enc.Brotli), len(enc.Gzip))
+	}
 
 	cmKey := client.ObjectKey{Namespace: ns, Name: storage.ConfigMapName(page)}
 	cm := &corev1.ConfigMap{}
