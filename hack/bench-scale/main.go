@@ -65,6 +65,9 @@ import (
 // options are the flags.
 type options struct {
 	pages, annotate, coldRequests int
+	// asSet makes the pages scenario's pages the pages of one
+	// StaticPageSet, as visitors' requests would have created them.
+	asSet bool
 	pageSize                      int
 	storage, cacheSize, bin       string
 	timeout                       time.Duration
@@ -96,6 +99,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.pages, "pages", 10000, "StaticPages to apply.")
+	flag.BoolVar(&o.asSet, "as-set", false, "pages: make the pages those of one StaticPageSet (/p/{id}), as visitors' requests create them, instead of StaticPages of their own.")
 	flag.IntVar(&o.pageSize, "page-size", 20<<10, "Bytes of each page.")
 	flag.IntVar(&o.annotate, "annotate", 1000, "Pages re-rendered at once by one label-selected annotation.")
 	flag.IntVar(&o.coldRequests, "cold-requests", 500, "Requests for random pages, to time pages not in memory.")
@@ -226,15 +230,30 @@ func run(o options, work string, cp *controlPlane) error {
 		return fmt.Errorf("server not ready: %w", err)
 	}
 
-	fmt.Printf("applying %d StaticPages (%d bytes each, storage %s)\n", o.pages, o.pageSize, o.storage)
+	var set *pagesv1alpha1.StaticPageSet
+	if o.asSet {
+		set = &pagesv1alpha1.StaticPageSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"},
+			Spec: pagesv1alpha1.StaticPageSetSpec{Route: "/p/{id}", Origin: pagesv1alpha1.Origin{URL: origin.URL + "/p/{id}"},
+				Revalidate: &metav1.Duration{Duration: time.Hour}, MaxPages: int32(max(o.pages, 1))},
+		}
+		if err := c.Create(ctx, set); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("applying %d StaticPages (%d bytes each, storage %s, of a StaticPageSet: %v)\n", o.pages, o.pageSize, o.storage, o.asSet)
 	start := time.Now()
 	if err := parallel(o.pages, 16, func(i int) error {
+		route := fmt.Sprintf("/p/%d", i)
 		p := &pagesv1alpha1.StaticPage{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("p-%d", i),
-				Labels: map[string]string{"bench": label(i < o.annotate)}},
-			Spec: pagesv1alpha1.StaticPageSpec{Route: fmt.Sprintf("/p/%d", i), Origin: pagesv1alpha1.Origin{URL: fmt.Sprintf("%s/p/%d", origin.URL, i)},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("p-%d", i), Labels: map[string]string{}},
+			Spec: pagesv1alpha1.StaticPageSpec{Route: route, Origin: pagesv1alpha1.Origin{URL: origin.URL + route},
 				Revalidate: &metav1.Duration{Duration: time.Hour}},
 		}
+		if set != nil {
+			p = pagesv1alpha1.RequestedChild(set, route)
+		}
+		p.Labels["bench"] = label(i < o.annotate)
 		return c.Create(ctx, p)
 	}); err != nil {
 		return err
