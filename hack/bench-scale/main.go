@@ -67,10 +67,10 @@ type options struct {
 	pages, annotate, coldRequests int
 	// asSet makes the pages scenario's pages the pages of one
 	// StaticPageSet, as visitors' requests would have created them.
-	asSet bool
-	pageSize                      int
-	storage, cacheSize, bin       string
-	timeout                       time.Duration
+	asSet                   bool
+	pageSize                int
+	storage, cacheSize, bin string
+	timeout                 time.Duration
 	// scenario is "pages" (many StaticPages), "sets" (a StaticPageSet),
 	// "tarpit" (renders of one namespace next to another's hung origins),
 	// "webhooks" (WebhookReceiver deliveries), "cdn" (a purged Varnish) or
