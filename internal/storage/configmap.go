@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -100,10 +101,11 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 	case err != nil:
 		return Stored{}, fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	default:
-		if !metav1.IsControlledBy(cur, p) {
+		earlier := leftBy(cur, p)
+		if !earlier && !metav1.IsControlledBy(cur, p) {
 			return Stored{}, fmt.Errorf("ConfigMap %s exists and is not controlled by StaticPage %s: %w", key, p.Name, ErrConflict)
 		}
-		if cur.Annotations[DigestAnnotation] == page.Digest {
+		if !earlier && cur.Annotations[DigestAnnotation] == page.Digest {
 			if n, err := strconv.ParseInt(cur.Annotations[StoredBytesAnnotation], 10, 64); err == nil && n > 0 {
 				return Stored{Bytes: n}, nil
 			}
@@ -112,6 +114,10 @@ func (s *ConfigMaps) Put(ctx context.Context, p *pagesv1alpha1.StaticPage, page 
 		// The update replaces the whole ConfigMap, body included, and
 		// fails if it changed since it was read.
 		cm.ObjectMeta = cur.ObjectMeta
+		if earlier {
+			// Taken over: this page becomes its controller.
+			cm.OwnerReferences = nil
+		}
 	}
 
 	obj, err := Encode(page)
@@ -190,6 +196,18 @@ func (s *ConfigMaps) Withdraw(ctx context.Context, p *pagesv1alpha1.StaticPage) 
 		return fmt.Errorf("deleting ConfigMap %s: %w", key, err)
 	}
 	return nil
+}
+
+// leftBy reports whether the ConfigMap cm, which p's page would be stored
+// in, was left by an earlier StaticPage of p's name, deleted since: its
+// controller is a StaticPage of that name with another UID. Two pages
+// cannot share a name, so p may take it over; until the garbage collector
+// removes it, a page deleted and created again (a StaticPageSet's page
+// evicted, then requested again) would otherwise find it in the way.
+func leftBy(cm metav1.Object, p *pagesv1alpha1.StaticPage) bool {
+	ref := metav1.GetControllerOfNoCopy(cm)
+	return ref != nil && ref.Kind == "StaticPage" && ref.Name == p.Name && ref.UID != p.UID &&
+		strings.HasPrefix(ref.APIVersion, pagesv1alpha1.GroupVersion.Group+"/")
 }
 
 // Get implements Reader. As the object store's Get does, it checks the body

@@ -178,3 +178,67 @@ func TestConfigMapGetChecksTheDigest(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigMapPutTakesOverWhatAnEarlierPageLeft stores a page, deletes
+// it and creates it again under the same name, as a StaticPageSet's page
+// evicted and then requested again is, before the garbage collector (which
+// this API server runs none of) removed its ConfigMap: Put stores the new
+// page's content in that ConfigMap and makes the new page its controller.
+// A ConfigMap that another page's name controls stays refused.
+func TestConfigMapPutTakesOverWhatAnEarlierPageLeft(t *testing.T) {
+	_, c := testenv.StartT(t)
+	ctx := context.Background()
+	const ns = "shop"
+	if err := c.Create(ctx, testenv.Namespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	newPage := func() *pagesv1alpha1.StaticPage {
+		page := &pagesv1alpha1.StaticPage{}
+		page.Namespace, page.Name = ns, "product-7"
+		page.Spec.Route = "/products/7"
+		page.Spec.Origin.URL = "http://shop.shop.svc/products/7"
+		if err := c.Create(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	store := &storage.ConfigMaps{Client: c, Scheme: kube.Scheme()}
+	first := newPage()
+	if _, err := store.Put(ctx, first, htmlPage(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	again := newPage()
+	p := htmlPage(2)
+	if got, err := store.Put(ctx, again, p); err != nil || !got.Changed {
+		t.Fatalf("Put over the ConfigMap the earlier page left = %+v, %v; want it stored", got, err)
+	}
+	obj, err := store.Get(ctx, again, p.Digest)
+	if err != nil {
+		t.Fatalf("Get after taking it over: %v", err)
+	}
+	if obj.Digest != p.Digest {
+		t.Errorf("Get = %s, want %s", obj.Digest, p.Digest)
+	}
+
+	other := &pagesv1alpha1.StaticPage{}
+	other.Namespace, other.Name = ns, "product-8"
+	other.Spec.Route = "/products/8"
+	other.Spec.Origin.URL = "http://shop.shop.svc/products/8"
+	if err := c.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: storage.ConfigMapName(again)}, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Name, cm.ResourceVersion, cm.UID = storage.ConfigMapName(other), "", ""
+	if err := c.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, other, p); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("Put over a ConfigMap another page controls: %v, want ErrConflict", err)
+	}
+}
