@@ -51,6 +51,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -235,7 +236,10 @@ func run(o options, work string, cp *controlPlane) error {
 		set = &pagesv1alpha1.StaticPageSet{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"},
 			Spec: pagesv1alpha1.StaticPageSetSpec{Route: "/p/{id}", Origin: pagesv1alpha1.Origin{URL: origin.URL + "/p/{id}"},
-				Revalidate: &metav1.Duration{Duration: time.Hour}, MaxPages: int32(max(o.pages, 1))},
+				Revalidate: &metav1.Duration{Duration: time.Hour}, MaxPages: int32(max(o.pages, 1)),
+				// Room for every page in all three codings: no eviction
+				// shapes the figures.
+				MaxBytes: resource.NewQuantity(max(int64(o.pages)*int64(o.pageSize)*3, 1<<20), resource.BinarySI)},
 		}
 		if err := c.Create(ctx, set); err != nil {
 			return err
