@@ -25,9 +25,11 @@ var serverAnnotations = []string{pagesv1alpha1.RevalidateAnnotation, pagesv1alph
 // earlier page of the same name), the revalidate and requested-at
 // annotations, the spec but spec.origin (the manager fetches origins, never
 // the server), status.observedGeneration, renderedAt, digest, tags and
-// lastHandledRevalidate, and of the conditions only Ready's status, reason
-// and, when not True, message (the revalidate API reports it as why a page
-// is not live). Shared: one map for pages with the same labels, and one
+// lastHandledRevalidate, of status.lastPurge the result, the digest and,
+// when not Purged, the message (the revalidate API's wait answers once the
+// CDNs in front purged the new content, or says why not), and of the
+// conditions only Ready's status, reason and, when not True, message (the
+// revalidate API reports it as why a page is not live). Shared: one map for pages with the same labels, and one
 // copy of each namespace and condition word.
 //
 // The server never writes a StaticPage from its cache (it patches single
@@ -46,7 +48,12 @@ func SlimServerPage(in any) (any, error) {
 	p.Namespace = intern(p.Namespace)
 	p.Spec.Origin = pagesv1alpha1.Origin{}
 	p.Status.Size, p.Status.ContentType, p.Status.OriginURL = 0, "", ""
-	p.Status.OriginTags, p.Status.DroppedOriginTags, p.Status.LastPurge = nil, 0, pagesv1alpha1.PurgeStatus{}
+	p.Status.OriginTags, p.Status.DroppedOriginTags = nil, 0
+	purge := pagesv1alpha1.PurgeStatus{Result: intern(p.Status.LastPurge.Result), Digest: p.Status.LastPurge.Digest}
+	if purge.Result != pagesv1alpha1.ReasonPurged {
+		purge.Message = p.Status.LastPurge.Message
+	}
+	p.Status.LastPurge = purge
 	var ready []metav1.Condition
 	if c := meta.FindStatusCondition(p.Status.Conditions, pagesv1alpha1.ReadyCondition); c != nil {
 		r := metav1.Condition{

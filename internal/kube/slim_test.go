@@ -115,6 +115,20 @@ func TestSlimServerPage(t *testing.T) {
 		t.Errorf("a False Ready condition slimmed: %+v", got)
 	}
 
+	// The revalidate API's wait reads status.lastPurge: whether the CDNs
+	// purged the new content, and if not, why.
+	purged := fullPage("p", "web")
+	purged.Status.LastPurge = pagesv1alpha1.PurgeStatus{Time: &metav1.Time{Time: time.Unix(1_800_000_000, 0)}, CDN: "edge",
+		Result: pagesv1alpha1.ReasonPurged, Digest: purged.Status.Digest, Message: "ok"}
+	if got := slim(t, purged).Status.LastPurge; got != (pagesv1alpha1.PurgeStatus{Result: pagesv1alpha1.ReasonPurged, Digest: purged.Status.Digest}) {
+		t.Errorf("a purged page's lastPurge slimmed to %+v", got)
+	}
+	failed := fullPage("q", "web")
+	failed.Status.LastPurge = pagesv1alpha1.PurgeStatus{CDN: "edge", Result: pagesv1alpha1.ReasonPurgeFailed, Digest: failed.Status.Digest, Message: "CDN edge answered 500"}
+	if got := slim(t, failed).Status.LastPurge; got.Result != pagesv1alpha1.ReasonPurgeFailed || got.Digest != failed.Status.Digest || got.Message != "CDN edge answered 500" {
+		t.Errorf("a failed purge's lastPurge slimmed to %+v", got)
+	}
+
 	// A page without a Ready condition has none; a deleting, suspended
 	// page stays both.
 	none := fullPage("f", "web")
