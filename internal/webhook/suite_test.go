@@ -199,6 +199,14 @@ func receiverWith(typ pagesv1alpha1.WebhookType, secret string, change func(*pag
 		g.Expect(w.Status.Path).NotTo(BeEmpty())
 		g.Expect(w.Status.ObservedGeneration).To(Equal(w.Generation))
 	}).Should(Succeed())
+	// The handler finds receivers by path in its cache, which may not
+	// hold the path yet.
+	Eventually(func(g Gomega) {
+		cached := &pagesv1alpha1.WebhookReceiver{}
+		g.Expect(main.hooks.Reader.Get(ctx, client.ObjectKeyFromObject(w), cached)).To(Succeed())
+		g.Expect(cached.Status.Path).To(Equal(w.Status.Path))
+		g.Expect(cached.Status.ObservedGeneration).To(Equal(w.Generation))
+	}).Should(Succeed())
 	return w
 }
 
