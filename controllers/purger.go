@@ -26,6 +26,7 @@ import (
 	"github.com/isr-operator/isr-operator/internal/digest"
 	"github.com/isr-operator/isr-operator/internal/kube"
 	"github.com/isr-operator/isr-operator/internal/purge"
+	"github.com/isr-operator/isr-operator/internal/route"
 )
 
 // +kubebuilder:rbac:groups=pages.isr-operator.io,resources=cdns,verbs=get;list;watch
@@ -264,19 +265,20 @@ func (p *Purger) grantedHosts(ctx context.Context, cdn *pagesv1alpha1.CDN) (*pag
 	if !p.Grants.Enabled() || len(cdn.Spec.Hosts) == 0 {
 		return cdn, nil
 	}
+	// The namespace's grants, read once for all the hosts.
+	grants, err := p.Grants.Of(ctx, cdn.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	var granted []string
 	for _, h := range cdn.Spec.Hosts {
-		ok, why, err := p.Grants.Check(ctx, cdn.Namespace, h)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		if route.HostGranted(grants, h) {
 			granted = append(granted, h)
 			continue
 		}
 		if p.Recorder != nil {
 			p.Recorder.Eventf(cdn, nil, corev1.EventTypeWarning, pagesv1alpha1.ReasonHostNotAllowed, "Purge",
-				"not purging host %s: %s", h, why)
+				"not purging host %s: %s", h, route.NotGrantedMessage(cdn.Namespace, grants, h))
 		}
 	}
 	if len(granted) == len(cdn.Spec.Hosts) {
