@@ -534,7 +534,7 @@ func (r *StaticPageSetReconciler) listChildren(ctx context.Context, run *setRun)
 		if !c.DeletionTimestamp.IsZero() || !metav1.IsControlledBy(c, run.set) {
 			continue
 		}
-		if !pagesv1alpha1.IsChildName(run.set.Name, c.Spec.Route, c.Name) && createdBy(c) == pagesv1alpha1.CreatedByRequest {
+		if createdBy(c) == pagesv1alpha1.CreatedByRequest && !pagesv1alpha1.IsChildName(run.set.Name, c.Spec.Route, c.Name) {
 			// Only a server creates such pages, and the servers' admission
 			// policy can check a name's shape but not its hash.
 			run.misnamed = append(run.misnamed, c)
