@@ -143,9 +143,7 @@ func runAbuse(o options, work string, cp *controlPlane) error {
 	log.SetLogger(logr.Discard())
 	origin := startAbuseOrigin(o.pageSize)
 	defer origin.Close()
-	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), log: filepath.Join(work, "manager.log"),
-		args: []string{"--kubeconfig=" + cp.kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
-			"--allow-origin=127.0.0.1", "--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16", "--max-concurrent-renders-per-namespace=16"}}
+	manager := setManager(o, work, cp, "--metrics-bind-address=0")
 	if err := manager.start(); err != nil {
 		return err
 	}

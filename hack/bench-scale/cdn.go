@@ -91,11 +91,7 @@ func runCDN(o options, work string, cp *controlPlane) error {
 
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	managerMetrics := "http://" + metricsAddr + "/metrics"
-	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), log: filepath.Join(work, "manager.log"),
-		args: []string{"--kubeconfig=" + cp.kubeconfig, "--metrics-bind-address=" + metricsAddr,
-			"--health-probe-bind-address=0", "--allow-origin=127.0.0.1",
-			"--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16", "--max-concurrent-renders-per-namespace=16",
-			"--cdn-purge-servers=" + strings.Join(serverURLs, ",")}}
+	manager := setManager(o, work, cp, "--metrics-bind-address="+metricsAddr, "--cdn-purge-servers="+strings.Join(serverURLs, ","))
 	if err := manager.start(); err != nil {
 		return err
 	}

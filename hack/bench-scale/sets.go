@@ -28,6 +28,15 @@ type setOrigin struct {
 	fetches map[string]int
 }
 
+// setManager is the manager of the scenarios with StaticPageSets: origins
+// on loopback, and render caps of 16 so that the caps do not shape their
+// figures; extra adds flags (--metrics-bind-address among them).
+func setManager(o options, work string, cp *controlPlane, extra ...string) *proc {
+	return &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), log: filepath.Join(work, "manager.log"),
+		args: append([]string{"--kubeconfig=" + cp.kubeconfig, "--health-probe-bind-address=0", "--allow-origin=127.0.0.1",
+			"--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16", "--max-concurrent-renders-per-namespace=16"}, extra...)}
+}
+
 func startSetOrigin(size int, delay time.Duration) *setOrigin {
 	o := &setOrigin{fetches: map[string]int{}}
 	mux := http.NewServeMux()
@@ -73,9 +82,7 @@ func runSets(o options, work string, cp *controlPlane) error {
 	origin := startSetOrigin(o.pageSize, o.originDelay)
 	defer origin.Close()
 
-	manager := &proc{name: "manager", bin: filepath.Join(o.bin, "manager"), log: filepath.Join(work, "manager.log"),
-		args: []string{"--kubeconfig=" + cp.kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0",
-			"--allow-origin=127.0.0.1", "--max-concurrent-renders=16", "--max-concurrent-renders-per-host=16", "--max-concurrent-renders-per-namespace=16"}}
+	manager := setManager(o, work, cp, "--metrics-bind-address=0")
 	if err := manager.start(); err != nil {
 		return err
 	}
